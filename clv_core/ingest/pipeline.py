@@ -1,0 +1,549 @@
+"""Raw table → canonical transactions, with a report of everything that was fixed or dropped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from clv_core.errors import DataQualityError
+from clv_core.ingest.amounts import parse_amounts
+from clv_core.ingest.columns import ColumnMapping, detect_columns, normalise_name, resolve_mapping, validate_mapping
+from clv_core.ingest.dates import AUTO, DAY_FIRST, MONTH_FIRST, parse_dates
+from clv_core.ingest.sniff import DEFAULT_MAX_DECOMPRESSED_BYTES, RawTable, read_raw
+
+RETURN_POLICIES = ("net", "drop", "keep")
+ZERO_POLICIES = ("keep", "drop")
+DUPLICATE_POLICIES = ("auto", "drop", "keep")
+#: Text values that mean "no value" in an attribute column. Ids use only the empty string (``NA`` is an id).
+_BLANK_ATTRIBUTE = "(blank)"
+_CANONICAL = ("customer_id", "date", "amount", "order_id", "quantity", "product")
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """How to read and clean a transaction file. Every default is stated in the quality report.
+
+    Attributes
+    ----------
+    date_order : {"auto", "day-first", "month-first"}
+        Order of day and month in d/m/y-style dates; ``auto`` decides from the data.
+    ambiguous_dates : {"day-first", "month-first"}
+        Order used when ``date_order="auto"`` and no day above 12 decides it (reported as ambiguous).
+    timezone : str
+        Business time zone; timestamps with offsets are converted to it.
+    returns : {"net", "drop", "keep"}
+        Negative amounts: net them against the purchase they refund, drop them, or keep them as rows.
+    zero_amounts : {"keep", "drop"}
+        Zero-value orders (free orders, samples) count as purchases when kept.
+    duplicates : {"auto", "drop", "keep"}
+        Exact duplicates of (customer, timestamp, amount, order id, product, quantity). ``auto`` drops them when
+        an order id or a time of day tells orders apart, and otherwise keeps them (two identical purchases on
+        one day can be two real orders) and reports them.
+    min_date : str
+        Dates before this are implausible and dropped (ISO date).
+    today : str, optional
+        The current date (ISO) for future-dated rows; default: today in ``timezone``.
+    max_bad_fraction : float
+        Refuse the file when more than this share of rows has an unreadable date or amount.
+    max_decompressed_bytes : int
+        Cap on decompressed size for .gz/.zip/.xlsx.
+    max_rows : int, optional
+        Refuse files with more rows.
+    sheet : str, optional
+        Excel sheet to read (default: the first one with customer, date and amount columns).
+    """
+
+    date_order: str = AUTO
+    ambiguous_dates: str = DAY_FIRST
+    timezone: str = "UTC"
+    returns: str = "net"
+    zero_amounts: str = "keep"
+    duplicates: str = "auto"
+    min_date: str = "1990-01-01"
+    today: str | None = None
+    max_bad_fraction: float = 0.05
+    max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES
+    max_rows: int | None = None
+    sheet: str | None = None
+
+    def __post_init__(self) -> None:
+        for name, allowed in (
+            ("date_order", (AUTO, DAY_FIRST, MONTH_FIRST)),
+            ("ambiguous_dates", (DAY_FIRST, MONTH_FIRST)),
+            ("returns", RETURN_POLICIES),
+            ("zero_amounts", ZERO_POLICIES),
+            ("duplicates", DUPLICATE_POLICIES),
+        ):
+            if getattr(self, name) not in allowed:
+                raise DataQualityError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}.")
+
+
+@dataclass(frozen=True)
+class DroppedRows:
+    """Rows removed for one reason, with up to three examples as (row number, value)."""
+
+    reason: str
+    rows: int
+    examples: tuple[tuple[int, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """What was read, what was fixed, what was dropped and why. Row numbers count data rows from 1."""
+
+    source_name: str
+    file_format: str
+    compression: str | None
+    archive_member: str | None
+    encoding: str | None
+    delimiter: str | None
+    has_header: bool
+    sheet: str | None
+    sheets: tuple[str, ...]
+    columns_in_file: tuple[str, ...]
+    mapping: dict
+    rows_read: int
+    rows_kept: int
+    customers: int
+    dropped: tuple[DroppedRows, ...]
+    date_formats: tuple[tuple[str, int], ...]
+    date_order: str | None
+    dates_ambiguous: bool
+    timezone: str
+    tz_converted_rows: int
+    two_digit_year_rows: int
+    excel_serial_rows: int
+    decimal_mark: str
+    thousands_separator: str | None
+    currencies: tuple[tuple[str, int], ...]
+    amount_from_price_quantity: bool
+    duplicates_policy: str
+    duplicate_rows: int
+    duplicates_removed: bool
+    returns_policy: str
+    return_rows: int
+    returns_amount: float
+    zero_policy: str
+    zero_amount_rows: int
+    future_dated_rows: int
+    outlier_rows: int
+    date_min: str | None
+    date_max: str | None
+    observation_end: str | None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def rows_dropped(self) -> int:
+        return sum(d.rows for d in self.dropped)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dictionary (the CLI's ``--report`` file and the app's download)."""
+        out = asdict(self)
+        out["rows_dropped"] = self.rows_dropped
+        out["dropped"] = [
+            {"reason": d.reason, "rows": d.rows, "examples": [{"row": r, "value": v} for r, v in d.examples]}
+            for d in self.dropped
+        ]
+        for key in ("date_formats", "currencies"):
+            out[key] = [{"name": k, "rows": n} for k, n in getattr(self, key)]
+        out["sheets"] = list(self.sheets)
+        out["columns_in_file"] = list(self.columns_in_file)
+        out["notes"] = list(self.notes)
+        return out
+
+
+@dataclass(frozen=True)
+class Transactions:
+    """The canonical transaction table and how it was made.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        ``customer_id`` (str), ``date`` (naive datetime64 in the business time zone), ``amount`` (float64),
+        optional ``order_id`` (str), ``quantity`` (float64), ``product`` (str), then attribute columns (str).
+        Sorted by customer and date.
+    mapping : ColumnMapping
+        Which file column became which role.
+    attributes : tuple of str
+        Names of the attribute columns in ``data``.
+    observation_end : pandas.Timestamp
+        The last day with a kept transaction (never after today).
+    report : QualityReport
+    options : IngestOptions
+        The options it was cleaned with.
+    content_hash : str
+        SHA-256 of the source bytes (first 16 hex digits). With ``mapping`` and ``options`` it identifies the
+        dataset for caches and export names.
+    """
+
+    data: pd.DataFrame
+    mapping: ColumnMapping
+    attributes: tuple[str, ...]
+    observation_end: pd.Timestamp
+    report: QualityReport
+    options: IngestOptions
+    content_hash: str = ""
+
+    @property
+    def customers(self) -> int:
+        return self.report.customers
+
+
+def content_hash(data: bytes) -> str:
+    """Short SHA-256 of the bytes: the identity of an upload for caches and file names."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def choose_sheet(heads: dict[str, pd.DataFrame]) -> str | None:
+    """The first sheet whose column names give customer, date and amount without ambiguity."""
+    for sheet, head in heads.items():
+        guess = detect_columns(head)
+        m = guess.mapping
+        if m.customer_id and m.date and (m.amount or (m.price and m.quantity)) and not guess.ambiguous:
+            return sheet
+    return None
+
+
+def ingest(
+    data: bytes,
+    name: str,
+    *,
+    mapping: ColumnMapping | None = None,
+    options: IngestOptions | None = None,
+    **overrides: str | None,
+) -> Transactions:
+    """Read a transaction file (any supported format) into canonical :class:`Transactions`.
+
+    Parameters
+    ----------
+    data : bytes
+        File content (CSV/TSV/TXT, .xlsx, Parquet, or one of these in .gz or a one-member .zip).
+    name : str
+        File name, for messages.
+    mapping : ColumnMapping, optional
+        Full column mapping; by default detected from the column names.
+    options : IngestOptions, optional
+    overrides : str
+        ``customer_id=``, ``date=``, ``amount=`` …: columns that replace the detected ones.
+
+    Raises
+    ------
+    clv_core.errors.ClvError
+        Anything the user must fix, with a message saying what.
+    """
+    options = options or IngestOptions()
+    raw = read_raw(
+        data,
+        name,
+        sheet=options.sheet,
+        max_decompressed_bytes=options.max_decompressed_bytes,
+        max_rows=options.max_rows,
+        sheet_chooser=choose_sheet,
+    )
+    return clean(raw, mapping=mapping, options=options, source_hash=content_hash(data), **overrides)
+
+
+def clean(
+    raw: RawTable,
+    *,
+    mapping: ColumnMapping | None = None,
+    options: IngestOptions | None = None,
+    source_hash: str = "",
+    **overrides: str | None,
+) -> Transactions:
+    """Map, parse and clean a :class:`RawTable` (see :func:`ingest`)."""
+    options = options or IngestOptions()
+    frame = raw.frame
+    if mapping is None:
+        mapping = resolve_mapping(frame, detect_columns(frame, has_header=raw.has_header), **overrides)
+    else:
+        validate_mapping(frame, mapping)
+    n = len(frame)
+    notes = list(raw.notes)
+    drops: list[DroppedRows] = []
+    keep = np.ones(n, dtype=bool)
+
+    def drop(mask: np.ndarray, reason: str, shown: pd.Series | None = None) -> None:
+        mask = mask & keep
+        if mask.any():
+            idx = np.flatnonzero(mask)[:3]
+            examples = tuple((int(i) + 1, "" if shown is None else str(shown.iloc[i])[:60]) for i in idx)
+            drops.append(DroppedRows(reason, int(mask.sum()), examples))
+            keep[mask] = False
+
+    ids = _ids(frame[mapping.customer_id])
+    drop(ids.isna().to_numpy(), "missing customer id", frame[mapping.customer_id])
+
+    tz = options.timezone
+    today = pd.Timestamp(options.today) if options.today else pd.Timestamp.now(tz=tz).normalize().tz_localize(None)
+    dates = parse_dates(
+        frame[mapping.date],
+        order=options.date_order,
+        ambiguous_default=options.ambiguous_dates,
+        timezone=tz,
+        today=today.date(),
+    )
+    date_col = frame[mapping.date]
+    out_range = dates.out_of_range | (dates.values < pd.Timestamp(options.min_date)).to_numpy()
+    bad_date = dates.values.isna().to_numpy() & ~out_range
+    _refuse_if_many(bad_date & keep, keep, date_col, "date", options, mapping.date)
+    drop(bad_date, "unreadable or missing date", date_col)
+    drop(out_range, f"implausible date (before {options.min_date} or beyond year 2261)", date_col)
+
+    amount, amount_info, from_pq = _amounts(frame, mapping, raw, notes)
+    amount_col = frame[mapping.amount] if mapping.amount else frame[mapping.price]
+    bad_amount = amount.values.isna().to_numpy() & ~amount.non_finite
+    _refuse_if_many(bad_amount & keep, keep, amount_col, "amount", options, mapping.amount or mapping.price)
+    drop(bad_amount, "unreadable or missing amount", amount_col)
+    drop(amount.non_finite, "non-finite or absurdly large amount", amount_col)
+    _check_currencies(amount_info.currencies, frame)
+
+    future = (dates.values >= today + pd.Timedelta(days=1)).to_numpy()
+    drop(future, f"future-dated (after {today.date()})", date_col)
+
+    table = pd.DataFrame({"customer_id": ids, "date": dates.values, "amount": amount.values})
+    for role in ("order_id", "product"):
+        col = getattr(mapping, role)
+        if col:
+            table[role] = _ids(frame[col]).fillna("").to_numpy()
+    if mapping.quantity:
+        table["quantity"] = parse_amounts(frame[mapping.quantity]).values.to_numpy()
+    attributes = []
+    for col in mapping.attributes:
+        label = col if col not in _CANONICAL else f"{col} (attribute)"
+        values = frame[col].astype(str).str.strip() if frame[col].dtype != object else frame[col].map(_text)
+        table[label] = values.replace("", _BLANK_ATTRIBUTE).to_numpy()
+        attributes.append(label)
+    table = table.loc[keep].reset_index(drop=True)
+
+    key = [c for c in ("customer_id", "date", "amount", "order_id", "product", "quantity") if c in table]
+    dup = table.duplicated(subset=key, keep="first").to_numpy()
+    duplicate_rows = int(dup.sum())
+    has_time = bool((table["date"] != table["date"].dt.normalize()).any())
+    drop_duplicates = options.duplicates == "drop" or (
+        options.duplicates == "auto" and ("order_id" in table or has_time)
+    )
+    if drop_duplicates and duplicate_rows:
+        table = table.loc[~dup].reset_index(drop=True)
+
+    table, returns = _apply_returns(table, options.returns)
+    zero = table["amount"].to_numpy() == 0
+    zero_rows = int(zero.sum())
+    if options.zero_amounts == "drop" and zero_rows:
+        table = table.loc[~zero].reset_index(drop=True)
+    if table.empty:
+        raise DataQualityError(
+            f"{raw.source_name} has no usable transactions: all {n:,} rows were dropped "
+            f"({'; '.join(f'{d.rows:,} {d.reason}' for d in drops) or 'by the return and zero-amount policies'})."
+        )
+    positive = table["amount"].to_numpy()
+    positive = positive[positive > 0]
+    outliers = 0
+    if positive.size >= 100:
+        outliers = int((positive > 100 * np.quantile(positive, 0.99)).sum())
+    table = table.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True)
+    observation_end = table["date"].max().normalize()
+
+    notes.extend(
+        _notes(dates.info, amount_info, from_pq, options, returns, duplicate_rows, drop_duplicates, zero_rows, outliers)
+    )
+    report = QualityReport(
+        source_name=raw.source_name,
+        file_format=raw.file_format,
+        compression=raw.compression,
+        archive_member=raw.archive_member,
+        encoding=raw.encoding,
+        delimiter=raw.delimiter,
+        has_header=raw.has_header,
+        sheet=raw.sheet,
+        sheets=raw.sheets,
+        columns_in_file=tuple(str(c) for c in frame.columns),
+        mapping=mapping.as_dict(),
+        rows_read=n,
+        rows_kept=len(table),
+        customers=int(table["customer_id"].nunique()),
+        dropped=tuple(drops),
+        date_formats=dates.info.formats,
+        date_order=dates.info.order,
+        dates_ambiguous=dates.info.ambiguous,
+        timezone=tz,
+        tz_converted_rows=dates.info.tz_converted,
+        two_digit_year_rows=dates.info.two_digit_years,
+        excel_serial_rows=dates.info.excel_serials,
+        decimal_mark=amount_info.decimal_mark,
+        thousands_separator=amount_info.thousands_separator,
+        currencies=amount_info.currencies,
+        amount_from_price_quantity=from_pq,
+        duplicates_policy=options.duplicates,
+        duplicate_rows=duplicate_rows,
+        duplicates_removed=bool(drop_duplicates and duplicate_rows),
+        returns_policy=options.returns,
+        return_rows=returns["rows"],
+        returns_amount=returns["amount"],
+        zero_policy=options.zero_amounts,
+        zero_amount_rows=zero_rows,
+        future_dated_rows=sum(d.rows for d in drops if d.reason.startswith("future")),
+        outlier_rows=outliers,
+        date_min=str(table["date"].min().date()),
+        date_max=str(table["date"].max().date()),
+        observation_end=str(observation_end.date()),
+        notes=tuple(notes),
+    )
+    return Transactions(
+        data=table,
+        mapping=mapping,
+        attributes=tuple(attributes),
+        observation_end=observation_end,
+        report=report,
+        options=options,
+        content_hash=source_hash,
+    )
+
+
+def _ids(column: pd.Series) -> pd.Series:
+    """Ids as stripped text; only an empty cell is missing (``NA`` and ``null`` can be real ids)."""
+    if pd.api.types.is_integer_dtype(column):
+        return column.astype("Int64").astype(str).where(column.notna(), None).astype(object)
+    if pd.api.types.is_float_dtype(column) or column.dtype == object:
+        text = column.map(_text)
+    else:
+        text = column.astype(str).str.strip()
+    return text.where(text != "", None)
+
+
+def _text(value: object) -> str:
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _amounts(frame: pd.DataFrame, mapping: ColumnMapping, raw: RawTable, notes: list[str]):
+    hint = "," if raw.delimiter == "semicolon" else None
+    if mapping.amount:
+        parsed = parse_amounts(frame[mapping.amount], decimal_hint=hint)
+        return parsed, parsed.info, False
+    price = parse_amounts(frame[mapping.price], decimal_hint=hint)
+    qty = parse_amounts(frame[mapping.quantity], decimal_hint=hint)
+    values = price.values * qty.values
+    non_finite = price.non_finite | qty.non_finite | ~np.isfinite(values.fillna(0).to_numpy())
+    combined = type(price)(values=values, non_finite=non_finite, info=price.info)
+    notes.append(f"Amount computed as {mapping.price} × {mapping.quantity}.")
+    return combined, price.info, True
+
+
+def _refuse_if_many(bad: np.ndarray, keep: np.ndarray, column: pd.Series, role: str, options, col_name) -> None:
+    usable = int(keep.sum())
+    if usable and bad.sum() > options.max_bad_fraction * usable:
+        first = int(np.flatnonzero(bad)[0])
+        raise DataQualityError(
+            f"{int(bad.sum()):,} of {usable:,} rows ({bad.sum() / usable:.0%}) have a {role} that cannot be read "
+            f"in column {col_name!r}; the first is row {first + 1}: {str(column.iloc[first])[:40]!r}. "
+            f"Check that the right column is mapped as the {role}, or fix the file."
+        )
+
+
+_CURRENCY_COLUMNS = {"currency", "currencycode", "cur", "ccy", "waehrung", "währung"}
+
+
+def _check_currencies(currencies: tuple[tuple[str, int], ...], frame: pd.DataFrame) -> None:
+    if len(currencies) > 1 and not any(normalise_name(c) in _CURRENCY_COLUMNS for c in frame.columns):
+        listed = ", ".join(f"{sym} in {rows:,} rows" for sym, rows in currencies)
+        raise DataQualityError(
+            f"The amount column mixes currencies ({listed}). Convert the amounts to one currency, "
+            "or add a currency column, then upload again."
+        )
+
+
+def _apply_returns(table: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, dict]:
+    """Apply the returns policy. ``net`` subtracts each refund from the purchase it refunds: the same order id
+    when there is one, else the customer's latest purchase on or before the refund. Purchases refunded in full
+    are removed; refunds with nothing to net against are dropped and counted."""
+    negative = table["amount"].to_numpy() < 0
+    info = {"rows": int(negative.sum()), "amount": float(-table.loc[negative, "amount"].sum())}
+    if not negative.any() or policy == "keep":
+        return table, info
+    if policy == "drop":
+        return table.loc[~negative].reset_index(drop=True), info
+    purchases, returns = table.loc[~negative], table.loc[negative]
+    target = pd.Series(np.nan, index=returns.index)
+    if "order_id" in table:
+        with_id = purchases.loc[purchases["order_id"] != ""].reset_index()
+        first_row = with_id.drop_duplicates(["customer_id", "order_id"]).set_index(["customer_id", "order_id"])
+        keys = pd.MultiIndex.from_frame(returns[["customer_id", "order_id"]])
+        target[:] = first_row["index"].reindex(keys).to_numpy(dtype=float)
+    rest = target.isna().to_numpy()
+    if rest.any():
+        left = returns.loc[rest, ["customer_id", "date"]].reset_index().sort_values("date")
+        right = purchases[["customer_id", "date"]].reset_index().rename(columns={"index": "target"}).sort_values("date")
+        asof = pd.merge_asof(left, right, on="date", by="customer_id", direction="backward")
+        target.loc[asof["index"].to_numpy()] = asof["target"].to_numpy(dtype=float)
+    matched = target.notna()
+    info["unmatched"] = int((~matched).sum())
+    refunds = returns.loc[matched, "amount"].groupby(target[matched].astype(int)).sum()
+    amounts = table["amount"].copy()
+    amounts.loc[refunds.index] += refunds.to_numpy()
+    refunded_in_full = np.zeros(len(table), dtype=bool)
+    refunded_in_full[refunds.index.to_numpy()] = amounts.loc[refunds.index].to_numpy() <= 0
+    info["fully_refunded"] = int(refunded_in_full.sum())
+    out = table.assign(amount=amounts).loc[~negative & ~refunded_in_full]
+    return out.reset_index(drop=True), info
+
+
+def _notes(dinfo, ainfo, from_pq, options, returns, duplicate_rows, dropped_dupes, zero_rows, outliers) -> list[str]:
+    notes = []
+    if dinfo.formats:
+        notes.append("Dates read as " + ", ".join(f"{fmt} ({rows:,} rows)" for fmt, rows in dinfo.formats) + ".")
+    if dinfo.ambiguous:
+        order = "DD/MM (day first)" if dinfo.order == DAY_FIRST else "MM/DD (month first)"
+        notes.append(
+            f"Ambiguous dates: no day above 12 tells day from month, so they were read as {order}. "
+            "Switch the date order if your file uses the other one."
+        )
+    if dinfo.tz_converted:
+        notes.append(
+            f"{dinfo.tz_converted:,} timestamps with time-zone offsets converted to {options.timezone} local time."
+        )
+    if dinfo.two_digit_years:
+        notes.append(
+            f"{dinfo.two_digit_years:,} dates with two-digit years read as the latest such year not after this year."
+        )
+    if dinfo.excel_serials:
+        notes.append(f"{dinfo.excel_serials:,} dates were Excel serial numbers (days since 1899-12-30).")
+    if ainfo.decimal_mark == "," or ainfo.thousands_separator:
+        sep = {None: "none", " ": "space", "'": "apostrophe"}.get(ainfo.thousands_separator, ainfo.thousands_separator)
+        notes.append(f"Amounts read with decimal mark '{ainfo.decimal_mark}' and thousands separator {sep!s}.")
+    if ainfo.currencies:
+        notes.append("Currency symbols removed: " + ", ".join(f"{c} ({n:,} rows)" for c, n in ainfo.currencies) + ".")
+    if duplicate_rows:
+        if dropped_dupes:
+            notes.append(f"{duplicate_rows:,} exact duplicate rows (same customer, time, amount and order) removed.")
+        else:
+            notes.append(
+                f"{duplicate_rows:,} rows repeat another row exactly (same customer, day and amount). They were kept: "
+                "without an order id or a time of day they may be separate orders. Choose 'drop' if they are copies."
+            )
+    if returns["rows"]:
+        what = {
+            "net": "netted against the purchases they refund",
+            "drop": "dropped",
+            "keep": "kept as negative rows",
+        }[options.returns]
+        notes.append(f"{returns['rows']:,} returns/refunds totalling {returns['amount']:,.2f} {what}.")
+        if options.returns == "net" and returns.get("unmatched"):
+            notes.append(f"{returns['unmatched']:,} refunds had no earlier purchase to net against and were dropped.")
+        if options.returns == "net" and returns.get("fully_refunded"):
+            notes.append(f"{returns['fully_refunded']:,} purchases were refunded in full and removed.")
+    if zero_rows:
+        verb = "dropped" if options.zero_amounts == "drop" else "kept (they count as purchases)"
+        notes.append(f"{zero_rows:,} zero-amount rows {verb}.")
+    if outliers:
+        notes.append(f"{outliers:,} amounts are over 100× the 99th percentile: check them before modelling spend.")
+    return notes

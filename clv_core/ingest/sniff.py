@@ -1,0 +1,513 @@
+"""From uploaded bytes to a raw table of text cells: detect, then read with explicit options.
+
+Nothing here interprets a value. Compression and file type come from magic bytes (a Streamlit upload is a
+buffer, so pandas cannot infer them), text is decoded before pandas sees it, the delimiter is sniffed, and every
+cell of a text file is read as a string so that ids, dates and amounts are parsed later by rules we control.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from clv_core.errors import ColumnMappingError, UnreadableFileError
+
+DEFAULT_MAX_DECOMPRESSED_BYTES = 500_000_000
+#: Decompression that expands more than this and past ``_BOMB_MIN_BYTES`` is treated as a compression bomb.
+_BOMB_RATIO = 200
+_BOMB_MIN_BYTES = 20_000_000
+_CHUNK = 1 << 20
+
+_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+_REFUSED_MAGIC = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\xd0\xcf\x11\xe0", "an old-style Excel (.xls) or Office file; save it as .xlsx or CSV"),
+    (b"BZh", "a bzip2 archive; use gzip (.gz) or zip instead"),
+    (b"\xfd7zXZ\x00", "an xz archive; use gzip (.gz) or zip instead"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive; use gzip (.gz) or zip instead"),
+    (b"Rar!", "a RAR archive; use gzip (.gz) or zip instead"),
+    (b"MZ", "a Windows program"),
+    (b"\x7fELF", "a program"),
+)
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A table as read from a file, before any value is interpreted.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        Cells as text for text files; as stored for Excel and Parquet. Column names are stripped.
+    source_name : str
+        The file name the user gave.
+    file_format : str
+        ``"text"``, ``"excel"`` or ``"parquet"``.
+    compression : str or None
+        ``"gzip"`` or ``"zip"`` when the file was an archive.
+    archive_member : str or None
+        The member read from a zip archive.
+    encoding, delimiter : str or None
+        Detected text encoding and field delimiter (text files only).
+    has_header : bool
+        False when the first line held data; columns are then named ``column_1`` … ``column_n``.
+    sheet : str or None
+        The Excel sheet read; ``sheets`` lists them all.
+    notes : tuple of str
+        What was fixed while reading (stripped header names …), for the quality report.
+    """
+
+    frame: pd.DataFrame
+    source_name: str
+    file_format: str
+    compression: str | None = None
+    archive_member: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    has_header: bool = True
+    sheet: str | None = None
+    sheets: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def read_raw(
+    data: bytes,
+    name: str,
+    *,
+    sheet: str | None = None,
+    max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+    max_rows: int | None = None,
+    sheet_chooser=None,
+) -> RawTable:
+    """Read uploaded bytes into a :class:`RawTable`.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content.
+    name : str
+        The file's name (used for messages and as a hint, never trusted over the content).
+    sheet : str, optional
+        Excel sheet to read. By default ``sheet_chooser(frames)`` picks one, else the first sheet.
+    max_decompressed_bytes : int
+        Cap on the size of a decompressed .gz/.zip member (and of an .xlsx package).
+    max_rows : int, optional
+        Refuse tables with more data rows than this.
+    sheet_chooser : callable, optional
+        Given ``{sheet name: header-only DataFrame}``, returns the sheet holding transactions (or None).
+
+    Raises
+    ------
+    UnreadableFileError
+        For anything that is not a readable table, with a message saying what it looks like instead.
+    """
+    if not data:
+        raise UnreadableFileError(f"{name} is empty: the file has no transactions.")
+    lowered = name.lower()
+    if lowered.endswith((".pkl", ".pickle", ".joblib")) or _looks_like_pickle(data):
+        raise UnreadableFileError(
+            f"{name} looks like a Python pickle. Pickles can run code when opened, so they are never loaded; "
+            "export the table as CSV, Excel or Parquet."
+        )
+    compression = None
+    member = None
+    if data[:2] == b"\x1f\x8b":
+        compression = "gzip"
+        data = _gunzip(data, name, max_decompressed_bytes)
+        member = _strip_suffix(name, ".gz")
+    elif data[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        if _is_xlsx(data):
+            _check_zip_sizes(data, name, max_decompressed_bytes)
+            return _read_excel(data, name, sheet=sheet, max_rows=max_rows, chooser=sheet_chooser)
+        compression = "zip"
+        member, data = _unzip_one(data, name, max_decompressed_bytes)
+    if compression:
+        if not data:
+            raise UnreadableFileError(f"{name} holds an empty file: it has no transactions.")
+        if data[:2] == b"\x1f\x8b" or (data[:4] == b"PK\x03\x04" and not _is_xlsx(data)):
+            raise UnreadableFileError(f"{name} is an archive inside an archive. Upload the inner file itself.")
+        if _looks_like_pickle(data):
+            raise UnreadableFileError(f"{name} holds a Python pickle, which is never loaded.")
+    raw = _read_by_content(data, member or name, sheet=sheet, max_rows=max_rows, chooser=sheet_chooser)
+    if compression:
+        return RawTable(**{**raw.__dict__, "source_name": name, "compression": compression, "archive_member": member})
+    return RawTable(**{**raw.__dict__, "source_name": name})
+
+
+def _read_by_content(data: bytes, name: str, *, sheet, max_rows, chooser) -> RawTable:
+    if data[:4] == b"PAR1":
+        return _read_parquet(data, name, max_rows=max_rows)
+    if data[:4] == b"PK\x03\x04" and _is_xlsx(data):
+        return _read_excel(data, name, sheet=sheet, max_rows=max_rows, chooser=chooser)
+    for magic, what in _REFUSED_MAGIC:
+        if data.startswith(magic):
+            raise UnreadableFileError(f"{name} looks like {what}, not a table of transactions.")
+    text, encoding = decode_text(data, name)
+    return _read_text(text, name, encoding=encoding, max_rows=max_rows)
+
+
+# --- archives -----------------------------------------------------------------------------------------------
+
+
+def _bomb(name: str, limit: int) -> UnreadableFileError:
+    return UnreadableFileError(
+        f"{name} expands to more than {limit / 1e6:,.0f} MB when decompressed (or far more than a real data "
+        "file would), so it was not opened. Upload the data as Parquet, split it, or sample it."
+    )
+
+
+def _gunzip(data: bytes, name: str, limit: int) -> bytes:
+    out = io.BytesIO()
+    pending = data
+    while pending:
+        decomp = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        src = io.BytesIO(pending)
+        while not decomp.eof:
+            chunk = src.read(_CHUNK)
+            if not chunk:
+                raise UnreadableFileError(f"{name} is a truncated gzip file. Upload the complete file again.")
+            try:
+                out.write(decomp.decompress(chunk, max(1, limit + 1 - out.tell())))
+                while decomp.unconsumed_tail and out.tell() <= limit:
+                    out.write(decomp.decompress(decomp.unconsumed_tail, max(1, limit + 1 - out.tell())))
+            except zlib.error as exc:
+                raise UnreadableFileError(f"{name} is a damaged gzip file ({exc}).") from None
+            _check_growth(out.tell(), len(data), name, limit)
+        pending = decomp.unused_data.lstrip(b"\x00")  # concatenated gzip members
+        if pending and pending[:2] != b"\x1f\x8b":
+            break
+    return out.getvalue()
+
+
+def _check_growth(size: int, compressed: int, name: str, limit: int) -> None:
+    if size > limit or (size > _BOMB_MIN_BYTES and size > _BOMB_RATIO * max(compressed, 1)):
+        raise _bomb(name, limit)
+
+
+def _zip(data: bytes, name: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise UnreadableFileError(f"{name} is a damaged or truncated zip file ({exc}).") from None
+
+
+def _is_xlsx(data: bytes) -> bool:
+    try:
+        names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError):
+        return False
+    return "xl/workbook.xml" in names
+
+
+def _data_members(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    return [
+        info
+        for info in zf.infolist()
+        if not info.is_dir()
+        and not info.filename.startswith("__MACOSX/")
+        and not info.filename.rsplit("/", 1)[-1].startswith(".")
+    ]
+
+
+def _check_zip_sizes(data: bytes, name: str, limit: int) -> None:
+    total = 0
+    for info in _zip(data, name).infolist():
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if total > limit or (info.file_size > _BOMB_MIN_BYTES and ratio > _BOMB_RATIO):
+            raise _bomb(name, limit)
+
+
+def _unzip_one(data: bytes, name: str, limit: int) -> tuple[str, bytes]:
+    zf = _zip(data, name)
+    members = _data_members(zf)
+    if not members:
+        raise UnreadableFileError(f"{name} is an empty zip archive: it has no transactions.")
+    if len(members) > 1:
+        listed = ", ".join(m.filename for m in members[:5]) + (" …" if len(members) > 5 else "")
+        raise UnreadableFileError(
+            f"{name} holds {len(members)} files ({listed}). Upload a zip with exactly one data file, "
+            "or the file itself."
+        )
+    info = members[0]
+    _check_zip_sizes(data, name, limit)
+    out = io.BytesIO()
+    try:
+        with zf.open(info) as fh:  # declared sizes can lie: count what really comes out
+            while chunk := fh.read(_CHUNK):
+                out.write(chunk)
+                _check_growth(out.tell(), info.compress_size, name, limit)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as exc:
+        raise UnreadableFileError(f"{name} could not be extracted ({exc}).") from None
+    return info.filename, out.getvalue()
+
+
+def _looks_like_pickle(data: bytes) -> bool:
+    return len(data) > 2 and data[0] == 0x80 and data[1] in (2, 3, 4, 5)
+
+
+def _strip_suffix(name: str, suffix: str) -> str:
+    return name[: -len(suffix)] if name.lower().endswith(suffix) else name
+
+
+# --- text ---------------------------------------------------------------------------------------------------
+
+
+def decode_text(data: bytes, name: str = "the file") -> tuple[str, str]:
+    """Decode bytes as UTF-8 (BOM stripped), UTF-16 (BOM or NUL pattern), else Windows-1252, else Latin-1.
+
+    UTF-8 is tried strictly first, so UTF-8 text is never mis-decoded as Latin-1 (``José`` → ``JosÃ©``).
+
+    >>> decode_text("José".encode("utf-8"))
+    ('José', 'UTF-8')
+    >>> decode_text("José".encode("cp1252"))
+    ('José', 'Windows-1252')
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return _decode(data[3:], "utf-8", "UTF-8 with BOM", name)
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _decode(data, "utf-16", "UTF-16", name)
+    head = data[:4000]
+    if len(head) >= 4 and head.count(0) * 3 > len(head):
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if odd > 0.9 * len(head) / 2 > even:
+            return _decode(data, "utf-16-le", "UTF-16 (little-endian)", name)
+        if even > 0.9 * len(head) / 2 > odd:
+            return _decode(data, "utf-16-be", "UTF-16 (big-endian)", name)
+        raise UnreadableFileError(f"{name} is a binary file, not a text table of transactions.")
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "Latin-1"
+
+
+def _decode(data: bytes, codec: str, label: str, name: str) -> tuple[str, str]:
+    try:
+        return data.decode(codec), label
+    except UnicodeDecodeError as exc:
+        raise UnreadableFileError(
+            f"{name} starts like {label} text but is not valid {label} (byte {exc.start}). Save it again as UTF-8 CSV."
+        ) from None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def _read_text(text: str, name: str, *, encoding: str, max_rows: int | None) -> RawTable:
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    head = text[:65536]
+    if not head.strip():
+        raise UnreadableFileError(f"{name} is empty: the file has no transactions.")
+    if len(_CONTROL.findall(head)) > max(3, len(head) // 200):
+        raise UnreadableFileError(f"{name} is a binary file, not a text table of transactions.")
+    start = head.lstrip()[:200].lower()
+    if start.startswith(("<!doctype html", "<html", "<head", "<body")):
+        raise UnreadableFileError(
+            f"{name} is a web page (HTML), not a table of transactions. Download the data itself."
+        )
+    if start.startswith("<?xml"):
+        raise UnreadableFileError(f"{name} is an XML document, not a table. Save it as CSV or .xlsx.")
+    if start.startswith(("{", "[")):
+        raise UnreadableFileError(f"{name} looks like JSON, not a table. Save it as CSV, Excel or Parquet.")
+
+    lines = [ln for ln in head.splitlines()[:200] if ln.strip()]
+    if len(head) == 65536 and len(lines) > 1:
+        lines = lines[:-1]  # the last line of a cut sample may be partial
+    delimiter = sniff_delimiter(lines)
+    first = _split(lines[0], delimiter)
+    has_header = _looks_like_header(first)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=r"\s+" if delimiter == " " else delimiter,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=True,
+            nrows=None if max_rows is None else max_rows + 2,
+            engine="c",
+        )
+    except pd.errors.ParserError as exc:
+        raise UnreadableFileError(_parser_message(name, str(exc))) from None
+    except (pd.errors.EmptyDataError, UnicodeError, ValueError, csv.Error, OverflowError) as exc:
+        raise UnreadableFileError(f"{name} could not be read as a table ({exc}).") from None
+    if has_header:
+        header = [str(c) for c in frame.iloc[0].tolist()] if len(frame) else first
+        frame = frame.iloc[1:].reset_index(drop=True)
+    else:
+        header = [f"column_{i + 1}" for i in range(frame.shape[1])]
+    columns, notes = _clean_header(header, name)
+    frame.columns = columns
+    _check_size(frame, name, max_rows)
+    label = "whitespace" if delimiter == " " else _DELIMITERS.get(delimiter, repr(delimiter))
+    if not has_header:
+        notes.append("The first line holds data, not column names: columns are named column_1, column_2, ….")
+    return RawTable(
+        frame=frame,
+        source_name=name,
+        file_format="text",
+        encoding=encoding,
+        delimiter=label,
+        has_header=has_header,
+        notes=tuple(notes),
+    )
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    """Pick the delimiter whose field count is >1 and most consistent with the header line.
+
+    A decimal comma (``10,50``) inside a semicolon file does not fool it, because the header decides the count.
+
+    >>> sniff_delimiter(["customer_id;date;amount", "1;2024-01-05;10,50"])
+    ';'
+    >>> sniff_delimiter(["00004 0001 19970101  2   29.33"])
+    ' '
+    """
+    best, best_score = None, (0.0, 0)
+    for delim in _DELIMITERS:
+        counts = [len(_split(line, delim)) for line in lines[:100]]
+        if counts[0] < 2:
+            continue
+        consistency = sum(c == counts[0] for c in counts) / len(counts)
+        score = (consistency, counts[0])
+        if score > best_score:
+            best, best_score = delim, score
+    if best is not None and best_score[0] >= 0.5:
+        return best
+    counts = [len(line.split()) for line in lines[:100]]
+    if counts[0] > 1 and sum(c == counts[0] for c in counts) / len(counts) >= 0.9:
+        return " "
+    return best or ","
+
+
+def _split(line: str, delim: str) -> list[str]:
+    if delim == " ":
+        return line.split()
+    try:
+        return next(csv.reader([line], delimiter=delim), [])
+    except csv.Error:
+        return line.split(delim)
+
+
+_DATA_CELL = re.compile(r"^[\s\d.,:/+\-$€£¥()]*$")
+
+
+def _looks_like_header(cells: list[str]) -> bool:
+    """A first line is data, not names, when every cell is a number, a date or empty."""
+    return not all(_DATA_CELL.match(c or "") for c in cells)
+
+
+def _clean_header(header: list[str], name: str) -> tuple[list[str], list[str]]:
+    notes = []
+    stripped = [str(h).replace("\ufeff", "").strip() for h in header]
+    padded = sum(a != b for a, b in zip(header, stripped, strict=True))
+    if padded:
+        notes.append(f"Removed spaces around {padded} column name(s).")
+    columns = [h or f"column_{i + 1}" for i, h in enumerate(stripped)]
+    seen: dict[str, int] = {}
+    for col in columns:
+        seen[col.casefold()] = seen.get(col.casefold(), 0) + 1
+    dupes = [c for c in dict.fromkeys(columns) if seen[c.casefold()] > 1]
+    if dupes:
+        raise ColumnMappingError(
+            f"{name} has more than one column named {', '.join(repr(d) for d in dupes)}. "
+            "Rename them so each column name is unique, then upload again."
+        )
+    return columns, notes
+
+
+def _check_size(frame: pd.DataFrame, name: str, max_rows: int | None) -> None:
+    if frame.empty or frame.shape[0] == 0:
+        raise UnreadableFileError(f"{name} has column names but no rows: the file has no transactions.")
+    if max_rows is not None and len(frame) > max_rows:
+        raise UnreadableFileError(
+            f"{name} has more than {max_rows:,} rows, the limit set for this run. "
+            "Raise the limit (--max-rows), or load a sample of the file."
+        )
+
+
+_LINE = re.compile(r"line (\d+), saw (\d+)")
+
+
+def _parser_message(name: str, detail: str) -> str:
+    match = _LINE.search(detail)
+    if match:
+        return (
+            f"{name}: line {match.group(1)} has {match.group(2)} fields, more than the lines before it. "
+            "Check for an unquoted delimiter in a value, fix that line and upload again."
+        )
+    return f"{name} could not be read as a table ({detail.strip()})."
+
+
+# --- Excel and Parquet --------------------------------------------------------------------------------------
+
+
+def _read_excel(data: bytes, name: str, *, sheet, max_rows, chooser) -> RawTable:
+    try:
+        book = pd.ExcelFile(io.BytesIO(data), engine="openpyxl")
+        sheets = tuple(book.sheet_names)
+    except Exception as exc:  # openpyxl raises many unrelated types for damaged packages
+        raise UnreadableFileError(f"{name} is not a readable Excel workbook ({type(exc).__name__}).") from None
+    if not sheets:
+        raise UnreadableFileError(f"{name} has no sheets.")
+    if sheet is not None and sheet not in sheets:
+        raise UnreadableFileError(f"{name} has no sheet named {sheet!r}. Sheets: {', '.join(sheets)}.")
+
+    def read(sheet_name: str, nrows: int | None) -> pd.DataFrame:
+        try:
+            return book.parse(sheet_name, header=None, dtype=object, na_filter=False, nrows=nrows)
+        except Exception as exc:
+            raise UnreadableFileError(
+                f"{name}: sheet {sheet_name!r} could not be read ({type(exc).__name__})."
+            ) from None
+
+    chosen = sheet
+    if chosen is None:
+        heads = {}
+        for s in sheets:
+            top = read(s, 1)
+            if not top.empty:
+                heads[s] = pd.DataFrame(columns=[str(v).strip() for v in top.iloc[0].tolist()])
+        chosen = (chooser(heads) if chooser and heads else None) or next(iter(heads), sheets[0])
+    frame = read(chosen, None if max_rows is None else max_rows + 2)
+    if frame.empty:
+        raise UnreadableFileError(f"{name}: sheet {chosen!r} is empty: it has no transactions.")
+    header = ["" if (isinstance(v, float) and pd.isna(v)) else str(v) for v in frame.iloc[0].tolist()]
+    frame = frame.iloc[1:].reset_index(drop=True)
+    columns, notes = _clean_header(header, name)
+    frame.columns = columns
+    frame = frame.loc[~(frame.astype(str).apply(lambda c: c.str.strip()) == "").all(axis=1)].reset_index(drop=True)
+    _check_size(frame, name, max_rows)
+    if len(sheets) > 1:
+        notes.append(f"Read sheet {chosen!r} of {len(sheets)} ({', '.join(sheets)}).")
+    return RawTable(frame=frame, source_name=name, file_format="excel", sheet=chosen, sheets=sheets, notes=tuple(notes))
+
+
+def _read_parquet(data: bytes, name: str, *, max_rows) -> RawTable:
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, … for damaged files
+        raise UnreadableFileError(f"{name} is not a readable Parquet file ({type(exc).__name__}).") from None
+    frame = frame.reset_index(drop=frame.index.name is None and isinstance(frame.index, pd.RangeIndex))
+    columns, notes = _clean_header([str(c) for c in frame.columns], name)
+    frame.columns = columns
+    _check_size(frame, name, max_rows)
+    return RawTable(frame=frame, source_name=name, file_format="parquet", notes=tuple(notes))
