@@ -1,0 +1,102 @@
+"""The app's one home for caching and cross-page session state.
+
+Session keys (set only through the functions here):
+
+* ``transactions`` – the active :class:`clv_core.ingest.Transactions` (what every page analyses);
+* ``dataset_label`` – how the sidebar names it ("Sample: …" or the uploaded file's name).
+
+Cached work is keyed on the SHA-256 of the file bytes (``st.cache_data`` would otherwise hash only a sample
+of a large DataFrame's rows); the bytes themselves are passed as an unhashed ``_data`` argument.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from clv_core.ingest import (
+    ColumnMapping,
+    IngestOptions,
+    RawTable,
+    Transactions,
+    choose_sheet,
+    clean,
+    content_hash,
+    detect_columns,
+    read_raw,
+    resolve_mapping,
+)
+from clv_core.samples import SAMPLES, sample_bytes
+from clv_core.summary import CustomerSummary, summarise
+
+TRANSACTIONS = "transactions"
+DATASET_LABEL = "dataset_label"
+DEFAULT_SAMPLE = "cdnow"
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def cached_sample(key: str) -> tuple[bytes, str]:
+    return sample_bytes(key)
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the file…")
+def cached_raw(file_hash: str, name: str, sheet: str | None, max_bytes: int, _data: bytes) -> RawTable:
+    return read_raw(_data, name, sheet=sheet, max_decompressed_bytes=max_bytes, sheet_chooser=choose_sheet)
+
+
+@st.cache_data(max_entries=8, show_spinner="Cleaning the transactions…")
+def cached_clean(
+    file_hash: str, name: str, mapping: ColumnMapping, options: IngestOptions, _raw: RawTable
+) -> Transactions:
+    return clean(_raw, mapping=mapping, options=options, source_hash=file_hash)
+
+
+@st.cache_data(max_entries=16, show_spinner="Summarising customers…")
+def cached_summary(
+    file_hash: str, mapping: ColumnMapping, options: IngestOptions, time_unit: str, _tx: Transactions
+) -> CustomerSummary:
+    return summarise(_tx, time_unit=time_unit)
+
+
+def read_file(
+    data: bytes, name: str, *, sheet: str | None = None, options: IngestOptions | None = None
+) -> tuple[str, RawTable]:
+    """Hash and read uploaded bytes (cached). Raises :class:`clv_core.ClvError` for unreadable files."""
+    options = options or IngestOptions()
+    file_hash = content_hash(data)
+    return file_hash, cached_raw(file_hash, name, sheet, options.max_decompressed_bytes, data)
+
+
+def load(file_hash: str, raw: RawTable, mapping: ColumnMapping, options: IngestOptions) -> Transactions:
+    """Clean a raw table (cached) without touching the session: the caller activates it on success."""
+    return cached_clean(file_hash, raw.source_name, mapping, options, raw)
+
+
+def activate(transactions: Transactions, label: str) -> None:
+    """Make a dataset the one every page analyses."""
+    st.session_state[TRANSACTIONS] = transactions
+    st.session_state[DATASET_LABEL] = label
+
+
+def current() -> Transactions | None:
+    return st.session_state.get(TRANSACTIONS)
+
+
+def current_label() -> str:
+    return st.session_state.get(DATASET_LABEL, "")
+
+
+def summary(transactions: Transactions, time_unit: str) -> CustomerSummary:
+    tx = transactions
+    return cached_summary(tx.content_hash, tx.mapping, tx.options, time_unit, tx)
+
+
+def ensure_dataset() -> Transactions:
+    """The active dataset; on a fresh session, the CDNOW sample (so every page has real data to show)."""
+    tx = current()
+    if tx is None:
+        data, name = cached_sample(DEFAULT_SAMPLE)
+        file_hash, raw = read_file(data, name)
+        mapping = resolve_mapping(raw.frame, detect_columns(raw.frame, has_header=raw.has_header))
+        tx = load(file_hash, raw, mapping, IngestOptions())
+        activate(tx, f"Sample: {SAMPLES[DEFAULT_SAMPLE].label}")
+    return tx
