@@ -1,0 +1,43 @@
+"""AppTest fixtures: every test starts with empty caches and a fresh session."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def clear_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+@pytest.fixture
+def app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def text_of(at: AppTest) -> str:
+    """Every piece of text the page shows (markdown, captions, alerts, metrics), for content checks."""
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "info", "warning", "error", "title", "subheader")
+        for e in getattr(at, kind)
+    ]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.radio(key="data-source").set_value("Upload a file").run()
+    at.get("file_uploader")[0].set_value((name, data, "application/octet-stream"))
+    return at.run()

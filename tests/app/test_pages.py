@@ -1,0 +1,97 @@
+"""Every page through AppTest, and the Data page's journeys: samples, uploads, mistakes, choices."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from clv_core.samples import sample_bytes
+from tests.app.conftest import text_of, upload
+from tests.conftest import ROOT
+
+PAGE_FILES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
+
+
+def test_every_page_file_is_registered_in_the_navigation():
+    app_source = (ROOT / "app.py").read_text()
+    assert PAGE_FILES and all(f'"{page}"' in app_source for page in PAGE_FILES)
+
+
+@pytest.mark.parametrize("page", PAGE_FILES)
+def test_every_page_runs_without_exception(app, page):
+    app.switch_page(page).run()
+    assert not app.exception, app.exception
+    assert app.title, f"{page} shows no title"
+
+
+def test_a_fresh_session_opens_on_the_real_cdnow_data(app):
+    text = text_of(app)
+    assert "Rows read 69,659" in text and "Customers 23,570" in text
+    assert "Dates read as YYYYMMDD" in text
+    assert "CDNOW" in app.sidebar.markdown[0].value
+
+
+def test_switching_sample_loads_it_and_reports_returns(app):
+    app.selectbox(key="data-sample").set_value("retail").run()
+    assert not app.exception
+    text = text_of(app)
+    assert "netted against the purchases they refund" in text
+    assert re.search(r"Customers 3,9\d\d", text)
+    assert "Synthetic coffee shop" in app.sidebar.markdown[0].value
+
+
+def test_uploaded_csv_is_loaded_reported_and_summarised(app):
+    csv = b"Customer ID;Invoice Date;Sales Amount\n0007;13/01/2024;10,50\n0007;20/01/2024;5,25\n8;14/01/2024;3\n"
+    upload(app, "shop.csv", csv)
+    assert not app.exception and not app.error
+    text = text_of(app)
+    assert "Rows read 3" in text and "Customers 2" in text
+    assert "DD/MM/YYYY" in text and "decimal mark ','" in text
+    summary = app.dataframe[-1].value
+    assert summary.set_index("customer_id").loc["0007", "frequency"] == 1
+    assert app.sidebar.markdown[0].value == "**shop\\.csv**"
+
+
+def test_a_bad_upload_shows_one_message_and_keeps_the_previous_dataset(app):
+    upload(app, "picture.csv", b"\x89PNG\r\n\x1a\n" + bytes(100))
+    assert not app.exception
+    assert len(app.error) == 1 and "looks like a PNG image" in app.error[0].value
+    assert "Rows read 69,659" in text_of(app)  # CDNOW is still the active dataset
+    assert "CDNOW" in app.sidebar.markdown[0].value
+
+
+def test_ambiguous_dates_are_flagged_and_the_order_can_be_switched(app):
+    upload(app, "amb.csv", b"customer_id,date,amount\n1,01/02/2024,1\n1,03/02/2024,2\n")
+    assert any("Ambiguous dates" in w.value for w in app.warning)
+    preview = app.dataframe[-2].value
+    assert preview["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-02-01", "2024-02-03"]
+    app.radio(key="opt-date-order").set_value("month-first").run()
+    preview = app.dataframe[-2].value
+    assert preview["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-02", "2024-03-02"]
+    assert not any("Ambiguous dates" in w.value for w in app.warning)
+
+
+def test_ambiguous_columns_ask_and_load_once_chosen(app):
+    upload(app, "two.csv", b"customer_id,date,Sales,Revenue\n1,2024-01-05,10,11\n2,2024-01-06,20,21\n")
+    assert any("could be the amount" in w.value for w in app.warning)
+    assert "Rows read 69,659" in text_of(app)  # nothing loaded until the user chooses
+    amount = next(s for s in app.selectbox if s.label == "Amount")
+    amount.set_value("Revenue").run()
+    assert "Rows read 2" in text_of(app)
+    assert app.dataframe[-2].value["amount"].tolist() == [11.0, 21.0]
+
+
+def test_returns_policy_changes_the_loaded_data(app):
+    data, name = sample_bytes("retail")
+    upload(app, name, data)
+    kept_net = int(re.search(r"Transactions kept ([\d,]+)", text_of(app)).group(1).replace(",", ""))
+    app.selectbox(key="opt-returns").set_value("keep").run()
+    kept_all = int(re.search(r"Transactions kept ([\d,]+)", text_of(app)).group(1).replace(",", ""))
+    assert kept_all > kept_net
+
+
+def test_summary_time_unit_changes_t(app):
+    weeks = app.dataframe[-1].value["T"].max()
+    app.get("button_group")[0].set_value("days").run()
+    assert app.dataframe[-1].value["T"].max() == pytest.approx(weeks * 7)

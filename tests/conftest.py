@@ -1,0 +1,31 @@
+"""Shared fixtures: the real CDNOW files shipped in lifetimes, and a loader with a fixed 'today'."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lifetimes
+import pytest
+
+from clv_core.ingest import IngestOptions, Transactions, ingest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASETS = Path(lifetimes.__file__).parent / "datasets"
+TODAY = "2025-06-30"
+
+
+@pytest.fixture(scope="session")
+def cdnow_sample_path() -> Path:
+    return DATASETS / "CDNOW_sample.txt"
+
+
+@pytest.fixture(scope="session")
+def cdnow_master_path() -> Path:
+    return DATASETS / "CDNOW_master.txt"
+
+
+def load(content: str | bytes, name: str = "upload.csv", **options) -> Transactions:
+    """Ingest text or bytes with 'today' fixed, so future-date rules do not depend on the calendar."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    overrides = {k: options.pop(k) for k in ("customer_id", "date", "amount") if k in options}
+    return ingest(data, name, options=IngestOptions(today=TODAY, **options), **overrides)

@@ -1,0 +1,68 @@
+"""Browser journeys on the real server: open the app, upload a file, read the report, open the summary."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import wait_for_run
+
+pytestmark = pytest.mark.e2e
+
+# 30 rows: customer 00042 buys on 3 days, 27 one-off buyers, and one row whose date cannot be read
+CSV = "Customer ID,Order Date,Amount\n00042,2024-01-05,$10.00\n00042,2024-02-05,$30.00\n00042,2024-02-05,$30.00\n"
+CSV += "".join(f"{100 + i},2024-01-{i + 1:02d},$5.00\n" for i in range(26)) + "8,not a date,$1.00\n"
+
+
+def metric(page, label: str) -> str:
+    box = page.locator('[data-testid="stMetric"]').filter(has_text=label)
+    return box.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def test_the_data_page_opens_at_the_root_url_on_the_cdnow_sample(page, server):
+    page.goto(server)
+    page.get_by_text("Data quality").wait_for()
+    wait_for_run(page)
+    assert metric(page, "Rows read") == "69,659"
+    assert metric(page, "Customers") == "23,570"
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_upload_a_csv_see_the_quality_report_and_the_summary(page, server, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(CSV)
+    page.goto(server)
+    page.get_by_text("Data quality").wait_for()
+    page.get_by_text("Upload a file").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    page.get_by_text("Dates read as ISO 8601").wait_for()
+    wait_for_run(page)
+    assert metric(page, "Rows read") == "30"
+    assert metric(page, "Customers") == "27"
+    assert metric(page, "Rows dropped") == "1"
+    page.get_by_text("unreadable or missing date").first.wait_for(state="attached")  # grid cells are canvas-drawn
+    assert "orders.csv" in page.locator('[data-testid="stSidebar"]').inner_text()
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name=re.compile("Download the quality report")).click()
+    report = json.loads(Path(download.value.path()).read_text())
+    assert report["rows_read"] == 30 and report["dropped"][0]["examples"][0]["value"] == "not a date"
+
+    page.get_by_role("tab", name="Customer summary").click()
+    page.get_by_text("27 customers, observed to 2024-02-05").wait_for()
+
+
+def test_a_bad_file_shows_a_message_and_the_previous_data_stays(page, server, tmp_path):
+    path = tmp_path / "broken.csv"
+    path.write_bytes(b"<!DOCTYPE html><html><body>Login</body></html>")
+    page.goto(server)
+    page.get_by_text("Data quality").wait_for()
+    page.get_by_text("Upload a file").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    page.get_by_text("is a web page (HTML)").wait_for()
+    wait_for_run(page)
+    assert metric(page, "Rows read") == "69,659"
+    assert page.locator('[data-testid="stException"]').count() == 0

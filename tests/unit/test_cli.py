@@ -1,0 +1,70 @@
+"""python -m clv_core summary: CSV out, JSON report, and one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import pandas as pd
+
+from tests.conftest import ROOT
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "clv_core", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+
+
+def test_help_lists_the_summary_command():
+    result = run("--help")
+    assert result.returncode == 0 and "summary" in result.stdout
+
+
+def test_summary_writes_csv_to_stdout_and_a_json_report(cdnow_sample_path, tmp_path):
+    report = tmp_path / "report.json"
+    result = run("summary", str(cdnow_sample_path), "--observation-end", "1997-09-30", "--report", str(report))
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(io.StringIO(result.stdout), dtype={"customer_id": str})
+    assert list(table.columns[:5]) == ["customer_id", "frequency", "recency", "T", "monetary_value"]
+    assert len(table) == 2357
+    row = table.set_index("customer_id").loc["00004"]
+    assert (row["frequency"], round(row["recency"], 2), round(row["T"], 2)) == (2.0, 30.43, 38.86)
+    quality = json.loads(report.read_text())
+    assert quality["rows_read"] == 6919 and quality["customers"] == 2357
+
+
+def test_summary_options_map_columns_and_date_order(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("who,when,paid,spent\nx,01/02/2024,5,6\nx,03/02/2024,7,8\n")
+    out = tmp_path / "out.csv"
+    result = run(
+        "summary",
+        str(path),
+        "--customer-col",
+        "who",
+        "--date-col",
+        "when",
+        "--amount-col",
+        "spent",
+        "--month-first",
+        "--time-unit",
+        "days",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    row = pd.read_csv(out).iloc[0]
+    assert (row["frequency"], row["recency"], row["monetary_value"]) == (1, 60, 8.0)  # Jan 2 → Mar 2
+
+
+def test_user_errors_exit_2_with_one_line_and_no_traceback(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("customer_id,date\n1,2024-01-01\n")
+    for args in (["summary", str(path)], ["summary", str(tmp_path / "missing.csv")]):
+        result = run(*args)
+        assert result.returncode == 2
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+        assert "Traceback" not in result.stderr
