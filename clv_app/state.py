@@ -3,7 +3,10 @@
 Session keys (set only through the functions here):
 
 * ``transactions`` – the active :class:`clv_core.ingest.Transactions` (what every page analyses);
-* ``dataset_label`` – how the sidebar names it ("Sample: …" or the uploaded file's name).
+* ``dataset_label`` – how the sidebar names it ("Sample: …" or the uploaded file's name);
+* ``dataset_source`` – ``("sample", key)`` or ``("upload", file name)``: where it came from. The Data page's
+  widgets default to it, because Streamlit forgets a page's widget values when another page is shown, and a
+  forgotten radio must not silently swap the active dataset for the default sample.
 
 Cached work is keyed on the SHA-256 of the file bytes (``st.cache_data`` would otherwise hash only a sample
 of a large DataFrame's rows); the bytes themselves are passed as an unhashed ``_data`` argument.
@@ -30,6 +33,7 @@ from clv_core.summary import CustomerSummary, summarise
 
 TRANSACTIONS = "transactions"
 DATASET_LABEL = "dataset_label"
+DATASET_SOURCE = "dataset_source"
 DEFAULT_SAMPLE = "cdnow"
 
 
@@ -57,13 +61,19 @@ def cached_summary(
     return summarise(_tx, time_unit=time_unit)
 
 
-def read_file(
-    data: bytes, name: str, *, sheet: str | None = None, options: IngestOptions | None = None
-) -> tuple[str, RawTable]:
-    """Hash and read uploaded bytes (cached). Raises :class:`clv_core.ClvError` for unreadable files."""
-    options = options or IngestOptions()
-    file_hash = content_hash(data)
-    return file_hash, cached_raw(file_hash, name, sheet, options.max_decompressed_bytes, data)
+def read_file(data: bytes, name: str, *, sheet: str | None = None, file_id: str | None = None) -> tuple[str, RawTable]:
+    """Hash and read uploaded bytes (cached). Raises :class:`clv_core.ClvError` for unreadable files.
+
+    ``file_id`` (an upload's id) lets a rerun skip re-hashing the same upload's bytes.
+    """
+    hashes = st.session_state.setdefault("_upload_hashes", {})
+    file_hash = hashes.get(file_id) if file_id else None
+    if file_hash is None:
+        file_hash = content_hash(data)
+        if file_id:
+            hashes.clear()  # one upload at a time: keep the map from growing
+            hashes[file_id] = file_hash
+    return file_hash, cached_raw(file_hash, name, sheet, IngestOptions().max_decompressed_bytes, data)
 
 
 def load(file_hash: str, raw: RawTable, mapping: ColumnMapping, options: IngestOptions) -> Transactions:
@@ -71,10 +81,15 @@ def load(file_hash: str, raw: RawTable, mapping: ColumnMapping, options: IngestO
     return cached_clean(file_hash, raw.source_name, mapping, options, raw)
 
 
-def activate(transactions: Transactions, label: str) -> None:
+def activate(transactions: Transactions, label: str, source: tuple[str, str]) -> None:
     """Make a dataset the one every page analyses."""
     st.session_state[TRANSACTIONS] = transactions
     st.session_state[DATASET_LABEL] = label
+    st.session_state[DATASET_SOURCE] = source
+
+
+def current_source() -> tuple[str, str]:
+    return st.session_state.get(DATASET_SOURCE, ("sample", DEFAULT_SAMPLE))
 
 
 def current() -> Transactions | None:
@@ -98,5 +113,5 @@ def ensure_dataset() -> Transactions:
         file_hash, raw = read_file(data, name)
         mapping = resolve_mapping(raw.frame, detect_columns(raw.frame, has_header=raw.has_header))
         tx = load(file_hash, raw, mapping, IngestOptions())
-        activate(tx, f"Sample: {SAMPLES[DEFAULT_SAMPLE].label}")
+        activate(tx, f"Sample: {SAMPLES[DEFAULT_SAMPLE].label}", ("sample", DEFAULT_SAMPLE))
     return tx

@@ -52,23 +52,23 @@ def sidebar_dataset(tx: Transactions, label: str) -> None:
         st.caption(f"{r.rows_kept:,} transactions · {r.customers:,} customers · {r.date_min} → {r.date_max}")
 
 
-def mapping_picker(raw: RawTable, guess: MappingGuess, key: str) -> ColumnMapping:
-    """Column pickers pre-filled with the detected mapping; ambiguous roles start empty and say why."""
+def mapping_picker(raw: RawTable, guess: MappingGuess, key: str, active: ColumnMapping | None = None) -> ColumnMapping:
+    """Column pickers pre-filled with the active mapping when this file is the active dataset, else with the
+    detected one; roles the detector could not decide start empty and say why."""
     columns = list(raw.frame.columns)
     st.subheader("Columns")
-    if guess.ambiguous:
+    if guess.ambiguous and active is None:
         roles = ", ".join(ROLE_LABELS[r] for r in guess.ambiguous)
         st.warning(
             f"More than one column could be the {md(roles)}. Choose the right one below.", icon=":material/warning:"
         )
-    m = guess.mapping
+    m = active or guess.mapping
     c1, c2, c3 = st.columns(3)
     customer = _pick(c1, "Customer id", columns, m.customer_id, f"{key}-customer", required=True)
     date = _pick(c2, "Purchase date", columns, m.date, f"{key}-date", required=True)
     amount_choices = [*columns, PRICE_TIMES_QTY]
-    amount_default = m.amount or (
-        PRICE_TIMES_QTY if m.price and m.quantity and "amount" not in guess.ambiguous else None
-    )
+    price_times_qty = m.price and m.quantity and (active is not None or "amount" not in guess.ambiguous)
+    amount_default = m.amount or (PRICE_TIMES_QTY if price_times_qty else None)
     amount = _pick(c3, "Amount", amount_choices, amount_default, f"{key}-amount", required=True)
     with st.expander("Optional columns: order id, quantity, unit price, product, attributes", expanded=False):
         o1, o2, o3, o4 = st.columns(4)
@@ -79,7 +79,7 @@ def mapping_picker(raw: RawTable, guess: MappingGuess, key: str) -> ColumnMappin
         attributes = st.multiselect(
             "Attributes for splits (channel, country, plan …)",
             columns,
-            default=[a for a in guess.attribute_candidates if a in columns],
+            default=[a for a in (m.attributes if active else guess.attribute_candidates) if a in columns],
             key=f"{key}-attributes",
             help="Categorical columns later pages can split cohorts, survival curves and segments by.",
         )
@@ -104,13 +104,18 @@ def _pick(where, label: str, columns: list[str], default: str | None, key: str, 
     return None if value in (None, NONE) else value
 
 
-def options_picker(key: str) -> IngestOptions:
-    """Cleaning options, each with the default the quality report states."""
+def options_picker(current: IngestOptions) -> IngestOptions:
+    """Cleaning options, starting from the active dataset's (the quality report states each one)."""
+
+    def at(choices: tuple, value) -> int:
+        return choices.index(value) if value in choices else 0
+
     with st.expander("Cleaning options: date order, returns, zero amounts, duplicates, time zone"):
         c1, c2, c3 = st.columns(3)
         order = c1.radio(
             "Date order",
             (AUTO, DAY_FIRST, MONTH_FIRST),
+            index=at((AUTO, DAY_FIRST, MONTH_FIRST), current.date_order),
             format_func={AUTO: "Detect", DAY_FIRST: "Day first (DD/MM)", MONTH_FIRST: "Month first (MM/DD)"}.get,
             key="opt-date-order",
             help="Detect reads the order from any day above 12; when none exists the dates are ambiguous and "
@@ -119,18 +124,21 @@ def options_picker(key: str) -> IngestOptions:
         returns = c2.selectbox(
             "Returns and refunds (negative amounts)",
             ("net", "drop", "keep"),
+            index=at(("net", "drop", "keep"), current.returns),
             format_func={"net": "Net against the purchase", "drop": "Drop them", "keep": "Keep as negative rows"}.get,
             key="opt-returns",
         )
         zero = c2.selectbox(
             "Zero amounts",
             ("keep", "drop"),
+            index=at(("keep", "drop"), current.zero_amounts),
             format_func={"keep": "Keep (count as purchases)", "drop": "Drop"}.get,
             key="opt-zero",
         )
         duplicates = c3.selectbox(
             "Exact duplicate rows",
             ("auto", "drop", "keep"),
+            index=at(("auto", "drop", "keep"), current.duplicates),
             format_func={
                 "auto": "Drop if an order id or time tells them apart",
                 "drop": "Always drop",
@@ -138,7 +146,9 @@ def options_picker(key: str) -> IngestOptions:
             }.get,
             key="opt-duplicates",
         )
-        timezone = c3.selectbox("Business time zone", TIMEZONES, key="opt-timezone")
+        timezone = c3.selectbox(
+            "Business time zone", TIMEZONES, index=at(TIMEZONES, current.timezone), key="opt-timezone"
+        )
     return IngestOptions(date_order=order, returns=returns, zero_amounts=zero, duplicates=duplicates, timezone=timezone)
 
 

@@ -10,13 +10,18 @@ from clv_core.samples import SAMPLES
 st.title("Data")
 st.caption("Load a transaction history: one row per purchase with a customer id, a date and an amount.")
 
-source = st.radio("Source", ("Bundled sample", "Upload a file"), horizontal=True, key="data-source")
-data = name = None
+active = state.ensure_dataset()
+kind, origin = state.current_source()  # widgets default to the active dataset (see clv_app.state)
+sources = ("Bundled sample", "Upload a file")
+source = st.radio("Source", sources, index=int(kind == "upload"), horizontal=True, key="data-source")
+data = name = file_id = None
 if source == "Bundled sample":
-    key = st.selectbox("Sample", tuple(SAMPLES), format_func=lambda k: SAMPLES[k].label, key="data-sample")
+    keys = tuple(SAMPLES)
+    index = keys.index(origin) if kind == "sample" else 0
+    key = st.selectbox("Sample", keys, index=index, format_func=lambda k: SAMPLES[k].label, key="data-sample")
     st.caption(SAMPLES[key].description)
     data, name = state.cached_sample(key)
-    label = f"Sample: {SAMPLES[key].label}"
+    label, origin = f"Sample: {SAMPLES[key].label}", ("sample", key)
 else:
     limit_mb = st.get_option("server.maxUploadSize")
     upload = st.file_uploader(
@@ -28,18 +33,20 @@ else:
     if upload is None:
         st.info(f"Choose a file to load. Until then the app keeps using: {views.md(state.current_label())}.")
     else:
-        data, name, label = upload.getvalue(), upload.name, upload.name
+        data, name, file_id = upload.getvalue(), upload.name, upload.file_id
+        label, origin = upload.name, ("upload", upload.name)
 
 if data is not None:
     try:
-        file_hash, raw = state.read_file(data, name, sheet=st.session_state.get(f"sheet-{name}"))
+        file_hash, raw = state.read_file(data, name, sheet=st.session_state.get(f"sheet-{name}"), file_id=file_id)
         if len(raw.sheets) > 1:
             st.selectbox("Sheet", raw.sheets, index=raw.sheets.index(raw.sheet), key=f"sheet-{name}")
         guess = detect_columns(raw.frame, has_header=raw.has_header)
-        mapping = views.mapping_picker(raw, guess, key=file_hash)
-        options = views.options_picker(file_hash)
+        same_file = active.content_hash == file_hash
+        mapping = views.mapping_picker(raw, guess, key=file_hash, active=active.mapping if same_file else None)
+        options = views.options_picker(active.options)
         if mapping.customer_id and mapping.date and (mapping.amount or (mapping.price and mapping.quantity)):
-            state.activate(state.load(file_hash, raw, mapping, options), label)
+            state.activate(state.load(file_hash, raw, mapping, options), label, origin)
         else:
             st.info("Choose the customer id, date and amount columns to load the file.")
     except ClvError as exc:

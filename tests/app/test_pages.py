@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
+from clv_app import state
 from clv_core.samples import sample_bytes
-from tests.app.conftest import text_of, upload
+from tests.app.conftest import APP, text_of, upload
 from tests.conftest import ROOT
 
 PAGE_FILES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
@@ -95,3 +97,33 @@ def test_summary_time_unit_changes_t(app):
     weeks = app.dataframe[-1].value["T"].max()
     app.get("button_group")[0].set_value("days").run()
     assert app.dataframe[-1].value["T"].max() == pytest.approx(weeks * 7)
+
+
+def revisit(app):
+    """The Data page as it runs after another page was shown: app state kept, every widget value forgotten
+    (Streamlit drops the widget state of pages that are not rendered)."""
+    fresh = AppTest.from_file(APP, default_timeout=60)
+    for key in (state.TRANSACTIONS, state.DATASET_LABEL, state.DATASET_SOURCE):
+        fresh.session_state[key] = app.session_state[key]
+    fresh.run()
+    assert not fresh.exception, fresh.exception
+    return fresh
+
+
+def test_returning_to_the_data_page_keeps_the_active_dataset_and_its_options(app):
+    app.selectbox(key="data-sample").set_value("retail").run()
+    app.selectbox(key="opt-returns").set_value("keep").run()
+    before = text_of(app)
+    again = revisit(app)
+    assert again.selectbox(key="data-sample").value == "retail"
+    assert again.selectbox(key="opt-returns").value == "keep"
+    assert text_of(again) == before
+    assert "Synthetic coffee shop" in again.sidebar.markdown[0].value
+
+
+def test_returning_after_an_upload_does_not_swap_in_a_sample(app):
+    upload(app, "shop.csv", b"customer_id,date,amount\n1,2024-01-05,10\n2,2024-01-06,20\n")
+    again = revisit(app)
+    assert again.radio(key="data-source").value == "Upload a file"
+    assert again.sidebar.markdown[0].value == "**shop\\.csv**"
+    assert "Rows read 2" in text_of(again)
