@@ -45,7 +45,8 @@ if data is not None:
         same_file = active.content_hash == file_hash
         mapping = views.mapping_picker(raw, guess, key=file_hash, active=active.mapping if same_file else None)
         options = views.options_picker(active.options)
-        if mapping.customer_id and mapping.date and (mapping.amount or (mapping.price and mapping.quantity)):
+        complete = mapping.customer_id and mapping.date and (mapping.amount or (mapping.price and mapping.quantity))
+        if complete or not guess.ambiguous:  # an incomplete mapping fails with clv_core's "not found" message
             state.activate(state.load(file_hash, raw, mapping, options), label, origin)
         else:
             st.info("Choose the customer id, date and amount columns to load the file.")

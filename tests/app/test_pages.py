@@ -127,3 +127,29 @@ def test_returning_after_an_upload_does_not_swap_in_a_sample(app):
     assert again.radio(key="data-source").value == "Upload a file"
     assert again.sidebar.markdown[0].value == "**shop\\.csv**"
     assert "Rows read 2" in text_of(again)
+
+
+def test_excel_upload_offers_the_sheets_and_a_wrong_sheet_keeps_the_data(app):
+    from tests.unit.test_ingest_bad_inputs import _xlsx
+
+    book = _xlsx(
+        {
+            "Notes": [["Exported", "by"], ["finance", "team"]],
+            "Orders": [["Customer", "Order Date", "Revenue"], ["A1", "2024-01-05", 10], ["A2", "2024-01-06", 20]],
+        }
+    )
+    upload(app, "book.xlsx", book)
+    sheet = app.selectbox(key="sheet-book.xlsx")
+    assert sheet.options == ["Notes", "Orders"] and sheet.value == "Orders"
+    assert "Rows read 2" in text_of(app)
+    sheet.set_value("Notes").run()
+    assert not app.exception
+    assert len(app.error) == 1 and "Column for customer id not found" in app.error[0].value
+    assert "Rows read 2" in text_of(app)  # the Orders sheet stays loaded
+
+
+def test_a_file_without_an_amount_column_says_which_columns_it_has(app):
+    upload(app, "no-amount.csv", b"customer_id,date\n1,2024-01-05\n")
+    assert len(app.error) == 1
+    assert "Column for amount not found. Columns in file: customer_id, date." in app.error[0].value
+    assert "Rows read 69,659" in text_of(app)
