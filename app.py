@@ -1,14 +1,5 @@
-"""CLV Studio: the entry script routes to the pages and loads the bundled sample on a fresh session."""
+"""CLV Studio: the entry script. Pages are registered in clv_app.navigation."""
 
-import streamlit as st
+from clv_app import navigation
 
-from clv_app import state
-
-st.set_page_config(page_title="CLV Studio", page_icon=":material/monitoring:", layout="wide")
-
-PAGES = [
-    st.Page("pages/data.py", title="Data", icon=":material/table_view:", url_path="data", default=True),
-]
-
-state.ensure_dataset()
-st.navigation(PAGES, position="sidebar").run()
+navigation.run()

@@ -2,10 +2,12 @@
 
 import streamlit as st
 
-from clv_app import state, views
+from clv_app import navigation, state, views
 from clv_core.errors import ClvError
 from clv_core.ingest import detect_columns
 from clv_core.samples import SAMPLES
+
+navigation.page_guard()
 
 st.title("Data")
 st.caption("Load a transaction history: one row per purchase with a customer id, a date and an amount.")

@@ -5,6 +5,7 @@ Under CI (CI=true) a missing browser is a failure, never a skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -33,8 +34,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server():
+@contextlib.contextmanager
+def running_app():
+    """``streamlit run app.py`` on a free loopback port; yields its URL once it answers its health check."""
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -56,18 +58,33 @@ def server():
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            proc.kill()
+            pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def server():
+    with running_app() as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_server():
+    """A server no session has visited yet (Streamlit decides some behaviour on the first visit)."""
+    with running_app() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

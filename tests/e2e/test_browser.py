@@ -66,3 +66,34 @@ def test_a_bad_file_shows_a_message_and_the_previous_data_stays(page, server, tm
     wait_for_run(page)
     assert metric(page, "Rows read") == "69,659"
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+PAGES = {  # url path → text that shows the page rendered with the sample's numbers
+    "": "Data quality",
+    "overview": "Revenue concentration",
+    "cohorts": "Cohort comparison",
+    "rfm": "Named segments",
+}
+NAV_TITLES = ["Data", "Overview", "Cohorts", "RFM & lifecycle"]
+
+
+def nav_titles(page) -> list[str]:
+    links = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+    return [t.strip().split("\n")[-1] for t in links]  # the text before the title is the icon's name
+
+
+def test_a_deep_link_as_the_first_visit_gets_the_app_navigation(page, fresh_server):
+    page.goto(f"{fresh_server}/cohorts")
+    page.get_by_text(PAGES["cohorts"]).wait_for()
+    wait_for_run(page)
+    assert nav_titles(page) == NAV_TITLES  # not the file names of pages/ auto-discovery
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_every_page_opens_by_its_url(page, server, path):
+    page.goto(f"{server}/{path}")
+    page.get_by_text(PAGES[path]).first.wait_for()
+    wait_for_run(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert nav_titles(page) == NAV_TITLES

@@ -1,0 +1,45 @@
+"""The app's page registry and the guard that keeps Streamlit's classic pages/ auto-discovery out.
+
+Streamlit runs the scripts in a ``pages/`` folder beside the main script by themselves (classic multipage
+mode) until some run of the main script has called ``st.navigation``; the first visit to a fresh server at a
+deep link such as ``/cohorts`` would get file-name navigation and skip ``app.py``. Every page therefore starts
+with :func:`page_guard`: a page run outside :func:`run` hands itself to the navigation, which runs it properly.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+
+from clv_app import state
+
+_local = threading.local()  # each session's script runs in its own thread
+
+
+def pages() -> list:
+    return [
+        st.Page("pages/data.py", title="Data", icon=":material/table_view:", url_path="data", default=True),
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview"),
+        st.Page("pages/cohorts.py", title="Cohorts", icon=":material/grid_on:", url_path="cohorts"),
+        st.Page("pages/rfm.py", title="RFM & lifecycle", icon=":material/groups:", url_path="rfm"),
+    ]
+
+
+def run() -> None:
+    """Configure the page, load the default dataset on a fresh session, then run the page the URL asks for."""
+    st.set_page_config(page_title="CLV Studio", page_icon=":material/monitoring:", layout="wide")
+    state.ensure_dataset()
+    page = st.navigation(pages(), position="sidebar")
+    _local.inside = True
+    try:
+        page.run()
+    finally:
+        _local.inside = False
+
+
+def page_guard() -> None:
+    """Call first in every page: outside :func:`run`, route through the navigation and end this run."""
+    if not getattr(_local, "inside", False):
+        run()
+        st.stop()
