@@ -1,0 +1,245 @@
+"""Plotly figures built from clv_core results. No Streamlit: the same figures serve exports and reports."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from clv_core.cohorts import CohortTable, CurveProjection
+from clv_core.overview import Concentration
+
+BLUE, ORANGE, GREY, GREEN = "#2B59C3", "#E07A1F", "#8A94A6", "#2E9E6B"
+_LAYOUT = {"template": "plotly_white", "margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "font": {"size": 13}}
+
+#: What each cohort matrix shows, how to format it, and its colour scale.
+COHORT_METRICS = {
+    "retention": ("Active customers, % of cohort", ".0%", "Blues"),
+    "revenue_per_customer": ("Revenue per original customer", ",.2f", "Greens"),
+    "cumulative_revenue_per_customer": ("Cumulative revenue per customer (historical CLV)", ",.2f", "Purples"),
+    "orders_per_customer": ("Orders per original customer", ".2f", "Oranges"),
+}
+
+
+def cohort_heatmap(table: CohortTable, metric: str) -> go.Figure:
+    """Cohort × period heatmap; hover shows cohort size, active customers and the value."""
+    title, fmt, scale = COHORT_METRICS[metric]
+    matrix = getattr(table, metric)
+    values = matrix.to_numpy()
+    # period 0 retention is 100 % by definition: scale the colours on the later periods so they stay readable
+    later = values[:, 1:] if metric == "retention" and values.shape[1] > 1 else values
+    zmax = float(np.nanmax(later)) if np.isfinite(later).any() else None
+    sizes = np.repeat(table.sizes.to_numpy()[:, None], matrix.shape[1], axis=1)
+    custom = np.dstack([sizes, table.active.to_numpy()])
+    figure = go.Figure(
+        go.Heatmap(
+            z=matrix.to_numpy(),
+            x=[str(c) for c in matrix.columns],
+            y=list(matrix.index),
+            customdata=custom,
+            colorscale=scale,
+            hoverongaps=False,
+            texttemplate=f"%{{z:{fmt}}}" if matrix.size <= 400 else None,
+            hovertemplate=(
+                f"Cohort %{{y}} · %{{customdata[0]:,}} customers<br>{table.period.title()} %{{x}} since acquisition: "
+                f"%{{customdata[1]:,}} active<br>{title}: %{{z:{fmt}}}<extra></extra>"
+            ),
+            colorbar={"tickformat": fmt},
+            zmin=0,
+            zmax=zmax,
+        )
+    )
+    figure.update_layout(
+        title=title,
+        xaxis_title=f"{table.period.title()}s since acquisition",
+        yaxis_title="Acquisition cohort",
+        yaxis={"autorange": "reversed", "type": "category"},
+        xaxis={"type": "category"},
+        height=max(360, 22 * len(matrix) + 140),
+        **_LAYOUT,
+    )
+    return figure
+
+
+def cohort_curves(table: CohortTable, cohorts: list[str] | None = None) -> go.Figure:
+    """Cumulative revenue per customer by age, one line per cohort (newest darkest)."""
+    matrix = table.cumulative_revenue_per_customer
+    rows = cohorts or list(matrix.index)
+    figure = go.Figure()
+    for i, cohort in enumerate(rows):
+        series = matrix.loc[cohort].dropna()
+        shade = 0.25 + 0.75 * (i + 1) / len(rows)
+        figure.add_scatter(
+            x=series.index,
+            y=series.to_numpy(),
+            mode="lines",
+            name=cohort,
+            line={"color": f"rgba(43,89,195,{shade:.2f})", "width": 2},
+            hovertemplate=f"Cohort {cohort}<br>%{{x}} {table.period}s: %{{y:,.2f}} per customer<extra></extra>",
+        )
+    figure.update_layout(
+        title="Cumulative revenue per customer, by cohort",
+        xaxis_title=f"{table.period.title()}s since acquisition",
+        yaxis_title="Revenue per customer",
+        height=420,
+        **_LAYOUT,
+    )
+    return figure
+
+
+def projection_chart(projection: CurveProjection, period: str) -> go.Figure:
+    """Observed cumulative revenue per customer, the chosen fit, and its projection (dashed)."""
+    figure = go.Figure()
+    figure.add_scatter(
+        x=projection.observed.index,
+        y=projection.observed.to_numpy(),
+        mode="markers",
+        name="observed",
+        marker={"color": BLUE, "size": 8},
+    )
+    if projection.fitted is not None:
+        figure.add_scatter(
+            x=projection.fitted.index,
+            y=projection.fitted.to_numpy(),
+            mode="lines",
+            name=f"{projection.family} fit",
+            line={"color": ORANGE},
+        )
+        figure.add_scatter(
+            x=projection.projected.index,
+            y=projection.projected.to_numpy(),
+            mode="lines",
+            name="projection",
+            line={"color": ORANGE, "dash": "dash"},
+        )
+    figure.update_layout(
+        title=f"Cohort {projection.cohort}: cumulative revenue per customer",
+        xaxis_title=f"{period.title()}s since acquisition",
+        yaxis_title="Revenue per customer",
+        height=400,
+        **_LAYOUT,
+    )
+    return figure
+
+
+def segment_treemap(summary: pd.DataFrame, title: str) -> go.Figure:
+    """Segments sized by customers, coloured by revenue per customer."""
+    labels = [str(s) for s in summary.index]
+    figure = go.Figure(
+        go.Treemap(
+            labels=labels,
+            parents=[""] * len(labels),
+            values=summary["customers"].to_numpy(),
+            marker={
+                "colors": summary["mean revenue"].to_numpy(),
+                "colorscale": "Blues",
+                "showscale": True,
+                "colorbar": {"title": "revenue /<br>customer"},
+            },
+            customdata=np.column_stack(
+                [summary["share of customers"], summary["share of revenue"], summary["mean revenue"]]
+            ),
+            texttemplate="<b>%{label}</b><br>%{value:,} customers<br>%{customdata[1]:.0%} of revenue",
+            hovertemplate="%{label}<br>%{value:,} customers (%{customdata[0]:.1%})<br>%{customdata[1]:.1%} of revenue"
+            "<br>%{customdata[2]:,.2f} revenue per customer<extra></extra>",
+            branchvalues="total",
+            root={"color": "white"},
+        )
+    )
+    figure.update_layout(title=title, height=460, **_LAYOUT)
+    return figure
+
+
+def rf_heatmap(matrix: pd.DataFrame) -> go.Figure:
+    """Customers per (R, F) score cell."""
+    figure = go.Figure(
+        go.Heatmap(
+            z=matrix.to_numpy(),
+            x=[f"F {c}" for c in matrix.columns],
+            y=[f"R {r}" for r in matrix.index],
+            colorscale="Blues",
+            texttemplate="%{z:,}",
+            hovertemplate="%{y}, %{x}: %{z:,} customers<extra></extra>",
+        )
+    )
+    figure.update_layout(title="Customers by recency (R) and frequency (F) score", height=420, **_LAYOUT)
+    return figure
+
+
+def lorenz_chart(result: Concentration) -> go.Figure:
+    """Lorenz curve of revenue against the line of equality."""
+    figure = go.Figure()
+    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="equal spend", line={"color": GREY, "dash": "dot"})
+    figure.add_scatter(
+        x=result.lorenz["customers"],
+        y=result.lorenz["revenue"],
+        mode="lines",
+        name="customers",
+        line={"color": BLUE, "width": 3},
+        fill="tonexty",
+        fillcolor="rgba(43,89,195,0.10)",
+        hovertemplate="Bottom %{x:.0%} of customers: %{y:.0%} of revenue<extra></extra>",
+    )
+    figure.update_layout(
+        title=f"Revenue concentration (Gini {result.gini:.2f})",
+        xaxis={"title": "Share of customers (lowest revenue first)", "tickformat": ".0%"},
+        yaxis={"title": "Share of revenue", "tickformat": ".0%"},
+        height=400,
+        **_LAYOUT,
+    )
+    return figure
+
+
+def trend_chart(trend: pd.DataFrame) -> go.Figure:
+    """Monthly revenue split into new and returning customers (bars) and active customers (line).
+    A month the data ends inside is drawn pale and named as incomplete."""
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    opacity = np.where(trend["complete"], 1.0, 0.35)
+    figure.add_bar(
+        x=trend.index,
+        y=trend["revenue from returning customers"],
+        name="returning customers",
+        marker={"color": BLUE, "opacity": opacity},
+    )
+    figure.add_bar(
+        x=trend.index,
+        y=trend["revenue from new customers"],
+        name="new customers",
+        marker={"color": GREEN, "opacity": opacity},
+    )
+    figure.add_scatter(
+        x=trend.index,
+        y=trend["active customers"],
+        name="active customers",
+        mode="lines",
+        line={"color": ORANGE, "width": 2},
+        secondary_y=True,
+    )
+    title = "Monthly revenue (new vs returning) and active customers"
+    if not trend["complete"].all():
+        title += " · pale bars: month not complete in the data"
+    figure.update_layout(title=title, barmode="stack", height=420, legend={"orientation": "h", "y": -0.15}, **_LAYOUT)
+    figure.update_yaxes(title_text="Revenue", secondary_y=False)
+    figure.update_yaxes(title_text="Active customers", secondary_y=True, showgrid=False)
+    return figure
+
+
+def cohort_trend_chart(values: pd.Series, age: int, period: str) -> go.Figure:
+    """Cumulative revenue per customer at a fixed age, per cohort."""
+    figure = go.Figure(
+        go.Bar(
+            x=list(values.index),
+            y=values.to_numpy(),
+            marker={"color": BLUE},
+            hovertemplate=f"Cohort %{{x}}<br>%{{y:,.2f}} per customer after {age} {period}s<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title=f"Revenue per customer {age} {period}s after acquisition, by cohort",
+        xaxis={"title": "Acquisition cohort", "type": "category"},
+        yaxis_title="Cumulative revenue per customer",
+        height=360,
+        **_LAYOUT,
+    )
+    return figure

@@ -1,0 +1,36 @@
+"""Figures carry the numbers they are built from (a chart that drew the wrong matrix would fail here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clv_core import charts
+from clv_core.cohorts import build_cohorts, project_curve
+from clv_core.overview import concentration, monthly_trend
+from clv_core.rfm import rf_matrix, rfm, segment_summary
+from clv_core.samples import sample_bytes
+from clv_core.summary import summarise
+from tests.conftest import load
+
+
+def test_figures_hold_their_data():
+    data, name = sample_bytes("cdnow_sample")
+    tx = load(data, name)
+    table = build_cohorts(tx, period="month")
+    for metric in charts.COHORT_METRICS:
+        fig = charts.cohort_heatmap(table, metric)
+        np.testing.assert_array_equal(np.asarray(fig.data[0].z, dtype=float), getattr(table, metric).to_numpy())
+    retention = charts.cohort_heatmap(table, "retention").data[0]
+    assert retention.zmax < 1.0  # colours scaled on periods after acquisition
+    assert len(charts.cohort_curves(table).data) == len(table.sizes)
+    assert len(charts.projection_chart(project_curve(table, "1997-01"), "month").data) == 3
+    result = rfm(summarise(tx))
+    treemap = charts.segment_treemap(segment_summary(result), "t").data[0]
+    assert sum(treemap.values) == 2357
+    assert np.asarray(charts.rf_heatmap(rf_matrix(result)).data[0].z).sum() == 2357
+    lorenz = charts.lorenz_chart(concentration(tx.data.groupby("customer_id")["amount"].sum()))
+    assert lorenz.data[1].y[-1] == pytest.approx(1.0)
+    trend = monthly_trend(tx)
+    bars = charts.trend_chart(trend).data
+    np.testing.assert_allclose(np.asarray(bars[0].y) + np.asarray(bars[1].y), trend["revenue"])

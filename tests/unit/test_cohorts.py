@@ -1,0 +1,139 @@
+"""Cohort matrices on hand-made data where the answer is known, and invariants on the real CDNOW data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clv_core.cohorts import (
+    MIN_PERIODS_TO_PROJECT,
+    build_cohorts,
+    cohort_trend,
+    comparison,
+    default_trend_age,
+    first_purchase_attributes,
+    project_curve,
+)
+from clv_core.errors import ClvError
+from clv_core.samples import sample_bytes
+from tests.conftest import load
+
+HAND = """customer_id,date,amount,channel
+a,2024-01-05,10,Email
+a,2024-02-07,20,Web
+a,2024-04-01,30,Web
+b,2024-01-20,40,Web
+c,2024-02-10,5,Email
+c,2024-03-03,7,Email
+d,2024-04-30,9,Web
+"""
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    data, name = sample_bytes("cdnow")
+    return load(data, name)
+
+
+@pytest.fixture(scope="module")
+def retail():
+    data, name = sample_bytes("retail")
+    return load(data, name)
+
+
+def test_monthly_cohorts_by_hand():
+    table = build_cohorts(load(HAND), period="month")
+    assert table.sizes.to_dict() == {"2024-01": 2, "2024-02": 1, "2024-04": 1}
+    assert table.excluded_partial_period is None  # the data ends on April 30
+    np.testing.assert_array_equal(table.retention.loc["2024-01"].to_numpy(), [1.0, 0.5, 0.0, 0.5])
+    np.testing.assert_array_equal(table.retention.loc["2024-02"].iloc[:3].to_numpy(), [1.0, 1.0, 0.0])
+    assert table.retention.loc["2024-02"].iloc[3:].isna().all()  # not observed yet
+    np.testing.assert_array_equal(table.revenue_per_customer.loc["2024-01"].to_numpy(), [25.0, 10.0, 0.0, 15.0])
+    np.testing.assert_array_equal(table.cumulative_revenue_per_customer.loc["2024-01"].to_numpy(), [25, 35, 35, 50])
+    np.testing.assert_array_equal(table.orders_per_customer.loc["2024-01"].to_numpy(), [1.0, 0.5, 0.0, 0.5])
+
+
+def test_a_period_the_data_ends_inside_is_left_out_not_shown_as_a_drop():
+    table = build_cohorts(load(HAND.replace("2024-04-30", "2024-04-15")), period="month")
+    assert table.excluded_partial_period == "2024-04"
+    assert list(table.retention.columns) == [0, 1, 2]  # April (age 3 of January) is not a complete period
+    assert "2024-04" not in table.sizes.index  # a cohort acquired inside it has no complete cell
+
+
+def test_filter_by_first_purchase_attribute():
+    tx = load(HAND)
+    assert first_purchase_attributes(tx)["channel"].to_dict() == {"a": "Email", "b": "Web", "c": "Email", "d": "Web"}
+    table = build_cohorts(tx, period="month", where=("channel", "Email"))
+    assert table.sizes.to_dict() == {"2024-01": 1, "2024-02": 1}
+    with pytest.raises(ClvError, match="No customer's first purchase"):
+        build_cohorts(tx, where=("channel", "Fax"))
+
+
+@pytest.mark.parametrize("period", ["week", "month", "quarter"])
+def test_cdnow_cohorts_account_for_every_customer_and_all_revenue(cdnow, period):
+    table = build_cohorts(cdnow, period=period)
+    kept = table.sizes.sum()
+    assert kept == cdnow.report.customers or table.excluded_partial_period
+    assert (table.retention[0] == 1.0).all()
+    assert (table.retention.stack() <= 1.0).all()
+    cumulative = table.cumulative_revenue_per_customer
+    assert (cumulative.diff(axis=1).stack() >= -1e-9).all()
+    if table.excluded_partial_period is None:
+        per_cohort = table.revenue_per_customer.sum(axis=1) * table.sizes
+        np.testing.assert_allclose(per_cohort, table.revenue)
+        assert table.revenue.sum() == pytest.approx(cdnow.data["amount"].sum())
+
+
+def test_filtered_cohorts_hold_exactly_the_customers_with_that_first_value(retail):
+    firsts = first_purchase_attributes(retail)
+    table = build_cohorts(retail, period="month", where=("channel", "Email"))
+    assert table.sizes.sum() == (firsts["channel"] == "Email").sum()
+
+
+def test_comparison_table_reads_the_matrices(cdnow):
+    table = build_cohorts(cdnow, period="month")
+    comp = comparison(table)
+    assert comp["customers"].sum() == 23570
+    assert comp.loc["1997-01", "retention 3"] == table.retention.loc["1997-01", 3]
+    assert (
+        comp.loc["1997-01", "cumulative revenue per customer at 12"]
+        == table.cumulative_revenue_per_customer.loc["1997-01", 12]
+    )
+    np.testing.assert_allclose(comp["revenue per customer to date"] * comp["customers"], table.revenue)
+
+
+def test_projection_recovers_a_known_power_curve():
+    ages = np.arange(12)
+    curve = 40.0 * np.power(ages + 1.0, 0.35)
+    matrix = pd.DataFrame([curve], index=["2024-01"], columns=ages)
+    table = build_cohorts(load(HAND), period="month")
+    table = type(table)(**{**table.__dict__, "cumulative_revenue_per_customer": matrix})
+    projection = project_curve(table, "2024-01", horizon=24)
+    assert projection.family == "power" and projection.rmse < 1e-6
+    np.testing.assert_allclose(projection.params, (40.0, 0.35), rtol=1e-6)
+    assert projection.projected.index[-1] == 24
+    assert projection.projected.iloc[-1] == pytest.approx(40.0 * 25**0.35)
+
+
+def test_projection_refuses_a_young_cohort_and_says_why():
+    table = build_cohorts(load(HAND), period="month")
+    projection = project_curve(table, "2024-02")
+    assert projection.projected is None
+    assert (
+        f"at least {MIN_PERIODS_TO_PROJECT} are needed" in projection.refused
+        and "has 3 complete months" in projection.refused
+    )
+
+
+def test_cohort_trend_compares_newest_with_oldest(cdnow):
+    table = build_cohorts(cdnow, period="month")
+    assert default_trend_age(table) == 12
+    values, sentence = cohort_trend(table, age=3)
+    assert list(values.index) == ["1997-01", "1997-02", "1997-03"]
+    assert "newest cohort" in sentence and f"{values.iloc[-1]:,.2f}" in sentence and "less" in sentence
+
+
+def test_unknown_period_is_a_user_error(cdnow):
+    with pytest.raises(ClvError, match="Cohort period must be one of"):
+        build_cohorts(cdnow, period="decade")
