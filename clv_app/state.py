@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from clv_core import cohorts, overview, rfm
 from clv_core.ingest import (
     ColumnMapping,
     IngestOptions,
@@ -115,3 +116,49 @@ def ensure_dataset() -> Transactions:
         tx = load(file_hash, raw, mapping, IngestOptions())
         activate(tx, f"Sample: {SAMPLES[DEFAULT_SAMPLE].label}", ("sample", DEFAULT_SAMPLE))
     return tx
+
+
+# --- analyses: each cached on the dataset's identity (content hash, mapping, options) plus its own options ---
+
+
+def dataset_key(tx: Transactions) -> tuple:
+    return (tx.content_hash, tx.mapping, tx.options)
+
+
+@st.cache_data(max_entries=16, show_spinner="Building cohorts…")
+def _cohorts(key: tuple, period: str, where: tuple[str, str] | None, _tx: Transactions) -> cohorts.CohortTable:
+    return cohorts.build_cohorts(_tx, period=period, where=where)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _first_attributes(key: tuple, _tx: Transactions):
+    return cohorts.first_purchase_attributes(_tx)
+
+
+@st.cache_data(max_entries=16, show_spinner="Scoring customers…")
+def _rfm(key: tuple, bins: int, thresholds: rfm.LifecycleThresholds, _tx: Transactions) -> rfm.RFMResult:
+    summary = summarise(_tx, time_unit="days")
+    return rfm.rfm(summary, bins=bins, thresholds=thresholds, previous_gap_days=rfm.previous_gaps(_tx.data))
+
+
+@st.cache_data(max_entries=8, show_spinner="Computing the overview…")
+def _overview(key: tuple, window: str, _tx: Transactions):
+    revenue = _tx.data.groupby("customer_id")["amount"].sum()
+    return overview.kpis(_tx, window=window), overview.monthly_trend(_tx), overview.concentration(revenue)
+
+
+def cohort_table(tx: Transactions, period: str, where: tuple[str, str] | None = None) -> cohorts.CohortTable:
+    return _cohorts(dataset_key(tx), period, where, tx)
+
+
+def first_attributes(tx: Transactions):
+    return _first_attributes(dataset_key(tx), tx)
+
+
+def rfm_result(tx: Transactions, bins: int, thresholds: rfm.LifecycleThresholds) -> rfm.RFMResult:
+    return _rfm(dataset_key(tx), bins, thresholds, tx)
+
+
+def overview_of(tx: Transactions, window: str):
+    """(KPIWindow, monthly trend, Concentration) for the dataset."""
+    return _overview(dataset_key(tx), window, tx)

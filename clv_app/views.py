@@ -246,3 +246,63 @@ def summary_preview(summary: CustomerSummary) -> None:
             "average_order_value": st.column_config.NumberColumn("average_order_value", format="%.2f"),
         },
     )
+
+
+def format_value(value: float, unit: str) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    if unit == "share":
+        return f"{value:.1%}"
+    if unit == "currency":  # compact where cards are narrow: 213,330 not 213,330.48; 1.23M not 1,234,567
+        if abs(value) >= 1e6:
+            return f"{value / 1e6:,.2f}M"
+        return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:,.2f}"
+    return f"{value:,.0f}"
+
+
+def kpi_cards(window) -> None:
+    """KPI cards with the change against the previous window (none when there is no previous window)."""
+    items = window.kpis
+    for start in range(0, len(items), 4):
+        cols = st.columns(4)
+        for col, kpi in zip(cols, items[start : start + 4], strict=False):
+            delta = None if kpi.change is None else f"{kpi.change:+.1%}"
+            col.metric(kpi.name, format_value(kpi.value, kpi.unit), delta=delta, help=kpi.help, border=True)
+
+
+def choose_filter(tx: Transactions, attributes: pd.DataFrame, key: str) -> tuple[str, str] | None:
+    """An attribute and one of its values (the 20 most common), or None for all customers."""
+    names = list(attributes.columns)
+    if not names:
+        st.caption("This dataset has no attribute columns (channel, country …) to filter by.")
+        return None
+    c1, c2 = st.columns(2)
+    attribute = c1.selectbox(
+        "Filter customers by their first purchase's", ["(all customers)", *names], key=f"{key}-attr"
+    )
+    if attribute == "(all customers)":
+        return None
+    counts = attributes[attribute].value_counts()
+    value = c2.selectbox(
+        f"{attribute} is",
+        list(counts.index[:20]),
+        format_func=lambda v: f"{v} ({counts[v]:,} customers)",
+        key=f"{key}-value",
+        help="The 20 most common values are offered." if len(counts) > 20 else None,
+    )
+    return attribute, value
+
+
+def segment_table(summary: pd.DataFrame) -> None:
+    st.dataframe(
+        summary,
+        width="stretch",
+        column_config={
+            "share of customers": st.column_config.NumberColumn(format="percent"),
+            "share of revenue": st.column_config.NumberColumn(format="percent"),
+            "revenue": st.column_config.NumberColumn(format="%.2f"),
+            "mean recency (days)": st.column_config.NumberColumn(format="%.0f"),
+            "mean orders": st.column_config.NumberColumn(format="%.2f"),
+            "mean revenue": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )

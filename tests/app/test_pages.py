@@ -16,7 +16,7 @@ PAGE_FILES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glo
 
 
 def test_every_page_file_is_registered_in_the_navigation():
-    app_source = (ROOT / "app.py").read_text()
+    app_source = (ROOT / "clv_app" / "navigation.py").read_text()
     assert PAGE_FILES and all(f'"{page}"' in app_source for page in PAGE_FILES)
 
 

@@ -1,0 +1,73 @@
+"""Cohorts: retention and value by acquisition period, comparison, and curve projection."""
+
+import streamlit as st
+
+from clv_app import navigation, state, views
+from clv_core import charts, cohorts
+from clv_core.errors import ClvError
+
+navigation.page_guard()
+
+st.title("Cohorts")
+tx = state.ensure_dataset()
+views.sidebar_dataset(tx, state.current_label())
+
+c1, c2 = st.columns([1, 2])
+period = (
+    c1.segmented_control("Cohorts by", ("week", "month", "quarter"), default="month", key="cohort-period") or "month"
+)
+metric = c2.selectbox(
+    "Show", tuple(charts.COHORT_METRICS), format_func=lambda m: charts.COHORT_METRICS[m][0], key="cohort-metric"
+)
+where = views.choose_filter(tx, state.first_attributes(tx), key="cohort-filter")
+
+try:
+    table = state.cohort_table(tx, period, where)
+except ClvError as exc:
+    st.error(str(exc), icon=":material/block:")
+    st.stop()
+
+scope = f"{where[0]} = {where[1]}" if where else "all customers"
+st.caption(
+    f"{table.customers:,} customers ({views.md(scope)}) in {len(table.sizes)} {period}ly cohorts. "
+    + (
+        f"The {period} {table.excluded_partial_period} is left out: the data ends inside it."
+        if table.excluded_partial_period
+        else ""
+    )
+)
+st.plotly_chart(charts.cohort_heatmap(table, metric), width="stretch")
+
+st.subheader("Cohort comparison")
+ages = tuple(a for a in (3, 6, 12) if a < table.retention.shape[1]) or (0,)
+comparison = cohorts.comparison(table, ages=ages)
+st.dataframe(
+    comparison,
+    width="stretch",
+    column_config={
+        **{f"retention {a}": st.column_config.NumberColumn(f"retention at {a}", format="percent") for a in ages},
+        **{
+            c: st.column_config.NumberColumn(c, format="%.2f")
+            for c in comparison.columns
+            if "revenue" in c or "order" in c
+        },
+    },
+)
+st.plotly_chart(charts.cohort_curves(table), width="stretch")
+
+st.subheader("Projected cumulative revenue per customer")
+p1, p2 = st.columns([2, 1])
+cohort = p1.selectbox("Cohort", list(table.sizes.index), key="cohort-project")
+horizon = p2.slider(f"Project to ({period}s since acquisition)", 6, 60, 24, key="cohort-horizon")
+projection = cohorts.project_curve(table, cohort, horizon=horizon)
+if projection.refused:
+    st.info(projection.refused)
+else:
+    st.plotly_chart(charts.projection_chart(projection, period), width="stretch")
+    tried = ", ".join(f"{name} {rmse:,.2f}" for name, rmse in projection.candidates.items())
+    st.caption(
+        f"Best fit: {projection.family} ({projection.formula}, t = {period}s since acquisition + 1), "
+        f"RMSE {projection.rmse:,.2f} per customer on {len(projection.observed)} observed {period}s. "
+        f"RMSE of each family tried: {tried}. Projected value at {horizon}: "
+        f"{projection.projected.iloc[-1]:,.2f} per customer."
+    )

@@ -1,0 +1,58 @@
+"""Overview: the executive page. Headline numbers, trends, concentration and cohort value at a glance."""
+
+import streamlit as st
+
+from clv_app import navigation, state, views
+from clv_core import charts
+from clv_core.cohorts import cohort_trend, default_trend_age
+from clv_core.errors import ClvError
+
+navigation.page_guard()
+
+st.title("Overview")
+tx = state.ensure_dataset()
+views.sidebar_dataset(tx, state.current_label())
+
+window = (
+    st.segmented_control("Compare the last", ("month", "quarter", "year"), default="quarter", key="overview-window")
+    or "quarter"
+)
+kpi_window, trend, concentration = state.overview_of(tx, window)
+if kpi_window.has_previous:
+    st.caption(
+        f"{kpi_window.start.date()} – {kpi_window.end.date()}, compared with the {window} before "
+        f"(from {kpi_window.previous_start.date()}). Data: {views.md(state.current_label())}."
+    )
+else:
+    st.caption(
+        f"{kpi_window.start.date()} – {kpi_window.end.date()}; the data starts too late for a previous {window}."
+    )
+views.kpi_cards(kpi_window)
+
+st.plotly_chart(charts.trend_chart(trend), width="stretch")
+
+st.subheader("Revenue concentration")
+left, right = st.columns([1, 2])
+with left:
+    for label, share in concentration.top_shares.items():
+        st.metric(f"Revenue from the {label} of customers", views.format_value(share, "share"))
+    st.metric(
+        "Gini coefficient",
+        f"{concentration.gini:.2f}",
+        help="0: everyone spends the same; 1: one customer has all revenue.",
+    )
+right.plotly_chart(charts.lorenz_chart(concentration), width="stretch")
+
+st.subheader("Are newer cohorts worth more?")
+try:
+    table = state.cohort_table(tx, "month")
+except ClvError as exc:
+    st.info(str(exc))
+else:
+    age = default_trend_age(table)
+    if age is None:
+        st.info("Too few monthly cohorts to compare yet.")
+    else:
+        values, sentence = cohort_trend(table, age=age)
+        st.markdown(sentence)
+        st.plotly_chart(charts.cohort_trend_chart(values, age, table.period), width="stretch")

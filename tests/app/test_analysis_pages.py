@@ -1,0 +1,67 @@
+"""Overview, Cohorts and RFM pages through AppTest: content, splits, thresholds, and failure paths."""
+
+from __future__ import annotations
+
+import re
+
+from tests.app.conftest import text_of
+
+
+def open_page(app, page: str, sample: str | None = None):
+    if sample:
+        app.selectbox(key="data-sample").set_value(sample).run()
+    app.switch_page(page).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_overview_shows_kpis_concentration_and_the_cohort_sentence_without_a_click(app):
+    open_page(app, "pages/overview.py")
+    text = text_of(app)
+    assert "Customers 23,570" in text and "Revenue 213,330" in text
+    assert "Revenue from the top 10% of customers 50.9%" in text
+    assert re.search(r"At 12 months after acquisition, the newest cohort are worth [\d.,]+ per customer", text)
+    assert len(app.get("plotly_chart")) == 3
+
+
+def test_overview_window_changes_the_comparison(app):
+    open_page(app, "pages/overview.py")
+    app.get("button_group")[0].set_value("month").run()
+    assert "1998-06-01 – 1998-06-30" in text_of(app)
+
+
+def test_cohorts_page_heatmap_filter_and_projection(app):
+    open_page(app, "pages/cohorts.py", sample="retail")
+    assert "3,961 customers (all customers) in 24 monthly cohorts" in text_of(app)
+    app.selectbox(key="cohort-filter-attr").set_value("channel").run()
+    app.selectbox(key="cohort-filter-value").set_value("Email").run()
+    assert re.search(r"[\d,]+ customers \(channel = Email\)", text_of(app))
+    app.selectbox(key="cohort-project").set_value("2025-04").run()
+    assert any("at least 6 are needed" in i.value for i in app.info)
+    app.selectbox(key="cohort-project").set_value("2023-07").run()
+    assert "Best fit:" in text_of(app)
+
+
+def test_cohorts_by_week_leave_out_the_partial_week(app):
+    open_page(app, "pages/cohorts.py", sample="retail")
+    app.get("button_group")[0].set_value("week").run()
+    assert "The week 2025-06-30/2025-07-06 is left out" in text_of(app)
+
+
+def test_rfm_page_segments_quartiles_and_thresholds(app):
+    open_page(app, "pages/rfm.py")
+    assert "Unused scores (ties): F: 2." in text_of(app)
+    segments = app.dataframe[0].value
+    assert segments["customers"].sum() == 23570 and segments.index[0] == "Champions"
+    lifecycle_before = app.dataframe[-1].value["customers"].to_dict()
+    app.number_input(key="rfm-churned").set_value(400).run()
+    lifecycle_after = app.dataframe[-1].value["customers"].to_dict()
+    assert lifecycle_after["Churned"] < lifecycle_before["Churned"]
+    app.get("button_group")[0].set_value(4).run()
+    assert not app.exception
+
+
+def test_rfm_thresholds_that_contradict_each_other_show_a_message(app):
+    open_page(app, "pages/rfm.py")
+    app.number_input(key="rfm-at-risk").set_value(300).run()
+    assert len(app.error) == 1 and "shorter than the churn threshold" in app.error[0].value
