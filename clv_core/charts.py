@@ -243,3 +243,94 @@ def cohort_trend_chart(values: pd.Series, age: int, period: str) -> go.Figure:
         **_LAYOUT,
     )
     return figure
+
+
+PALETTE = ("#2B59C3", "#E07A1F", "#2E9E6B", "#C0392B", "#8E44AD", "#16A085", "#D4AC0D", "#7F8C8D", "#34495E")
+
+
+def km_chart(result, *, parametric=None, unit_days: float = 1.0, unit: str = "days") -> go.Figure:
+    """Kaplan–Meier curves with shaded confidence bands; optionally the best parametric fit (dashed)."""
+    figure = go.Figure()
+    for i, curve in enumerate(result.curves):
+        color = PALETTE[i % len(PALETTE)]
+        c = curve.curve
+        x = c["timeline"] / unit_days
+        figure.add_scatter(
+            x=x,
+            y=c["upper"],
+            mode="lines",
+            line={"width": 0, "shape": "hv"},
+            showlegend=False,
+            hoverinfo="skip",
+            legendgroup=curve.group,
+        )
+        figure.add_scatter(
+            x=x,
+            y=c["lower"],
+            mode="lines",
+            line={"width": 0, "shape": "hv"},
+            fill="tonexty",
+            fillcolor=_rgba(color, 0.15),
+            showlegend=False,
+            hoverinfo="skip",
+            legendgroup=curve.group,
+        )
+        figure.add_scatter(
+            x=x,
+            y=c["survival"],
+            mode="lines",
+            line={"color": color, "width": 2, "shape": "hv"},
+            name=f"{curve.group} ({curve.customers:,})",
+            legendgroup=curve.group,
+            hovertemplate=f"{curve.group}<br>%{{x:,.0f}} {unit}: %{{y:.1%}} still customers<extra></extra>",
+        )
+    if parametric is not None:
+        figure.add_scatter(
+            x=parametric.best_curve["timeline"] / unit_days,
+            y=parametric.best_curve["survival"],
+            mode="lines",
+            name=f"{parametric.best} fit",
+            line={"color": "#1B2430", "dash": "dash"},
+        )
+    figure.update_layout(
+        title="Share of customers still active (Kaplan–Meier, shaded: 95% confidence band)",
+        xaxis_title=f"{unit.title()} since first purchase",
+        yaxis={"title": "Still a customer", "tickformat": ".0%", "range": [0, 1.02]},
+        height=460,
+        **_LAYOUT,
+    )
+    return figure
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def forest_plot(summary: pd.DataFrame) -> go.Figure:
+    """Hazard ratios with 95% intervals on a log axis; right of 1 means customers leave sooner."""
+    data = summary.iloc[::-1]
+    figure = go.Figure(
+        go.Scatter(
+            x=data["hazard ratio"],
+            y=list(data.index),
+            mode="markers",
+            marker={"color": np.where(data["hazard ratio"] > 1, ORANGE, BLUE), "size": 9},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": data["upper 95%"] - data["hazard ratio"],
+                "arrayminus": data["hazard ratio"] - data["lower 95%"],
+                "color": GREY,
+            },
+            hovertemplate="%{y}<br>hazard ratio %{x:.2f}<extra></extra>",
+        )
+    )
+    figure.add_vline(x=1, line={"color": GREY, "dash": "dot"})
+    figure.update_layout(
+        title="Hazard ratios (Cox): right of 1 leave sooner, left of 1 stay longer",
+        xaxis={"title": "Hazard ratio (log scale)", "type": "log"},
+        height=max(320, 28 * len(data) + 140),
+        **_LAYOUT,
+    )
+    return figure
