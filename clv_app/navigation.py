@@ -23,6 +23,7 @@ def pages() -> list:
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview"),
         st.Page("pages/cohorts.py", title="Cohorts", icon=":material/grid_on:", url_path="cohorts"),
         st.Page("pages/rfm.py", title="RFM & lifecycle", icon=":material/groups:", url_path="rfm"),
+        st.Page("pages/survival.py", title="Survival", icon=":material/timeline:", url_path="survival"),
     ]
 
 

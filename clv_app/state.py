@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from clv_core import cohorts, overview, rfm
+from clv_core import cohorts, overview, rfm, survival
 from clv_core.ingest import (
     ColumnMapping,
     IngestOptions,
@@ -162,3 +162,51 @@ def rfm_result(tx: Transactions, bins: int, thresholds: rfm.LifecycleThresholds)
 def overview_of(tx: Transactions, window: str):
     """(KPIWindow, monthly trend, Concentration) for the dataset."""
     return _overview(dataset_key(tx), window, tx)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _suggested_threshold(key: tuple, _tx: Transactions) -> survival.SuggestedThreshold:
+    return survival.suggest_inactivity_days(_tx.data)
+
+
+@st.cache_data(max_entries=8, show_spinner="Measuring customer lifetimes…")
+def _survival(key: tuple, definition: survival.ChurnDefinition, _tx: Transactions, _segments) -> survival.SurvivalData:
+    return survival.survival_data(_tx, definition, extra_groups={"RFM segment": _segments})
+
+
+@st.cache_data(max_entries=16, show_spinner="Drawing survival curves…")
+def _km(key: tuple, definition, group: str | None, _data: survival.SurvivalData) -> survival.KMResult:
+    t = _data.table
+    return survival.kaplan_meier(t["duration_days"], t["churned"], None if group is None else t[group])
+
+
+@st.cache_data(max_entries=16, show_spinner="Fitting the Cox model…")
+def _cox(key: tuple, definition, covariates: tuple[str, ...], _data: survival.SurvivalData) -> survival.CoxResult:
+    return survival.cox(_data.table, duration_col="duration_days", event_col="churned", covariates=list(covariates))
+
+
+@st.cache_data(max_entries=16, show_spinner="Fitting parametric lifetimes…")
+def _parametric(key: tuple, definition, horizon_days: int, _data: survival.SurvivalData) -> survival.ParametricResult:
+    return survival.parametric(_data.table["duration_days"], _data.table["churned"], horizon_days=horizon_days)
+
+
+def suggested_threshold(tx: Transactions) -> survival.SuggestedThreshold:
+    return _suggested_threshold(dataset_key(tx), tx)
+
+
+def survival_of(tx: Transactions, definition: survival.ChurnDefinition) -> survival.SurvivalData:
+    """Lifetimes under ``definition``, with the default RFM segment as one of the groups."""
+    segments = rfm_result(tx, 5, rfm.LifecycleThresholds()).table.set_index("customer_id")["segment"]
+    return _survival(dataset_key(tx), definition, tx, segments)
+
+
+def km_of(tx: Transactions, data: survival.SurvivalData, group: str | None) -> survival.KMResult:
+    return _km(dataset_key(tx), data.definition, group, data)
+
+
+def cox_of(tx: Transactions, data: survival.SurvivalData, covariates: tuple[str, ...]) -> survival.CoxResult:
+    return _cox(dataset_key(tx), data.definition, covariates, data)
+
+
+def parametric_of(tx: Transactions, data: survival.SurvivalData, horizon_days: int) -> survival.ParametricResult:
+    return _parametric(dataset_key(tx), data.definition, horizon_days, data)

@@ -8,6 +8,7 @@ import re
 import pandas as pd
 import streamlit as st
 
+from clv_core import charts
 from clv_core.ingest import (
     AUTO,
     DAY_FIRST,
@@ -306,3 +307,67 @@ def segment_table(summary: pd.DataFrame) -> None:
             "mean revenue": st.column_config.NumberColumn(format="%.2f"),
         },
     )
+
+
+def survival_summary(data) -> None:
+    t = data.table
+    c = st.columns(4)
+    c[0].metric("Customers", f"{len(t):,}")
+    c[1].metric("Churned", f"{t['churned'].mean():.1%}")
+    one_time = (t["duration_days"] <= data.definition.grace_days + 1) & t["churned"]
+    c[2].metric("Churned after one visit", f"{one_time.mean():.1%}", help="Their lifetime is the grace period.")
+    c[3].metric("Observed to", str(data.observation_end.date()))
+    if data.floored:
+        st.caption(f"{data.floored:,} lifetimes shorter than one day were set to one day (lifetimes must be positive).")
+
+
+def km_tables(km) -> None:
+    left, right = st.columns([1, 2])
+    medians = km.medians.to_frame()
+    medians["customers"] = [c.customers for c in km.curves]
+    medians["churned"] = [c.churned for c in km.curves]
+    left.markdown("**Median lifetime** (∞: more than half are still customers)")
+    left.dataframe(
+        medians, width="stretch", column_config={"median lifetime (days)": st.column_config.NumberColumn(format="%.0f")}
+    )
+    right.markdown("**Customers still at risk** (observed and not yet churned)")
+    right.dataframe(km.at_risk, width="stretch")
+
+
+def cox_result(result) -> None:
+    c1, c2 = st.columns(2)
+    c1.metric(
+        "Concordance",
+        f"{result.concordance:.3f}",
+        help="0.5: no better than chance at ordering who leaves first; 1: perfect.",
+    )
+    c2.metric("Penalizer", f"{result.penalizer:g}")
+    st.plotly_chart(charts.forest_plot(result.summary), width="stretch")
+    st.markdown(md(result.ph_sentence))
+    for note in result.notes:
+        st.caption(note)
+    st.dataframe(
+        result.summary,
+        width="stretch",
+        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in result.summary.columns},
+    )
+
+
+def parametric_result(result) -> None:
+    best = result.table.iloc[0]
+    st.markdown(
+        f"**{md(result.best)}** fits best (lowest AIC): median lifetime {best['median (days)']:,.0f} days; "
+        f"within {int(result.horizon_days)} days a new customer stays {best.iloc[3]:,.0f} days on average."
+    )
+    st.dataframe(result.table, hide_index=True, width="stretch")
+
+
+def survival_clv_result(value) -> None:
+    c1, c2 = st.columns(2)
+    c1.metric(f"Expected revenue per new customer, {value.horizon_months} months", f"{value.value:,.2f}")
+    c2.metric("Revenue per active customer-month", f"{value.revenue_per_active_month:,.2f}")
+    st.caption(
+        f"Σ over months of survival × revenue per active month, discounted at {value.annual_discount_rate:.0%} a year "
+        f"({(1 + value.annual_discount_rate) ** (1 / 12) - 1:.3%} a month)."
+    )
+    st.dataframe(value.monthly, hide_index=True, width="stretch")

@@ -65,3 +65,30 @@ def test_rfm_thresholds_that_contradict_each_other_show_a_message(app):
     open_page(app, "pages/rfm.py")
     app.number_input(key="rfm-at-risk").set_value(300).run()
     assert len(app.error) == 1 and "shorter than the churn threshold" in app.error[0].value
+
+
+def test_survival_page_curves_split_logrank_cox_and_clv(app):
+    open_page(app, "pages/survival.py", sample="retail")
+    text = text_of(app)
+    assert "Suggested 98 days." in text and "Churned" in text
+    app.selectbox(key="surv-group").set_value("channel").run()
+    assert any("log-rank test" in m.value for m in app.markdown)
+    medians = app.dataframe[0].value
+    assert set(medians.index) == {"Organic search", "Paid social", "Email", "Referral", "Marketplace"}
+    assert any("Concordance" in m.label for m in app.metric)
+    assert any("fits best (lowest AIC)" in m.value for m in app.markdown)
+    assert any("Expected revenue per new customer" in m.label for m in app.metric)
+
+
+def test_survival_threshold_changes_who_churned(app):
+    open_page(app, "pages/survival.py")
+    before = next(m.value for m in app.metric if m.label == "Churned")
+    app.slider(key="surv-inactivity").set_value(350).run()
+    after = next(m.value for m in app.metric if m.label == "Churned")
+    assert float(after.rstrip("%")) < float(before.rstrip("%"))
+
+
+def test_survival_cox_with_no_attribute_says_so(app):
+    open_page(app, "pages/survival.py")
+    app.multiselect(key="surv-cox").set_value([]).run()
+    assert any("Choose at least one attribute" in w.value for w in app.warning)

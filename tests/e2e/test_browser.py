@@ -73,8 +73,9 @@ PAGES = {  # url path → text that shows the page rendered with the sample's nu
     "overview": "Revenue concentration",
     "cohorts": "Cohort comparison",
     "rfm": "Named segments",
+    "survival": "Share of customers still active",
 }
-NAV_TITLES = ["Data", "Overview", "Cohorts", "RFM & lifecycle"]
+NAV_TITLES = ["Data", "Overview", "Cohorts", "RFM & lifecycle", "Survival"]
 
 
 def nav_titles(page) -> list[str]:

@@ -1,0 +1,77 @@
+"""Survival: how long customers stay, and what makes them leave."""
+
+import streamlit as st
+
+from clv_app import navigation, state, views
+from clv_core import charts, survival
+from clv_core.errors import ClvError
+
+navigation.page_guard()
+
+st.title("Survival")
+tx = state.ensure_dataset()
+views.sidebar_dataset(tx, state.current_label())
+
+suggestion = state.suggested_threshold(tx)
+c1, c2 = st.columns([3, 1])
+inactivity = c1.slider(
+    "A customer has churned after this many days without a purchase",
+    7,
+    max(730, suggestion.days),
+    suggestion.days,
+    step=7,
+    key="surv-inactivity",
+)
+grace = c2.number_input(
+    "Grace days after the last purchase",
+    0,
+    365,
+    1,
+    key="surv-grace",
+    help="Added to a churned customer's lifetime: first purchase → last purchase + grace.",
+)
+st.caption(f"Suggested {suggestion.days} days. {suggestion.explanation}")
+data = state.survival_of(tx, survival.ChurnDefinition(inactivity, grace))
+views.survival_summary(data)
+
+group = st.selectbox("Split curves by", ["(all customers)", *data.groups], key="surv-group")
+group = None if group == "(all customers)" else group
+km = state.km_of(tx, data, group)
+fit = None
+if group is None and st.toggle("Draw the best parametric fit", key="surv-fit"):
+    fit = state.parametric_of(tx, data, 365)
+st.plotly_chart(charts.km_chart(km, parametric=fit), width="stretch")
+if km.logrank_sentence:
+    st.markdown(km.logrank_sentence)
+views.km_tables(km)
+
+tab_cox, tab_param, tab_clv = st.tabs(
+    ["What makes customers leave (Cox)", "Parametric lifetimes", "Survival-based CLV"]
+)
+with tab_cox:
+    options = [*data.groups, "first order value"]
+    default = [g for g in data.groups if g not in ("acquisition quarter", "RFM segment", "first product")][:3]
+    chosen = st.multiselect("Attributes", options, default=default or ["first order value"], key="surv-cox")
+    try:
+        views.cox_result(state.cox_of(tx, data, tuple(chosen)))
+    except ClvError as exc:
+        st.warning(str(exc), icon=":material/warning:")
+with tab_param:
+    horizon = st.slider("Horizon for the restricted mean (days)", 30, 1095, 365, step=15, key="surv-horizon")
+    try:
+        views.parametric_result(state.parametric_of(tx, data, horizon))
+    except ClvError as exc:
+        st.warning(str(exc), icon=":material/warning:")
+with tab_clv:
+    h1, h2 = st.columns(2)
+    months = h1.slider("Horizon (months)", 6, 60, 24, key="surv-clv-months")
+    rate = h2.slider("Annual discount rate", 0.0, 0.30, 0.10, step=0.01, format="%.2f", key="surv-clv-rate")
+    overall = state.km_of(tx, data, None).curves[0]
+    value = survival.survival_clv(
+        overall,
+        total_revenue=float(tx.data["amount"].sum()),
+        total_customer_days=float(data.table["duration_days"].sum()),
+        horizon_months=months,
+        annual_discount_rate=rate,
+    )
+    views.survival_clv_result(value)
