@@ -1,0 +1,269 @@
+"""Predicted CLV under what-if economics, recomputed without refitting.
+
+:func:`precompute` evaluates the fitted purchase model once per churn multiplier: each customer's expected
+cumulative purchases at every month boundary up to ``MAX_MONTHS`` (on the distinct (frequency, recency, T) rows,
+mapped back to customers), P(alive), and expected order value from Gamma–Gamma. :func:`scenario` then turns
+discount rate, margin, horizon and CAC into CLV with array arithmetic only.
+
+Time units cannot be mixed up here: the horizon is in months and is converted to the model's own unit
+(days, weeks or months of the summary) before the model is asked anything, and discounting is monthly at the
+rate equivalent to the annual one.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from clv_core.errors import ClvError
+from clv_core.models import FitResult
+from clv_core.summary import TIME_UNITS, CustomerSummary
+
+MAX_MONTHS = 60
+DAYS_PER_MONTH = 365.25 / 12
+
+CHURN_MEANING = {
+    "bgnbd": "multiplies the mean probability of dropping out after each purchase, a / (a + b), keeping a + b",
+    "mbgnbd": "multiplies the mean probability of dropping out at each purchase, a / (a + b), keeping a + b",
+    "paretonbd": "multiplies the mean dropout rate s / β (β is divided by the multiplier)",
+}
+
+
+@dataclass(frozen=True)
+class Economics:
+    """What-if inputs.
+
+    Attributes
+    ----------
+    annual_discount_rate : float
+        E.g. 0.10 for 10 % a year; applied monthly as (1 + annual)^(1/12) − 1.
+    gross_margin : float
+        Share of revenue kept (0–1).
+    horizon_months : int
+        1 … MAX_MONTHS.
+    churn_multiplier : float
+        1 = as fitted; 2 = customers drop out twice as readily (meaning per model in ``CHURN_MEANING``).
+    cac : float
+        Acquisition cost per new customer (currency).
+    """
+
+    annual_discount_rate: float = 0.10
+    gross_margin: float = 0.30
+    horizon_months: int = 12
+    churn_multiplier: float = 1.0
+    cac: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.annual_discount_rate < 1:
+            raise ClvError("The annual discount rate must be between 0 and 100 %.")
+        if not 0 < self.gross_margin <= 1:
+            raise ClvError("The gross margin must be above 0 and at most 100 %.")
+        if not 1 <= self.horizon_months <= MAX_MONTHS:
+            raise ClvError(f"The horizon must be 1 to {MAX_MONTHS} months.")
+        if not 0 < self.churn_multiplier <= 10:
+            raise ClvError("The churn multiplier must be above 0 and at most 10.")
+        if self.cac < 0:
+            raise ClvError("The acquisition cost cannot be negative.")
+
+    @property
+    def monthly_discount_rate(self) -> float:
+        return (1 + self.annual_discount_rate) ** (1 / 12) - 1
+
+
+def adjust_churn(fit: FitResult, multiplier: float) -> FitResult:
+    """The fit with its dropout scaled by ``multiplier`` (see ``CHURN_MEANING``); no refit."""
+    if multiplier == 1:
+        return fit
+    p = dict(fit.params)
+    if fit.model in ("bgnbd", "mbgnbd"):
+        total = p["a"] + p["b"]
+        mean = min(p["a"] / total * multiplier, 0.999)
+        p["a"], p["b"] = mean * total, (1 - mean) * total
+    elif fit.model == "paretonbd":
+        p["beta"] = p["beta"] / multiplier
+    else:
+        raise ClvError(f"No churn adjustment for a {fit.model} model.")
+    return replace(fit, params=p)
+
+
+@dataclass(frozen=True)
+class ForecastBase:
+    """Everything a slider needs, computed once per (fit, spend fit, churn multiplier).
+
+    Attributes
+    ----------
+    customer_id : numpy.ndarray
+    p_alive : numpy.ndarray
+        Probability each customer is still active at the observation end.
+    cumulative : numpy.ndarray
+        (customers, MAX_MONTHS + 1): expected purchases from the observation end to each month boundary.
+    expected_order_value : numpy.ndarray
+        Gamma–Gamma conditional expected spend per order (the population mean for one-time buyers).
+    new_customer_cumulative : numpy.ndarray
+        (MAX_MONTHS + 1,): expected repeat purchases of a customer acquired today.
+    population_order_value : float
+        Gamma–Gamma mean spend per order, p·v / (q − 1).
+    historical_revenue : numpy.ndarray
+    """
+
+    customer_id: np.ndarray
+    p_alive: np.ndarray
+    cumulative: np.ndarray
+    expected_order_value: np.ndarray
+    new_customer_cumulative: np.ndarray
+    population_order_value: float
+    historical_revenue: np.ndarray
+    model: str
+    churn_multiplier: float
+    time_unit: str
+
+
+def precompute(
+    fit: FitResult, spend: FitResult, summary: CustomerSummary, *, churn_multiplier: float = 1.0
+) -> ForecastBase:
+    """Evaluate the models once for every month boundary (the only model work a slider move can cause)."""
+    purchase = adjust_churn(fit, churn_multiplier).fitter()
+    gg = spend.fitter()
+    table = summary.table
+    unit_days = TIME_UNITS[summary.time_unit]
+    keys = table[["frequency", "recency", "T"]]
+    distinct = keys.drop_duplicates().reset_index(drop=True)
+    index = keys.merge(distinct.reset_index(), on=["frequency", "recency", "T"], how="left")["index"].to_numpy()
+    f, r, T = (distinct[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    months = np.arange(MAX_MONTHS + 1)
+    t_units = months * DAYS_PER_MONTH / unit_days
+    cumulative = np.zeros((len(distinct), MAX_MONTHS + 1))
+    new_customer = np.zeros(MAX_MONTHS + 1)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        alive = np.asarray(purchase.conditional_probability_alive(f, r, T), dtype=float)
+        for m in range(1, MAX_MONTHS + 1):
+            cumulative[:, m] = purchase.conditional_expected_number_of_purchases_up_to_time(t_units[m], f, r, T)
+            new_customer[m] = purchase.expected_number_of_purchases_up_to_time(t_units[m])
+        mean_spend = spend.params["p"] * spend.params["v"] / (spend.params["q"] - 1)
+        freq, value = table["frequency"].to_numpy(dtype=float), table["monetary_value"].to_numpy(dtype=float)
+        repeat = (freq > 0) & (value > 0)
+        order_value = np.full(len(table), mean_spend)
+        if repeat.any():
+            order_value[repeat] = gg.conditional_expected_average_profit(freq[repeat], value[repeat])
+    if not (np.all(np.isfinite(cumulative)) and np.all(np.isfinite(alive))):
+        raise ClvError("The fitted model gives non-finite predictions for some customers; try another model.")
+    idx = np.asarray(index, dtype=int)
+    return ForecastBase(
+        customer_id=table["customer_id"].to_numpy(),
+        p_alive=np.clip(alive[idx], 0, 1),
+        cumulative=cumulative[idx],
+        expected_order_value=order_value,
+        new_customer_cumulative=new_customer,
+        population_order_value=float(mean_spend),
+        historical_revenue=table["total_revenue"].to_numpy(dtype=float),
+        model=fit.model,
+        churn_multiplier=churn_multiplier,
+        time_unit=summary.time_unit,
+    )
+
+
+@dataclass(frozen=True)
+class CLVScenario:
+    """CLV per customer and for the base, and new-customer economics, under one :class:`Economics`.
+
+    Attributes
+    ----------
+    customers : pandas.DataFrame
+        ``customer_id``, ``p_alive``, ``expected_purchases`` (over the horizon), ``expected_avg_value``
+        (currency per order), ``clv`` (discounted margin over the horizon, currency), ``historical_revenue``.
+    total_clv, mean_clv : float
+        Customer-base value over the horizon and per customer (currency).
+    new_customer_clv : float
+        Discounted margin of a customer acquired today: first order plus expected repeat orders.
+    clv_to_cac : float or None
+        ``new_customer_clv / cac`` (None without a CAC).
+    payback_months : float or None
+        First month in which a new customer's cumulative discounted margin covers the CAC (None if never
+        within ``MAX_MONTHS``; 0 when the first order does).
+    """
+
+    customers: pd.DataFrame
+    economics: Economics
+    total_clv: float
+    mean_clv: float
+    new_customer_clv: float
+    new_customer_curve: np.ndarray
+    clv_to_cac: float | None
+    payback_months: float | None
+
+
+def discount_factors(economics: Economics, months: int = MAX_MONTHS) -> np.ndarray:
+    """1 / (1 + d)^m for m = 1 … months, d the monthly rate."""
+    return (1 + economics.monthly_discount_rate) ** -np.arange(1, months + 1)
+
+
+def scenario(base: ForecastBase, economics: Economics) -> CLVScenario:
+    """CLV under ``economics``: Σ_m (E[X(m)] − E[X(m−1)]) · E[order value] · margin / (1 + d)^m.
+
+    ``economics.churn_multiplier`` must match the base's (a different multiplier needs :func:`precompute`).
+    """
+    if economics.churn_multiplier != base.churn_multiplier:
+        raise ClvError("This forecast was prepared for another churn multiplier; prepare it again.")
+    h = economics.horizon_months
+    discount = discount_factors(economics, MAX_MONTHS)
+    increments = np.diff(base.cumulative, axis=1)
+    discounted_purchases = increments[:, :h] @ discount[:h]
+    clv = discounted_purchases * base.expected_order_value * economics.gross_margin
+    margin_per_order = base.population_order_value * economics.gross_margin
+    new_curve = margin_per_order * (
+        1 + np.concatenate([[0.0], np.cumsum(np.diff(base.new_customer_cumulative) * discount)])
+    )
+    new_clv = float(new_curve[h])
+    ratio = new_clv / economics.cac if economics.cac > 0 else None
+    payback = None
+    if economics.cac > 0:
+        covered = np.flatnonzero(new_curve >= economics.cac)
+        payback = float(covered[0]) if covered.size else None
+    customers = pd.DataFrame(
+        {
+            "customer_id": base.customer_id,
+            "p_alive": base.p_alive,
+            "expected_purchases": base.cumulative[:, h],
+            "expected_avg_value": base.expected_order_value,
+            "clv": clv,
+            "historical_revenue": base.historical_revenue,
+        }
+    )
+    return CLVScenario(customers, economics, float(clv.sum()), float(clv.mean()), new_clv, new_curve, ratio, payback)
+
+
+def sensitivity_to_discount(base: ForecastBase, economics: Economics, rates=None) -> pd.DataFrame:
+    """Total CLV as the annual discount rate varies (other inputs fixed)."""
+    rates = np.linspace(0, 0.30, 13) if rates is None else np.asarray(rates)
+    totals = [scenario(base, replace(economics, annual_discount_rate=float(r))).total_clv for r in rates]
+    return pd.DataFrame({"annual discount rate": rates, "total CLV": totals})
+
+
+# --- formula views: what an analyst checks beside the models ------------------------------------------------
+
+
+def simple_retention_clv(*, margin_per_period: float, retention: float, discount_rate: float) -> float:
+    """m · r / (1 + d − r): margin earned at the end of each period by a customer retained with probability r
+    (infinite horizon, constant retention)."""
+    if not 0 <= retention < 1 + discount_rate:
+        raise ClvError("Retention must be between 0 and 1.")
+    return margin_per_period * retention / (1 + discount_rate - retention)
+
+
+def subscription_clv(*, margin_per_period: float, churn: float, discount_rate: float) -> float:
+    """m / (c + d): margin per period over churn plus discount rate (payment at the start of the period
+    excluded, as the formula is usually quoted)."""
+    if churn + discount_rate <= 0:
+        raise ClvError("Churn plus discount rate must be positive.")
+    return margin_per_period / (churn + discount_rate)
+
+
+def discounted_margin_survival(*, margin_per_period: float, survival: np.ndarray, discount_rate: float) -> float:
+    """Σ_t m · S(t) / (1 + d)^t over the periods given (t = 1 …)."""
+    survival = np.asarray(survival, dtype=float)
+    t = np.arange(1, len(survival) + 1)
+    return float((margin_per_period * survival / (1 + discount_rate) ** t).sum())

@@ -1,0 +1,162 @@
+"""sBG reproduces the published retention fits; CLV economics behave as money should."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scipy.special import betaln
+
+from clv_core.contractual import fit_sbg, survivors_from_lifetimes
+from clv_core.economics import (
+    Economics,
+    adjust_churn,
+    discounted_margin_survival,
+    precompute,
+    scenario,
+    sensitivity_to_discount,
+    simple_retention_clv,
+    subscription_clv,
+)
+from clv_core.errors import ClvError
+from clv_core.forecast import bootstrap_clv, score_customers
+from clv_core.models import fit_purchases, fit_spend
+from clv_core.samples import sample_bytes
+from clv_core.summary import summarise
+from tests.conftest import load
+
+HIGH_END = [1000, 869, 743, 653, 593, 551, 517, 491]
+REGULAR = [1000, 631, 468, 380, 329, 287, 262, 241]
+
+
+def sbg_nll(alpha, beta, survivors):
+    n = np.asarray(survivors, float)
+    t = np.arange(1, len(n))
+    base = betaln(alpha, beta)
+    return -((-np.diff(n)) * (betaln(alpha + 1, beta + t - 1) - base)).sum() - n[-1] * (
+        betaln(alpha, beta + t[-1]) - base
+    )
+
+
+@pytest.mark.parametrize(("survivors", "alpha", "beta"), [(HIGH_END, 0.668, 3.806), (REGULAR, 0.704, 1.182)])
+def test_sbg_reproduces_fader_hardie_2007(survivors, alpha, beta):
+    fit = fit_sbg(survivors)
+    assert fit.alpha == pytest.approx(alpha, abs=1e-3) and fit.beta == pytest.approx(beta, abs=1e-3)
+    # the paper's (spreadsheet) solution is no better than ours: we are at the maximum (regular β is 1.18125)
+    assert -fit.log_likelihood <= sbg_nll(alpha, beta, survivors) + 1e-9
+
+
+def test_sbg_retention_rises_and_projection_starts_at_the_cohort():
+    fit = fit_sbg(REGULAR)
+    rates = fit.retention_rates(10)
+    assert np.all(np.diff(rates) > 0)
+    projection = fit.projection(12)
+    assert projection["projected"].iloc[0] == 1000 and projection["observed"].iloc[7] == 241
+    assert fit.clv(margin_per_period=10, discount_rate=0.1) == pytest.approx(10 * fit.discounted_expected_lifetime(0.1))
+    s = fit.survival(400)
+    assert fit.discounted_expected_lifetime(0.1) == pytest.approx((s / 1.1 ** np.arange(401)).sum(), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("survivors", "message"),
+    [([1000, 900], "at least 3 periods"), ([1000, 1100, 900], "cannot rise"), ([5, 5, 5], "Nobody churned")],
+)
+def test_sbg_refuses_impossible_counts(survivors, message):
+    with pytest.raises(ClvError, match=message):
+        fit_sbg(survivors)
+
+
+def test_survivors_from_paid_periods():
+    assert survivors_from_lifetimes(np.array([1, 1, 2, 3, 5]), periods=3) == [5, 3, 2, 1]
+
+
+@pytest.fixture(scope="module")
+def cdnow_base():
+    data, name = sample_bytes("cdnow_sample")
+    summary = summarise(load(data, name), time_unit="weeks")
+    return summary, precompute(fit_purchases(summary, "bgnbd"), fit_spend(summary), summary)
+
+
+def test_clv_falls_as_the_discount_rate_rises_and_rises_with_margin_and_horizon(cdnow_base):
+    _, base = cdnow_base
+    e = Economics(horizon_months=24)
+    totals = sensitivity_to_discount(base, e)["total CLV"].to_numpy()
+    assert np.all(np.diff(totals) < 0)
+    assert scenario(base, replace(e, gross_margin=0.6)).total_clv == pytest.approx(2 * scenario(base, e).total_clv)
+    assert scenario(base, replace(e, horizon_months=36)).total_clv > scenario(base, e).total_clv
+
+
+def test_clv_is_the_discounted_sum_of_monthly_expected_purchases(cdnow_base):
+    _, base = cdnow_base
+    e = Economics(horizon_months=3, annual_discount_rate=0.0, gross_margin=1.0)
+    customers = scenario(base, e).customers
+    np.testing.assert_allclose(customers["clv"], customers["expected_purchases"] * customers["expected_avg_value"])
+
+
+def test_money_does_not_depend_on_the_models_time_unit():
+    data, name = sample_bytes("cdnow_sample")
+    tx = load(data, name)
+    totals = []
+    for unit in ("days", "weeks", "months"):
+        summary = summarise(tx, time_unit=unit)
+        base = precompute(fit_purchases(summary, "bgnbd"), fit_spend(summary), summary)
+        totals.append(scenario(base, Economics(horizon_months=12)).total_clv)
+    assert max(totals) / min(totals) - 1 < 1e-4
+
+
+def test_churn_multiplier_lowers_value_and_means_what_it_says(cdnow_base):
+    summary, base = cdnow_base
+    fit = fit_purchases(summary, "bgnbd")
+    doubled = adjust_churn(fit, 2.0)
+    p, q = fit.params, doubled.params
+    assert q["a"] / (q["a"] + q["b"]) == pytest.approx(2 * p["a"] / (p["a"] + p["b"]))
+    assert q["a"] + q["b"] == pytest.approx(p["a"] + p["b"]) and q["r"] == p["r"]
+    pnbd = fit_purchases(summary, "paretonbd")
+    assert adjust_churn(pnbd, 2.0).params["beta"] == pytest.approx(pnbd.params["beta"] / 2)
+    churny = precompute(fit, fit_spend(summary), summary, churn_multiplier=2.0)
+    assert scenario(churny, Economics(churn_multiplier=2.0)).total_clv < scenario(base, Economics()).total_clv
+    with pytest.raises(ClvError, match="another churn multiplier"):
+        scenario(base, Economics(churn_multiplier=2.0))
+
+
+def test_p_alive_is_a_probability_and_clv_is_not_negative(cdnow_base):
+    _, base = cdnow_base
+    customers = scenario(base, Economics()).customers
+    assert customers["p_alive"].between(0, 1).all() and (customers["clv"] >= 0).all()
+
+
+def test_clv_to_cac_and_payback(cdnow_base):
+    _, base = cdnow_base
+    result = scenario(base, Economics(horizon_months=24, cac=10.0))
+    assert result.clv_to_cac == pytest.approx(result.new_customer_clv / 10.0)
+    month = int(result.payback_months)
+    assert result.new_customer_curve[month] >= 10.0 and (month == 0 or result.new_customer_curve[month - 1] < 10.0)
+    assert scenario(base, Economics(cac=1e6)).payback_months is None
+
+
+def test_formula_views_by_hand():
+    assert simple_retention_clv(margin_per_period=100, retention=0.8, discount_rate=0.1) == pytest.approx(80 / 0.3)
+    assert subscription_clv(margin_per_period=30, churn=0.05, discount_rate=0.01) == pytest.approx(500)
+    assert discounted_margin_survival(margin_per_period=10, survival=[1.0, 0.5], discount_rate=0.0) == 15.0
+
+
+def test_bootstrap_interval_brackets_the_point_estimate_and_is_seeded(cdnow_base):
+    summary, _ = cdnow_base
+    scored = score_customers(summary, "bgnbd", Economics(), bootstrap=12, seed=4)
+    total = scored["clv"].sum()
+    assert scored["clv_lower"].sum() < total < scored["clv_upper"].sum()
+    assert (scored["clv_lower"] <= scored["clv_upper"]).all()
+    again = bootstrap_clv(summary, "bgnbd", Economics(), resamples=12, seed=4)
+    np.testing.assert_array_equal(again.lower, scored["clv_lower"].to_numpy())
+
+
+def test_invalid_economics_are_user_errors():
+    for kwargs, message in [
+        ({"gross_margin": 0}, "gross margin"),
+        ({"horizon_months": 0}, "horizon"),
+        ({"annual_discount_rate": 1.5}, "discount rate"),
+        ({"cac": -1}, "acquisition cost"),
+    ]:
+        with pytest.raises(ClvError, match=message):
+            Economics(**kwargs)

@@ -1,0 +1,140 @@
+"""Purchase and spend models reproduce the published CDNOW figures; guards refuse data they cannot learn from."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clv_core.errors import ClvError
+from clv_core.models import (
+    PURCHASE_MODELS,
+    compare_models,
+    compress,
+    fit_purchases,
+    fit_spend,
+    repeat_purchase_fit,
+    spend_frequency_check,
+)
+from clv_core.samples import sample_bytes
+from clv_core.summary import summarise
+from tests.conftest import load
+
+
+@pytest.fixture(scope="module")
+def calibration():
+    """Fader, Hardie & Lee's set-up: the 2,357-customer sample, weeks = days / 7, calibration to 1997-09-30."""
+    data, name = sample_bytes("cdnow_sample")
+    return summarise(load(data, name), time_unit="weeks", observation_end="1997-09-30")
+
+
+def test_params_out_are_close_to_the_published_bgnbd_and_gamma_gamma(calibration):
+    bg = fit_purchases(calibration, "bgnbd")
+    assert {k: round(v, 3) for k, v in bg.params.items()} == {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    assert round(bg.log_likelihood, 1) == -9582.4
+    gg = fit_spend(calibration)
+    assert {k: round(v, 2) for k, v in gg.params.items()} == {"p": 6.25, "q": 3.74, "v": 15.44}
+
+
+def test_conditional_expectation_for_the_published_customer(calibration):
+    fitter = fit_purchases(calibration, "bgnbd").fitter()
+    assert fitter.conditional_expected_number_of_purchases_up_to_time(39, 2, 30.43, 38.86) == pytest.approx(
+        1.226, abs=1e-3
+    )
+
+
+def test_pareto_nbd_matches_its_published_fit(calibration):
+    pnbd = fit_purchases(calibration, "paretonbd")
+    assert {k: round(v, 2) for k, v in pnbd.params.items()} == {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67}
+    assert round(pnbd.log_likelihood, 1) == -9595.0
+
+
+def test_weighted_fit_on_distinct_rows_equals_the_fit_on_every_customer(calibration):
+    from lifetimes import BetaGeoFitter
+
+    rows = compress(calibration.table)
+    assert rows["weight"].sum() == 2357 and len(rows) < 2357 / 2
+    direct = BetaGeoFitter().fit(calibration.table["frequency"], calibration.table["recency"], calibration.table["T"])
+    ours = fit_purchases(calibration, "bgnbd")
+    np.testing.assert_allclose(list(ours.params.values()), direct.params_.to_numpy(), rtol=1e-5)
+
+
+def test_model_comparison_and_standard_errors(calibration):
+    table = compare_models(calibration)
+    assert list(table["model"]) == ["BG/NBD", "Pareto/NBD", "MBG/NBD"]
+    assert table["AIC"].notna().all() and (table["BIC"] > table["AIC"]).all()
+    bg = fit_purchases(calibration, "bgnbd")
+    assert all(0 < se < v for v, se in zip(bg.params.values(), bg.standard_errors.values(), strict=True))
+
+
+def test_expected_repeat_purchase_counts_track_the_actual(calibration):
+    table = repeat_purchase_fit(fit_purchases(calibration, "bgnbd"), calibration)
+    assert table["actual"].sum() == 2357 and table["expected"].sum() == pytest.approx(2357)
+    assert table.loc[0, "actual"] == 1411 and abs(table.loc[0, "expected"] - 1411) < 10
+
+
+def test_spend_frequency_check_passes_on_cdnow_and_fails_when_spend_follows_frequency(calibration):
+    assert spend_frequency_check(calibration).ok
+    coupled = calibration.table.copy()
+    coupled["monetary_value"] = np.where(coupled["frequency"] > 0, 10 * coupled["frequency"], 0.0)
+    check = spend_frequency_check(type(calibration)(coupled, "weeks", calibration.observation_end))
+    assert not check.ok and "may be biased" in check.sentence
+
+
+def one_day_history(customers: int, repeat: int) -> str:
+    rows = [f"c{i},2024-01-05,10" for i in range(customers)]
+    rows += [f"c{i},2024-02-0{1 + i % 9},12" for i in range(repeat)]
+    return "customer_id,date,amount\n" + "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("customers", "repeat", "message"),
+    [(5, 5, "at least 20 customers"), (200, 3, "at least 20 customers who bought more than once")],
+)
+def test_guards_refuse_too_little_data(customers, repeat, message):
+    summary = summarise(load(one_day_history(customers, repeat)))
+    for model in PURCHASE_MODELS:
+        with pytest.raises(ClvError, match=message):
+            fit_purchases(summary, model)
+
+
+def test_all_purchases_on_the_last_day_are_refused():
+    summary = summarise(load("customer_id,date,amount\n" + "\n".join(f"c{i},2024-01-05,1" for i in range(50))))
+    with pytest.raises(ClvError, match="no time to learn from"):
+        fit_purchases(summary)
+
+
+def test_gamma_gamma_refuses_too_few_positive_repeat_spenders():
+    table = pd.DataFrame(
+        {
+            "customer_id": list("abc"),
+            "frequency": [1.0, 2, 0],
+            "recency": [1.0, 2, 0],
+            "T": [5.0, 5, 5],
+            "monetary_value": [3.0, -1, 0],
+            "total_revenue": [1.0, 1, 1],
+        }
+    )
+    from clv_core.summary import CustomerSummary
+
+    with pytest.raises(ClvError, match="Gamma–Gamma needs at least 20 repeat buyers"):
+        fit_spend(CustomerSummary(table, "weeks", pd.Timestamp("2024-01-01")))
+
+
+def test_random_small_subsamples_give_finite_parameters_or_the_clear_message():
+    data, name = sample_bytes("cdnow_sample")
+    full = summarise(load(data, name)).table
+    rng = np.random.default_rng(7)
+    outcomes = []
+    for size in (30, 60, 120, 250):
+        sample = full.iloc[rng.choice(len(full), size, replace=False)].reset_index(drop=True)
+        summary = type(summarise(load(data, name)))(sample, "weeks", pd.Timestamp("1998-06-30"))
+        try:
+            fit = fit_purchases(summary)
+        except ClvError as exc:
+            assert "customers" in str(exc) or "usable parameters" in str(exc)
+            outcomes.append("refused")
+            continue
+        assert np.all(np.isfinite(list(fit.params.values())))
+        outcomes.append("fitted")
+    assert "fitted" in outcomes
