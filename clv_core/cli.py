@@ -11,8 +11,12 @@ import json
 import sys
 from pathlib import Path
 
+from clv_core.contractual import fit_sbg
+from clv_core.economics import Economics
 from clv_core.errors import ClvError
+from clv_core.forecast import score_customers
 from clv_core.ingest import DAY_FIRST, MONTH_FIRST, RETURN_POLICIES, ZERO_POLICIES, IngestOptions, ingest
+from clv_core.models import PURCHASE_MODELS, fit_purchases, fit_spend
 from clv_core.summary import TIME_UNITS, summarise
 
 SUMMARY_COLUMNS = (
@@ -45,6 +49,31 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--report", metavar="REPORT.json", type=Path, help="write the data-quality report as JSON")
     summary.add_argument("--out", metavar="OUT.csv", type=Path, help="output file (default: standard output)")
     summary.set_defaults(func=_summary)
+
+    fit = sub.add_parser("fit", help="fit a purchase or spend model and print its parameters as JSON")
+    add_input_arguments(fit)
+    fit.add_argument("--model", choices=(*PURCHASE_MODELS, "gammagamma"), default="bgnbd")
+    fit.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks")
+    fit.add_argument("--calibration-end", metavar="YYYY-MM-DD", help="fit on purchases up to this day only")
+    fit.set_defaults(func=_fit)
+
+    score = sub.add_parser("score", help="predicted CLV per customer as CSV")
+    add_input_arguments(score)
+    score.add_argument("--model", choices=tuple(PURCHASE_MODELS), default="bgnbd")
+    score.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks")
+    score.add_argument("--horizon-months", type=int, default=12)
+    score.add_argument("--annual-discount-rate", type=float, default=0.10)
+    score.add_argument("--margin", type=float, default=0.30, help="gross margin as a share, e.g. 0.3")
+    score.add_argument("--churn-multiplier", type=float, default=1.0)
+    score.add_argument("--bootstrap", type=int, default=0, metavar="B", help="resamples for clv_lower/clv_upper")
+    score.add_argument("--seed", type=int, default=0)
+    score.add_argument("--out", metavar="OUT.csv", type=Path, required=True)
+    score.set_defaults(func=_score)
+
+    retention = sub.add_parser("retention", help="fit the shifted-beta-geometric model to survivor counts")
+    retention.add_argument("--survivors", required=True, help="comma-separated counts, cohort size first")
+    retention.add_argument("--periods", type=int, default=12, help="periods to project (default 12)")
+    retention.set_defaults(func=_retention)
     return parser
 
 
@@ -101,6 +130,49 @@ def _summary(args: argparse.Namespace) -> int:
         table.to_csv(args.out, index=False, date_format="%Y-%m-%d")
     else:
         table.to_csv(sys.stdout, index=False, date_format="%Y-%m-%d")
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    summary = summarise(load(args), time_unit=args.time_unit, observation_end=args.calibration_end)
+    result = fit_spend(summary) if args.model == "gammagamma" else fit_purchases(summary, args.model)
+    print(json.dumps(result.to_dict(), indent=2))
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    economics = Economics(
+        annual_discount_rate=args.annual_discount_rate,
+        gross_margin=args.margin,
+        horizon_months=args.horizon_months,
+        churn_multiplier=args.churn_multiplier,
+    )
+    summary = summarise(load(args), time_unit=args.time_unit)
+    forecast = score_customers(summary, args.model, economics, bootstrap=args.bootstrap, seed=args.seed)
+    forecast.to_csv(args.out, index=False, float_format="%.6g")
+    return 0
+
+
+def _retention(args: argparse.Namespace) -> int:
+    try:
+        survivors = [float(v) for v in args.survivors.split(",") if v.strip()]
+    except ValueError:
+        raise ClvError("--survivors must be comma-separated numbers, e.g. 1000,869,743") from None
+    result = fit_sbg(survivors)
+    projection = result.projection(args.periods)
+    print(
+        json.dumps(
+            {
+                "alpha": result.alpha,
+                "beta": result.beta,
+                "log_likelihood": result.log_likelihood,
+                "survivors": list(result.survivors),
+                "projected_survivors": [round(v, 3) for v in projection["projected"]],
+                "retention_rates": [round(v, 6) for v in result.retention_rates(args.periods)],
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

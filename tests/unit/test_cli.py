@@ -68,3 +68,47 @@ def test_user_errors_exit_2_with_one_line_and_no_traceback(tmp_path):
         assert result.returncode == 2
         assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
         assert "Traceback" not in result.stderr
+
+
+def test_fit_prints_the_published_parameters_as_json(cdnow_sample_path):
+    result = run("fit", str(cdnow_sample_path), "--model", "bgnbd", "--calibration-end", "1997-09-30")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert {k: round(v, 3) for k, v in out["params"].items()} == {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    assert out["customers"] == 2357 and out["time_unit"] == "weeks" and out["model"] == "bgnbd"
+    gg = json.loads(
+        run("fit", str(cdnow_sample_path), "--model", "gammagamma", "--calibration-end", "1997-09-30").stdout
+    )
+    assert set(gg["params"]) == {"p", "q", "v"}
+
+
+def test_score_writes_one_row_per_customer_with_intervals(cdnow_sample_path, tmp_path):
+    out = tmp_path / "scores.csv"
+    result = run(
+        "score",
+        str(cdnow_sample_path),
+        "--horizon-months",
+        "12",
+        "--annual-discount-rate",
+        "0.1",
+        "--margin",
+        "0.3",
+        "--bootstrap",
+        "5",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0 and result.stdout == "", result.stderr
+    table = pd.read_csv(out, dtype={"customer_id": str})
+    assert len(table) == 2357 and table["customer_id"].iloc[0] == "00004"
+    for column in ("p_alive", "expected_purchases", "expected_avg_value", "clv", "clv_lower", "clv_upper"):
+        assert table[column].notna().all()
+
+
+def test_retention_fits_sbg_and_refuses_bad_counts():
+    result = run("retention", "--survivors", "1000,869,743,653,593,551,517,491", "--periods", "10")
+    out = json.loads(result.stdout)
+    assert round(out["alpha"], 3) == 0.668 and round(out["beta"], 3) == 3.806
+    assert len(out["projected_survivors"]) == 11 and out["projected_survivors"][0] == 1000
+    bad = run("retention", "--survivors", "1000,1200,900")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
