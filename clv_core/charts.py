@@ -334,3 +334,126 @@ def forest_plot(summary: pd.DataFrame) -> go.Figure:
         **_LAYOUT,
     )
     return figure
+
+
+def clv_histogram(clv: pd.Series, *, horizon_months: int) -> go.Figure:
+    """Distribution of predicted CLV (the top 1 % is grouped at the right so the body stays readable)."""
+    values = np.asarray(clv, dtype=float)
+    cap = float(np.quantile(values, 0.99)) if values.size else 0.0
+    figure = go.Figure(
+        go.Histogram(
+            x=np.minimum(values, cap),
+            nbinsx=40,
+            marker={"color": BLUE},
+            hovertemplate="CLV %{x}<br>%{y:,} customers<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title=f"Predicted {horizon_months}-month CLV per customer (top 1 % shown at {cap:,.0f})",
+        xaxis_title="Predicted CLV",
+        yaxis_title="Customers",
+        height=360,
+        **_LAYOUT,
+    )
+    return figure
+
+
+def p_alive_heatmap(grid: pd.DataFrame, unit: str) -> go.Figure:
+    figure = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(),
+            x=list(grid.columns),
+            y=list(grid.index),
+            colorscale="RdYlGn",
+            zmin=0,
+            zmax=1,
+            hovertemplate="%{y} repeat purchases, recency %{x}: P(alive) %{z:.0%}<extra></extra>",
+            colorbar={"tickformat": ".0%"},
+        )
+    )
+    figure.update_layout(
+        title="P(alive) by repeat purchases and recency",
+        xaxis_title=f"Recency ({unit}, first → last purchase)",
+        yaxis_title="Repeat purchases",
+        height=420,
+        **_LAYOUT,
+    )
+    return figure
+
+
+def predicted_vs_historical(customers: pd.DataFrame, *, sample: int = 3000, seed: int = 0) -> go.Figure:
+    shown = customers.sample(min(sample, len(customers)), random_state=seed) if len(customers) > sample else customers
+    figure = go.Figure(
+        go.Scattergl(
+            x=shown["historical_revenue"],
+            y=shown["clv"],
+            mode="markers",
+            marker={
+                "color": shown["p_alive"],
+                "colorscale": "RdYlGn",
+                "cmin": 0,
+                "cmax": 1,
+                "size": 5,
+                "opacity": 0.6,
+                "colorbar": {"title": "P(alive)"},
+            },
+            hovertemplate="historical %{x:,.2f}<br>predicted %{y:,.2f}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title="Predicted CLV vs revenue to date (colour: P(alive))",
+        xaxis_title="Revenue to date",
+        yaxis_title="Predicted CLV",
+        height=420,
+        **_LAYOUT,
+    )
+    return figure
+
+
+def sensitivity_chart(frame: pd.DataFrame, x: str, *, percent: bool = True) -> go.Figure:
+    figure = go.Figure(go.Scatter(x=frame[x], y=frame["total CLV"], mode="lines+markers", line={"color": BLUE}))
+    figure.update_layout(
+        title=f"Total CLV vs {x}",
+        xaxis={"title": x, "tickformat": ".0%" if percent else None},
+        yaxis_title="Total CLV",
+        height=320,
+        **_LAYOUT,
+    )
+    return figure
+
+
+def repeat_purchases_chart(table: pd.DataFrame) -> go.Figure:
+    figure = go.Figure()
+    figure.add_bar(x=table["repeat purchases"], y=table["actual"], name="actual", marker={"color": BLUE})
+    figure.add_bar(x=table["repeat purchases"], y=table["expected"], name="model", marker={"color": ORANGE})
+    figure.update_layout(
+        title="Customers by number of repeat purchases: actual vs model",
+        barmode="group",
+        xaxis_title="Repeat purchases",
+        yaxis_title="Customers",
+        height=340,
+        **_LAYOUT,
+    )
+    return figure
+
+
+def retention_projection_chart(projection: pd.DataFrame) -> go.Figure:
+    figure = go.Figure()
+    figure.add_scatter(
+        x=projection["period"],
+        y=projection["observed"],
+        mode="markers",
+        name="observed",
+        marker={"color": BLUE, "size": 9},
+    )
+    figure.add_scatter(
+        x=projection["period"], y=projection["projected"], mode="lines", name="sBG projection", line={"color": ORANGE}
+    )
+    figure.update_layout(
+        title="Survivors: observed and projected (shifted-beta-geometric)",
+        xaxis_title="Period",
+        yaxis_title="Customers still subscribed",
+        height=380,
+        **_LAYOUT,
+    )
+    return figure

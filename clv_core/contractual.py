@@ -120,3 +120,27 @@ def survivors_from_lifetimes(months_paid: pd.Series, *, periods: int) -> list[in
     """
     paid = np.asarray(months_paid)
     return [int((paid > k).sum()) for k in range(periods + 1)]
+
+
+def survivors_from_transactions(data: pd.DataFrame, observation_end: pd.Timestamp, *, cohort: str) -> list[int]:
+    """Survivor counts per month for the customers acquired in ``cohort`` (a month, "YYYY-MM"), treating each
+    customer's last purchase month as the last month paid. Only months the data has fully observed are counted.
+
+    >>> dates = ["2024-01-03", "2024-02-03", "2024-03-03", "2024-01-09", "2024-01-20", "2024-02-20"]
+    >>> data = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "c", "c"], "date": pd.to_datetime(dates)})
+    >>> survivors_from_transactions(data, pd.Timestamp("2024-04-30"), cohort="2024-01")
+    [3, 2, 1, 0]
+    """
+    month = data["date"].dt.to_period("M")
+    span = month.groupby(data["customer_id"]).agg(["min", "max"])
+    members = span[span["min"] == pd.Period(cohort, freq="M")]
+    if members.empty:
+        raise ClvError(f"No customer was acquired in {cohort}.")
+    last_full = pd.Period(observation_end, freq="M")
+    if last_full.end_time.normalize() > observation_end.normalize():
+        last_full -= 1
+    periods = (last_full - pd.Period(cohort, freq="M")).n
+    if periods < 2:
+        raise ClvError(f"The cohort {cohort} has fewer than 3 complete months observed; choose an earlier one.")
+    paid = np.array([(m - pd.Period(cohort, freq="M")).n + 1 for m in members["max"]])
+    return survivors_from_lifetimes(pd.Series(paid), periods=periods)

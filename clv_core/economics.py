@@ -267,3 +267,37 @@ def discounted_margin_survival(*, margin_per_period: float, survival: np.ndarray
     survival = np.asarray(survival, dtype=float)
     t = np.arange(1, len(survival) + 1)
     return float((margin_per_period * survival / (1 + discount_rate) ** t).sum())
+
+
+@dataclass(frozen=True)
+class FormulaInputs:
+    """Data-derived inputs for the formula views, per year.
+
+    Two consecutive windows of ``window_months`` (12, or half the history when shorter) end at the observation end.
+    ``retention`` is the share of the first window's buyers who bought again in the second; ``revenue_per_year``
+    is the second window's revenue per buyer, scaled to a year.
+    """
+
+    retention: float
+    revenue_per_year: float
+    window_months: int
+    sentence: str
+
+
+def formula_inputs(data: pd.DataFrame, observation_end: pd.Timestamp) -> FormulaInputs:
+    end = observation_end + pd.Timedelta(days=1)
+    span_months = int((end - data["date"].min()).days / DAYS_PER_MONTH)
+    window = max(1, min(12, span_months // 2))
+    middle, start = end - pd.DateOffset(months=window), end - pd.DateOffset(months=2 * window)
+    first = set(data.loc[(data["date"] >= start) & (data["date"] < middle), "customer_id"])
+    second_rows = data[(data["date"] >= middle) & (data["date"] < end)]
+    second = set(second_rows["customer_id"])
+    if not first or not second:
+        raise ClvError("Too little history for the formula views: they need two periods with purchases.")
+    retention = len(first & second) / len(first)
+    per_year = float(second_rows["amount"].sum()) / len(second) * 12 / window
+    sentence = (
+        f"{retention:.1%} of the customers who bought in the {window} months before {middle.date()} bought again "
+        f"in the {window} months after; buyers spent {per_year:,.2f} a year."
+    )
+    return FormulaInputs(float(retention), per_year, window, sentence)

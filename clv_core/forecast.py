@@ -94,3 +94,35 @@ def score_customers(
     else:
         out["clv_lower"] = out["clv_upper"] = out["clv_risk_adjusted"] = np.nan
     return out
+
+
+def p_alive_grid(
+    customers: pd.DataFrame, summary: CustomerSummary, *, max_frequency: int = 10, bins: int = 8
+) -> pd.DataFrame:
+    """Mean P(alive) by repeat purchases (rows, capped at ``max_frequency``+) and BTYD recency (columns,
+    equal-width bins in the summary's time unit)."""
+    t = summary.table
+    freq = np.minimum(t["frequency"].to_numpy(dtype=int), max_frequency)
+    labels = [str(i) for i in range(max_frequency)] + [f"{max_frequency}+"]
+    edges = np.linspace(0, max(float(t["recency"].max()), 1e-9), bins + 1)
+    which = np.clip(np.digitize(t["recency"].to_numpy(), edges[1:-1]), 0, bins - 1)
+    names = [f"{edges[i]:.0f}–{edges[i + 1]:.0f}" for i in range(bins)]
+    frame = pd.DataFrame(
+        {
+            "frequency": np.array(labels)[freq],
+            "recency": np.array(names)[which],
+            "p_alive": customers["p_alive"].to_numpy(),
+        }
+    )
+    grid = frame.pivot_table(index="frequency", columns="recency", values="p_alive", aggfunc="mean")
+    return grid.reindex(index=labels, columns=names)
+
+
+def clv_by_group(customers: pd.DataFrame, groups: pd.Series, *, name: str = "segment") -> pd.DataFrame:
+    """Customers, total and mean CLV, and share of value per group (``groups`` indexed by customer id)."""
+    frame = customers.assign(**{name: groups.reindex(customers["customer_id"]).astype(str).to_numpy()})
+    out = frame.groupby(name).agg(
+        customers=("clv", "size"), total_clv=("clv", "sum"), mean_clv=("clv", "mean"), mean_p_alive=("p_alive", "mean")
+    )
+    out["share of value"] = out["total_clv"] / out["total_clv"].sum() if out["total_clv"].sum() else np.nan
+    return out.sort_values("total_clv", ascending=False)
