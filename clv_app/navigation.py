@@ -24,6 +24,7 @@ def pages() -> list:
         st.Page("pages/cohorts.py", title="Cohorts", icon=":material/grid_on:", url_path="cohorts"),
         st.Page("pages/rfm.py", title="RFM & lifecycle", icon=":material/groups:", url_path="rfm"),
         st.Page("pages/survival.py", title="Survival", icon=":material/timeline:", url_path="survival"),
+        st.Page("pages/forecast.py", title="CLV forecast", icon=":material/trending_up:", url_path="forecast"),
     ]
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from clv_core import cohorts, overview, rfm, survival
+from clv_core import cohorts, contractual, economics, forecast, models, overview, rfm, survival
 from clv_core.ingest import (
     ColumnMapping,
     IngestOptions,
@@ -210,3 +210,56 @@ def cox_of(tx: Transactions, data: survival.SurvivalData, covariates: tuple[str,
 
 def parametric_of(tx: Transactions, data: survival.SurvivalData, horizon_days: int) -> survival.ParametricResult:
     return _parametric(dataset_key(tx), data.definition, horizon_days, data)
+
+
+@st.cache_data(max_entries=8, show_spinner="Fitting the models…")
+def _fits(key: tuple, unit: str, model: str, _summary: CustomerSummary) -> tuple[models.FitResult, models.FitResult]:
+    return models.fit_purchases(_summary, model), models.fit_spend(_summary)
+
+
+@st.cache_data(max_entries=4, show_spinner="Comparing models…")
+def _comparison(key: tuple, unit: str, _summary: CustomerSummary):
+    return models.compare_models(_summary)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _diagnostics(key: tuple, unit: str, model: str, _fit: models.FitResult, _summary: CustomerSummary):
+    return models.repeat_purchase_fit(_fit, _summary), models.spend_frequency_check(_summary)
+
+
+@st.cache_data(max_entries=24, show_spinner="Preparing the forecast…")
+def _base(key: tuple, unit: str, model: str, churn: float, _fit, _spend, _summary) -> economics.ForecastBase:
+    return economics.precompute(_fit, _spend, _summary, churn_multiplier=churn)
+
+
+@st.cache_data(max_entries=8, show_spinner="Refitting on resampled customers…")
+def _bootstrap(key: tuple, unit: str, model: str, econ: economics.Economics, resamples: int, _summary):
+    return forecast.bootstrap_clv(_summary, model, econ, resamples=resamples, seed=0)
+
+
+def fits(tx: Transactions, unit: str, model: str):
+    """(summary, purchase fit, spend fit); raises ClvError when the data cannot support the models."""
+    s = summary(tx, unit)
+    return (s, *_fits(dataset_key(tx), unit, model, s))
+
+
+def model_comparison(tx: Transactions, unit: str):
+    return _comparison(dataset_key(tx), unit, summary(tx, unit))
+
+
+def diagnostics(tx: Transactions, unit: str, model: str, fit):
+    return _diagnostics(dataset_key(tx), unit, model, fit, summary(tx, unit))
+
+
+def forecast_base(tx: Transactions, unit: str, model: str, churn: float) -> economics.ForecastBase:
+    s, fit, spend = fits(tx, unit, model)
+    return _base(dataset_key(tx), unit, model, churn, fit, spend, s)
+
+
+def bootstrap(tx: Transactions, unit: str, model: str, econ: economics.Economics, resamples: int):
+    return _bootstrap(dataset_key(tx), unit, model, econ, resamples, summary(tx, unit))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def sbg(survivors: tuple[float, ...]) -> contractual.SBGResult:
+    return contractual.fit_sbg(survivors)

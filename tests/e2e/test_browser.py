@@ -74,8 +74,9 @@ PAGES = {  # url path → text that shows the page rendered with the sample's nu
     "cohorts": "Cohort comparison",
     "rfm": "Named segments",
     "survival": "Share of customers still active",
+    "forecast": "Top customers",
 }
-NAV_TITLES = ["Data", "Overview", "Cohorts", "RFM & lifecycle", "Survival"]
+NAV_TITLES = ["Data", "Overview", "Cohorts", "RFM & lifecycle", "Survival", "CLV forecast"]
 
 
 def nav_titles(page) -> list[str]:

@@ -1,0 +1,247 @@
+"""Renderers for the CLV forecast page. Numbers come from clv_core; this module only lays them out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from clv_app import state
+from clv_app.views import md
+from clv_core import charts, contractual, economics
+from clv_core.economics import CHURN_MEANING, MAX_MONTHS, Economics
+from clv_core.errors import ClvError
+from clv_core.models import MODEL_LABELS
+
+CHURN_STEPS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+
+
+def fit_diagnostics(fit, spend, comparison: pd.DataFrame, repeat_fit: pd.DataFrame, check) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.markdown(
+            f"**{MODEL_LABELS[fit.model]}** on {fit.customers:,} customers, rates per {fit.time_unit[:-1]}; "
+            f"log-likelihood {fit.log_likelihood:,.1f}"
+        )
+        st.dataframe(_params(fit), width="stretch")
+        st.markdown(f"**Gamma–Gamma** on {spend.customers:,} repeat buyers; log-likelihood {spend.log_likelihood:,.1f}")
+        st.dataframe(_params(spend), width="stretch")
+        for note in (*fit.notes, *spend.notes):
+            st.caption(note)
+    with right:
+        st.markdown("**Model comparison** (lower AIC/BIC is better)")
+        st.dataframe(
+            comparison,
+            hide_index=True,
+            width="stretch",
+            column_config={c: st.column_config.NumberColumn(format="%.1f") for c in ("log-likelihood", "AIC", "BIC")},
+        )
+        st.plotly_chart(charts.repeat_purchases_chart(repeat_fit), width="stretch")
+    (st.info if check.ok else st.warning)(check.sentence)
+
+
+def _params(fit) -> pd.DataFrame:
+    return pd.DataFrame({"estimate": fit.params, "standard error": fit.standard_errors}).rename_axis("parameter")
+
+
+def economics_sliders(model: str) -> Economics:
+    c = st.columns(5)
+    rate = c[0].slider("Annual discount rate", 0.0, 0.30, 0.10, 0.01, format="%.2f", key="fc-rate")
+    churn = c[1].select_slider(
+        "Churn multiplier",
+        CHURN_STEPS,
+        value=1.0,
+        key="fc-churn",
+        help=f"For {MODEL_LABELS[model]} it {CHURN_MEANING[model]}.",
+    )
+    horizon = c[2].slider("Horizon (months)", 1, MAX_MONTHS, 12, key="fc-horizon")
+    margin = c[3].slider("Gross margin", 0.05, 1.0, 0.30, 0.05, format="%.2f", key="fc-margin")
+    cac = c[4].number_input("CAC per customer", 0.0, 100_000.0, 25.0, step=1.0, key="fc-cac")
+    econ = Economics(
+        annual_discount_rate=rate, gross_margin=margin, horizon_months=horizon, churn_multiplier=churn, cac=cac
+    )
+    st.caption(
+        f"Discounting: {rate:.0%} a year = {econ.monthly_discount_rate:.3%} a month. "
+        f"Churn ×{churn:g}: it {CHURN_MEANING[model]}."
+    )
+    return econ
+
+
+def clv_headline(result) -> None:
+    e = result.economics
+    c = st.columns(5)
+    c[0].metric(
+        f"Base value ({e.horizon_months} mo)",
+        f"{result.total_clv:,.0f}",
+        border=True,
+        help=f"Predicted discounted margin of today's customers over the next {e.horizon_months} months.",
+    )
+    c[1].metric("Average CLV per customer", f"{result.mean_clv:,.2f}", border=True)
+    c[2].metric(
+        "New-customer CLV",
+        f"{result.new_customer_clv:,.2f}",
+        border=True,
+        help="Margin of the first order plus the expected repeat orders of a customer acquired today.",
+    )
+    if result.clv_to_cac is None:
+        c[3].metric("CLV : CAC", "–", border=True, help="Enter a CAC to compare.")
+        c[4].metric("Payback", "–", border=True)
+        return
+    good = result.clv_to_cac >= 3
+    c[3].metric(
+        "CLV : CAC",
+        f"{result.clv_to_cac:.1f} : 1",
+        delta="meets 3 : 1" if good else "below 3 : 1",
+        delta_color="green" if good else "red",
+        delta_arrow="off",
+        border=True,
+        help="New-customer CLV over CAC; 3 : 1 is the common rule of thumb.",
+    )
+    payback = "not within 60 months" if result.payback_months is None else f"{result.payback_months:.0f} months"
+    c[4].metric(
+        "Payback period",
+        payback,
+        border=True,
+        help="First month in which a new customer's cumulative discounted margin covers the CAC.",
+    )
+
+
+def clv_by_segment(table: pd.DataFrame) -> None:
+    st.markdown("**Predicted value by RFM segment**")
+    st.dataframe(
+        table,
+        width="stretch",
+        column_config={
+            "total_clv": st.column_config.NumberColumn("total CLV", format="%.0f"),
+            "mean_clv": st.column_config.NumberColumn("mean CLV", format="%.2f"),
+            "mean_p_alive": st.column_config.NumberColumn("mean P(alive)", format="%.2f"),
+            "share of value": st.column_config.NumberColumn(format="percent"),
+        },
+    )
+
+
+def sensitivity(result, base_for) -> None:
+    e = result.economics
+    left, right = st.columns(2)
+    left.plotly_chart(
+        charts.sensitivity_chart(
+            economics.sensitivity_to_discount(base_for(e.churn_multiplier), e), "annual discount rate"
+        ),
+        width="stretch",
+    )
+    totals = [economics.scenario(base_for(k), replace(e, churn_multiplier=k)).total_clv for k in CHURN_STEPS]
+    frame = pd.DataFrame({"churn multiplier": CHURN_STEPS, "total CLV": totals})
+    right.plotly_chart(charts.sensitivity_chart(frame, "churn multiplier", percent=False), width="stretch")
+
+
+def top_customers(result, boot) -> None:
+    table = result.customers.copy()
+    caption = "Top 100 customers by predicted CLV."
+    if boot is not None:
+        table["clv_lower"], table["clv_upper"], table["clv_risk_adjusted"] = boot.lower, boot.upper, boot.risk_adjusted
+        lo, hi = np.percentile(boot.totals, [(1 - boot.level) / 2 * 100, (1 + boot.level) / 2 * 100])
+        caption = (
+            f"Customer-base value {result.total_clv:,.0f}, {boot.level:.0%} interval {lo:,.0f} – {hi:,.0f} "
+            f"({boot.resamples} refits{f', {boot.failed} failed' if boot.failed else ''}). "
+            "Risk-adjusted CLV is each customer's 10th percentile."
+        )
+    st.markdown("**Top customers**")
+    st.caption(caption)
+    st.dataframe(
+        table.nlargest(100, "clv"),
+        hide_index=True,
+        width="stretch",
+        column_config={c: st.column_config.NumberColumn(format="%.2f") for c in table.columns if c != "customer_id"},
+    )
+
+
+def formula_views(tx) -> None:
+    with st.expander("Formula views: the textbook CLV formulas on this data"):
+        try:
+            inputs = economics.formula_inputs(tx.data, tx.observation_end)
+        except ClvError as exc:
+            st.info(str(exc))
+            return
+        c1, c2 = st.columns(2)
+        margin = c1.slider("Margin", 0.05, 1.0, 0.30, 0.05, key="fv-margin")
+        rate = c2.slider("Annual discount rate ", 0.0, 0.30, 0.10, 0.01, key="fv-rate")
+        m, r = inputs.revenue_per_year * margin, inputs.retention
+        st.caption(md(inputs.sentence))
+        years = np.arange(1, 6)
+        rows = [
+            (
+                "Simple retention CLV",
+                "m · r / (1 + d − r)",
+                economics.simple_retention_clv(margin_per_period=m, retention=r, discount_rate=rate),
+            ),
+            (
+                "Subscription CLV",
+                "m / (c + d), c = 1 − r",
+                economics.subscription_clv(margin_per_period=m, churn=1 - r, discount_rate=rate),
+            ),
+            (
+                "Discounted margin × survival, 5 years",
+                "Σₜ m · S(t) / (1 + d)ᵗ, S(t) = rᵗ",
+                economics.discounted_margin_survival(margin_per_period=m, survival=r**years, discount_rate=rate),
+            ),
+        ]
+        st.dataframe(
+            pd.DataFrame(rows, columns=["view", "formula", "CLV per customer"]),
+            hide_index=True,
+            width="stretch",
+            column_config={"CLV per customer": st.column_config.NumberColumn(format="%.2f")},
+        )
+        st.caption(
+            f"m = margin per year ({m:,.2f}), r = annual retention ({r:.1%}), d = annual discount rate ({rate:.0%})."
+        )
+
+
+def subscription_mode(tx) -> None:
+    st.markdown(
+        "The **shifted-beta-geometric** model (Fader & Hardie 2007): each subscriber renews every period with "
+        "their own churn probability, varying across subscribers as Beta(α, β)."
+    )
+    source = st.radio("Survivor counts", ("From this dataset", "Type them in"), horizontal=True, key="sbg-source")
+    try:
+        if source == "Type them in":
+            text = st.text_input(
+                "Survivors per period, cohort size first", "1000, 869, 743, 653, 593, 551, 517, 491", key="sbg-text"
+            )
+            try:
+                survivors = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
+            except ValueError:
+                raise ClvError("Type numbers separated by commas, e.g. 1000, 869, 743.") from None
+        else:
+            cohorts = sorted(tx.data["date"].dt.to_period("M").astype(str).unique())
+            cohort = st.selectbox(
+                "Acquisition month (its customers' last purchase month ends their subscription)",
+                cohorts,
+                key="sbg-cohort",
+            )
+            survivors = contractual.survivors_from_transactions(tx.data, tx.observation_end, cohort=cohort)
+        result = state.sbg(tuple(survivors))
+    except ClvError as exc:
+        st.error(str(exc), icon=":material/block:")
+        return
+    c = st.columns(3)
+    periods = c[0].slider("Periods to project", len(survivors), 60, max(24, len(survivors)), key="sbg-periods")
+    margin = c[1].number_input("Margin per period", 0.0, 1e6, 10.0, key="sbg-margin")
+    rate = c[2].slider("Discount rate per period", 0.001, 0.10, 0.01, 0.001, format="%.3f", key="sbg-rate")
+    m = st.columns(4)
+    m[0].metric("α", f"{result.alpha:.3f}")
+    m[1].metric("β", f"{result.beta:.3f}")
+    m[2].metric("Discounted expected lifetime", f"{result.discounted_expected_lifetime(rate):.2f} periods")
+    m[3].metric("CLV of a new subscriber", f"{result.clv(margin_per_period=margin, discount_rate=rate):,.2f}")
+    st.plotly_chart(charts.retention_projection_chart(result.projection(periods)), width="stretch")
+    st.caption(
+        "Retention rises with tenure (the subscribers likely to cancel leave first): "
+        + ", ".join(f"{v:.1%}" for v in result.retention_rates(6))
+        + " in periods 1–6. Expected lifetime: "
+        + (
+            "unbounded (α ≤ 1)."
+            if not np.isfinite(result.expected_lifetime())
+            else f"{result.expected_lifetime():.1f} periods."
+        )
+    )

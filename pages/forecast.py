@@ -1,0 +1,77 @@
+"""CLV forecast: fitted models, per-customer predictions, and what-if economics that never refit."""
+
+import streamlit as st
+
+from clv_app import forecast_views as fviews
+from clv_app import navigation, state, views
+from clv_core import charts, economics, forecast, rfm
+from clv_core.errors import ClvError
+from clv_core.models import MODEL_LABELS, PURCHASE_MODELS
+
+navigation.page_guard()
+
+st.title("CLV forecast")
+tx = state.ensure_dataset()
+views.sidebar_dataset(tx, state.current_label())
+
+mode = (
+    st.segmented_control(
+        "Business model", ("Purchases any time", "Subscriptions"), default="Purchases any time", key="fc-mode"
+    )
+    or "Purchases any time"
+)
+if mode == "Subscriptions":
+    fviews.subscription_mode(tx)
+    st.stop()
+
+c1, c2 = st.columns(2)
+model = c1.selectbox("Purchase model", tuple(PURCHASE_MODELS), format_func=MODEL_LABELS.get, key="fc-model")
+unit = c2.selectbox(
+    "Model time unit",
+    ("weeks", "days", "months"),
+    key="fc-unit",
+    help="The unit the model is fitted in. Money figures do not depend on it: horizons are converted.",
+)
+try:
+    summary, fit, spend = state.fits(tx, unit, model)
+except ClvError as exc:
+    st.error(str(exc), icon=":material/block:")
+    st.stop()
+
+with st.expander("Fit diagnostics: parameters, model comparison, goodness of fit, spend check"):
+    fviews.fit_diagnostics(fit, spend, state.model_comparison(tx, unit), *state.diagnostics(tx, unit, model, fit))
+
+
+@st.fragment
+def what_if() -> None:
+    """Only this part reruns when a slider moves: the fit is cached, CLV is recomputed vectorised."""
+    econ = fviews.economics_sliders(model)
+    result = economics.scenario(state.forecast_base(tx, unit, model, econ.churn_multiplier), econ)
+    fviews.clv_headline(result)
+    left, right = st.columns(2)
+    left.plotly_chart(
+        charts.clv_histogram(result.customers["clv"], horizon_months=econ.horizon_months), width="stretch"
+    )
+    right.plotly_chart(charts.p_alive_heatmap(forecast.p_alive_grid(result.customers, summary), unit), width="stretch")
+    segments = state.rfm_result(tx, 5, rfm.LifecycleThresholds()).table.set_index("customer_id")["segment"]
+    fviews.clv_by_segment(forecast.clv_by_group(result.customers, segments))
+    fviews.sensitivity(result, lambda k: state.forecast_base(tx, unit, model, k))
+    st.plotly_chart(charts.predicted_vs_historical(result.customers), width="stretch")
+    boot = None
+    b1, b2 = st.columns([1, 3])
+    resamples = b1.selectbox(
+        "Bootstrap resamples",
+        (0, 10, 30, 50),
+        key="fc-boot",
+        help="Customers resampled with replacement and both models refitted, seed 0.",
+    )
+    if resamples:
+        try:
+            boot = state.bootstrap(tx, unit, model, econ, resamples)
+        except ClvError as exc:
+            b2.warning(str(exc))
+    fviews.top_customers(result, boot)
+
+
+what_if()
+fviews.formula_views(tx)

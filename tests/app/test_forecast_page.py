@@ -1,0 +1,90 @@
+"""CLV forecast page: headline numbers, sliders that never refit, subscription mode, and refusals."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from clv_core import economics, models
+from tests.app.conftest import text_of, upload
+
+
+def metric(app, label_start: str) -> str:
+    return next(m.value for m in app.metric if m.label.startswith(label_start))
+
+
+def number(text: str) -> float:
+    return float(re.sub(r"[^\d.\-]", "", text.split(":")[0]))
+
+
+@pytest.fixture
+def forecast(app):
+    app.selectbox(key="data-sample").set_value("cdnow_sample").run()
+    app.switch_page("pages/forecast.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_forecast_shows_value_clv_to_cac_and_payback(forecast):
+    assert number(metric(forecast, "Base value (12 mo)")) > 0
+    assert metric(forecast, "CLV : CAC").endswith(": 1")
+    assert "months" in metric(forecast, "Payback period")
+    assert any("Top customers" in m.value for m in forecast.markdown)
+
+
+def test_economics_sliders_recompute_without_refitting(forecast, monkeypatch):
+    calls = {"fit": 0, "precompute": 0}
+    real_fit, real_pre = models.fit_purchases, economics.precompute
+
+    def counting_fit(*a, **k):
+        calls["fit"] += 1
+        return real_fit(*a, **k)
+
+    def counting_pre(*a, **k):
+        calls["precompute"] += 1
+        return real_pre(*a, **k)
+
+    monkeypatch.setattr(models, "fit_purchases", counting_fit)
+    monkeypatch.setattr(economics, "precompute", counting_pre)
+    base_12 = number(metric(forecast, "Base value"))
+    forecast.slider(key="fc-horizon").set_value(24).run()
+    forecast.slider(key="fc-rate").set_value(0.2).run()
+    forecast.slider(key="fc-margin").set_value(0.6).run()
+    forecast.number_input(key="fc-cac").set_value(50.0).run()
+    assert not forecast.exception
+    assert calls == {"fit": 0, "precompute": 0}
+    assert number(metric(forecast, "Base value (24 mo)")) > base_12
+
+
+def test_churn_multiplier_lowers_the_value(forecast):
+    before = number(metric(forecast, "Base value"))
+    forecast.select_slider(key="fc-churn").set_value(2.0).run()
+    assert number(metric(forecast, "Base value")) < before
+    assert "multiplies the mean probability of dropping out" in text_of(forecast)
+
+
+def test_bootstrap_gives_an_interval_for_the_total(forecast):
+    forecast.selectbox(key="fc-boot").set_value(10).run()
+    assert not forecast.exception
+    assert any(re.search(r"90% interval [\d,]+ – [\d,]+", c.value) for c in forecast.caption)
+
+
+def test_subscription_mode_reproduces_the_published_fit_and_reads_cohorts(app):
+    app.switch_page("pages/forecast.py").run()
+    app.get("button_group")[0].set_value("Subscriptions").run()
+    app.radio(key="sbg-source").set_value("Type them in").run()
+    assert metric(app, "α") == "0.668" and metric(app, "β") == "3.806"
+    app.text_input(key="sbg-text").set_value("1000, 1200, 900").run()
+    assert len(app.error) == 1 and "cannot rise" in app.error[0].value
+    app.radio(key="sbg-source").set_value("From this dataset").run()
+    assert not app.exception and float(metric(app, "α")) > 0
+
+
+def test_data_too_small_for_the_models_gets_a_message_and_other_pages_still_work(app):
+    upload(app, "tiny.csv", b"customer_id,date,amount\n1,2024-01-05,10\n2,2024-01-06,20\n3,2024-02-06,5\n")
+    app.switch_page("pages/forecast.py").run()
+    assert not app.exception
+    assert len(app.error) == 1 and "at least 20 customers" in app.error[0].value
+    app.switch_page("pages/cohorts.py").run()
+    assert not app.exception and not app.error
