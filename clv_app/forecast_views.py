@@ -203,7 +203,8 @@ def subscription_mode(tx) -> None:
         "The **shifted-beta-geometric** model (Fader & Hardie 2007): each subscriber renews every period with "
         "their own churn probability, varying across subscribers as Beta(α, β)."
     )
-    source = st.radio("Survivor counts", ("From this dataset", "Type them in"), horizontal=True, key="sbg-source")
+    sources = ("From this dataset", "Upload subscriptions (start and end dates)", "Type them in")
+    source = st.radio("Survivor counts", sources, horizontal=True, key="sbg-source")
     try:
         if source == "Type them in":
             text = st.text_input(
@@ -213,6 +214,24 @@ def subscription_mode(tx) -> None:
                 survivors = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
             except ValueError:
                 raise ClvError("Type numbers separated by commas, e.g. 1000, 869, 743.") from None
+        elif source == sources[1]:
+            upload = st.file_uploader(
+                "Subscriptions: one row per subscription with customer, start and end (blank while active) dates",
+                type=["csv", "tsv", "txt", "xlsx", "parquet", "gz", "zip"],
+                key="sbg-upload",
+            )
+            if upload is None:
+                st.info("Upload a file to fit the model to it.")
+                return
+            subs = state.subscriptions(upload.getvalue(), upload.name)
+            months = sorted(subs.table["start"].dt.to_period("M").astype(str).unique())
+            cohort = st.selectbox("Start month (cohort)", months, key="sbg-sub-cohort")
+            st.caption(
+                f"Columns used: {', '.join(f'{k} = {md(v)}' for k, v in subs.columns.items())}; "
+                f"{len(subs.table):,} subscriptions, {subs.dropped:,} unusable rows left out; "
+                f"observed to {subs.observation_end.date()}."
+            )
+            survivors = contractual.survivors_from_subscriptions(subs, cohort=cohort)
         else:
             cohorts = sorted(tx.data["date"].dt.to_period("M").astype(str).unique())
             cohort = st.selectbox(

@@ -263,3 +263,12 @@ def bootstrap(tx: Transactions, unit: str, model: str, econ: economics.Economics
 @st.cache_data(max_entries=16, show_spinner=False)
 def sbg(survivors: tuple[float, ...]) -> contractual.SBGResult:
     return contractual.fit_sbg(survivors)
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading subscriptions…")
+def _subscriptions(file_hash: str, name: str, _data: bytes) -> contractual.Subscriptions:
+    return contractual.read_subscriptions(_data, name)
+
+
+def subscriptions(data: bytes, name: str) -> contractual.Subscriptions:
+    return _subscriptions(content_hash(data), name, data)

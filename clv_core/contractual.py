@@ -144,3 +144,125 @@ def survivors_from_transactions(data: pd.DataFrame, observation_end: pd.Timestam
         raise ClvError(f"The cohort {cohort} has fewer than 3 complete months observed; choose an earlier one.")
     paid = np.array([(m - pd.Period(cohort, freq="M")).n + 1 for m in members["max"]])
     return survivors_from_lifetimes(pd.Series(paid), periods=periods)
+
+
+_START_NAMES = {
+    "start",
+    "startdate",
+    "subscriptionstart",
+    "subscriptionstartdate",
+    "signupdate",
+    "signup",
+    "startedat",
+    "activationdate",
+    "activatedat",
+    "joindate",
+    "joined",
+    "subscribedat",
+    "subscriptiondate",
+}
+_END_NAMES = {
+    "end",
+    "enddate",
+    "subscriptionend",
+    "subscriptionenddate",
+    "canceledat",
+    "cancelledat",
+    "cancellationdate",
+    "canceldate",
+    "cancelled",
+    "canceled",
+    "churndate",
+    "churnedat",
+    "endedat",
+    "terminationdate",
+    "stopdate",
+}
+
+
+@dataclass(frozen=True)
+class Subscriptions:
+    """One row per subscription: ``customer_id``, ``start``, ``end`` (NaT while still active).
+
+    ``observation_end`` is the last day the data describes; ``columns`` says which file columns were used and
+    ``dropped`` how many rows were unusable (no start date, or an end before the start).
+    """
+
+    table: pd.DataFrame
+    observation_end: pd.Timestamp
+    columns: dict
+    dropped: int
+
+
+def read_subscriptions(
+    data: bytes,
+    name: str,
+    *,
+    customer_col: str | None = None,
+    start_col: str | None = None,
+    end_col: str | None = None,
+    observation_end: str | None = None,
+) -> Subscriptions:
+    """Read a file of subscriptions with start and end (cancellation) dates, as the transaction loader reads files
+    (same sniffing, same date rules; an empty end means still active)."""
+    from clv_core.ingest.columns import _SYNONYMS, normalise_name
+    from clv_core.ingest.dates import parse_dates
+    from clv_core.ingest.sniff import read_raw
+
+    raw = read_raw(data, name)
+    columns = list(raw.frame.columns)
+
+    def pick(given: str | None, names: set[str], role: str) -> str:
+        if given is not None:
+            if given not in columns:
+                raise ClvError(f"Column {given!r} ({role}) is not in the file. Columns: {', '.join(columns)}.")
+            return given
+        found = [c for c in columns if normalise_name(c) in names]
+        if len(found) != 1:
+            what = "not found" if not found else f"ambiguous ({', '.join(found)})"
+            raise ClvError(f"Column for the subscription {role} {what}. Columns in file: {', '.join(columns)}.")
+        return found[0]
+
+    customer = pick(customer_col, _SYNONYMS["customer_id"], "customer id")
+    start = pick(start_col, _START_NAMES, "start date")
+    end = pick(end_col, _END_NAMES, "end date")
+    starts = parse_dates(raw.frame[start]).values.dt.normalize()
+    ends = parse_dates(raw.frame[end]).values.dt.normalize()
+    ids = raw.frame[customer].astype(str).str.strip()
+    bad = starts.isna() | (ends < starts) | (ids == "")
+    table = pd.DataFrame({"customer_id": ids, "start": starts, "end": ends}).loc[~bad.to_numpy()].reset_index(drop=True)
+    if table.empty:
+        raise ClvError(f"{name} has no usable subscriptions (each needs a customer id and a start date).")
+    last_seen = pd.concat([table["start"], table["end"]]).max()
+    end_day = pd.Timestamp(observation_end) if observation_end else last_seen
+    return Subscriptions(table, end_day, {"customer id": customer, "start": start, "end": end}, int(bad.sum()))
+
+
+def survivors_from_subscriptions(subscriptions: Subscriptions, *, cohort: str) -> list[int]:
+    """Survivor counts per month for the subscriptions started in ``cohort`` ("YYYY-MM"): n_k counts those still
+    active k months after their own start, for every k the data covers for the whole cohort.
+
+    >>> subs = Subscriptions(pd.DataFrame({"customer_id": list("abcd"),
+    ...     "start": pd.to_datetime(["2024-01-05", "2024-01-10", "2024-01-20", "2024-01-31"]),
+    ...     "end": pd.to_datetime(["2024-02-01", "2024-03-15", None, "2024-05-01"])}),
+    ...     pd.Timestamp("2024-05-31"), {}, 0)
+    >>> survivors_from_subscriptions(subs, cohort="2024-01")  # b cancels on Mar 15, after its month-2 renewal
+    [4, 3, 3, 2, 1]
+    """
+    t = subscriptions.table
+    members = t[t["start"].dt.to_period("M") == pd.Period(cohort, freq="M")]
+    if members.empty:
+        raise ClvError(f"No subscription started in {cohort}.")
+    counts = []
+    k = 0
+    while True:
+        due = members["start"] + pd.DateOffset(months=k)
+        if due.max() > subscriptions.observation_end:
+            break
+        counts.append(
+            int((members["end"].isna() | (members["end"] > due)).sum())
+        )  # cancelling on the renewal day is not renewing
+        k += 1
+    if len(counts) < 3:
+        raise ClvError(f"The {cohort} cohort has fewer than 3 observed months; choose an earlier one.")
+    return counts

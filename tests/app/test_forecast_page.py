@@ -88,3 +88,17 @@ def test_data_too_small_for_the_models_gets_a_message_and_other_pages_still_work
     assert len(app.error) == 1 and "at least 20 customers" in app.error[0].value
     app.switch_page("pages/cohorts.py").run()
     assert not app.exception and not app.error
+
+
+def test_subscription_mode_fits_an_uploaded_subscription_file(app):
+    rows = ["customer_id,start_date,end_date"]
+    for i in range(80):  # most cancel after 1-9 months (earlier ones more often); one in ten stays
+        months = [1, 1, 1, 2, 2, 3, 4, 6, 9][i % 9]
+        rows.append(f"c{i},2023-01-{1 + i % 28:02d},{'' if i % 10 == 0 else f'2023-{1 + months:02d}-{1 + i % 28:02d}'}")
+    app.switch_page("pages/forecast.py").run()
+    app.get("button_group")[0].set_value("Subscriptions").run()
+    app.radio(key="sbg-source").set_value("Upload subscriptions (start and end dates)").run()
+    app.get("file_uploader")[0].set_value(("subs.csv", "\n".join(rows).encode(), "text/csv")).run()
+    assert not app.exception and not app.error
+    assert any("Columns used: customer id = customer\\_id" in c.value for c in app.caption)
+    assert float(metric(app, "α")) > 0 and float(metric(app, "β")) > 0

@@ -99,3 +99,19 @@ def test_every_page_opens_by_its_url(page, server, path):
     wait_for_run(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert nav_titles(page) == NAV_TITLES
+
+
+def test_moving_the_horizon_slider_updates_the_forecast(page, server):
+    page.goto(f"{server}/forecast")
+    page.get_by_text("Top customers").wait_for(timeout=90_000)
+    wait_for_run(page)
+    before = metric(page, "Base value (12 mo)")
+    handle = page.get_by_role("slider", name="Horizon (months)")
+    handle.focus()
+    for _ in range(12):
+        page.keyboard.press("ArrowRight")
+    page.get_by_text("Base value (24 mo)").wait_for()
+    wait_for_run(page)
+    after = metric(page, "Base value (24 mo)")
+    assert float(after.replace(",", "")) > float(before.replace(",", ""))
+    assert page.locator('[data-testid="stException"]').count() == 0

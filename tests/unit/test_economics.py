@@ -160,3 +160,35 @@ def test_invalid_economics_are_user_errors():
     ]:
         with pytest.raises(ClvError, match=message):
             Economics(**kwargs)
+
+
+SUBSCRIPTIONS = """Customer ID;Signup Date;Cancelled At
+s1;05/01/2024;01/02/2024
+s2;10/01/2024;15/03/2024
+s3;20/01/2024;
+s4;31/01/2024;01/05/2024
+s5;02/02/2024;
+bad;;
+s6;03/02/2024;01/01/2024
+"""
+
+
+def test_subscriptions_file_is_read_like_transactions_and_gives_survivors():
+    from clv_core.contractual import read_subscriptions, survivors_from_subscriptions
+
+    subs = read_subscriptions(SUBSCRIPTIONS.encode(), "subs.csv", observation_end="2024-05-31")
+    assert subs.columns == {"customer id": "Customer ID", "start": "Signup Date", "end": "Cancelled At"}
+    assert subs.dropped == 2  # no start date; an end before its start
+    assert subs.table["end"].isna().sum() == 2
+    assert survivors_from_subscriptions(subs, cohort="2024-01") == [4, 3, 3, 2, 1]
+    with pytest.raises(ClvError, match="fewer than 3 observed months"):
+        survivors_from_subscriptions(
+            read_subscriptions(SUBSCRIPTIONS.encode(), "s.csv", observation_end="2024-03-05"), cohort="2024-02"
+        )
+
+
+def test_subscription_columns_must_be_found():
+    from clv_core.contractual import read_subscriptions
+
+    with pytest.raises(ClvError, match="subscription end date not found"):
+        read_subscriptions(b"customer_id,start\na,2024-01-01\n", "s.csv")
