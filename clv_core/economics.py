@@ -239,7 +239,14 @@ def scenario(base: ForecastBase, economics: Economics) -> CLVScenario:
 def sensitivity_to_discount(base: ForecastBase, economics: Economics, rates=None) -> pd.DataFrame:
     """Total CLV as the annual discount rate varies (other inputs fixed)."""
     rates = np.linspace(0, 0.30, 13) if rates is None else np.asarray(rates)
-    totals = [scenario(base, replace(economics, annual_discount_rate=float(r))).total_clv for r in rates]
+    h = economics.horizon_months
+    # the base's expected value per future month, summed over customers once; each rate is then one dot product
+    monthly_value = np.diff(base.cumulative[:, : h + 1], axis=1).T @ base.expected_order_value
+    totals = [
+        float(monthly_value @ discount_factors(replace(economics, annual_discount_rate=float(r)), h))
+        * economics.gross_margin
+        for r in rates
+    ]
     return pd.DataFrame({"annual discount rate": rates, "total CLV": totals})
 
 

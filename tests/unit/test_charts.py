@@ -34,3 +34,10 @@ def test_figures_hold_their_data():
     trend = monthly_trend(tx)
     bars = charts.trend_chart(trend).data
     np.testing.assert_allclose(np.asarray(bars[0].y) + np.asarray(bars[1].y), trend["revenue"])
+
+
+def test_clv_histogram_bins_every_customer_once():
+    values = np.concatenate([np.linspace(0, 100, 990), np.full(10, 1e6)])
+    bars = charts.clv_histogram(values, horizon_months=12).data[0]
+    assert sum(bars.y) == 1000 and len(bars.y) == 40
+    assert bars.y[-1] >= 10  # the top 1 % is in the last bar, not off the axis

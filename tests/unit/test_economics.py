@@ -81,8 +81,11 @@ def cdnow_base():
 def test_clv_falls_as_the_discount_rate_rises_and_rises_with_margin_and_horizon(cdnow_base):
     _, base = cdnow_base
     e = Economics(horizon_months=24)
-    totals = sensitivity_to_discount(base, e)["total CLV"].to_numpy()
+    sensitivity = sensitivity_to_discount(base, e)
+    totals = sensitivity["total CLV"].to_numpy()
     assert np.all(np.diff(totals) < 0)
+    rate = float(sensitivity["annual discount rate"].iloc[4])
+    assert totals[4] == pytest.approx(scenario(base, replace(e, annual_discount_rate=rate)).total_clv)
     assert scenario(base, replace(e, gross_margin=0.6)).total_clv == pytest.approx(2 * scenario(base, e).total_clv)
     assert scenario(base, replace(e, horizon_months=36)).total_clv > scenario(base, e).total_clv
 
