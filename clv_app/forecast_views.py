@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -131,8 +129,7 @@ def sensitivity(result, base_for) -> None:
         ),
         width="stretch",
     )
-    totals = [economics.scenario(base_for(k), replace(e, churn_multiplier=k)).total_clv for k in CHURN_STEPS]
-    frame = pd.DataFrame({"churn multiplier": CHURN_STEPS, "total CLV": totals})
+    frame = economics.sensitivity_to_churn({k: base_for(k) for k in CHURN_STEPS}, e)
     right.plotly_chart(charts.sensitivity_chart(frame, "churn multiplier", percent=False), width="stretch")
 
 

@@ -236,18 +236,26 @@ def scenario(base: ForecastBase, economics: Economics) -> CLVScenario:
     return CLVScenario(customers, economics, float(clv.sum()), float(clv.mean()), new_clv, new_curve, ratio, payback)
 
 
+def total_clv(base: ForecastBase, economics: Economics) -> float:
+    """The customer-base total of :func:`scenario` without building per-customer results (for sensitivity curves):
+    each month's expected value summed over customers, discounted, times margin."""
+    h = economics.horizon_months
+    monthly_value = np.diff(base.cumulative[:, : h + 1], axis=1).T @ base.expected_order_value
+    return float(monthly_value @ discount_factors(economics, h)) * economics.gross_margin
+
+
 def sensitivity_to_discount(base: ForecastBase, economics: Economics, rates=None) -> pd.DataFrame:
     """Total CLV as the annual discount rate varies (other inputs fixed)."""
     rates = np.linspace(0, 0.30, 13) if rates is None else np.asarray(rates)
-    h = economics.horizon_months
-    # the base's expected value per future month, summed over customers once; each rate is then one dot product
-    monthly_value = np.diff(base.cumulative[:, : h + 1], axis=1).T @ base.expected_order_value
-    totals = [
-        float(monthly_value @ discount_factors(replace(economics, annual_discount_rate=float(r)), h))
-        * economics.gross_margin
-        for r in rates
-    ]
+    totals = [total_clv(base, replace(economics, annual_discount_rate=float(r))) for r in rates]
     return pd.DataFrame({"annual discount rate": rates, "total CLV": totals})
+
+
+def sensitivity_to_churn(bases: dict[float, ForecastBase], economics: Economics) -> pd.DataFrame:
+    """Total CLV for each churn multiplier, from bases precomputed for each."""
+    multipliers = sorted(bases)
+    totals = [total_clv(bases[k], replace(economics, churn_multiplier=k)) for k in multipliers]
+    return pd.DataFrame({"churn multiplier": multipliers, "total CLV": totals})
 
 
 # --- formula views: what an analyst checks beside the models ------------------------------------------------

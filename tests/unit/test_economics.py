@@ -15,6 +15,7 @@ from clv_core.economics import (
     discounted_margin_survival,
     precompute,
     scenario,
+    sensitivity_to_churn,
     sensitivity_to_discount,
     simple_retention_clv,
     subscription_clv,
@@ -119,6 +120,10 @@ def test_churn_multiplier_lowers_value_and_means_what_it_says(cdnow_base):
     assert adjust_churn(pnbd, 2.0).params["beta"] == pytest.approx(pnbd.params["beta"] / 2)
     churny = precompute(fit, fit_spend(summary), summary, churn_multiplier=2.0)
     assert scenario(churny, Economics(churn_multiplier=2.0)).total_clv < scenario(base, Economics()).total_clv
+    curve = sensitivity_to_churn({1.0: base, 2.0: churny}, Economics())
+    assert curve["total CLV"].tolist() == pytest.approx(
+        [scenario(base, Economics()).total_clv, scenario(churny, Economics(churn_multiplier=2.0)).total_clv]
+    )
     with pytest.raises(ClvError, match="another churn multiplier"):
         scenario(base, Economics(churn_multiplier=2.0))
 
