@@ -4,7 +4,7 @@
 * baseline: ``GammaGammaFitter.customer_lifetime_value`` with the same fitted models, which recomputes the purchase
   model's predictions for every month on every call (what a straightforward app would do).
 
-Also times the one-off work a slider never repeats (fits and the precompute). Usage:
+Also times the one-off work a slider never repeats (fits and the precompute), and a whole page rerun. Usage:
 python benchmarks/bench_slider.py [--repeats N]
 """
 
@@ -76,6 +76,22 @@ def main() -> None:
     print(f"{row} {base_s / ours:.0f} |")
     for step, seconds in once.items():
         print(f"| once per dataset/model: {step} | {seconds:.3f} | – | – | – |")
+    print(f"| page rerun after a slider move (AppTest, warm caches) | {page_rerun(args.repeats):.3f} | – | – | – |")
+
+
+def page_rerun(repeats: int) -> float:
+    """Whole forecast page rerun on the default CDNOW data after moving the horizon slider (server side only)."""
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=300)
+    app.run()
+    app.switch_page("pages/forecast.py").run()
+    times = []
+    for i in range(repeats + 1):
+        start = time.perf_counter()
+        app.slider(key="fc-horizon").set_value(13 + i).run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[1:])
 
 
 if __name__ == "__main__":
