@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import argparse
 import io
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 from lifetimes.utils import summary_data_from_transaction_data
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _timing import median_seconds
 
 from clv_core.ingest import ingest
 from clv_core.samples import sample_bytes
@@ -36,15 +36,6 @@ def scaled_cdnow(copies: int) -> bytes:
     return pd.concat(frames).to_csv(index=False).encode()
 
 
-def timed(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
@@ -54,15 +45,15 @@ def main() -> None:
     tx = ingest(data, "cdnow.csv")
     rows = []
 
-    ours = timed(lambda: ingest(data, "cdnow.csv"), args.repeats)
-    base = timed(
+    ours = median_seconds(lambda: ingest(data, "cdnow.csv"), args.repeats)
+    base = median_seconds(
         lambda: pd.read_csv(io.BytesIO(data), dtype={"customer_id": str}, parse_dates=["date"], date_format="%Y%m%d"),
         args.repeats,
     )
     rows.append(("load + clean + report", ours, "pandas.read_csv, format known", base))
 
-    ours = timed(lambda: summarise(tx, time_unit="weeks"), args.repeats)
-    base = timed(
+    ours = median_seconds(lambda: summarise(tx, time_unit="weeks"), args.repeats)
+    base = median_seconds(
         lambda: summary_data_from_transaction_data(
             tx.data, "customer_id", "date", monetary_value_col="amount", freq="D", freq_multiplier=7
         ),

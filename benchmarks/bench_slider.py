@@ -19,20 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _timing import median_seconds
+
 from clv_core.economics import Economics, precompute, scenario
 from clv_core.ingest import ingest
 from clv_core.models import fit_purchases, fit_spend
 from clv_core.samples import sample_bytes
 from clv_core.summary import summarise
-
-
-def timed(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -50,7 +43,7 @@ def main() -> None:
     base = precompute(fit, spend, summary)
     once["precompute (60 month boundaries)"] = time.perf_counter() - start
     econ = Economics(annual_discount_rate=0.12, gross_margin=0.3, horizon_months=12)
-    ours = timed(lambda: scenario(base, econ), args.repeats)
+    ours = median_seconds(lambda: scenario(base, econ), args.repeats)
     bgf, ggf = fit.fitter(), spend.fitter()
     bgf.predict = bgf.conditional_expected_number_of_purchases_up_to_time  # lifetimes sets this only in fit()
 
@@ -68,7 +61,7 @@ def main() -> None:
                 freq="D",
             )
 
-    base_s = timed(baseline, max(1, args.repeats // 2))
+    base_s = median_seconds(baseline, max(1, args.repeats // 2))
     print(f"CDNOW master: {len(t):,} customers; median of {args.repeats} runs")
     print("| step | clv_core (s) | baseline | baseline (s) | ratio baseline/ours |")
     print("|---|---:|---|---:|---:|")

@@ -45,6 +45,16 @@ def md(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
+def page_start(title: str) -> Transactions:
+    """Every analysis page's opening: the title, the active dataset, and its card in the sidebar."""
+    from clv_app import state
+
+    st.title(title)
+    tx = state.ensure_dataset()
+    sidebar_dataset(tx, state.current_label())
+    return tx
+
+
 def sidebar_dataset(tx: Transactions, label: str) -> None:
     r = tx.report
     with st.sidebar:

@@ -10,9 +10,7 @@ from clv_core.models import MODEL_LABELS, PURCHASE_MODELS
 
 navigation.page_guard()
 
-st.title("CLV forecast")
-tx = state.ensure_dataset()
-views.sidebar_dataset(tx, state.current_label())
+tx = views.page_start("CLV forecast")
 
 mode = (
     st.segmented_control(

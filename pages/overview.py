@@ -9,9 +9,7 @@ from clv_core.errors import ClvError
 
 navigation.page_guard()
 
-st.title("Overview")
-tx = state.ensure_dataset()
-views.sidebar_dataset(tx, state.current_label())
+tx = views.page_start("Overview")
 
 window = (
     st.segmented_control("Compare the last", ("month", "quarter", "year"), default="quarter", key="overview-window")

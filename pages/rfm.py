@@ -8,9 +8,7 @@ from clv_core.errors import ClvError
 
 navigation.page_guard()
 
-st.title("RFM & lifecycle")
-tx = state.ensure_dataset()
-views.sidebar_dataset(tx, state.current_label())
+tx = views.page_start("RFM & lifecycle")
 
 c1, c2 = st.columns([1, 2])
 bins = (

@@ -8,9 +8,7 @@ from clv_core.errors import ClvError
 
 navigation.page_guard()
 
-st.title("Survival")
-tx = state.ensure_dataset()
-views.sidebar_dataset(tx, state.current_label())
+tx = views.page_start("Survival")
 
 suggestion = state.suggested_threshold(tx)
 c1, c2 = st.columns([3, 1])

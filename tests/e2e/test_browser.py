@@ -17,6 +17,14 @@ CSV = "Customer ID,Order Date,Amount\n00042,2024-01-05,$10.00\n00042,2024-02-05,
 CSV += "".join(f"{100 + i},2024-01-{i + 1:02d},$5.00\n" for i in range(26)) + "8,not a date,$1.00\n"
 
 
+def upload(page, server, path) -> None:
+    """Open the app, choose "Upload a file" and give it ``path``."""
+    page.goto(server)
+    page.get_by_text("Data quality").wait_for()
+    page.get_by_text("Upload a file").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+
+
 def metric(page, label: str) -> str:
     box = page.locator('[data-testid="stMetric"]').filter(has_text=label)
     return box.locator('[data-testid="stMetricValue"]').inner_text()
@@ -34,10 +42,7 @@ def test_the_data_page_opens_at_the_root_url_on_the_cdnow_sample(page, server):
 def test_upload_a_csv_see_the_quality_report_and_the_summary(page, server, tmp_path):
     path = tmp_path / "orders.csv"
     path.write_text(CSV)
-    page.goto(server)
-    page.get_by_text("Data quality").wait_for()
-    page.get_by_text("Upload a file").click()
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    upload(page, server, path)
     page.get_by_text("Dates read as ISO 8601").wait_for()
     wait_for_run(page)
     assert metric(page, "Rows read") == "30"
@@ -58,10 +63,7 @@ def test_upload_a_csv_see_the_quality_report_and_the_summary(page, server, tmp_p
 def test_a_bad_file_shows_a_message_and_the_previous_data_stays(page, server, tmp_path):
     path = tmp_path / "broken.csv"
     path.write_bytes(b"<!DOCTYPE html><html><body>Login</body></html>")
-    page.goto(server)
-    page.get_by_text("Data quality").wait_for()
-    page.get_by_text("Upload a file").click()
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    upload(page, server, path)
     page.get_by_text("is a web page (HTML)").wait_for()
     wait_for_run(page)
     assert metric(page, "Rows read") == "69,659"
