@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from clv_core.contractual import fit_sbg
 from clv_core.economics import Economics
 from clv_core.errors import ClvError
@@ -18,6 +20,7 @@ from clv_core.forecast import score_customers
 from clv_core.ingest import DAY_FIRST, MONTH_FIRST, RETURN_POLICIES, ZERO_POLICIES, IngestOptions, ingest
 from clv_core.models import PURCHASE_MODELS, fit_purchases, fit_spend
 from clv_core.summary import TIME_UNITS, summarise
+from clv_core.validation import backtest
 
 SUMMARY_COLUMNS = (
     "customer_id",
@@ -69,6 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--seed", type=int, default=0)
     score.add_argument("--out", metavar="OUT.csv", type=Path, required=True)
     score.set_defaults(func=_score)
+
+    validate = sub.add_parser("validate", help="backtest the models on a holdout period and print metrics as JSON")
+    add_input_arguments(validate)
+    validate.add_argument("--calibration-end", metavar="YYYY-MM-DD", required=True)
+    validate.add_argument("--holdout-end", metavar="YYYY-MM-DD", help="default: the last day of the data")
+    validate.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks")
+    validate.add_argument("--no-challenger", action="store_true", help="skip the ML challenger")
+    validate.set_defaults(func=_validate)
 
     retention = sub.add_parser("retention", help="fit the shifted-beta-geometric model to survivor counts")
     retention.add_argument("--survivors", required=True, help="comma-separated counts, cohort size first")
@@ -150,6 +161,48 @@ def _score(args: argparse.Namespace) -> int:
     summary = summarise(load(args), time_unit=args.time_unit)
     forecast = score_customers(summary, args.model, economics, bootstrap=args.bootstrap, seed=args.seed)
     forecast.to_csv(args.out, index=False, float_format="%.6g")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    result = backtest(
+        load(args),
+        calibration_end=args.calibration_end,
+        holdout_end=args.holdout_end,
+        time_unit=args.time_unit,
+        challenger=not args.no_challenger,
+    )
+    keys = {
+        "holdout actual purchases": "holdout_actual_purchases",
+        "holdout predicted purchases": "holdout_predicted_purchases",
+        "MAE (purchases)": "mae",
+        "RMSE (purchases)": "rmse",
+        "Spearman (spend)": "spearman",
+        "top-decile precision": "top_decile_precision",
+        "top-decile recall": "top_decile_recall",
+        "normalized Gini": "normalized_gini",
+        "purchases % error": "purchases_pct_error",
+        "revenue % error": "revenue_pct_error",
+        "MAE (spend)": "mae_spend",
+    }
+    models = {
+        name: {keys[k]: (None if pd.isna(v) else float(v)) for k, v in row.items()}
+        for name, row in result.metrics.iterrows()
+    }
+    print(
+        json.dumps(
+            {
+                "calibration_end": str(result.holdout.calibration_end.date()),
+                "holdout_end": str(result.holdout.holdout_end.date()),
+                "customers": len(result.holdout.actual),
+                "time_unit": args.time_unit,
+                "best_model": result.best,
+                "models": models,
+                "notes": list(result.notes),
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -112,3 +112,22 @@ def test_retention_fits_sbg_and_refuses_bad_counts():
     assert len(out["projected_survivors"]) == 11 and out["projected_survivors"][0] == 1000
     bad = run("retention", "--survivors", "1000,1200,900")
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+
+
+def test_validate_prints_per_model_metrics_as_json(cdnow_sample_path):
+    result = run("validate", str(cdnow_sample_path), "--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["customers"] == 2357 and set(out["models"]) >= {"BG/NBD", "Pareto/NBD", "MBG/NBD"}
+    for metrics in out["models"].values():
+        assert {
+            "holdout_actual_purchases",
+            "holdout_predicted_purchases",
+            "mae",
+            "spearman",
+            "top_decile_precision",
+            "normalized_gini",
+        } <= set(metrics)
+        assert metrics["holdout_actual_purchases"] == out["models"]["BG/NBD"]["holdout_actual_purchases"]
+    bad = run("validate", str(cdnow_sample_path), "--calibration-end", "2030-01-01")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ")

@@ -1,0 +1,271 @@
+"""Backtests: fit on a calibration period, predict the holdout period, and compare with what happened.
+
+Customers are those who bought on or before the calibration end. Holdout purchases are counted as lifetimes
+counts them (``calibration_and_holdout_data``): distinct purchase days in (calibration end, holdout end];
+holdout spend is the revenue in that window. Every model is scored on the same customers with the same metrics.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from clv_core.errors import ClvError
+from clv_core.ingest import Transactions
+from clv_core.models import MODEL_LABELS, PURCHASE_MODELS, FitResult, fit_purchases, fit_spend
+from clv_core.summary import TIME_UNITS, CustomerSummary, summarise
+
+ML_LABEL = "ML challenger (gradient boosting)"
+
+
+# --- metrics ------------------------------------------------------------------------------------------------
+
+
+def mae(actual, predicted) -> float:
+    return float(np.mean(np.abs(np.asarray(actual, float) - np.asarray(predicted, float))))
+
+
+def rmse(actual, predicted) -> float:
+    return float(np.sqrt(np.mean((np.asarray(actual, float) - np.asarray(predicted, float)) ** 2)))
+
+
+def spearman(actual, predicted) -> float:
+    """Rank correlation (1: same order, −1: reversed). NaN when either side is constant.
+
+    >>> spearman([1, 2, 3, 4], [10, 20, 30, 40]), spearman([1, 2, 3, 4], [4, 3, 2, 1])
+    (1.0, -1.0)
+    """
+    a, p = np.asarray(actual, float), np.asarray(predicted, float)
+    if np.ptp(a) == 0 or np.ptp(p) == 0:
+        return float("nan")
+    return float(stats.spearmanr(a, p).statistic)
+
+
+def top_decile(actual, predicted, *, share: float = 0.10) -> tuple[float, float]:
+    """Precision and recall of the predicted top ``share`` at finding the actual top ``share`` (ties broken by
+    position). With equal list sizes they coincide unless the actual top has ties at zero."""
+    a, p = np.asarray(actual, float), np.asarray(predicted, float)
+    k = max(int(np.ceil(len(a) * share)), 1)
+    predicted_top = set(np.argsort(-p, kind="stable")[:k])
+    actual_top = set(np.argsort(-a, kind="stable")[:k]) if (a > 0).sum() >= k else set(np.flatnonzero(a > 0))
+    if not actual_top:
+        return float("nan"), float("nan")
+    hits = len(predicted_top & actual_top)
+    return hits / len(predicted_top), hits / len(actual_top)
+
+
+def normalized_gini(actual, predicted) -> float:
+    """Gini of actual values ordered by prediction over the Gini of the ideal order: 1 perfect, 0 random,
+    negative when the order is reversed.
+
+    >>> actual = [0, 0, 1, 5]
+    >>> round(normalized_gini(actual, [0.1, 0.2, 0.3, 0.9]), 6), round(normalized_gini(actual, [0.9, 0.8, 0.3, 0.1]), 6)
+    (1.0, -1.0)
+    """
+    a, p = np.asarray(actual, float), np.asarray(predicted, float)
+
+    def gini(order_by: np.ndarray) -> float:
+        order = np.argsort(-order_by, kind="stable")
+        cumulative = np.cumsum(a[order]) / a.sum()
+        return float(cumulative.sum() / len(a) - (len(a) + 1) / (2 * len(a)))
+
+    if a.sum() == 0:
+        return float("nan")
+    return gini(p) / gini(a)
+
+
+# --- backtest -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """Calibration summary and holdout outcomes for the same customers.
+
+    ``actual`` columns: ``customer_id``, ``purchases`` (distinct purchase days in the holdout), ``spend``
+    (holdout revenue); ``duration`` is the holdout length in ``summary.time_unit``.
+    """
+
+    summary: CustomerSummary
+    actual: pd.DataFrame
+    calibration_end: pd.Timestamp
+    holdout_end: pd.Timestamp
+    duration: float
+
+
+def split(transactions: Transactions, *, calibration_end, holdout_end=None, time_unit: str = "weeks") -> Holdout:
+    """Calibration summary to ``calibration_end`` and holdout outcomes to ``holdout_end`` (default: data end)."""
+    data = transactions.data
+    cal_end = pd.Timestamp(calibration_end).normalize()
+    end = pd.Timestamp(holdout_end).normalize() if holdout_end is not None else transactions.observation_end
+    if not data["date"].min() < cal_end < end:
+        raise ClvError(
+            f"The calibration end {cal_end.date()} must fall after the first purchase "
+            f"({data['date'].min().date()}) and before the holdout end ({end.date()})."
+        )
+    day = data["date"].dt.normalize()
+    first = day.groupby(data["customer_id"]).transform("min")
+    cohort = data[(first <= cal_end).to_numpy()]
+    calibration = cohort[cohort["date"].dt.normalize() <= cal_end]
+    summary = summarise(calibration, time_unit=time_unit, observation_end=cal_end)
+    window = cohort[(day[cohort.index] > cal_end) & (day[cohort.index] <= end)]
+    grouped = window.assign(day=window["date"].dt.normalize()).groupby("customer_id")
+    ids = summary.table["customer_id"]
+    actual = pd.DataFrame(
+        {
+            "customer_id": ids.to_numpy(),
+            "purchases": grouped["day"].nunique().reindex(ids).fillna(0).to_numpy(),
+            "spend": grouped["amount"].sum().reindex(ids).fillna(0.0).to_numpy(),
+        }
+    )
+    duration = (end - cal_end).days / TIME_UNITS[time_unit]
+    return Holdout(summary, actual, cal_end, end, duration)
+
+
+@dataclass(frozen=True)
+class ModelBacktest:
+    """One model's holdout predictions (``purchases``, ``spend``, ``p_alive`` per customer) and its fit."""
+
+    name: str
+    predictions: pd.DataFrame
+    fit: FitResult | None = None
+    feature_importance: pd.Series | None = None
+
+
+@dataclass(frozen=True)
+class Backtest:
+    holdout: Holdout
+    models: tuple[ModelBacktest, ...]
+    metrics: pd.DataFrame
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def best(self) -> str:
+        """The probabilistic model with the lowest holdout MAE on purchases."""
+        probabilistic = self.metrics[self.metrics.index.isin([MODEL_LABELS[m] for m in PURCHASE_MODELS])]
+        return str(probabilistic["MAE (purchases)"].idxmin())
+
+
+def predict_holdout(fit: FitResult, spend: FitResult, holdout: Holdout) -> pd.DataFrame:
+    """Expected holdout purchases (conditional on calibration behaviour), spend = purchases × Gamma–Gamma value."""
+    t = holdout.summary.table
+    purchase, gg = fit.fitter(), spend.fitter()
+    f, r, T = (t[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        purchases = np.asarray(purchase.conditional_expected_number_of_purchases_up_to_time(holdout.duration, f, r, T))
+        alive = np.asarray(purchase.conditional_probability_alive(f, r, T))
+        value = np.full(len(t), spend.params["p"] * spend.params["v"] / (spend.params["q"] - 1))
+        repeat = (f > 0) & (t["monetary_value"].to_numpy() > 0)
+        value[repeat] = gg.conditional_expected_average_profit(f[repeat], t["monetary_value"].to_numpy()[repeat])
+    return pd.DataFrame({"purchases": purchases, "spend": purchases * value, "p_alive": alive})
+
+
+def score(actual: pd.DataFrame, predictions: pd.DataFrame) -> dict:
+    precision, recall = top_decile(actual["spend"], predictions["spend"])
+    total = actual["purchases"].sum()
+    revenue = actual["spend"].sum()
+    return {
+        "holdout actual purchases": float(total),
+        "holdout predicted purchases": float(predictions["purchases"].sum()),
+        "purchases % error": float(predictions["purchases"].sum() / total - 1) if total else np.nan,
+        "revenue % error": float(predictions["spend"].sum() / revenue - 1) if revenue else np.nan,
+        "MAE (purchases)": mae(actual["purchases"], predictions["purchases"]),
+        "RMSE (purchases)": rmse(actual["purchases"], predictions["purchases"]),
+        "MAE (spend)": mae(actual["spend"], predictions["spend"]),
+        "Spearman (spend)": spearman(actual["spend"], predictions["spend"]),
+        "top-decile precision": precision,
+        "top-decile recall": recall,
+        "normalized Gini": normalized_gini(actual["spend"], predictions["spend"]),
+    }
+
+
+def backtest(
+    transactions: Transactions,
+    *,
+    calibration_end,
+    holdout_end=None,
+    time_unit: str = "weeks",
+    challenger: bool = True,
+    seed: int = 0,
+) -> Backtest:
+    """Refit every purchase model (and Gamma–Gamma) on the calibration period and score it on the holdout;
+    optionally the ML challenger, on the same customers."""
+    holdout = split(transactions, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit)
+    spend = fit_spend(holdout.summary)
+    results, notes = [], []
+    for model in PURCHASE_MODELS:
+        try:
+            fit = fit_purchases(holdout.summary, model)
+        except ClvError as exc:
+            notes.append(f"{MODEL_LABELS[model]}: {exc}")
+            continue
+        results.append(ModelBacktest(MODEL_LABELS[model], predict_holdout(fit, spend, holdout), fit=fit))
+    if not results:
+        raise ClvError("No model could be fitted on the calibration period: " + " ".join(notes))
+    if challenger:
+        from clv_core.challenger import challenger_predictions
+
+        predictions, importance = challenger_predictions(transactions, holdout, seed=seed)
+        results.append(ModelBacktest(ML_LABEL, predictions, feature_importance=importance))
+    metrics = pd.DataFrame({r.name: score(holdout.actual, r.predictions) for r in results}).T.rename_axis("model")
+    return Backtest(holdout, tuple(results), metrics, tuple(notes))
+
+
+def tracking(fit: FitResult, transactions: Transactions, holdout: Holdout) -> pd.DataFrame:
+    """Cumulative repeat purchases (distinct purchase days after each customer's first) by week, actual vs the
+    model's expectation for customers born at their first purchase days (the Fader–Hardie tracking plot)."""
+    data = transactions.data
+    ids = set(holdout.summary.table["customer_id"])
+    rows = data[data["customer_id"].isin(ids) & (data["date"].dt.normalize() <= holdout.holdout_end)]
+    days = rows.assign(day=rows["date"].dt.normalize())[["customer_id", "day"]].drop_duplicates()
+    first = days.groupby("customer_id")["day"].transform("min")
+    repeat_days = days.loc[days["day"] > first, "day"]
+    start = days["day"].min()
+    weeks = pd.date_range(start + pd.Timedelta(days=7), holdout.holdout_end + pd.Timedelta(days=7), freq="7D")
+    actual = np.array([(repeat_days < w).sum() for w in weeks], dtype=float)
+    births, counts = np.unique(days.groupby("customer_id")["day"].min().to_numpy(), return_counts=True)
+    purchase = fit.fitter()
+    unit = pd.Timedelta(days=TIME_UNITS[fit.time_unit])
+    predicted = np.zeros(len(weeks))
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for i, w in enumerate(weeks):
+            ages = np.asarray((w - pd.to_datetime(births)) / unit, dtype=float)
+            ok = ages > 0
+            if ok.any():
+                predicted[i] = float(
+                    np.sum(np.asarray(purchase.expected_number_of_purchases_up_to_time(ages[ok])) * counts[ok])
+                )
+    return pd.DataFrame({"week ending": weeks - pd.Timedelta(days=1), "actual": actual, "predicted": predicted})
+
+
+def conditional_by_frequency(holdout: Holdout, predictions: pd.DataFrame, *, max_frequency: int = 7) -> pd.DataFrame:
+    """Mean holdout purchases by calibration repeat purchases (last bucket "7+"), actual vs predicted."""
+    f = np.minimum(holdout.summary.table["frequency"].to_numpy(int), max_frequency)
+    labels = [str(i) for i in range(max_frequency)] + [f"{max_frequency}+"]
+    frame = pd.DataFrame(
+        {
+            "calibration repeat purchases": np.array(labels)[f],
+            "actual": holdout.actual["purchases"].to_numpy(),
+            "predicted": predictions["purchases"].to_numpy(),
+        }
+    )
+    out = frame.groupby("calibration repeat purchases").agg(
+        customers=("actual", "size"), actual=("actual", "mean"), predicted=("predicted", "mean")
+    )
+    return out.reindex([label for label in labels if label in out.index])
+
+
+def p_alive_calibration(holdout: Holdout, predictions: pd.DataFrame, *, bins: int = 10) -> pd.DataFrame:
+    """Predicted P(alive) in deciles vs the observed share who bought again in the holdout."""
+    frame = pd.DataFrame(
+        {"p_alive": predictions["p_alive"].to_numpy(), "bought": (holdout.actual["purchases"] > 0).to_numpy()}
+    )
+    frame["bin"] = pd.qcut(frame["p_alive"].rank(method="first"), bins, labels=False)
+    return frame.groupby("bin").agg(
+        predicted=("p_alive", "mean"), observed=("bought", "mean"), customers=("bought", "size")
+    )

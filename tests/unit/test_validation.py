@@ -1,0 +1,105 @@
+"""Backtests: lifetimes as the oracle for the holdout prediction, and metrics on cases known by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifetimes import BetaGeoFitter
+from lifetimes.utils import calibration_and_holdout_data
+
+from clv_core.errors import ClvError
+from clv_core.models import fit_purchases, fit_spend
+from clv_core.samples import sample_bytes
+from clv_core.validation import (
+    ML_LABEL,
+    backtest,
+    conditional_by_frequency,
+    mae,
+    normalized_gini,
+    p_alive_calibration,
+    predict_holdout,
+    rmse,
+    spearman,
+    split,
+    top_decile,
+    tracking,
+)
+from tests.conftest import load
+
+
+@pytest.fixture(scope="module")
+def cdnow():
+    data, name = sample_bytes("cdnow_sample")
+    return load(data, name)
+
+
+def test_bgnbd_holdout_prediction_equals_lifetimes(cdnow):
+    holdout = split(cdnow, calibration_end="1997-09-30", holdout_end="1998-06-30", time_unit="weeks")
+    theirs = calibration_and_holdout_data(
+        cdnow.data,
+        "customer_id",
+        "date",
+        calibration_period_end="1997-09-30",
+        observation_period_end="1998-06-30",
+        freq="D",
+        freq_multiplier=7,
+    ).loc[holdout.summary.table["customer_id"]]
+    assert holdout.duration == pytest.approx(theirs["duration_holdout"].iloc[0])
+    np.testing.assert_array_equal(holdout.actual["purchases"].to_numpy(), theirs["frequency_holdout"].to_numpy())
+    bgf = BetaGeoFitter().fit(theirs["frequency_cal"], theirs["recency_cal"], theirs["T_cal"])
+    expected = bgf.conditional_expected_number_of_purchases_up_to_time(
+        theirs["duration_holdout"], theirs["frequency_cal"], theirs["recency_cal"], theirs["T_cal"]
+    )
+    ours = predict_holdout(fit_purchases(holdout.summary, "bgnbd"), fit_spend(holdout.summary), holdout)
+    np.testing.assert_allclose(ours["purchases"].to_numpy(), expected.to_numpy(), rtol=1e-5)
+
+
+def test_perfect_and_reversed_rankings():
+    actual = [0.5, 1, 2, 3, 8]
+    assert spearman(actual, [0.1, 0.2, 0.3, 0.4, 0.9]) == pytest.approx(1.0)
+    assert normalized_gini(actual, [0.1, 0.2, 0.3, 0.4, 0.9]) == pytest.approx(1.0)
+    assert spearman(actual, [0.9, 0.8, 0.7, 0.6, 0.1]) == pytest.approx(-1.0)
+    assert normalized_gini(actual, [0.9, 0.8, 0.7, 0.6, 0.1]) == pytest.approx(-1.0)
+    assert spearman([0, 0, 1, 3, 8], [0.1, 0.2, 0.3, 0.4, 0.9]) < 1  # ties in the actual values
+    assert np.isnan(spearman([1, 1, 1], [1, 2, 3]))
+
+
+def test_error_metrics_and_top_decile_by_hand():
+    assert mae([1, 2, 3], [2, 2, 5]) == pytest.approx(1.0)
+    assert rmse([0, 0], [3, 4]) == pytest.approx(np.sqrt(12.5))
+    actual = np.arange(20, dtype=float)  # top 10 % = the two largest, indices 18 and 19
+    assert top_decile(actual, actual) == (1.0, 1.0)
+    predicted = actual.copy()
+    predicted[19] = -1  # one of the two misses the predicted top
+    assert top_decile(actual, predicted) == (0.5, 0.5)
+
+
+def test_backtest_scores_every_model_on_the_same_customers(cdnow):
+    result = backtest(cdnow, calibration_end="1997-09-30", holdout_end="1998-06-30")
+    assert list(result.metrics.index) == ["BG/NBD", "Pareto/NBD", "MBG/NBD", ML_LABEL]
+    assert (result.metrics["holdout actual purchases"] == result.holdout.actual["purchases"].sum()).all()
+    assert all(len(m.predictions) == len(result.holdout.actual) == 2357 for m in result.models)
+    assert result.metrics["normalized Gini"].between(0.3, 1).all()
+    assert result.best in ("BG/NBD", "Pareto/NBD", "MBG/NBD")
+    importance = result.models[-1].feature_importance
+    assert importance.index[0] in importance.index and importance.max() > 0
+
+
+def test_tracking_and_diagnostic_tables(cdnow):
+    holdout = split(cdnow, calibration_end="1997-09-30", holdout_end="1998-06-30")
+    fit, spend = fit_purchases(holdout.summary, "bgnbd"), fit_spend(holdout.summary)
+    track = tracking(fit, cdnow, holdout)
+    assert track["actual"].is_monotonic_increasing and track["predicted"].is_monotonic_increasing
+    at_end = track.loc[track["week ending"] <= pd.Timestamp("1997-09-30"), "actual"].iloc[-1]
+    assert at_end == pytest.approx(holdout.summary.table["frequency"].sum(), rel=0.02)
+    predictions = predict_holdout(fit, spend, holdout)
+    by_frequency = conditional_by_frequency(holdout, predictions)
+    assert by_frequency["customers"].sum() == 2357 and by_frequency.loc["0", "customers"] == 1411
+    calibration = p_alive_calibration(holdout, predictions)
+    assert calibration["customers"].sum() == 2357 and calibration["predicted"].between(0, 1).all()
+
+
+def test_calibration_end_outside_the_data_is_a_user_error(cdnow):
+    with pytest.raises(ClvError, match="must fall after the first purchase"):
+        split(cdnow, calibration_end="1999-01-01")
