@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from clv_core import cohorts, contractual, economics, forecast, models, overview, rfm, survival
+from clv_core import cohorts, contractual, economics, forecast, models, overview, rfm, survival, validation
 from clv_core.ingest import (
     ColumnMapping,
     IngestOptions,
@@ -272,3 +272,22 @@ def _subscriptions(file_hash: str, name: str, _data: bytes) -> contractual.Subsc
 
 def subscriptions(data: bytes, name: str) -> contractual.Subscriptions:
     return _subscriptions(content_hash(data), name, data)
+
+
+@st.cache_data(max_entries=6, show_spinner="Refitting every model on the calibration period…")
+def _backtest(key: tuple, calibration_end: str, unit: str, _tx: Transactions) -> validation.Backtest:
+    return validation.backtest(_tx, calibration_end=calibration_end, time_unit=unit)
+
+
+@st.cache_data(max_entries=12, show_spinner=False)
+def _tracking(key: tuple, calibration_end: str, unit: str, model: str, _result: validation.Backtest, _tx: Transactions):
+    fit = next(m.fit for m in _result.models if m.name == model)
+    return validation.tracking(fit, _tx, _result.holdout)
+
+
+def backtest_of(tx: Transactions, calibration_end: str, unit: str) -> validation.Backtest:
+    return _backtest(dataset_key(tx), calibration_end, unit, tx)
+
+
+def tracking_of(tx: Transactions, result: validation.Backtest, calibration_end: str, unit: str, model: str):
+    return _tracking(dataset_key(tx), calibration_end, unit, model, result, tx)

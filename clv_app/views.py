@@ -381,3 +381,17 @@ def survival_clv_result(value) -> None:
         f"({(1 + value.annual_discount_rate) ** (1 / 12) - 1:.3%} a month)."
     )
     st.dataframe(value.monthly, hide_index=True, width="stretch")
+
+
+def metrics_table(metrics: pd.DataFrame) -> None:
+    percent = ("purchases % error", "revenue % error", "top-decile precision", "top-decile recall")
+    st.dataframe(
+        metrics,
+        width="stretch",
+        column_config={
+            **{c: st.column_config.NumberColumn(format="percent") for c in percent},
+            **{c: st.column_config.NumberColumn(format="%.3f") for c in metrics.columns if c not in percent},
+            "holdout actual purchases": st.column_config.NumberColumn(format="%.0f"),
+            "holdout predicted purchases": st.column_config.NumberColumn(format="%.0f"),
+        },
+    )

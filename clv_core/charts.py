@@ -463,3 +463,77 @@ def retention_projection_chart(projection: pd.DataFrame) -> go.Figure:
         **_LAYOUT,
     )
     return figure
+
+
+def tracking_chart(track: pd.DataFrame, calibration_end: pd.Timestamp, model: str) -> go.Figure:
+    """Cumulative repeat purchases by week, actual vs model, with the calibration end marked."""
+    figure = go.Figure()
+    figure.add_scatter(
+        x=track["week ending"], y=track["actual"], mode="lines", name="actual", line={"color": BLUE, "width": 3}
+    )
+    figure.add_scatter(
+        x=track["week ending"],
+        y=track["predicted"],
+        mode="lines",
+        name=model,
+        line={"color": ORANGE, "dash": "dash", "width": 2},
+    )
+    figure.add_vline(x=calibration_end, line={"color": GREY, "dash": "dot"})
+    figure.add_annotation(
+        x=calibration_end,
+        y=1,
+        yref="paper",
+        text="calibration end",
+        showarrow=False,
+        xanchor="right",
+        font={"color": GREY},
+    )
+    figure.update_layout(
+        title="Cumulative repeat purchases: actual vs predicted",
+        xaxis_title="Week",
+        yaxis_title="Repeat purchases (cumulative)",
+        height=400,
+        **_LAYOUT,
+    )
+    return figure
+
+
+def actual_vs_predicted_bars(table: pd.DataFrame, x_title: str, title: str) -> go.Figure:
+    figure = go.Figure()
+    figure.add_bar(x=[str(i) for i in table.index], y=table["actual"], name="actual", marker={"color": BLUE})
+    figure.add_bar(x=[str(i) for i in table.index], y=table["predicted"], name="predicted", marker={"color": ORANGE})
+    figure.update_layout(title=title, barmode="group", xaxis_title=x_title, height=360, **_LAYOUT)
+    return figure
+
+
+def calibration_chart(table: pd.DataFrame) -> go.Figure:
+    figure = go.Figure()
+    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line={"color": GREY, "dash": "dot"})
+    figure.add_scatter(
+        x=table["predicted"],
+        y=table["observed"],
+        mode="markers+lines",
+        name="deciles",
+        marker={"color": BLUE, "size": 9},
+        hovertemplate="predicted %{x:.0%}<br>bought again %{y:.0%}<extra></extra>",
+    )
+    figure.update_layout(
+        title="P(alive) vs share who bought again in the holdout",
+        xaxis={"title": "Predicted P(alive)", "tickformat": ".0%", "range": [0, 1.02]},
+        yaxis={"title": "Bought in holdout", "tickformat": ".0%", "range": [0, 1.02]},
+        height=360,
+        **_LAYOUT,
+    )
+    return figure
+
+
+def importance_chart(importance: pd.Series, *, top: int = 12) -> go.Figure:
+    data = importance.head(top).iloc[::-1]
+    figure = go.Figure(go.Bar(x=data.to_numpy(), y=list(data.index), orientation="h", marker={"color": BLUE}))
+    figure.update_layout(
+        title="ML challenger: what drives predicted holdout spend (permutation importance)",
+        xaxis_title="Increase in spend MAE when the feature is shuffled",
+        height=max(300, 26 * len(data) + 120),
+        **_LAYOUT,
+    )
+    return figure

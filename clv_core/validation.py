@@ -269,3 +269,24 @@ def p_alive_calibration(holdout: Holdout, predictions: pd.DataFrame, *, bins: in
     return frame.groupby("bin").agg(
         predicted=("p_alive", "mean"), observed=("bought", "mean"), customers=("bought", "size")
     )
+
+
+def default_calibration_end(transactions: Transactions) -> pd.Timestamp:
+    """Two thirds of the way through the history (the last third is held out)."""
+    first, last = transactions.data["date"].min().normalize(), transactions.observation_end
+    return first + (last - first) * 2 / 3
+
+
+def verdict(result: Backtest) -> str:
+    """What an executive can read: which model predicted customers best (lowest per-customer MAE), how close its
+    total came, and how well it ranked them."""
+    best = result.metrics.loc[result.best]
+    direction = "over" if best["purchases % error"] > 0 else "under"
+    predicted, actual = best["holdout predicted purchases"], best["holdout actual purchases"]
+    error, gini, mae_ = abs(best["purchases % error"]), best["normalized Gini"], best["MAE (purchases)"]
+    return (
+        f"{result.best} predicted individual customers best (mean absolute error {mae_:.3f} purchases per customer). "
+        f"In total it predicted {predicted:,.0f} repeat purchases against {actual:,.0f} that happened "
+        f"({error:.0%} {direction}), and it ranked customers by future spend with a normalized Gini of {gini:.2f} "
+        "(1 is perfect, 0 is random)."
+    )

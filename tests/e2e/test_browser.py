@@ -77,8 +77,9 @@ PAGES = {  # url path → text that shows the page rendered with the sample's nu
     "rfm": "Named segments",
     "survival": "Share of customers still active",
     "forecast": "Top customers",
+    "validation": "The ML challenger",
 }
-NAV_TITLES = ["Data", "Overview", "Cohorts", "RFM & lifecycle", "Survival", "CLV forecast"]
+NAV_TITLES = ["Data", "Overview", "Cohorts", "RFM & lifecycle", "Survival", "CLV forecast", "Model validation"]
 
 
 def nav_titles(page) -> list[str]:
@@ -97,7 +98,7 @@ def test_a_deep_link_as_the_first_visit_gets_the_app_navigation(page, fresh_serv
 @pytest.mark.parametrize("path", list(PAGES))
 def test_every_page_opens_by_its_url(page, server, path):
     page.goto(f"{server}/{path}")
-    page.get_by_text(PAGES[path]).first.wait_for()
+    page.get_by_text(PAGES[path]).first.wait_for(timeout=120_000)  # validation refits every model on first view
     wait_for_run(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert nav_titles(page) == NAV_TITLES

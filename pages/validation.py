@@ -1,0 +1,61 @@
+"""Model validation: refit on a calibration period, compare with what happened in the holdout."""
+
+import streamlit as st
+
+from clv_app import navigation, state, views
+from clv_core import charts, validation
+from clv_core.errors import ClvError
+
+navigation.page_guard()
+
+tx = views.page_start("Model validation")
+first, last = tx.data["date"].min().date(), tx.observation_end.date()
+c1, c2 = st.columns(2)
+cal_end = c1.date_input(
+    "Calibration end (models see purchases up to this day)",
+    validation.default_calibration_end(tx).date(),
+    min_value=first,
+    max_value=last,
+    key="val-end",
+)
+unit = c2.selectbox("Model time unit", ("weeks", "days", "months"), key="val-unit")
+try:
+    result = state.backtest_of(tx, str(cal_end), unit)
+except ClvError as exc:
+    st.error(str(exc), icon=":material/block:")
+    st.stop()
+h = result.holdout
+st.caption(
+    f"{len(h.actual):,} customers who bought by {h.calibration_end.date()}; holdout "
+    f"{h.calibration_end.date()} → {h.holdout_end.date()} ({h.duration:,.1f} {unit})."
+)
+st.markdown(f"**{validation.verdict(result)}**")
+for note in result.notes:
+    st.caption(note)
+views.metrics_table(result.metrics)
+
+probabilistic = [m.name for m in result.models if m.fit is not None]
+model = st.selectbox("Model to inspect", probabilistic, index=probabilistic.index(result.best), key="val-model")
+chosen = next(m for m in result.models if m.name == model)
+st.plotly_chart(
+    charts.tracking_chart(state.tracking_of(tx, result, str(cal_end), unit, model), h.calibration_end, model),
+    width="stretch",
+)
+left, right = st.columns(2)
+left.plotly_chart(
+    charts.actual_vs_predicted_bars(
+        validation.conditional_by_frequency(h, chosen.predictions),
+        "Repeat purchases in calibration",
+        "Mean holdout purchases by calibration frequency",
+    ),
+    width="stretch",
+)
+right.plotly_chart(charts.calibration_chart(validation.p_alive_calibration(h, chosen.predictions)), width="stretch")
+challenger = next((m for m in result.models if m.feature_importance is not None), None)
+if challenger is not None:
+    st.subheader("The ML challenger")
+    st.markdown(
+        f"Gradient-boosted trees in two stages (will the customer buy again? × how much?), predicted "
+        f"out-of-fold for the same {len(h.actual):,} customers; its metrics are in the table above."
+    )
+    st.plotly_chart(charts.importance_chart(challenger.feature_importance), width="stretch")

@@ -1,0 +1,37 @@
+"""Model validation page through AppTest."""
+
+from __future__ import annotations
+
+import re
+
+
+def test_validation_page_scores_every_model_and_names_the_best(app):
+    app.selectbox(key="data-sample").set_value("cdnow_sample").run()
+    app.switch_page("pages/validation.py").run()
+    assert not app.exception, app.exception
+    metrics = app.dataframe[0].value
+    assert list(metrics.index) == ["BG/NBD", "Pareto/NBD", "MBG/NBD", "ML challenger (gradient boosting)"]
+    best = metrics.iloc[:3]["MAE (purchases)"].idxmin()
+    assert any(re.match(rf"\*\*{re.escape(best)} predicted individual customers best", m.value) for m in app.markdown)
+    assert app.selectbox(key="val-model").value == best
+    assert len(app.get("plotly_chart")) == 4
+
+
+def test_changing_the_calibration_end_refits(app):
+    app.selectbox(key="data-sample").set_value("cdnow_sample").run()
+    app.switch_page("pages/validation.py").run()
+    first = app.dataframe[0].value["holdout actual purchases"].iloc[0]
+    import datetime as dt
+
+    app.date_input(key="val-end").set_value(dt.date(1997, 9, 30)).run()
+    assert not app.exception
+    assert app.dataframe[0].value["holdout actual purchases"].iloc[0] != first
+    assert any("holdout 1997-09-30 → 1998-06-30" in c.value for c in app.caption)
+
+
+def test_a_calibration_end_on_the_first_day_is_a_message(app):
+    import datetime as dt
+
+    app.switch_page("pages/validation.py").run()
+    app.date_input(key="val-end").set_value(dt.date(1997, 1, 1)).run()
+    assert not app.exception and len(app.error) == 1 and "must fall after the first purchase" in app.error[0].value
