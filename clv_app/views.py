@@ -393,5 +393,7 @@ def metrics_table(metrics: pd.DataFrame) -> None:
             **{c: st.column_config.NumberColumn(format="%.3f") for c in metrics.columns if c not in percent},
             "holdout actual purchases": st.column_config.NumberColumn(format="%.0f"),
             "holdout predicted purchases": st.column_config.NumberColumn(format="%.0f"),
+            "holdout actual revenue": st.column_config.NumberColumn(format="%.0f"),
+            "holdout predicted revenue": st.column_config.NumberColumn(format="%.0f"),
         },
     )

@@ -20,7 +20,7 @@ from clv_core.forecast import score_customers
 from clv_core.ingest import DAY_FIRST, MONTH_FIRST, RETURN_POLICIES, ZERO_POLICIES, IngestOptions, ingest
 from clv_core.models import PURCHASE_MODELS, fit_purchases, fit_spend
 from clv_core.summary import TIME_UNITS, summarise
-from clv_core.validation import backtest
+from clv_core.validation import METRIC_KEYS, backtest
 
 SUMMARY_COLUMNS = (
     "customer_id",
@@ -172,21 +172,8 @@ def _validate(args: argparse.Namespace) -> int:
         time_unit=args.time_unit,
         challenger=not args.no_challenger,
     )
-    keys = {
-        "holdout actual purchases": "holdout_actual_purchases",
-        "holdout predicted purchases": "holdout_predicted_purchases",
-        "MAE (purchases)": "mae",
-        "RMSE (purchases)": "rmse",
-        "Spearman (spend)": "spearman",
-        "top-decile precision": "top_decile_precision",
-        "top-decile recall": "top_decile_recall",
-        "normalized Gini": "normalized_gini",
-        "purchases % error": "purchases_pct_error",
-        "revenue % error": "revenue_pct_error",
-        "MAE (spend)": "mae_spend",
-    }
     models = {
-        name: {keys[k]: (None if pd.isna(v) else float(v)) for k, v in row.items()}
+        name: {METRIC_KEYS[k]: (None if pd.isna(v) else float(v)) for k, v in row.items()}
         for name, row in result.metrics.iterrows()
     }
     print(

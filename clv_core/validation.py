@@ -164,7 +164,26 @@ def predict_holdout(fit: FitResult, spend: FitResult, holdout: Holdout) -> pd.Da
     return pd.DataFrame({"purchases": purchases, "spend": purchases * value, "p_alive": alive})
 
 
+#: Each metric's label in tables and its key in the CLI's JSON.
+METRIC_KEYS = {
+    "holdout actual purchases": "holdout_actual_purchases",
+    "holdout predicted purchases": "holdout_predicted_purchases",
+    "purchases % error": "purchases_pct_error",
+    "holdout actual revenue": "holdout_actual_revenue",
+    "holdout predicted revenue": "holdout_predicted_revenue",
+    "revenue % error": "revenue_pct_error",
+    "MAE (purchases)": "mae",
+    "RMSE (purchases)": "rmse",
+    "MAE (spend)": "mae_spend",
+    "Spearman (spend)": "spearman",
+    "top-decile precision": "top_decile_precision",
+    "top-decile recall": "top_decile_recall",
+    "normalized Gini": "normalized_gini",
+}
+
+
 def score(actual: pd.DataFrame, predictions: pd.DataFrame) -> dict:
+    """Every metric in ``METRIC_KEYS`` for one model's holdout predictions."""
     precision, recall = top_decile(actual["spend"], predictions["spend"])
     total = actual["purchases"].sum()
     revenue = actual["spend"].sum()
@@ -172,6 +191,8 @@ def score(actual: pd.DataFrame, predictions: pd.DataFrame) -> dict:
         "holdout actual purchases": float(total),
         "holdout predicted purchases": float(predictions["purchases"].sum()),
         "purchases % error": float(predictions["purchases"].sum() / total - 1) if total else np.nan,
+        "holdout actual revenue": float(revenue),
+        "holdout predicted revenue": float(predictions["spend"].sum()),
         "revenue % error": float(predictions["spend"].sum() / revenue - 1) if revenue else np.nan,
         "MAE (purchases)": mae(actual["purchases"], predictions["purchases"]),
         "RMSE (purchases)": rmse(actual["purchases"], predictions["purchases"]),
@@ -289,4 +310,13 @@ def verdict(result: Backtest) -> str:
         f"In total it predicted {predicted:,.0f} repeat purchases against {actual:,.0f} that happened "
         f"({error:.0%} {direction}), and it ranked customers by future spend with a normalized Gini of {gini:.2f} "
         "(1 is perfect, 0 is random)."
+    )
+
+
+def spend_by_decile(holdout: Holdout, predictions: pd.DataFrame, *, bins: int = 10) -> pd.DataFrame:
+    """Customers in deciles of predicted holdout spend (1 = lowest): mean predicted vs mean actual spend."""
+    frame = pd.DataFrame({"predicted": predictions["spend"].to_numpy(), "actual": holdout.actual["spend"].to_numpy()})
+    frame["decile"] = pd.qcut(frame["predicted"].rank(method="first"), bins, labels=False) + 1
+    return frame.groupby("decile").agg(
+        predicted=("predicted", "mean"), actual=("actual", "mean"), customers=("actual", "size")
     )

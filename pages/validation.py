@@ -51,6 +51,14 @@ left.plotly_chart(
     width="stretch",
 )
 right.plotly_chart(charts.calibration_chart(validation.p_alive_calibration(h, chosen.predictions)), width="stretch")
+st.plotly_chart(
+    charts.actual_vs_predicted_bars(
+        validation.spend_by_decile(h, chosen.predictions),
+        "Decile of predicted holdout spend (10 = highest)",
+        "Mean holdout spend per customer: predicted vs actual",
+    ),
+    width="stretch",
+)
 challenger = next((m for m in result.models if m.feature_importance is not None), None)
 if challenger is not None:
     st.subheader("The ML challenger")

@@ -14,7 +14,7 @@ def test_validation_page_scores_every_model_and_names_the_best(app):
     best = metrics.iloc[:3]["MAE (purchases)"].idxmin()
     assert any(re.match(rf"\*\*{re.escape(best)} predicted individual customers best", m.value) for m in app.markdown)
     assert app.selectbox(key="val-model").value == best
-    assert len(app.get("plotly_chart")) == 4
+    assert len(app.get("plotly_chart")) == 5
 
 
 def test_changing_the_calibration_end_refits(app):

@@ -21,6 +21,7 @@ from clv_core.validation import (
     predict_holdout,
     rmse,
     spearman,
+    spend_by_decile,
     split,
     top_decile,
     tracking,
@@ -79,6 +80,9 @@ def test_backtest_scores_every_model_on_the_same_customers(cdnow):
     result = backtest(cdnow, calibration_end="1997-09-30", holdout_end="1998-06-30")
     assert list(result.metrics.index) == ["BG/NBD", "Pareto/NBD", "MBG/NBD", ML_LABEL]
     assert (result.metrics["holdout actual purchases"] == result.holdout.actual["purchases"].sum()).all()
+    assert result.metrics["holdout actual revenue"].iloc[0] == pytest.approx(result.holdout.actual["spend"].sum())
+    ratio = result.metrics["holdout predicted revenue"] / result.metrics["holdout actual revenue"] - 1
+    np.testing.assert_allclose(ratio, result.metrics["revenue % error"])
     assert all(len(m.predictions) == len(result.holdout.actual) == 2357 for m in result.models)
     assert result.metrics["normalized Gini"].between(0.3, 1).all()
     assert result.best in ("BG/NBD", "Pareto/NBD", "MBG/NBD")
@@ -96,6 +100,9 @@ def test_tracking_and_diagnostic_tables(cdnow):
     predictions = predict_holdout(fit, spend, holdout)
     by_frequency = conditional_by_frequency(holdout, predictions)
     assert by_frequency["customers"].sum() == 2357 and by_frequency.loc["0", "customers"] == 1411
+    deciles = spend_by_decile(holdout, predictions)
+    assert deciles["customers"].sum() == 2357 and deciles["predicted"].is_monotonic_increasing
+    assert deciles["actual"].iloc[-1] > 5 * deciles["actual"].iloc[0]  # the model's top decile really spends more
     calibration = p_alive_calibration(holdout, predictions)
     assert calibration["customers"].sum() == 2357 and calibration["predicted"].between(0, 1).all()
 
@@ -103,3 +110,10 @@ def test_tracking_and_diagnostic_tables(cdnow):
 def test_calibration_end_outside_the_data_is_a_user_error(cdnow):
     with pytest.raises(ClvError, match="must fall after the first purchase"):
         split(cdnow, calibration_end="1999-01-01")
+
+
+def test_every_metric_has_a_json_key():
+    from clv_core.validation import METRIC_KEYS, score
+
+    actual = pd.DataFrame({"purchases": [0.0, 1, 2], "spend": [0.0, 5, 9]})
+    assert set(score(actual, actual)) == set(METRIC_KEYS)
