@@ -291,3 +291,16 @@ def backtest_of(tx: Transactions, calibration_end: str, unit: str) -> validation
 
 def tracking_of(tx: Transactions, result: validation.Backtest, calibration_end: str, unit: str, model: str):
     return _tracking(dataset_key(tx), calibration_end, unit, model, result, tx)
+
+
+def scored(tx: Transactions, model: str, unit: str, econ: economics.Economics, thresholds):
+    """Forecast + segments + RFM + attributes per customer (every part is cached; this join is cheap)."""
+    from clv_core import segments
+
+    result = economics.scenario(forecast_base(tx, unit, model, econ.churn_multiplier), econ)
+    return segments.scored_customers(
+        result.customers,
+        rfm_table=rfm_result(tx, 5, rfm.LifecycleThresholds()).table,
+        attributes=first_attributes(tx),
+        thresholds=thresholds,
+    )

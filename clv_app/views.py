@@ -397,3 +397,59 @@ def metrics_table(metrics: pd.DataFrame) -> None:
             "holdout predicted revenue": st.column_config.NumberColumn(format="%.0f"),
         },
     )
+
+
+def segment_value_table(summary: pd.DataFrame) -> None:
+    st.dataframe(
+        summary,
+        width="stretch",
+        column_config={
+            "total CLV": st.column_config.NumberColumn(format="%.0f"),
+            "mean CLV": st.column_config.NumberColumn(format="%.2f"),
+            "mean P(alive)": st.column_config.NumberColumn(format="%.2f"),
+            "share of value": st.column_config.NumberColumn(format="percent"),
+        },
+    )
+
+
+def budget_table(allocation: pd.DataFrame) -> None:
+    st.dataframe(
+        allocation,
+        width="stretch",
+        column_config={
+            "budget": st.column_config.NumberColumn(format="%.0f"),
+            "per customer": st.column_config.NumberColumn(format="%.2f"),
+            "expected return": st.column_config.NumberColumn(format="%.0f"),
+            "return on budget": st.column_config.NumberColumn(format="%.1f×"),
+        },
+    )
+    st.caption(
+        "Budget split by segment CLV × response rate, capped at customers × mean CLV × max spend share "
+        "(edit both in the table above); expected return = customers × response rate × mean CLV."
+    )
+
+
+def customer_filters(table: pd.DataFrame, attributes: tuple[str, ...]) -> dict:
+    c = st.columns(3)
+    chosen = {
+        "segments": c[0].multiselect(
+            "CLV segment",
+            list(table["clv_segment"].cat.categories)
+            if hasattr(table["clv_segment"], "cat")
+            else sorted(table["clv_segment"].unique()),
+            key="seg-f-segment",
+        ),
+        "rfm_segments": c[1].multiselect("RFM segment", sorted(table["rfm_segment"].unique()), key="seg-f-rfm"),
+        "lifecycle": c[2].multiselect("Lifecycle stage", sorted(table["lifecycle"].unique()), key="seg-f-life"),
+    }
+    r = st.columns(3)
+    top = float(table["clv"].max()) if len(table) else 1.0
+    chosen["clv_range"] = r[0].slider("CLV range", 0.0, max(top, 1.0), (0.0, max(top, 1.0)), key="seg-f-clv")
+    chosen["p_alive_range"] = r[1].slider("P(alive) range", 0.0, 1.0, (0.0, 1.0), 0.05, key="seg-f-alive")
+    chosen["slipping_only"] = r[2].toggle("Only valuable but slipping", key="seg-f-slip")
+    if attributes:
+        a1, a2 = st.columns(2)
+        name = a1.selectbox("Attribute", ["(any)", *attributes], key="seg-f-attr")
+        if name != "(any)":
+            chosen["attribute"] = (name, a2.multiselect(f"{name} is", sorted(table[name].unique()), key="seg-f-attr-v"))
+    return chosen

@@ -73,6 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--out", metavar="OUT.csv", type=Path, required=True)
     score.set_defaults(func=_score)
 
+    segments = sub.add_parser("segments", help="scored and segmented customer list as CSV (spreadsheet-safe)")
+    add_input_arguments(segments)
+    segments.add_argument("--model", choices=tuple(PURCHASE_MODELS), default="bgnbd")
+    segments.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks")
+    segments.add_argument("--horizon-months", type=int, default=12)
+    segments.add_argument("--annual-discount-rate", type=float, default=0.10)
+    segments.add_argument("--margin", type=float, default=0.30)
+    segments.add_argument("--segment", action="append", help="keep only this CLV segment (repeatable)")
+    segments.add_argument("--out", metavar="OUT.csv", type=Path, required=True)
+    segments.set_defaults(func=_segments)
+
     validate = sub.add_parser("validate", help="backtest the models on a holdout period and print metrics as JSON")
     add_input_arguments(validate)
     validate.add_argument("--calibration-end", metavar="YYYY-MM-DD", required=True)
@@ -161,6 +172,28 @@ def _score(args: argparse.Namespace) -> int:
     summary = summarise(load(args), time_unit=args.time_unit)
     forecast = score_customers(summary, args.model, economics, bootstrap=args.bootstrap, seed=args.seed)
     forecast.to_csv(args.out, index=False, float_format="%.6g")
+    return 0
+
+
+def _segments(args: argparse.Namespace) -> int:
+    from clv_core import export, rfm
+    from clv_core import segments as seg
+    from clv_core.cohorts import first_purchase_attributes
+
+    transactions = load(args)
+    summary = summarise(transactions, time_unit=args.time_unit)
+    economics = Economics(
+        annual_discount_rate=args.annual_discount_rate, gross_margin=args.margin, horizon_months=args.horizon_months
+    )
+    scored = score_customers(summary, args.model, economics)
+    rfm_table = rfm.rfm(summarise(transactions, time_unit="days")).table
+    table = seg.scored_customers(scored, rfm_table=rfm_table, attributes=first_purchase_attributes(transactions))
+    if args.segment:
+        unknown = set(args.segment) - set(seg.SEGMENT_ORDER)
+        if unknown:
+            raise ClvError(f"Unknown segment {sorted(unknown)[0]!r}. Segments: {', '.join(seg.SEGMENT_ORDER)}.")
+        table = seg.filter_customers(table, segments=args.segment)
+    args.out.write_bytes(export.to_csv_bytes(table))
     return 0
 
 

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.e2e.conftest import wait_for_run
@@ -78,8 +79,18 @@ PAGES = {  # url path → text that shows the page rendered with the sample's nu
     "survival": "Share of customers still active",
     "forecast": "Top customers",
     "validation": "The ML challenger",
+    "segments": "Customer list",
 }
-NAV_TITLES = ["Data", "Overview", "Cohorts", "RFM & lifecycle", "Survival", "CLV forecast", "Model validation"]
+NAV_TITLES = [
+    "Data",
+    "Overview",
+    "Cohorts",
+    "RFM & lifecycle",
+    "Survival",
+    "CLV forecast",
+    "Model validation",
+    "Segments & export",
+]
 
 
 def nav_titles(page) -> list[str]:
@@ -118,3 +129,28 @@ def test_moving_the_horizon_slider_updates_the_forecast(page, server):
     after = metric(page, "Base value (24 mo)")
     assert float(after.replace(",", "")) > float(before.replace(",", ""))
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_download_a_filtered_segment_list_with_the_stated_row_count(page, server):
+    page.goto(f"{server}/segments")
+    page.get_by_text("Customer list").wait_for(timeout=90_000)
+    wait_for_run(page)
+    everyone = metric(page, "Customers in the list")
+    box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="CLV segment").locator("input")
+    box.click()
+    box.fill("Champions")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    for _ in range(100):  # the list is refiltered by a rerun: wait for the stated count to change
+        wait_for_run(page)
+        if metric(page, "Customers in the list") != everyone:
+            break
+    stated = int(metric(page, "Customers in the list").replace(",", ""))
+    assert stated < int(everyone.replace(",", ""))
+    button = page.get_by_role("button", name=f"Download CSV ({stated:,} rows)")  # the button updates after the count
+    button.wait_for()
+    with page.expect_download() as download:
+        button.click()
+    assert download.value.suggested_filename.startswith("clv-champions-")
+    rows = pd.read_csv(download.value.path(), encoding="utf-8-sig", dtype={"customer_id": str})
+    assert len(rows) == stated > 0 and set(rows["clv_segment"]) == {"Champions"}

@@ -131,3 +131,14 @@ def test_validate_prints_per_model_metrics_as_json(cdnow_sample_path):
         assert metrics["holdout_actual_purchases"] == out["models"]["BG/NBD"]["holdout_actual_purchases"]
     bad = run("validate", str(cdnow_sample_path), "--calibration-end", "2030-01-01")
     assert bad.returncode == 2 and bad.stderr.startswith("error: ")
+
+
+def test_segments_writes_a_safe_segmented_list(cdnow_sample_path, tmp_path):
+    out = tmp_path / "champions.csv"
+    result = run("segments", str(cdnow_sample_path), "--segment", "Champions", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(out, encoding="utf-8-sig", dtype={"customer_id": str})
+    assert len(table) == 118 and set(table["clv_segment"]) == {"Champions"}  # top 5 % of 2,357
+    assert {"p_alive", "clv", "rfm_segment", "lifecycle"} <= set(table.columns)
+    bad = run("segments", str(cdnow_sample_path), "--segment", "Whales", "--out", str(out))
+    assert bad.returncode == 2 and "Unknown segment 'Whales'" in bad.stderr

@@ -1,0 +1,187 @@
+"""CLV segments, recommended actions and budget allocation, on scored customers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from clv_core.errors import ClvError
+
+SEGMENT_ORDER = ("Champions", "Loyal", "Potential Loyalists", "New", "At Risk")
+
+
+@dataclass(frozen=True)
+class SegmentThresholds:
+    """Lower percentile of predicted CLV for each segment (customers below ``new`` are At Risk)."""
+
+    champions: float = 95
+    loyal: float = 80
+    potential: float = 50
+    new: float = 20
+
+    def __post_init__(self) -> None:
+        if not 0 < self.new < self.potential < self.loyal < self.champions < 100:
+            raise ClvError("Segment percentiles must rise: New < Potential Loyalists < Loyal < Champions, all 1–99.")
+
+
+def clv_segments(clv: pd.Series, thresholds: SegmentThresholds | None = None) -> pd.Series:
+    """Segment by percentile of predicted CLV (ties at a cut share the higher segment).
+
+    >>> clv_segments(pd.Series(np.arange(100.0))).value_counts().reindex(SEGMENT_ORDER).tolist()
+    [5, 15, 30, 30, 20]
+    """
+    t = thresholds or SegmentThresholds()
+    values = clv.to_numpy(float)
+    cuts = np.percentile(values, [t.new, t.potential, t.loyal, t.champions])
+    labels = np.select(
+        [values >= cuts[3], values >= cuts[2], values >= cuts[1], values >= cuts[0]],
+        ["Champions", "Loyal", "Potential Loyalists", "New"],
+        default="At Risk",
+    )
+    return pd.Series(pd.Categorical(labels, SEGMENT_ORDER), index=clv.index, name="clv_segment")
+
+
+def value_tier(clv: pd.Series) -> pd.Series:
+    """High (top 20 %), medium (next 30 %) or low value."""
+    pct = clv.rank(pct=True, method="max")
+    return pd.Series(np.select([pct > 0.8, pct > 0.5], ["High", "Medium"], "Low"), index=clv.index, name="value_tier")
+
+
+def slipping(
+    clv: pd.Series, p_alive: pd.Series, *, clv_percentile: float = 80, p_alive_below: float = 0.5
+) -> pd.Series:
+    """Valuable but slipping: CLV in the top (100 − ``clv_percentile``) % and P(alive) under ``p_alive_below``.
+
+    The CLV cut uses the value the customer would have at P(alive) = 1 (CLV / P(alive)), since predicted CLV already
+    shrinks with P(alive) and would hide exactly these customers.
+    """
+    potential = clv / p_alive.clip(lower=1e-6)
+    return (potential >= np.percentile(potential, clv_percentile)) & (p_alive < p_alive_below)
+
+
+def default_actions() -> pd.DataFrame:
+    """Recommended action per segment; ``max spend share`` caps spend per customer as a share of its CLV."""
+    return pd.DataFrame(
+        {
+            "segment": list(SEGMENT_ORDER),
+            "strategy": [
+                "Retain and reward",
+                "Grow share of wallet",
+                "Develop into loyal",
+                "Second purchase",
+                "Win back selectively",
+            ],
+            "tactics": [
+                "Early access, VIP service, referral asks",
+                "Cross-sell, subscriptions, loyalty tiers",
+                "Personalised recommendations, bundles",
+                "Onboarding series, first-repeat incentive",
+                "Reactivation offer to the valuable ones only",
+            ],
+            "max spend share": [0.20, 0.15, 0.10, 0.08, 0.05],
+            "response rate": [0.30, 0.20, 0.12, 0.08, 0.04],
+        }
+    )
+
+
+def segment_summary(customers: pd.DataFrame) -> pd.DataFrame:
+    """Customers, total and mean CLV, mean P(alive) and slipping count per CLV segment."""
+    grouped = customers.groupby("clv_segment", observed=False)
+    out = pd.DataFrame(
+        {
+            "customers": grouped.size(),
+            "total CLV": grouped["clv"].sum(),
+            "mean CLV": grouped["clv"].mean(),
+            "mean P(alive)": grouped["p_alive"].mean(),
+            "slipping": grouped["slipping"].sum(),
+        }
+    )
+    out["share of value"] = out["total CLV"] / out["total CLV"].sum() if out["total CLV"].sum() else np.nan
+    return out.rename_axis("segment")
+
+
+def allocate_budget(summary: pd.DataFrame, actions: pd.DataFrame, total_budget: float) -> pd.DataFrame:
+    """Split ``total_budget`` by CLV weight × response rate, capped per segment at customers × mean CLV × max
+    spend share; what the caps leave is reported as unallocated. Expected return = customers × response rate ×
+    mean CLV (the value of those who respond)."""
+    if total_budget < 0:
+        raise ClvError("The budget cannot be negative.")
+    a = actions.set_index("segment").reindex(summary.index)
+    if a[["max spend share", "response rate"]].isna().any().any():
+        raise ClvError("Every segment needs a response rate and a maximum spend share.")
+    weight = summary["total CLV"].clip(lower=0) * a["response rate"].clip(0, 1)
+    cap = summary["customers"] * summary["mean CLV"].fillna(0) * a["max spend share"].clip(lower=0)
+    budget = pd.Series(0.0, index=summary.index)
+    remaining, open_ = float(total_budget), weight > 0
+    for _ in range(len(weight)):  # water-filling: give capped segments their cap, share the rest again
+        if remaining <= 1e-9 or not open_.any():
+            break
+        share = weight[open_] / weight[open_].sum() * remaining
+        room = cap[open_] - budget[open_]
+        given = np.minimum(share, room)
+        budget[open_] += given
+        remaining -= float(given.sum())
+        open_ &= budget < cap - 1e-9
+    expected = summary["customers"] * a["response rate"] * summary["mean CLV"].fillna(0)
+    out = pd.DataFrame(
+        {
+            "budget": budget,
+            "per customer": budget / summary["customers"].replace(0, np.nan),
+            "expected return": expected,
+        }
+    )
+    out["return on budget"] = out["expected return"] / out["budget"].replace(0, np.nan)
+    out.loc["Unallocated (caps reached)"] = [remaining, np.nan, 0.0, np.nan]
+    return out
+
+
+def scored_customers(
+    customers: pd.DataFrame,
+    *,
+    rfm_table: pd.DataFrame | None = None,
+    attributes: pd.DataFrame | None = None,
+    thresholds: SegmentThresholds | None = None,
+) -> pd.DataFrame:
+    """Forecast output with CLV segment, value tier, the slipping flag, RFM segment and lifecycle stage and the
+    first purchase's attributes, one row per customer."""
+    out = customers.reset_index(drop=True).copy()
+    out["clv_segment"] = clv_segments(out["clv"], thresholds).array  # keep the categorical order
+    out["value_tier"] = value_tier(out["clv"]).to_numpy()
+    out["slipping"] = slipping(out["clv"], out["p_alive"]).to_numpy()
+    if rfm_table is not None:
+        r = rfm_table.set_index("customer_id")
+        out["rfm_segment"] = r["segment"].astype(str).reindex(out["customer_id"]).to_numpy()
+        out["lifecycle"] = r["lifecycle"].astype(str).reindex(out["customer_id"]).to_numpy()
+    if attributes is not None:
+        for column in attributes.columns:
+            out[column] = attributes[column].astype(str).reindex(out["customer_id"]).to_numpy()
+    return out
+
+
+def filter_customers(
+    table: pd.DataFrame,
+    *,
+    segments=None,
+    rfm_segments=None,
+    lifecycle=None,
+    clv_range: tuple[float, float] | None = None,
+    p_alive_range: tuple[float, float] | None = None,
+    attribute: tuple[str, list] | None = None,
+    slipping_only: bool = False,
+) -> pd.DataFrame:
+    """Rows matching every given filter (None or empty means no filter on that field)."""
+    keep = pd.Series(True, index=table.index)
+    for column, values in (("clv_segment", segments), ("rfm_segment", rfm_segments), ("lifecycle", lifecycle)):
+        if values:
+            keep &= table[column].astype(str).isin([str(v) for v in values])
+    if clv_range is not None:
+        keep &= table["clv"].between(*clv_range)
+    if p_alive_range is not None:
+        keep &= table["p_alive"].between(*p_alive_range)
+    if attribute is not None and attribute[1]:
+        keep &= table[attribute[0]].astype(str).isin([str(v) for v in attribute[1]])
+    if slipping_only:
+        keep &= table["slipping"]
+    return table.loc[keep].reset_index(drop=True)

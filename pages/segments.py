@@ -1,0 +1,73 @@
+"""Segments & export: who to target, what to spend, and lists a campaign tool can take."""
+
+import datetime as dt
+
+import streamlit as st
+
+from clv_app import navigation, state, views
+from clv_core import export, segments
+from clv_core.economics import Economics
+from clv_core.errors import ClvError
+
+navigation.page_guard()
+
+tx = views.page_start("Segments & export")
+with st.expander("Scoring and segment thresholds"):
+    s1, s2, s3, s4 = st.columns(4)
+    horizon = s1.slider("Horizon (months)", 1, 60, 12, key="seg-horizon")
+    margin = s2.slider("Gross margin", 0.05, 1.0, 0.30, 0.05, key="seg-margin")
+    rate = s3.slider("Annual discount rate", 0.0, 0.30, 0.10, 0.01, key="seg-rate")
+    model = s4.selectbox("Model", ("bgnbd", "paretonbd", "mbgnbd"), key="seg-model")
+    t = st.columns(4)
+    cuts = [
+        t[i].number_input(f"{name} from percentile", 1, 99, value, key=f"seg-cut-{i}")
+        for i, (name, value) in enumerate((("Champions", 95), ("Loyal", 80), ("Potential Loyalists", 50), ("New", 20)))
+    ]
+try:
+    thresholds = segments.SegmentThresholds(*cuts)
+    table = state.scored(tx, model, "weeks", Economics(rate, margin, horizon), thresholds)
+except ClvError as exc:
+    st.error(str(exc), icon=":material/block:")
+    st.stop()
+
+summary = segments.segment_summary(table)
+st.subheader("CLV segments")
+st.caption(
+    f"Predicted {horizon}-month CLV. {int(table['slipping'].sum()):,} valuable customers are slipping "
+    "(top-20 % value if still active, but P(alive) below 50 %)."
+)
+views.segment_value_table(summary)
+
+st.subheader("Actions and budget")
+actions = st.data_editor(
+    segments.default_actions(), hide_index=True, width="stretch", key="seg-actions", disabled=["segment"]
+)
+budget = st.number_input("Total budget", 0.0, 1e9, 10_000.0, step=1_000.0, key="seg-budget")
+try:
+    views.budget_table(segments.allocate_budget(summary, actions, budget))
+except ClvError as exc:
+    st.error(str(exc), icon=":material/block:")
+
+st.subheader("Customer list")
+chosen = views.customer_filters(table, tx.attributes)
+filtered = segments.filter_customers(table, **chosen)
+st.metric("Customers in the list", f"{len(filtered):,}")
+st.dataframe(filtered.head(1000), hide_index=True, width="stretch")
+label = chosen["segments"][0] if chosen["segments"] and len(chosen["segments"]) == 1 else "filtered"
+csv, xlsx = export.to_csv_bytes(filtered), export.to_excel_bytes(filtered)
+today = dt.date.today()
+d1, d2 = st.columns(2)
+d1.download_button(
+    f"Download CSV ({len(filtered):,} rows)",
+    csv,
+    file_name=export.file_name(label, csv, "csv", today=today),
+    mime="text/csv",
+    key="seg-csv",
+)
+d2.download_button(
+    f"Download Excel ({len(filtered):,} rows)",
+    xlsx,
+    file_name=export.file_name(label, xlsx, "xlsx", today=today),
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="seg-xlsx",
+)

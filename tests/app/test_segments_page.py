@@ -1,0 +1,24 @@
+"""Segments & export page through AppTest: segment table, budget, filters and a download that matches the count."""
+
+from __future__ import annotations
+
+
+def test_segments_page_filters_and_exports_the_rows_it_shows(app):
+    app.selectbox(key="data-sample").set_value("cdnow_sample").run()
+    app.switch_page("pages/segments.py").run()
+    assert not app.exception, app.exception
+    summary = app.dataframe[0].value
+    assert summary["customers"].sum() == 2357
+    allocation = next(d.value for d in app.dataframe if "expected return" in d.value.columns)
+    assert allocation["budget"].sum() == 10_000
+    app.multiselect(key="seg-f-segment").set_value(["Champions"]).run()
+    count = int(next(m.value for m in app.metric if m.label == "Customers in the list").replace(",", ""))
+    assert count == 118
+    csv = next(b for b in app.get("download_button") if b.proto.label.startswith("Download CSV"))
+    assert "(118 rows)" in csv.proto.label
+
+
+def test_segments_page_bad_thresholds_say_so(app):
+    app.switch_page("pages/segments.py").run()
+    app.number_input(key="seg-cut-1").set_value(99).run()
+    assert not app.exception and len(app.error) == 1 and "must rise" in app.error[0].value

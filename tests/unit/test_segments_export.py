@@ -1,0 +1,109 @@
+"""CLV segments, budget allocation, and exports that are safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from clv_core import export
+from clv_core.errors import ClvError
+from clv_core.segments import (
+    SEGMENT_ORDER,
+    SegmentThresholds,
+    allocate_budget,
+    clv_segments,
+    default_actions,
+    filter_customers,
+    scored_customers,
+    segment_summary,
+    slipping,
+)
+
+
+@pytest.fixture
+def customers():
+    rng = np.random.default_rng(1)
+    n = 1000
+    return pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(n)],
+            "p_alive": rng.uniform(0, 1, n),
+            "clv": rng.gamma(1.0, 20.0, n),
+            "expected_purchases": rng.uniform(0, 3, n),
+        }
+    )
+
+
+def test_segment_counts_sum_to_the_customers_and_follow_the_percentiles(customers):
+    table = scored_customers(customers)
+    counts = table["clv_segment"].value_counts().reindex(SEGMENT_ORDER)
+    assert counts.sum() == 1000 and counts.tolist() == [50, 150, 300, 300, 200]
+    assert table.groupby("clv_segment", observed=True)["clv"].min().is_monotonic_decreasing
+    custom = clv_segments(customers["clv"], SegmentThresholds(champions=90, loyal=70, potential=40, new=10))
+    assert custom.value_counts()["Champions"] == 100
+    with pytest.raises(ClvError, match="must rise"):
+        SegmentThresholds(champions=50, loyal=80)
+
+
+def test_slipping_finds_valuable_customers_who_are_probably_gone():
+    clv = pd.Series([100.0, 2.0] + [1.0] * 8)
+    p_alive = pd.Series([0.9, 0.05] + [0.9] * 8)  # the second would be worth 40 if alive
+    assert slipping(clv, p_alive).tolist() == [False, True] + [False] * 8
+
+
+def test_budget_sums_to_the_total_and_respects_the_caps(customers):
+    summary = segment_summary(scored_customers(customers))
+    for total in (1_000.0, 10_000_000.0):
+        allocation = allocate_budget(summary, default_actions(), total)
+        assert allocation["budget"].sum() == pytest.approx(total)
+    capped = allocate_budget(summary, default_actions(), 10_000_000.0)
+    caps = summary["customers"] * summary["mean CLV"] * default_actions().set_index("segment")["max spend share"]
+    assert (capped.loc[list(SEGMENT_ORDER), "budget"] <= caps + 1e-6).all()
+    assert capped.loc["Unallocated (caps reached)", "budget"] > 0
+    edited = default_actions()
+    edited.loc[edited["segment"] == "At Risk", "response rate"] = 0.0
+    assert allocate_budget(summary, edited, 1_000.0).loc["At Risk", "budget"] == 0
+
+
+def test_filters_combine(customers):
+    table = scored_customers(customers)
+    out = filter_customers(table, segments=["Champions"], p_alive_range=(0.5, 1.0))
+    assert set(out["clv_segment"]) == {"Champions"} and (out["p_alive"] >= 0.5).all()
+    assert len(filter_customers(table)) == 1000
+
+
+DANGEROUS = pd.DataFrame(
+    {
+        "customer_id": ['=HYPERLINK("http://x","click")', "+1", "@x", "-2", "\tTAB", "\rCR", "safe"],
+        "clv": [1.5, -2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+        "orders": [1, 2, 3, 4, 5, 6, 7],
+    }
+)
+
+
+def test_csv_export_neutralises_formula_text_and_leaves_numbers():
+    back = pd.read_csv(io.BytesIO(export.to_csv_bytes(DANGEROUS)), encoding="utf-8-sig", dtype={"customer_id": str})
+    assert back["customer_id"].tolist()[:4] == ['\'=HYPERLINK("http://x","click")', "'+1", "'@x", "'-2"]
+    assert back["customer_id"].iloc[-1] == "safe"
+    assert all(not v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in back["customer_id"])
+    assert back["clv"].tolist() == DANGEROUS["clv"].tolist() and back["orders"].tolist() == DANGEROUS["orders"].tolist()
+
+
+def test_excel_export_has_no_formula_cells():
+    book = load_workbook(io.BytesIO(export.to_excel_bytes(DANGEROUS)))
+    cells = [c for row in book.active.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    ids = [row[0].value for row in book.active.iter_rows(min_row=2)]
+    assert ids[0].startswith("'=") and book.active["B3"].value == -2.0
+
+
+def test_two_different_exports_never_share_a_name():
+    day = dt.date(2024, 1, 5)
+    a = export.file_name("Champions", export.to_csv_bytes(DANGEROUS), "csv", today=day)
+    b = export.file_name("Champions", export.to_csv_bytes(DANGEROUS.head(3)), "csv", today=day)
+    assert a != b and a.startswith("clv-champions-2024-01-05-") and a.endswith(".csv")
