@@ -304,3 +304,14 @@ def scored(tx: Transactions, model: str, unit: str, econ: economics.Economics, t
         attributes=first_attributes(tx),
         thresholds=thresholds,
     )
+
+
+@st.cache_data(max_entries=8, show_spinner="Scoring both snapshots…")
+def _migration(key: tuple, date_a: str, date_b: str, model: str, econ, thresholds, _tx: Transactions):
+    from clv_core import segments
+
+    return segments.migration(_tx, date_a, date_b, model=model, economics=econ, thresholds=thresholds)
+
+
+def migration(tx: Transactions, date_a, date_b, model: str, econ, thresholds):
+    return _migration(dataset_key(tx), str(date_a), str(date_b), model, econ, thresholds, tx)

@@ -453,3 +453,29 @@ def customer_filters(table: pd.DataFrame, attributes: tuple[str, ...]) -> dict:
         if name != "(any)":
             chosen["attribute"] = (name, a2.multiselect(f"{name} is", sorted(table[name].unique()), key="seg-f-attr-v"))
     return chosen
+
+
+def migration_section(tx: Transactions, model: str, econ, thresholds) -> None:
+    from clv_app import state
+    from clv_core.errors import ClvError
+
+    first, last = tx.data["date"].min().date(), tx.observation_end.date()
+    default_a = max(first, (tx.observation_end - pd.DateOffset(months=6)).date())
+    c1, c2 = st.columns(2)
+    date_a = c1.date_input("First snapshot", default_a, min_value=first, max_value=last, key="mig-a")
+    date_b = c2.date_input("Second snapshot", last, min_value=first, max_value=last, key="mig-b")
+    try:
+        result = state.migration(tx, date_a, date_b, model, econ, thresholds)
+    except ClvError as exc:
+        st.error(str(exc), icon=":material/block:")
+        return
+    counts = result.customers["moved"].value_counts()
+    st.caption(
+        f"Each snapshot refits the models on the data up to that day. Moved up {counts.get('up', 0):,}, "
+        f"down {counts.get('down', 0):,}, same {counts.get('same', 0):,}, new {counts.get('new', 0):,}."
+    )
+    left, right = st.columns([2, 3])
+    left.dataframe(result.matrix, width="stretch")
+    right.plotly_chart(charts.sankey_chart(result.matrix, result.date_a, result.date_b), width="stretch")
+    st.markdown(f"**Customers who moved down** ({len(result.moved_down):,})")
+    st.dataframe(result.moved_down, hide_index=True, width="stretch")

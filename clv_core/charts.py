@@ -537,3 +537,24 @@ def importance_chart(importance: pd.Series, *, top: int = 12) -> go.Figure:
         **_LAYOUT,
     )
     return figure
+
+
+def sankey_chart(matrix: pd.DataFrame, date_a, date_b) -> go.Figure:
+    """Customers flowing from segments at the first snapshot (left) to the second (right)."""
+    left = [f"{name} ({pd.Timestamp(date_a).date()})" for name in matrix.index]
+    right = [f"{name} ({pd.Timestamp(date_b).date()})" for name in matrix.columns]
+    sources, targets, values = [], [], []
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            if matrix.iat[i, j] > 0:
+                sources.append(i)
+                targets.append(len(left) + j)
+                values.append(int(matrix.iat[i, j]))
+    figure = go.Figure(
+        go.Sankey(
+            node={"label": left + right, "pad": 14, "color": BLUE},
+            link={"source": sources, "target": targets, "value": values, "color": "rgba(43,89,195,0.25)"},
+        )
+    )
+    figure.update_layout(title="Segment migration between the two snapshots", height=460, **_LAYOUT)
+    return figure

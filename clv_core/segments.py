@@ -185,3 +185,65 @@ def filter_customers(
     if slipping_only:
         keep &= table["slipping"]
     return table.loc[keep].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """CLV segments at two snapshots and the moves between them.
+
+    ``customers``: ``customer_id``, ``segment_a`` ("Not yet a customer" for those acquired after the first
+    snapshot), ``segment_b``, ``moved`` ("up", "down", "same", "new"). ``matrix`` counts customers per (a, b).
+    """
+
+    date_a: pd.Timestamp
+    date_b: pd.Timestamp
+    customers: pd.DataFrame
+    matrix: pd.DataFrame
+
+    @property
+    def moved_down(self) -> pd.DataFrame:
+        return self.customers[self.customers["moved"] == "down"]
+
+
+NOT_YET = "Not yet a customer"
+
+
+def segments_at(transactions, date, *, model: str, time_unit: str, economics, thresholds=None) -> pd.Series:
+    """Each customer's CLV segment as it would have been computed on ``date`` (a refit on the data to that day)."""
+    from clv_core.economics import precompute, scenario
+    from clv_core.models import fit_purchases, fit_spend
+    from clv_core.summary import summarise
+
+    data = transactions.data
+    upto = data[data["date"].dt.normalize() <= pd.Timestamp(date)]
+    summary = summarise(upto, time_unit=time_unit, observation_end=date)
+    base = precompute(
+        fit_purchases(summary, model), fit_spend(summary), summary, churn_multiplier=economics.churn_multiplier
+    )
+    customers = scenario(base, economics).customers
+    return pd.Series(clv_segments(customers["clv"], thresholds).to_numpy(), index=customers["customer_id"].to_numpy())
+
+
+def migration(
+    transactions, date_a, date_b, *, model: str = "bgnbd", time_unit: str = "weeks", economics=None, thresholds=None
+) -> Migration:
+    """Segments at ``date_a`` and ``date_b`` (each from a refit on the data to that day) and the moves between."""
+    from clv_core.economics import Economics
+
+    a, b = pd.Timestamp(date_a).normalize(), pd.Timestamp(date_b).normalize()
+    if not a < b:
+        raise ClvError("The first snapshot must come before the second.")
+    economics = economics or Economics()
+    seg_a = segments_at(transactions, a, model=model, time_unit=time_unit, economics=economics, thresholds=thresholds)
+    seg_b = segments_at(transactions, b, model=model, time_unit=time_unit, economics=economics, thresholds=thresholds)
+    frame = pd.DataFrame({"customer_id": seg_b.index, "segment_b": seg_b.astype(str).to_numpy()})
+    frame["segment_a"] = seg_a.astype(str).reindex(frame["customer_id"]).fillna(NOT_YET).to_numpy()
+    rank = {name: i for i, name in enumerate(SEGMENT_ORDER)}  # 0 is best
+    ra, rb = frame["segment_a"].map(rank), frame["segment_b"].map(rank)
+    frame["moved"] = np.select([ra.isna(), rb > ra, rb < ra], ["new", "down", "up"], default="same")
+    rows = [*SEGMENT_ORDER, NOT_YET]
+    matrix = pd.crosstab(frame["segment_a"], frame["segment_b"]).reindex(
+        index=rows, columns=list(SEGMENT_ORDER), fill_value=0
+    )
+    matrix = matrix.loc[matrix.sum(axis=1) > 0]
+    return Migration(a, b, frame[["customer_id", "segment_a", "segment_b", "moved"]], matrix)

@@ -48,6 +48,9 @@ try:
 except ClvError as exc:
     st.error(str(exc), icon=":material/block:")
 
+with st.expander("Segment migration between two snapshot dates"):
+    views.migration_section(tx, model, Economics(rate, margin, horizon), thresholds)
+
 st.subheader("Customer list")
 chosen = views.customer_filters(table, tx.attributes)
 filtered = segments.filter_customers(table, **chosen)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def test_segments_page_filters_and_exports_the_rows_it_shows(app):
     app.selectbox(key="data-sample").set_value("cdnow_sample").run()
@@ -22,3 +24,16 @@ def test_segments_page_bad_thresholds_say_so(app):
     app.switch_page("pages/segments.py").run()
     app.number_input(key="seg-cut-1").set_value(99).run()
     assert not app.exception and len(app.error) == 1 and "must rise" in app.error[0].value
+
+
+def test_migration_section_shows_the_matrix_and_who_moved_down(app):
+    import datetime as dt
+
+    app.selectbox(key="data-sample").set_value("cdnow_sample").run()
+    app.switch_page("pages/segments.py").run()
+    app.date_input(key="mig-a").set_value(dt.date(1997, 12, 31)).run()
+    assert not app.exception
+    assert any(re.search(r"Moved up [\d,]+, down [\d,]+", c.value) for c in app.caption)
+    assert any(m.value.startswith("**Customers who moved down**") for m in app.markdown)
+    app.date_input(key="mig-b").set_value(dt.date(1997, 6, 30)).run()
+    assert any("must come before" in e.value for e in app.error)

@@ -107,3 +107,21 @@ def test_two_different_exports_never_share_a_name():
     a = export.file_name("Champions", export.to_csv_bytes(DANGEROUS), "csv", today=day)
     b = export.file_name("Champions", export.to_csv_bytes(DANGEROUS.head(3)), "csv", today=day)
     assert a != b and a.startswith("clv-champions-2024-01-05-") and a.endswith(".csv")
+
+
+def test_migration_counts_every_customer_and_flags_moves():
+    from clv_core.samples import sample_bytes
+    from clv_core.segments import NOT_YET, migration
+    from tests.conftest import load
+
+    data, name = sample_bytes("cdnow_sample")
+    result = migration(load(data, name), "1997-12-31", "1998-06-30")
+    assert result.matrix.to_numpy().sum() == len(result.customers) == 2357
+    rank = {n: i for i, n in enumerate(SEGMENT_ORDER)}
+    down = result.moved_down
+    assert len(down) > 0 and (down["segment_b"].map(rank) > down["segment_a"].map(rank)).all()
+    same = result.customers[result.customers["moved"] == "same"]
+    assert (same["segment_a"] == same["segment_b"]).all()
+    assert NOT_YET not in result.matrix.index  # CDNOW's customers were all acquired in Q1 1997
+    with pytest.raises(ClvError, match="must come before"):
+        migration(load(data, name), "1998-06-30", "1997-12-31")
