@@ -315,3 +315,14 @@ def _migration(key: tuple, date_a: str, date_b: str, model: str, econ, threshold
 
 def migration(tx: Transactions, date_a, date_b, model: str, econ, thresholds):
     return _migration(dataset_key(tx), str(date_a), str(date_b), model, econ, thresholds, tx)
+
+
+@st.cache_data(max_entries=4, show_spinner="Writing the report…")
+def _report(key: tuple, label: str, model: str, econ, thresholds, _tx: Transactions) -> str:
+    from clv_core.report import executive_report
+
+    return executive_report(_tx, label=label, model=model, economics=econ, thresholds=thresholds)
+
+
+def report(tx: Transactions, model: str, econ, thresholds) -> str:
+    return _report(dataset_key(tx), current_label(), model, econ, thresholds, tx)

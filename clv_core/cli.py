@@ -84,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     segments.add_argument("--out", metavar="OUT.csv", type=Path, required=True)
     segments.set_defaults(func=_segments)
 
+    report = sub.add_parser("report", help="the executive report as one self-contained HTML file")
+    add_input_arguments(report)
+    report.add_argument("--model", choices=tuple(PURCHASE_MODELS), default="bgnbd")
+    report.add_argument("--horizon-months", type=int, default=12)
+    report.add_argument("--annual-discount-rate", type=float, default=0.10)
+    report.add_argument("--margin", type=float, default=0.30)
+    report.add_argument("--out", metavar="REPORT.html", type=Path, required=True)
+    report.set_defaults(func=_report)
+
     validate = sub.add_parser("validate", help="backtest the models on a holdout period and print metrics as JSON")
     add_input_arguments(validate)
     validate.add_argument("--calibration-end", metavar="YYYY-MM-DD", required=True)
@@ -194,6 +203,17 @@ def _segments(args: argparse.Namespace) -> int:
             raise ClvError(f"Unknown segment {sorted(unknown)[0]!r}. Segments: {', '.join(seg.SEGMENT_ORDER)}.")
         table = seg.filter_customers(table, segments=args.segment)
     args.out.write_bytes(export.to_csv_bytes(table))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from clv_core.report import executive_report
+
+    economics = Economics(
+        annual_discount_rate=args.annual_discount_rate, gross_margin=args.margin, horizon_months=args.horizon_months
+    )
+    page = executive_report(load(args), label=args.input.name, model=args.model, economics=economics)
+    args.out.write_text(page, encoding="utf-8")
     return 0
 
 

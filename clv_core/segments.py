@@ -247,3 +247,10 @@ def migration(
     )
     matrix = matrix.loc[matrix.sum(axis=1) > 0]
     return Migration(a, b, frame[["customer_id", "segment_a", "segment_b", "moved"]], matrix)
+
+
+def tier_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Customers and total CLV per value tier (High, Medium, Low)."""
+    grouped = table.groupby("value_tier")
+    out = pd.DataFrame({"customers": grouped.size(), "total CLV": grouped["clv"].sum()})
+    return out.reindex(["High", "Medium", "Low"]).fillna(0).rename_axis("value tier")

@@ -36,7 +36,10 @@ st.caption(
     f"Predicted {horizon}-month CLV. {int(table['slipping'].sum()):,} valuable customers are slipping "
     "(top-20 % value if still active, but P(alive) below 50 %)."
 )
-views.segment_value_table(summary)
+left, right = st.columns([3, 1])
+with left:
+    views.segment_value_table(summary)
+right.dataframe(segments.tier_summary(table), width="stretch")
 
 st.subheader("Actions and budget")
 actions = st.data_editor(
@@ -44,9 +47,30 @@ actions = st.data_editor(
 )
 budget = st.number_input("Total budget", 0.0, 1e9, 10_000.0, step=1_000.0, key="seg-budget")
 try:
-    views.budget_table(segments.allocate_budget(summary, actions, budget))
+    allocation = segments.allocate_budget(summary, actions, budget)
+    views.budget_table(allocation)
+    st.metric(
+        "Expected return in total",
+        f"{allocation['expected return'].sum():,.0f}",
+        help="Sum over segments of customers × response rate × mean CLV.",
+    )
 except ClvError as exc:
     st.error(str(exc), icon=":material/block:")
+
+st.subheader("Executive report")
+st.caption(
+    "One HTML file with the KPIs, cohort retention, survival curve, segment table and these assumptions; "
+    "it opens offline in any browser."
+)
+if st.toggle("Prepare the report", key="seg-report"):
+    html_report = state.report(tx, model, Economics(rate, margin, horizon), thresholds)
+    st.download_button(
+        "Download the executive report (HTML)",
+        html_report.encode("utf-8"),
+        file_name=export.file_name("report", html_report.encode("utf-8"), "html"),
+        mime="text/html",
+        key="seg-report-download",
+    )
 
 with st.expander("Segment migration between two snapshot dates"):
     views.migration_section(tx, model, Economics(rate, margin, horizon), thresholds)

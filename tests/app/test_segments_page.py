@@ -13,6 +13,8 @@ def test_segments_page_filters_and_exports_the_rows_it_shows(app):
     assert summary["customers"].sum() == 2357
     allocation = next(d.value for d in app.dataframe if "expected return" in d.value.columns)
     assert allocation["budget"].sum() == 10_000
+    total = next(m.value for m in app.metric if m.label == "Expected return in total")
+    assert float(total.replace(",", "")) == round(allocation["expected return"].sum())
     app.multiselect(key="seg-f-segment").set_value(["Champions"]).run()
     count = int(next(m.value for m in app.metric if m.label == "Customers in the list").replace(",", ""))
     assert count == 118
@@ -37,3 +39,12 @@ def test_migration_section_shows_the_matrix_and_who_moved_down(app):
     assert any(m.value.startswith("**Customers who moved down**") for m in app.markdown)
     app.date_input(key="mig-b").set_value(dt.date(1997, 6, 30)).run()
     assert any("must come before" in e.value for e in app.error)
+
+
+def test_the_executive_report_can_be_downloaded(app):
+    app.selectbox(key="data-sample").set_value("cdnow_sample").run()
+    app.switch_page("pages/segments.py").run()
+    app.toggle(key="seg-report").set_value(True).run()
+    assert not app.exception
+    button = next(b for b in app.get("download_button") if "executive report" in b.proto.label)
+    assert button.proto.label == "Download the executive report (HTML)"

@@ -142,3 +142,11 @@ def test_segments_writes_a_safe_segmented_list(cdnow_sample_path, tmp_path):
     assert {"p_alive", "clv", "rfm_segment", "lifecycle"} <= set(table.columns)
     bad = run("segments", str(cdnow_sample_path), "--segment", "Whales", "--out", str(out))
     assert bad.returncode == 2 and "Unknown segment 'Whales'" in bad.stderr
+
+
+def test_report_writes_one_self_contained_html_file(cdnow_sample_path, tmp_path):
+    out = tmp_path / "report.html"
+    result = run("report", str(cdnow_sample_path), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "<h2>Assumptions</h2>" in page and "CDNOW_sample.txt" in page and 'src="http' not in page

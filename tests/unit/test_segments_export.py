@@ -125,3 +125,44 @@ def test_migration_counts_every_customer_and_flags_moves():
     assert NOT_YET not in result.matrix.index  # CDNOW's customers were all acquired in Q1 1997
     with pytest.raises(ClvError, match="must come before"):
         migration(load(data, name), "1998-06-30", "1997-12-31")
+
+
+def test_executive_report_is_self_contained_and_escapes_user_text():
+    import re
+
+    from clv_core.report import executive_report
+    from clv_core.samples import sample_bytes
+    from tests.conftest import load
+
+    data, name = sample_bytes("cdnow_sample")
+    page = executive_report(load(data, name), label="<script>alert('x')</script>.csv", today=dt.date(2024, 1, 5))
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;.csv" in page and "<script>alert('x')" not in page
+    assert not re.search(r"<script[^>]*\bsrc=", page)  # plotly.js is inlined: no network needed
+    assert page.count('class="plotly-graph-div"') == 2  # cohort heatmap and survival curve
+    for heading in (
+        "Headline numbers",
+        "Cohort retention",
+        "How long customers stay",
+        "Customer segments by predicted value",
+        "Assumptions",
+    ):
+        assert f"<h2>{heading}</h2>" in page
+    assert "BG/NBD" in page and "10% a year" in page and "12 months" in page and "2,357 customers" in page
+
+
+def test_report_sections_that_cannot_be_computed_say_why():
+    from clv_core.report import executive_report
+    from tests.conftest import load
+
+    tiny = load("customer_id,date,amount\na,2024-01-05,10\nb,2024-01-06,20\n")
+    page = executive_report(tiny, label="tiny.csv")
+    assert "Not available for this data: The models need at least 20 customers" in page
+
+
+def test_value_tiers_cover_every_customer(customers):
+    from clv_core.segments import tier_summary
+
+    tiers = tier_summary(scored_customers(customers))
+    assert tiers["customers"].tolist() == [200, 300, 500]
+    assert tiers.loc["High", "total CLV"] > tiers.loc["Low", "total CLV"]
