@@ -62,11 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     score = sub.add_parser("score", help="predicted CLV per customer as CSV")
     add_input_arguments(score)
-    score.add_argument("--model", choices=tuple(PURCHASE_MODELS), default="bgnbd")
+    add_scoring_arguments(score)
     score.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks")
-    score.add_argument("--horizon-months", type=int, default=12)
-    score.add_argument("--annual-discount-rate", type=float, default=0.10)
-    score.add_argument("--margin", type=float, default=0.30, help="gross margin as a share, e.g. 0.3")
     score.add_argument("--churn-multiplier", type=float, default=1.0)
     score.add_argument("--bootstrap", type=int, default=0, metavar="B", help="resamples for clv_lower/clv_upper")
     score.add_argument("--seed", type=int, default=0)
@@ -75,21 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     segments = sub.add_parser("segments", help="scored and segmented customer list as CSV (spreadsheet-safe)")
     add_input_arguments(segments)
-    segments.add_argument("--model", choices=tuple(PURCHASE_MODELS), default="bgnbd")
+    add_scoring_arguments(segments)
     segments.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks")
-    segments.add_argument("--horizon-months", type=int, default=12)
-    segments.add_argument("--annual-discount-rate", type=float, default=0.10)
-    segments.add_argument("--margin", type=float, default=0.30)
     segments.add_argument("--segment", action="append", help="keep only this CLV segment (repeatable)")
     segments.add_argument("--out", metavar="OUT.csv", type=Path, required=True)
     segments.set_defaults(func=_segments)
 
     report = sub.add_parser("report", help="the executive report as one self-contained HTML file")
     add_input_arguments(report)
-    report.add_argument("--model", choices=tuple(PURCHASE_MODELS), default="bgnbd")
-    report.add_argument("--horizon-months", type=int, default=12)
-    report.add_argument("--annual-discount-rate", type=float, default=0.10)
-    report.add_argument("--margin", type=float, default=0.30)
+    add_scoring_arguments(report)
     report.add_argument("--out", metavar="REPORT.html", type=Path, required=True)
     report.set_defaults(func=_report)
 
@@ -124,6 +115,23 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--zero-amounts", choices=ZERO_POLICIES, default="keep", help="zero amounts (default: keep)")
     parser.add_argument("--timezone", default="UTC", help="business time zone for timestamps with offsets")
     parser.add_argument("--max-rows", type=int, help="refuse files with more rows than this")
+
+
+def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
+    """The model and economics options of every command that predicts CLV."""
+    parser.add_argument("--model", choices=tuple(PURCHASE_MODELS), default="bgnbd")
+    parser.add_argument("--horizon-months", type=int, default=12)
+    parser.add_argument("--annual-discount-rate", type=float, default=0.10)
+    parser.add_argument("--margin", type=float, default=0.30, help="gross margin as a share, e.g. 0.3")
+
+
+def economics_from(args: argparse.Namespace, *, churn_multiplier: float = 1.0) -> Economics:
+    return Economics(
+        annual_discount_rate=args.annual_discount_rate,
+        gross_margin=args.margin,
+        horizon_months=args.horizon_months,
+        churn_multiplier=churn_multiplier,
+    )
 
 
 def load(args: argparse.Namespace):
@@ -172,12 +180,7 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
-    economics = Economics(
-        annual_discount_rate=args.annual_discount_rate,
-        gross_margin=args.margin,
-        horizon_months=args.horizon_months,
-        churn_multiplier=args.churn_multiplier,
-    )
+    economics = economics_from(args, churn_multiplier=args.churn_multiplier)
     summary = summarise(load(args), time_unit=args.time_unit)
     forecast = score_customers(summary, args.model, economics, bootstrap=args.bootstrap, seed=args.seed)
     forecast.to_csv(args.out, index=False, float_format="%.6g")
@@ -191,9 +194,7 @@ def _segments(args: argparse.Namespace) -> int:
 
     transactions = load(args)
     summary = summarise(transactions, time_unit=args.time_unit)
-    economics = Economics(
-        annual_discount_rate=args.annual_discount_rate, gross_margin=args.margin, horizon_months=args.horizon_months
-    )
+    economics = economics_from(args)
     scored = score_customers(summary, args.model, economics)
     rfm_table = rfm.rfm(summarise(transactions, time_unit="days")).table
     table = seg.scored_customers(scored, rfm_table=rfm_table, attributes=first_purchase_attributes(transactions))
@@ -209,9 +210,7 @@ def _segments(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from clv_core.report import executive_report
 
-    economics = Economics(
-        annual_discount_rate=args.annual_discount_rate, gross_margin=args.margin, horizon_months=args.horizon_months
-    )
+    economics = economics_from(args)
     page = executive_report(load(args), label=args.input.name, model=args.model, economics=economics)
     args.out.write_text(page, encoding="utf-8")
     return 0

@@ -81,20 +81,19 @@ filtered = segments.filter_customers(table, **chosen)
 st.metric("Customers in the list", f"{len(filtered):,}")
 st.dataframe(filtered.head(1000), hide_index=True, width="stretch")
 label = chosen["segments"][0] if chosen["segments"] and len(chosen["segments"]) == 1 else "filtered"
-csv, xlsx = export.to_csv_bytes(filtered), export.to_excel_bytes(filtered)
-today = dt.date.today()
+stamp, today = export.fingerprint(filtered), dt.date.today()  # files are built only when a button is clicked
 d1, d2 = st.columns(2)
 d1.download_button(
     f"Download CSV ({len(filtered):,} rows)",
-    csv,
-    file_name=export.file_name(label, csv, "csv", today=today),
+    lambda: export.to_csv_bytes(filtered),
+    file_name=export.file_name(label, stamp, "csv", today=today),
     mime="text/csv",
     key="seg-csv",
 )
 d2.download_button(
     f"Download Excel ({len(filtered):,} rows)",
-    xlsx,
-    file_name=export.file_name(label, xlsx, "xlsx", today=today),
+    lambda: export.to_excel_bytes(filtered),
+    file_name=export.file_name(label, stamp, "xlsx", today=today),
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="seg-xlsx",
 )

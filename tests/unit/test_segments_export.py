@@ -166,3 +166,11 @@ def test_value_tiers_cover_every_customer(customers):
     tiers = tier_summary(scored_customers(customers))
     assert tiers["customers"].tolist() == [200, 300, 500]
     assert tiers.loc["High", "total CLV"] > tiers.loc["Low", "total CLV"]
+
+
+def test_fingerprints_tell_different_tables_apart():
+    same = export.fingerprint(DANGEROUS.copy())
+    assert same == export.fingerprint(DANGEROUS)
+    changed = DANGEROUS.copy()
+    changed.loc[6, "clv"] = 7.5
+    assert export.fingerprint(changed) != same and export.fingerprint(DANGEROUS.head(3)) != same
