@@ -138,7 +138,7 @@ def _first_attributes(key: tuple, _tx: Transactions):
 @st.cache_data(max_entries=16, show_spinner="Scoring customers…")
 def _rfm(key: tuple, bins: int, thresholds: rfm.LifecycleThresholds, _tx: Transactions) -> rfm.RFMResult:
     summary = summarise(_tx, time_unit="days")
-    return rfm.rfm(summary, bins=bins, thresholds=thresholds, previous_gap_days=rfm.previous_gaps(_tx.data))
+    return rfm.rfm(summary, bins=bins, thresholds=thresholds, previous_gap_days=rfm.previous_gaps(_tx))
 
 
 @st.cache_data(max_entries=8, show_spinner="Computing the overview…")
@@ -166,7 +166,7 @@ def overview_of(tx: Transactions, window: str):
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _suggested_threshold(key: tuple, _tx: Transactions) -> survival.SuggestedThreshold:
-    return survival.suggest_inactivity_days(_tx.data)
+    return survival.suggest_inactivity_days(_tx)
 
 
 @st.cache_data(max_entries=8, show_spinner="Measuring customer lifetimes…")

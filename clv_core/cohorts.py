@@ -16,6 +16,7 @@ from scipy.optimize import OptimizeWarning, curve_fit
 
 from clv_core.errors import ClvError
 from clv_core.ingest import Transactions
+from clv_core.runs import runs
 
 PERIODS = {"week": "W", "month": "M", "quarter": "Q"}
 
@@ -66,8 +67,11 @@ class CohortTable:
 
 def first_purchase_attributes(transactions: Transactions) -> pd.DataFrame:
     """Each customer's attribute values (and product) at their first purchase, indexed by customer id."""
-    columns = [c for c in (*transactions.attributes, "product") if c in transactions.data]
-    first = transactions.data.groupby("customer_id", sort=False)[columns].first()
+    data = transactions.data
+    r = runs(data)
+    columns = [c for c in (*transactions.attributes, "product") if c in data]
+    index = pd.Index(r.first_of(data["customer_id"]), name="customer_id")
+    first = pd.DataFrame({c: r.first_of(data[c]) for c in columns}, index=index)
     return first.rename(columns={"product": "first product"})
 
 
@@ -111,28 +115,11 @@ def build_cohorts(
             raise ClvError(f"No customer's first purchase has {attribute} = {value!r}.")
     freq = PERIODS[period]
     end = transactions.observation_end
-    tx_period = pd.PeriodIndex(data["date"], freq=freq).asi8
-    first_period = pd.Series(tx_period, index=data.index).groupby(data["customer_id"]).transform("min").to_numpy()
-    age = tx_period - first_period
     last = pd.Period(end, freq=freq)
     # the data ends inside its last calendar period when that period ends after the last observed day
     partial = last.end_time.normalize() > end.normalize()
     last_complete = last.ordinal - (1 if partial else 0)
-
-    frame = pd.DataFrame(
-        {
-            "cohort": first_period,
-            "age": age,
-            "customer": data["customer_id"].to_numpy(),
-            "amount": data["amount"].to_numpy(),
-        }
-    )
-    frame["order"] = data["order_id"].to_numpy() if "order_id" in data else np.arange(len(data))
-    grouped = frame.groupby(["cohort", "age"])
-    active = grouped["customer"].nunique().unstack(fill_value=0)
-    revenue = grouped["amount"].sum().unstack(fill_value=0.0)
-    orders = grouped["order"].nunique().unstack(fill_value=0)
-    sizes = frame.groupby("cohort")["customer"].nunique()
+    active, revenue, orders, sizes = _cells(data, freq)
 
     cohorts = sizes.index.to_numpy()
     max_age = max(int(last_complete - cohorts.min()), 0)
@@ -143,7 +130,7 @@ def build_cohorts(
         raise ClvError(f"The data covers less than one complete {period}; choose a shorter cohort period.")
 
     def matrix(values: pd.DataFrame, per_customer: bool) -> pd.DataFrame:
-        full = values.reindex(index=cohorts, columns=ages, fill_value=0).to_numpy(dtype=float)
+        full = values.reindex(columns=ages, fill_value=0).to_numpy(dtype=float)
         if per_customer:
             full = full / sizes.to_numpy()[:, None]
         full[~observed] = np.nan
@@ -323,3 +310,37 @@ def default_trend_age(table: CohortTable) -> int | None:
         if age in reached and reached[age] >= 3:
             return age
     return None
+
+
+def _cells(data: pd.DataFrame, freq: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.Series]:
+    """Active customers, revenue and orders per (cohort, age) cell, and customers per cohort.
+
+    ``data`` is in customer order, so a customer's first row holds the acquisition period and the age only grows
+    along the customer's run: a customer is counted active in a cell at the run's rows where the age changes.
+    """
+    r = runs(data)
+    period = pd.PeriodIndex(data["date"], freq=freq).asi8
+    cohort = period[r.first_rows][r.customer_of_row]
+    age = period - cohort
+    first_cohort = int(cohort.min())
+    width = int(age.max()) + 1
+    cell = (cohort - first_cohort) * width + age
+    cohorts = np.unique(cohort)
+    n_cells = (int(cohort.max()) - first_cohort + 1) * width
+    new_cell = np.ones(len(cell), dtype=bool)
+    new_cell[1:] = (cell[1:] != cell[:-1]) | (r.customer_of_row[1:] != r.customer_of_row[:-1])
+    active = np.bincount(cell[new_cell], minlength=n_cells)
+    revenue = np.bincount(cell, weights=data["amount"].to_numpy(dtype=float), minlength=n_cells)
+    if "order_id" in data:
+        codes, uniques = pd.factorize(data["order_id"])
+        distinct = np.unique(cell * np.int64(len(uniques) + 1) + codes + 1)
+        orders = np.bincount(distinct // (len(uniques) + 1), minlength=n_cells)
+    else:
+        orders = np.bincount(cell, minlength=n_cells)
+    rows = cohorts - first_cohort
+
+    def frame(values: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(values.reshape(-1, width)[rows], index=cohorts, columns=np.arange(width))
+
+    sizes = pd.Series(np.bincount(cohort[r.first_rows] - first_cohort)[rows], index=cohorts)
+    return frame(active), frame(revenue), frame(orders), sizes

@@ -98,10 +98,14 @@ class ForecastBase:
     customer_id : numpy.ndarray
     p_alive : numpy.ndarray
         Probability each customer is still active at the observation end.
-    cumulative : numpy.ndarray
-        (customers, MAX_MONTHS + 1): expected purchases from the observation end to each month boundary.
+    rows : numpy.ndarray
+        Each customer's row in ``distinct_cumulative``: customers with the same (frequency, recency, T) share one.
+    distinct_cumulative : numpy.ndarray
+        (distinct rows, MAX_MONTHS + 1): expected purchases from the observation end to each month boundary.
     expected_order_value : numpy.ndarray
         Gamma–Gamma conditional expected spend per order (the population mean for one-time buyers).
+    order_value_by_row : numpy.ndarray
+        ``expected_order_value`` summed over the customers of each distinct row (for base totals).
     new_customer_cumulative : numpy.ndarray
         (MAX_MONTHS + 1,): expected repeat purchases of a customer acquired today.
     population_order_value : float
@@ -111,8 +115,10 @@ class ForecastBase:
 
     customer_id: np.ndarray
     p_alive: np.ndarray
-    cumulative: np.ndarray
+    rows: np.ndarray
+    distinct_cumulative: np.ndarray
     expected_order_value: np.ndarray
+    order_value_by_row: np.ndarray
     new_customer_cumulative: np.ndarray
     population_order_value: float
     historical_revenue: np.ndarray
@@ -130,8 +136,8 @@ def precompute(
     table = summary.table
     unit_days = TIME_UNITS[summary.time_unit]
     keys = table[["frequency", "recency", "T"]]
-    distinct = keys.drop_duplicates().reset_index(drop=True)
-    index = keys.merge(distinct.reset_index(), on=["frequency", "recency", "T"], how="left")["index"].to_numpy()
+    distinct = keys.drop_duplicates().reset_index(drop=True)  # in order of first appearance, as ngroup numbers them
+    index = keys.groupby(["frequency", "recency", "T"], sort=False).ngroup().to_numpy()
     f, r, T = (distinct[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
     months = np.arange(MAX_MONTHS + 1)
     t_units = months * DAYS_PER_MONTH / unit_days
@@ -151,12 +157,14 @@ def precompute(
             order_value[repeat] = gg.conditional_expected_average_profit(freq[repeat], value[repeat])
     if not (np.all(np.isfinite(cumulative)) and np.all(np.isfinite(alive))):
         raise ClvError("The fitted model gives non-finite predictions for some customers; try another model.")
-    idx = np.asarray(index, dtype=int)
+    idx = np.asarray(index, dtype=np.int64)
     return ForecastBase(
         customer_id=table["customer_id"].to_numpy(),
         p_alive=np.clip(alive[idx], 0, 1),
-        cumulative=cumulative[idx],
+        rows=idx,
+        distinct_cumulative=cumulative,
         expected_order_value=order_value,
+        order_value_by_row=np.bincount(idx, weights=order_value, minlength=len(distinct)),
         new_customer_cumulative=new_customer,
         population_order_value=float(mean_spend),
         historical_revenue=table["total_revenue"].to_numpy(dtype=float),
@@ -210,9 +218,9 @@ def scenario(base: ForecastBase, economics: Economics) -> CLVScenario:
         raise ClvError("This forecast was prepared for another churn multiplier; prepare it again.")
     h = economics.horizon_months
     discount = discount_factors(economics, MAX_MONTHS)
-    increments = np.diff(base.cumulative, axis=1)
-    discounted_purchases = increments[:, :h] @ discount[:h]
-    clv = discounted_purchases * base.expected_order_value * economics.gross_margin
+    # One product per distinct (frequency, recency, T) row, then a gather: O(customers), whatever the horizon.
+    discounted_purchases = np.diff(base.distinct_cumulative[:, : h + 1], axis=1) @ discount[:h]
+    clv = discounted_purchases[base.rows] * base.expected_order_value * economics.gross_margin
     margin_per_order = base.population_order_value * economics.gross_margin
     new_curve = margin_per_order * (
         1 + np.concatenate([[0.0], np.cumsum(np.diff(base.new_customer_cumulative) * discount)])
@@ -227,7 +235,7 @@ def scenario(base: ForecastBase, economics: Economics) -> CLVScenario:
         {
             "customer_id": base.customer_id,
             "p_alive": base.p_alive,
-            "expected_purchases": base.cumulative[:, h],
+            "expected_purchases": base.distinct_cumulative[base.rows, h],
             "expected_avg_value": base.expected_order_value,
             "clv": clv,
             "historical_revenue": base.historical_revenue,
@@ -240,7 +248,7 @@ def total_clv(base: ForecastBase, economics: Economics) -> float:
     """The customer-base total of :func:`scenario` without building per-customer results (for sensitivity curves):
     each month's expected value summed over customers, discounted, times margin."""
     h = economics.horizon_months
-    monthly_value = np.diff(base.cumulative[:, : h + 1], axis=1).T @ base.expected_order_value
+    monthly_value = np.diff(base.distinct_cumulative[:, : h + 1], axis=1).T @ base.order_value_by_row
     return float(monthly_value @ discount_factors(economics, h)) * economics.gross_margin
 
 

@@ -97,7 +97,7 @@ def executive_report(
         return figure(charts.cohort_heatmap(table, "retention"))
 
     def survival_section() -> str:
-        suggestion = survival.suggest_inactivity_days(transactions.data)
+        suggestion = survival.suggest_inactivity_days(transactions)
         data = survival.survival_data(transactions, survival.ChurnDefinition(suggestion.days))
         km = survival.kaplan_meier(data.table["duration_days"], data.table["churned"])
         return f"<p>{html.escape(suggestion.explanation)}</p>" + figure(charts.km_chart(km))

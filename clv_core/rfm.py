@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from clv_core.errors import ClvError
+from clv_core.ingest import Transactions
+from clv_core.runs import in_order, runs
 from clv_core.summary import CustomerSummary
 
 #: The 11-segment scheme as a complete (R, FM) grid on 1–5 scores (DESIGN.md): every cell has one segment.
@@ -44,8 +46,14 @@ TIER_GROUPS = {
 }
 TIER_OF_CODE = {code: name for name, codes in TIER_GROUPS.items() for code in codes}
 OTHER_TIER = "Other"
+_SEGMENT_CODE = np.full(56, -1)
+for _cell, _name in SEGMENT_OF_CELL.items():
+    _SEGMENT_CODE[int(_cell)] = SEGMENT_ORDER.index(_name)
+_TIER_CODES = np.array([f"{r}-{f}-{m}" for r in range(1, 5) for f in range(1, 5) for m in range(1, 5)], dtype=object)
+_TIER_GROUP_OF = np.array([TIER_OF_CODE.get(code, OTHER_TIER) for code in _TIER_CODES], dtype=object)
 
 LIFECYCLE_ORDER = ("First-time", "Sporadic", "Frequent", "Reactivated", "At risk of churn", "Churned")
+_STAGE = {name: code for code, name in enumerate(LIFECYCLE_ORDER)}
 
 
 @dataclass(frozen=True)
@@ -94,11 +102,18 @@ def scores(values: pd.Series, bins: int, *, higher_is_better: bool = True) -> pd
     >>> scores(pd.Series([1, 1, 1, 1, 2, 3, 5, 8, 13, 21]), 5).tolist()
     [1, 1, 1, 1, 3, 3, 4, 4, 5, 5]
     """
+    return pd.Series(_binned(_min_ranks(values, higher_is_better), bins), index=values.index)
+
+
+def _min_ranks(values: pd.Series, higher_is_better: bool = True) -> np.ndarray:
+    """Rank of each value, ties sharing the lowest rank (1-based); the best values rank highest."""
+    return (values if higher_is_better else -values).rank(method="min").to_numpy()
+
+
+def _binned(ranked: np.ndarray, bins: int) -> np.ndarray:
     if bins < 2:
         raise ClvError("Scores need at least 2 bins.")
-    ranked = (values if higher_is_better else -values).rank(method="min")
-    n = len(values)
-    return (1 + np.floor(bins * (ranked - 1) / n)).clip(1, bins).astype(int)
+    return (1 + np.floor(bins * (ranked - 1) / len(ranked))).clip(1, bins).astype(int)
 
 
 def rfm(
@@ -134,17 +149,16 @@ def rfm(
         }
     )
     recency, orders, revenue = table["recency_days"], table["orders"], table["revenue"]
-    table["R"] = scores(recency, bins, higher_is_better=False)
-    table["F"] = scores(orders, bins)
-    table["M"] = scores(revenue, bins)
+    ranks = _min_ranks(recency, False), _min_ranks(orders), _min_ranks(revenue)
+    table["R"], table["F"], table["M"] = (_binned(rank, bins) for rank in ranks)
 
-    r5, f5, m5 = scores(recency, 5, higher_is_better=False), scores(orders, 5), scores(revenue, 5)
-    table["segment"] = pd.Categorical(named_segment(r5, f5, m5), SEGMENT_ORDER)
+    table["segment"] = named_segment(*(_binned(rank, 5) for rank in ranks))
 
     # four-tier grid: 1 is the best quartile
-    r4, f4, m4 = (5 - scores(recency, 4, higher_is_better=False)), 5 - scores(orders, 4), 5 - scores(revenue, 4)
-    table["tier_code"] = r4.astype(str) + "-" + f4.astype(str) + "-" + m4.astype(str)
-    table["tier_group"] = table["tier_code"].map(TIER_OF_CODE).fillna(OTHER_TIER)
+    r4, f4, m4 = (5 - _binned(rank, 4) for rank in ranks)
+    tier = (r4 - 1) * 16 + (f4 - 1) * 4 + (m4 - 1)
+    table["tier_code"] = _TIER_CODES[tier]
+    table["tier_group"] = _TIER_GROUP_OF[tier]
 
     gaps = (
         previous_gap_days.reindex(table["customer_id"]).to_numpy()
@@ -152,28 +166,28 @@ def rfm(
         else np.full(len(table), np.nan)
     )
     table["previous_gap_days"] = gaps
-    table["lifecycle"] = pd.Categorical(lifecycle(recency, orders, gaps, thresholds), LIFECYCLE_ORDER)
+    table["lifecycle"] = lifecycle(recency, orders, gaps, thresholds)
     return RFMResult(table=table, bins=bins, thresholds=thresholds, observation_end=summary.observation_end)
 
 
-def named_segment(r, f, m) -> pd.Series:
+def named_segment(r, f, m) -> pd.Categorical:
     """The 11-segment name for quintile scores (5 best): cell (R, FM) with FM = (F + M) / 2 rounded half up.
 
     >>> named_segment(pd.Series([5, 4, 1]), pd.Series([5, 5, 1]), pd.Series([5, 4, 1])).tolist()
     ['Champions', 'Champions', 'Lost']
     """
-    r, f, m = (pd.Series(np.asarray(x), dtype=int) for x in (r, f, m))
+    r, f, m = (np.asarray(x, dtype=int) for x in (r, f, m))
     fm = np.floor((f + m) / 2 + 0.5).astype(int)  # half up: Python's round((5 + 4) / 2) would give 4
-    return (r.astype(str) + fm.astype(str)).map(SEGMENT_OF_CELL)
+    return pd.Categorical.from_codes(_SEGMENT_CODE[r * 10 + fm], SEGMENT_ORDER)
 
 
-def lifecycle(recency_days, orders, previous_gap_days, thresholds: LifecycleThresholds) -> np.ndarray:
+def lifecycle(recency_days, orders, previous_gap_days, thresholds: LifecycleThresholds) -> pd.Categorical:
     """Stage per customer, first rule that applies: churned, at risk, reactivated (came back after a gap
     longer than the churn threshold), first-time (one order), frequent, sporadic."""
     recency = np.asarray(recency_days, dtype=float)
     orders = np.asarray(orders)
     gap = np.asarray(previous_gap_days, dtype=float)
-    return np.select(
+    stage = np.select(
         [
             recency > thresholds.churned_days,
             recency > thresholds.at_risk_days,
@@ -181,12 +195,19 @@ def lifecycle(recency_days, orders, previous_gap_days, thresholds: LifecycleThre
             orders <= 1,
             orders >= thresholds.frequent_orders,
         ],
-        ["Churned", "At risk of churn", "Reactivated", "First-time", "Frequent"],
-        default="Sporadic",
+        [
+            _STAGE["Churned"],
+            _STAGE["At risk of churn"],
+            _STAGE["Reactivated"],
+            _STAGE["First-time"],
+            _STAGE["Frequent"],
+        ],
+        default=_STAGE["Sporadic"],
     )
+    return pd.Categorical.from_codes(stage, LIFECYCLE_ORDER)
 
 
-def previous_gaps(data: pd.DataFrame) -> pd.Series:
+def previous_gaps(transactions: Transactions | pd.DataFrame) -> pd.Series:
     """Days between each customer's last two distinct purchase days (NaN with one purchase day).
 
     >>> data = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
@@ -194,10 +215,11 @@ def previous_gaps(data: pd.DataFrame) -> pd.Series:
     >>> previous_gaps(data).to_dict()
     {'a': 10.0, 'b': nan}
     """
-    days = data[["customer_id"]].assign(day=data["date"].dt.normalize()).drop_duplicates()
-    days = days.sort_values(["customer_id", "day"])
-    gaps = days.groupby("customer_id")["day"].diff().dt.days
-    return gaps.groupby(days["customer_id"]).last().astype(float)
+    data = in_order(transactions)
+    r = runs(data)
+    days, last = r.days, r.first_day_index + r.purchase_days - 1
+    gaps = np.where(r.purchase_days >= 2, days[last] - days[np.maximum(last - 1, 0)], np.nan)
+    return pd.Series(gaps, index=pd.Index(r.first_of(data["customer_id"]), name="customer_id"), dtype=float)
 
 
 def segment_summary(result: RFMResult, column: str = "segment") -> pd.DataFrame:

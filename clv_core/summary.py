@@ -19,6 +19,7 @@ import pandas as pd
 
 from clv_core.errors import ClvError
 from clv_core.ingest import Transactions
+from clv_core.runs import Runs, in_order, runs
 
 #: Days per time unit. Weeks are days / 7 (what reproduces Fader, Hardie & Lee's CDNOW figures); a month is
 #: an average Gregorian month.
@@ -92,58 +93,61 @@ def summarise(
     """
     if time_unit not in TIME_UNITS:
         raise ClvError(f"Time unit must be one of {', '.join(TIME_UNITS)}, not {time_unit!r}.")
+    data = in_order(transactions)
     if isinstance(transactions, Transactions):
-        data, attributes = transactions.data, transactions.attributes
-        default_end = transactions.observation_end
+        attributes, default_end = transactions.attributes, transactions.observation_end
     else:
-        data, attributes = transactions, ()
-        default_end = pd.Timestamp(data["date"].max()).normalize()
+        attributes, default_end = (), pd.Timestamp(data["date"].max()).normalize()
     end = pd.Timestamp(observation_end).normalize() if observation_end is not None else default_end
-    day = data["date"].dt.normalize()
-    within = (day <= end).to_numpy()
+    day = data["date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    within = day <= end.to_datetime64()
     after = int((~within).sum())
-    data, day = data.loc[within], day[within]
+    if after:
+        data, day = data.loc[within], day[within]
     if data.empty:
         raise ClvError(f"No transactions on or before the observation end {end.date()}. Choose a later date.")
     unit = TIME_UNITS[time_unit]
+    table, first_rows = _per_customer(data, unit, end)
+    for attr in attributes:
+        table[attr] = data[attr].to_numpy()[first_rows]
+    return CustomerSummary(table=table, time_unit=time_unit, observation_end=end, transactions_after_end=after)
 
-    per_day = data.groupby(["customer_id", day.rename("day")], sort=True)["amount"].sum()
-    customers = per_day.index.get_level_values(0)
-    days = per_day.index.get_level_values(1)
-    grouped = pd.DataFrame({"customer_id": customers, "day": days, "amount": per_day.to_numpy()}).groupby(
-        "customer_id", sort=True
-    )
-    first = grouped["day"].min()
-    last = grouped["day"].max()
-    periods = grouped["day"].size()
-    spend = grouped["amount"].sum()
-    first_spend = grouped["amount"].first()
+
+def _per_customer(data: pd.DataFrame, unit: float, end: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray]:
+    """The summary table and each customer's first row, from the customer and purchase-day runs."""
+    r = runs(data)
+    day_spend = r.per_day(data["amount"].to_numpy())
+    first, last, periods = r.first_day, r.last_day, r.purchase_days
+    spend = np.add.reduceat(day_spend, r.first_day_index)
     frequency = (periods - 1).astype(float)
-    repeat_spend = (spend - first_spend).to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
-        monetary = np.where(frequency.to_numpy() > 0, repeat_spend / frequency.to_numpy(), 0.0)
-
-    rows = data.groupby("customer_id", sort=True)
-    if "order_id" in data and (data["order_id"] != "").all():
-        orders = rows["order_id"].nunique()
-    else:
-        orders = rows.size()
-    revenue = rows["amount"].sum()
+        monetary = np.where(frequency > 0, (spend - day_spend[r.first_day_index]) / frequency, 0.0)
+    revenue = r.per_customer(data["amount"].to_numpy())
+    orders = _orders(data, r)
+    end_day = end.to_datetime64().astype("datetime64[D]").astype(np.int64)
     table = pd.DataFrame(
         {
-            "customer_id": first.index.astype(str),
-            "frequency": frequency.to_numpy(),
-            "recency": ((last - first).dt.days / unit).to_numpy(dtype=float),
-            "T": ((end - first).dt.days / unit).to_numpy(dtype=float),
+            "customer_id": r.first_of(data["customer_id"]),
+            "frequency": frequency,
+            "recency": (last - first) / unit,
+            "T": (end_day - first) / unit,
             "monetary_value": monetary,
-            "first_purchase": first.to_numpy(),
-            "last_purchase": last.to_numpy(),
-            "orders": orders.to_numpy(),
-            "total_revenue": revenue.to_numpy(),
-            "average_order_value": (revenue / orders).to_numpy(),
-            "days_since_last_purchase": (end - last).dt.days.to_numpy(),
+            "first_purchase": first.astype("datetime64[D]").astype("datetime64[ns]"),
+            "last_purchase": last.astype("datetime64[D]").astype("datetime64[ns]"),
+            "orders": orders,
+            "total_revenue": revenue,
+            "average_order_value": revenue / orders,
+            "days_since_last_purchase": end_day - last,
         }
     )
-    for attr in attributes:
-        table[attr] = rows[attr].first().to_numpy()
-    return CustomerSummary(table=table, time_unit=time_unit, observation_end=end, transactions_after_end=after)
+    return table, r.first_rows
+
+
+def _orders(data: pd.DataFrame, r: Runs) -> np.ndarray:
+    """Orders per customer: distinct order ids when every row has one, else rows."""
+    rows = np.diff(np.append(r.first_rows, r.rows))
+    if "order_id" not in data or not (data["order_id"] != "").all():
+        return rows
+    order_codes, uniques = pd.factorize(data["order_id"])
+    pairs = np.unique(r.customer_of_row * np.int64(len(uniques)) + order_codes)
+    return np.bincount(pairs // len(uniques), minlength=r.customers)

@@ -24,13 +24,16 @@ from lifelines import (
 )
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
-from lifelines.utils import restricted_mean_survival_time
+from lifelines.utils import concordance_index, restricted_mean_survival_time
 
 from clv_core.errors import ClvError
 from clv_core.ingest import Transactions
+from clv_core.runs import in_order, runs
 
 #: Groups beyond this many levels are pooled into "Other" for curves and tests.
 MAX_GROUPS = 8
+#: Above this many customers, the Cox concordance and proportional-hazards check run on a random sample of this size.
+DIAGNOSTIC_SAMPLE = 25_000
 DAYS_PER_MONTH = 365.25 / 12
 
 
@@ -63,15 +66,14 @@ class SuggestedThreshold:
     explanation: str
 
 
-def suggest_inactivity_days(data: pd.DataFrame, *, quantile: float = 0.9) -> SuggestedThreshold:
+def suggest_inactivity_days(transactions: Transactions | pd.DataFrame, *, quantile: float = 0.9) -> SuggestedThreshold:
     """The ``quantile`` of gaps between a customer's consecutive purchase days, rounded up to a week.
 
     >>> days = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(12) * 10, unit="D")
     >>> suggest_inactivity_days(pd.DataFrame({"customer_id": "a", "date": days})).days  # 10-day gaps → 2 weeks
     14
     """
-    days = data[["customer_id"]].assign(day=data["date"].dt.normalize()).drop_duplicates()
-    gaps = days.sort_values(["customer_id", "day"]).groupby("customer_id")["day"].diff().dt.days.dropna()
+    gaps = runs(in_order(transactions)).day_gaps()
     if len(gaps) < 10:
         return SuggestedThreshold(
             180, "Too few repeat purchases to learn a typical gap, so 180 days is used; adjust it to your business."
@@ -116,28 +118,26 @@ def survival_data(
     """
     data = transactions.data
     end = transactions.observation_end
-    day = data["date"].dt.normalize()
-    grouped = day.groupby(data["customer_id"], sort=True)
-    first, last = grouped.min(), grouped.max()
-    inactive = (end - last).dt.days
-    churned = (inactive > definition.inactivity_days).to_numpy()
-    lived = np.where(churned, (last - first).dt.days + definition.grace_days, (end - first).dt.days)
+    r = runs(data)
+    first, last = r.first_day, r.last_day
+    end_day = np.datetime64(end.date(), "D").astype(np.int64)
+    churned = (end_day - last) > definition.inactivity_days
+    lived = np.where(churned, last - first + definition.grace_days, end_day - first)
     floored = int((lived < 1).sum())
     table = pd.DataFrame(
-        {"customer_id": first.index.astype(str), "duration_days": np.maximum(lived, 1), "churned": churned}
+        {"customer_id": r.first_of(data["customer_id"]), "duration_days": np.maximum(lived, 1), "churned": churned}
     )
-    rows = data.groupby("customer_id", sort=True)
     groups = []
     for attr in transactions.attributes:
-        table[attr] = rows[attr].first().to_numpy()
+        table[attr] = r.first_of(data[attr])
         groups.append(attr)
     if "product" in data:
-        table["first product"] = rows["product"].first().to_numpy()
+        table["first product"] = r.first_of(data["product"])
         groups.append("first product")
-    table["acquisition quarter"] = first.dt.to_period("Q").astype(str).to_numpy()
+    quarters, labels = pd.factorize(pd.PeriodIndex(first.astype("datetime64[D]"), freq="Q").asi8)
+    table["acquisition quarter"] = np.asarray([str(pd.Period(ordinal=q, freq="Q")) for q in labels])[quarters]
     groups.append("acquisition quarter")
-    first_day_spend = data.assign(day=day).groupby(["customer_id", "day"])["amount"].sum().groupby(level=0).first()
-    table["first order value"] = first_day_spend.reindex(first.index).to_numpy()
+    table["first order value"] = r.per_day(data["amount"].to_numpy())[r.first_day_index]
     for name, series in (extra_groups or {}).items():
         table[name] = series.reindex(table["customer_id"]).astype(str).to_numpy()
         groups.append(name)
@@ -331,7 +331,7 @@ def cox(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", ConvergenceWarning)
-                fitter.fit(data, duration_col="_duration", event_col="_event")
+                fitter.fit(data, duration_col="_duration", event_col="_event", batch_mode=True)
         except (ConvergenceError, ConvergenceWarning, np.linalg.LinAlgError, ValueError) as exc:
             last_error = str(exc).splitlines()[0]
             continue
@@ -354,10 +354,18 @@ def _cox_result(fitter: CoxPHFitter, data: pd.DataFrame, penalizer: float, notes
             "p": s["p"],
         }
     ).rename_axis("covariate")
+    check = data
+    if len(data) > DIAGNOSTIC_SAMPLE:  # lifelines' residuals and concordance grow faster than linearly
+        check = data.sample(DIAGNOSTIC_SAMPLE, random_state=0)
+        notes = [
+            *notes,
+            f"Concordance and the proportional-hazards check use a random {DIAGNOSTIC_SAMPLE:,} of the "
+            f"{len(data):,} customers; the hazard ratios use all of them.",
+        ]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            test = proportional_hazard_test(fitter, data, time_transform="rank")
+            test = proportional_hazard_test(fitter, check, time_transform="rank")
         pvalues = test.summary["p"]
         violations = tuple(str(i if not isinstance(i, tuple) else i[0]) for i in pvalues.index[pvalues < 0.05])
     except (ValueError, np.linalg.LinAlgError, ZeroDivisionError):
@@ -373,7 +381,11 @@ def _cox_result(fitter: CoxPHFitter, data: pd.DataFrame, penalizer: float, notes
         sentence = "No covariate fails the proportional-hazards check (all p ≥ 0.05): the hazard ratios hold over time."
     return CoxResult(
         summary=summary,
-        concordance=float(fitter.concordance_index_),
+        concordance=float(
+            fitter.concordance_index_
+            if check is data
+            else concordance_index(check["_duration"], -fitter.predict_partial_hazard(check), check["_event"])
+        ),
         penalizer=penalizer,
         ph_sentence=sentence,
         ph_violations=violations,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from dataclasses import asdict, dataclass, field
 
@@ -14,12 +13,14 @@ from clv_core.ingest.amounts import parse_amounts
 from clv_core.ingest.columns import ColumnMapping, detect_columns, normalise_name, resolve_mapping, validate_mapping
 from clv_core.ingest.dates import AUTO, DAY_FIRST, MONTH_FIRST, parse_dates
 from clv_core.ingest.sniff import DEFAULT_MAX_DECOMPRESSED_BYTES, RawTable, read_raw
+from clv_core.ingest.text import cell_text, count_customers, in_customer_order, text_ids, text_rank
 
 RETURN_POLICIES = ("net", "drop", "keep")
 ZERO_POLICIES = ("keep", "drop")
 DUPLICATE_POLICIES = ("auto", "drop", "keep")
 #: Text values that mean "no value" in an attribute column. Ids use only the empty string (``NA`` is an id).
 _BLANK_ATTRIBUTE = "(blank)"
+_CODE = "__customer_rank"
 _CANONICAL = ("customer_id", "date", "amount", "order_id", "quantity", "product")
 
 
@@ -275,7 +276,7 @@ def clean(
             drops.append(DroppedRows(reason, int(mask.sum()), examples))
             keep[mask] = False
 
-    ids = _ids(frame[mapping.customer_id])
+    ids = text_ids(frame[mapping.customer_id])
     drop(ids.isna().to_numpy(), "missing customer id", frame[mapping.customer_id])
 
     tz = options.timezone
@@ -309,18 +310,19 @@ def clean(
     for role in ("order_id", "product"):
         col = getattr(mapping, role)
         if col:
-            table[role] = _ids(frame[col]).fillna("").to_numpy()
+            table[role] = text_ids(frame[col]).fillna("").to_numpy()
     if mapping.quantity:
         table["quantity"] = parse_amounts(frame[mapping.quantity]).values.to_numpy()
     attributes = []
     for col in mapping.attributes:
         label = col if col not in _CANONICAL else f"{col} (attribute)"
-        values = frame[col].astype(str).str.strip() if frame[col].dtype != object else frame[col].map(_text)
+        values = frame[col].astype(str).str.strip() if frame[col].dtype != object else frame[col].map(cell_text)
         table[label] = values.replace("", _BLANK_ATTRIBUTE).to_numpy()
         attributes.append(label)
     table = table.loc[keep].reset_index(drop=True)
 
-    key = [c for c in ("customer_id", "date", "amount", "order_id", "product", "quantity") if c in table]
+    table[_CODE] = text_rank(table["customer_id"])
+    key = [c for c in (_CODE, "date", "amount", "order_id", "product", "quantity") if c in table]
     dup = table.duplicated(subset=key, keep="first").to_numpy()
     duplicate_rows = int(dup.sum())
     has_time = bool((table["date"] != table["date"].dt.normalize()).any())
@@ -345,7 +347,7 @@ def clean(
     outliers = 0
     if positive.size >= 100:
         outliers = int((positive > 100 * np.quantile(positive, 0.99)).sum())
-    table = table.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True)
+    table = in_customer_order(table, table.pop(_CODE).to_numpy())
     observation_end = table["date"].max().normalize()
 
     notes.extend(
@@ -365,7 +367,7 @@ def clean(
         mapping=mapping.as_dict(),
         rows_read=n,
         rows_kept=len(table),
-        customers=int(table["customer_id"].nunique()),
+        customers=count_customers(table),
         dropped=tuple(drops),
         date_formats=dates.info.formats,
         date_order=dates.info.order,
@@ -402,27 +404,6 @@ def clean(
         options=options,
         content_hash=source_hash,
     )
-
-
-def _ids(column: pd.Series) -> pd.Series:
-    """Ids as stripped text; only an empty cell is missing (``NA`` and ``null`` can be real ids)."""
-    if pd.api.types.is_integer_dtype(column):
-        return column.astype("Int64").astype(str).where(column.notna(), None).astype(object)
-    if pd.api.types.is_float_dtype(column) or column.dtype == object:
-        text = column.map(_text)
-    else:
-        text = column.astype(str).str.strip()
-    return text.where(text != "", None)
-
-
-def _text(value: object) -> str:
-    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
-        return value.isoformat()
-    return str(value).strip()
 
 
 def _amounts(frame: pd.DataFrame, mapping: ColumnMapping, raw: RawTable, notes: list[str]):

@@ -86,3 +86,25 @@ def test_unknown_time_unit_and_empty_window_are_user_errors(cdnow_sample):
         summarise(cdnow_sample, time_unit="fortnights")
     with pytest.raises(ClvError, match="No transactions on or before"):
         summarise(cdnow_sample, observation_end="1990-01-01")
+
+
+def test_a_shuffled_frame_with_integer_ids_gives_the_same_summary(cdnow_master):
+    # Plain DataFrames need not be in customer order; the summary puts them in it before reading boundaries.
+    data = cdnow_master.data[["customer_id", "date", "amount"]]
+    shuffled = data.sample(frac=1, random_state=3).assign(customer_id=lambda d: d["customer_id"].astype(int))
+    ours = summarise(shuffled, time_unit="days").btyd
+    expected = summarise(cdnow_master, time_unit="days").btyd
+    expected.index = expected.index.astype(int).astype(str)  # "00004" → "4", as the integer ids read
+    assert ours.index.tolist() == sorted(expected.index)
+    pd.testing.assert_frame_equal(ours, expected.loc[ours.index], check_exact=False, rtol=1e-12)
+
+
+def test_orders_count_distinct_order_ids_per_customer():
+    tx = load(
+        "customer_id,order_id,date,amount\nb,o1,2024-01-05,10\nb,o1,2024-01-05,4\nb,o2,2024-01-09,3\n"
+        "a,o3,2024-01-07,5\na,o4,2024-01-07,6\nc,o5,2024-01-09,1\n"
+    )
+    table = summarise(tx, time_unit="days").table.set_index("customer_id")
+    assert table["orders"].to_dict() == {"a": 2, "b": 2, "c": 1}
+    assert table.loc["b", "frequency"] == 1 and table.loc["b", "monetary_value"] == 3
+    assert table.loc["a", "frequency"] == 0 and table.loc["a", "total_revenue"] == 11

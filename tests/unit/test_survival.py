@@ -151,3 +151,15 @@ def test_cap_levels_keeps_the_most_common():
     values = pd.Series(list("aaaabbbcc") + [f"x{i}" for i in range(20)])
     capped = cap_levels(values, keep=3)
     assert set(capped) == {"a", "b", "c", "Other"}
+
+
+def test_large_cox_checks_run_on_a_stated_sample_with_the_full_fit(monkeypatch):
+    rossi = load_rossi()
+    covariates = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
+    full = cox(rossi, duration_col="week", event_col="arrest", covariates=covariates)
+    monkeypatch.setattr("clv_core.survival.DIAGNOSTIC_SAMPLE", 300)
+    sampled = cox(rossi, duration_col="week", event_col="arrest", covariates=covariates)
+    pd.testing.assert_frame_equal(sampled.summary, full.summary)  # the hazard ratios still use every row
+    assert any("random 300 of the 432 customers" in note for note in sampled.notes)
+    assert not any("random" in note for note in full.notes)
+    assert sampled.concordance != full.concordance and abs(sampled.concordance - full.concordance) < 0.05
