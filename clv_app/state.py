@@ -8,8 +8,13 @@ Session keys (set only through the functions here):
   widgets default to it, because Streamlit forgets a page's widget values when another page is shown, and a
   forgotten radio must not silently swap the active dataset for the default sample.
 
-Cached work is keyed on the SHA-256 of the file bytes (``st.cache_data`` would otherwise hash only a sample
-of a large DataFrame's rows); the bytes themselves are passed as an unhashed ``_data`` argument.
+Cached work is keyed on the SHA-256 of the file bytes plus the mapping and options (Streamlit would otherwise hash
+only a sample of a large DataFrame's rows); the bytes and frames themselves are passed as unhashed ``_``
+arguments. Results live in ``st.cache_resource``: one shared object per dataset and options, computed once however
+many sessions ask (Streamlit runs one call per key at a time), and never pickled or copied on a rerun, which
+``st.cache_data`` would do with every 10M-row table on every access. Shared objects are therefore read-only: pages
+copy before they change anything (tests/app/test_cache_sharing.py checks that a tour of every page leaves them
+as computed).
 """
 
 from __future__ import annotations
@@ -38,24 +43,24 @@ DATASET_SOURCE = "dataset_source"
 DEFAULT_SAMPLE = "cdnow"
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def cached_sample(key: str) -> tuple[bytes, str]:
     return sample_bytes(key)
 
 
-@st.cache_data(max_entries=8, show_spinner="Reading the file…")
+@st.cache_resource(max_entries=8, show_spinner="Reading the file…")
 def cached_raw(file_hash: str, name: str, sheet: str | None, max_bytes: int, _data: bytes) -> RawTable:
     return read_raw(_data, name, sheet=sheet, max_decompressed_bytes=max_bytes, sheet_chooser=choose_sheet)
 
 
-@st.cache_data(max_entries=8, show_spinner="Cleaning the transactions…")
+@st.cache_resource(max_entries=8, show_spinner="Cleaning the transactions…")
 def cached_clean(
     file_hash: str, name: str, mapping: ColumnMapping, options: IngestOptions, _raw: RawTable
 ) -> Transactions:
     return clean(_raw, mapping=mapping, options=options, source_hash=file_hash)
 
 
-@st.cache_data(max_entries=16, show_spinner="Summarising customers…")
+@st.cache_resource(max_entries=16, show_spinner="Summarising customers…")
 def cached_summary(
     file_hash: str, mapping: ColumnMapping, options: IngestOptions, time_unit: str, _tx: Transactions
 ) -> CustomerSummary:
@@ -125,23 +130,23 @@ def dataset_key(tx: Transactions) -> tuple:
     return (tx.content_hash, tx.mapping, tx.options)
 
 
-@st.cache_data(max_entries=16, show_spinner="Building cohorts…")
+@st.cache_resource(max_entries=16, show_spinner="Building cohorts…")
 def _cohorts(key: tuple, period: str, where: tuple[str, str] | None, _tx: Transactions) -> cohorts.CohortTable:
     return cohorts.build_cohorts(_tx, period=period, where=where)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _first_attributes(key: tuple, _tx: Transactions):
     return cohorts.first_purchase_attributes(_tx)
 
 
-@st.cache_data(max_entries=16, show_spinner="Scoring customers…")
+@st.cache_resource(max_entries=16, show_spinner="Scoring customers…")
 def _rfm(key: tuple, bins: int, thresholds: rfm.LifecycleThresholds, _tx: Transactions) -> rfm.RFMResult:
     summary = summarise(_tx, time_unit="days")
     return rfm.rfm(summary, bins=bins, thresholds=thresholds, previous_gap_days=rfm.previous_gaps(_tx))
 
 
-@st.cache_data(max_entries=8, show_spinner="Computing the overview…")
+@st.cache_resource(max_entries=8, show_spinner="Computing the overview…")
 def _overview(key: tuple, window: str, _tx: Transactions):
     revenue = _tx.data.groupby("customer_id")["amount"].sum()
     return overview.kpis(_tx, window=window), overview.monthly_trend(_tx), overview.concentration(revenue)
@@ -164,28 +169,28 @@ def overview_of(tx: Transactions, window: str):
     return _overview(dataset_key(tx), window, tx)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _suggested_threshold(key: tuple, _tx: Transactions) -> survival.SuggestedThreshold:
     return survival.suggest_inactivity_days(_tx)
 
 
-@st.cache_data(max_entries=8, show_spinner="Measuring customer lifetimes…")
+@st.cache_resource(max_entries=8, show_spinner="Measuring customer lifetimes…")
 def _survival(key: tuple, definition: survival.ChurnDefinition, _tx: Transactions, _segments) -> survival.SurvivalData:
     return survival.survival_data(_tx, definition, extra_groups={"RFM segment": _segments})
 
 
-@st.cache_data(max_entries=16, show_spinner="Drawing survival curves…")
+@st.cache_resource(max_entries=16, show_spinner="Drawing survival curves…")
 def _km(key: tuple, definition, group: str | None, _data: survival.SurvivalData) -> survival.KMResult:
     t = _data.table
     return survival.kaplan_meier(t["duration_days"], t["churned"], None if group is None else t[group])
 
 
-@st.cache_data(max_entries=16, show_spinner="Fitting the Cox model…")
+@st.cache_resource(max_entries=16, show_spinner="Fitting the Cox model…")
 def _cox(key: tuple, definition, covariates: tuple[str, ...], _data: survival.SurvivalData) -> survival.CoxResult:
     return survival.cox(_data.table, duration_col="duration_days", event_col="churned", covariates=list(covariates))
 
 
-@st.cache_data(max_entries=16, show_spinner="Fitting parametric lifetimes…")
+@st.cache_resource(max_entries=16, show_spinner="Fitting parametric lifetimes…")
 def _parametric(key: tuple, definition, horizon_days: int, _data: survival.SurvivalData) -> survival.ParametricResult:
     return survival.parametric(_data.table["duration_days"], _data.table["churned"], horizon_days=horizon_days)
 
@@ -212,27 +217,27 @@ def parametric_of(tx: Transactions, data: survival.SurvivalData, horizon_days: i
     return _parametric(dataset_key(tx), data.definition, horizon_days, data)
 
 
-@st.cache_data(max_entries=8, show_spinner="Fitting the models…")
+@st.cache_resource(max_entries=8, show_spinner="Fitting the models…")
 def _fits(key: tuple, unit: str, model: str, _summary: CustomerSummary) -> tuple[models.FitResult, models.FitResult]:
     return models.fit_purchases(_summary, model), models.fit_spend(_summary)
 
 
-@st.cache_data(max_entries=4, show_spinner="Comparing models…")
+@st.cache_resource(max_entries=4, show_spinner="Comparing models…")
 def _comparison(key: tuple, unit: str, _summary: CustomerSummary):
     return models.compare_models(_summary)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _diagnostics(key: tuple, unit: str, model: str, _fit: models.FitResult, _summary: CustomerSummary):
     return models.repeat_purchase_fit(_fit, _summary), models.spend_frequency_check(_summary)
 
 
-@st.cache_data(max_entries=24, show_spinner="Preparing the forecast…")
+@st.cache_resource(max_entries=24, show_spinner="Preparing the forecast…")
 def _base(key: tuple, unit: str, model: str, churn: float, _fit, _spend, _summary) -> economics.ForecastBase:
     return economics.precompute(_fit, _spend, _summary, churn_multiplier=churn)
 
 
-@st.cache_data(max_entries=8, show_spinner="Refitting on resampled customers…")
+@st.cache_resource(max_entries=8, show_spinner="Refitting on resampled customers…")
 def _bootstrap(key: tuple, unit: str, model: str, econ: economics.Economics, resamples: int, _summary):
     return forecast.bootstrap_clv(_summary, model, econ, resamples=resamples, seed=0)
 
@@ -260,12 +265,12 @@ def bootstrap(tx: Transactions, unit: str, model: str, econ: economics.Economics
     return _bootstrap(dataset_key(tx), unit, model, econ, resamples, summary(tx, unit))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def sbg(survivors: tuple[float, ...]) -> contractual.SBGResult:
     return contractual.fit_sbg(survivors)
 
 
-@st.cache_data(max_entries=4, show_spinner="Reading subscriptions…")
+@st.cache_resource(max_entries=4, show_spinner="Reading subscriptions…")
 def _subscriptions(file_hash: str, name: str, _data: bytes) -> contractual.Subscriptions:
     return contractual.read_subscriptions(_data, name)
 
@@ -274,12 +279,12 @@ def subscriptions(data: bytes, name: str) -> contractual.Subscriptions:
     return _subscriptions(content_hash(data), name, data)
 
 
-@st.cache_data(max_entries=6, show_spinner="Refitting every model on the calibration period…")
+@st.cache_resource(max_entries=6, show_spinner="Refitting every model on the calibration period…")
 def _backtest(key: tuple, calibration_end: str, unit: str, _tx: Transactions) -> validation.Backtest:
     return validation.backtest(_tx, calibration_end=calibration_end, time_unit=unit)
 
 
-@st.cache_data(max_entries=12, show_spinner=False)
+@st.cache_resource(max_entries=12, show_spinner=False)
 def _tracking(key: tuple, calibration_end: str, unit: str, model: str, _result: validation.Backtest, _tx: Transactions):
     fit = next(m.fit for m in _result.models if m.name == model)
     return validation.tracking(fit, _tx, _result.holdout)
@@ -306,7 +311,7 @@ def scored(tx: Transactions, model: str, unit: str, econ: economics.Economics, t
     )
 
 
-@st.cache_data(max_entries=8, show_spinner="Scoring both snapshots…")
+@st.cache_resource(max_entries=8, show_spinner="Scoring both snapshots…")
 def _migration(key: tuple, date_a: str, date_b: str, model: str, econ, thresholds, _tx: Transactions):
     from clv_core import segments
 
@@ -317,7 +322,7 @@ def migration(tx: Transactions, date_a, date_b, model: str, econ, thresholds):
     return _migration(dataset_key(tx), str(date_a), str(date_b), model, econ, thresholds, tx)
 
 
-@st.cache_data(max_entries=4, show_spinner="Writing the report…")
+@st.cache_resource(max_entries=4, show_spinner="Writing the report…")
 def _report(key: tuple, label: str, model: str, econ, thresholds, _tx: Transactions) -> str:
     from clv_core.report import executive_report
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -180,9 +181,8 @@ class CLVScenario:
 
     Attributes
     ----------
-    customers : pandas.DataFrame
-        ``customer_id``, ``p_alive``, ``expected_purchases`` (over the horizon), ``expected_avg_value``
-        (currency per order), ``clv`` (discounted margin over the horizon, currency), ``historical_revenue``.
+    clv : numpy.ndarray
+        Discounted margin of each customer over the horizon (currency), in ``base.customer_id`` order.
     total_clv, mean_clv : float
         Customer-base value over the horizon and per customer (currency).
     new_customer_clv : float
@@ -194,14 +194,31 @@ class CLVScenario:
         within ``MAX_MONTHS``; 0 when the first order does).
     """
 
-    customers: pd.DataFrame
+    base: ForecastBase
     economics: Economics
+    clv: np.ndarray
     total_clv: float
     mean_clv: float
     new_customer_clv: float
     new_customer_curve: np.ndarray
     clv_to_cac: float | None
     payback_months: float | None
+
+    @cached_property
+    def customers(self) -> pd.DataFrame:
+        """``customer_id``, ``p_alive``, ``expected_purchases`` (over the horizon), ``expected_avg_value`` (currency
+        per order), ``clv``, ``historical_revenue``: built on first use, since a slider move needs only ``clv``."""
+        base, h = self.base, self.economics.horizon_months
+        return pd.DataFrame(
+            {
+                "customer_id": base.customer_id,
+                "p_alive": base.p_alive,
+                "expected_purchases": base.distinct_cumulative[base.rows, h],
+                "expected_avg_value": base.expected_order_value,
+                "clv": self.clv,
+                "historical_revenue": base.historical_revenue,
+            }
+        )
 
 
 def discount_factors(economics: Economics, months: int = MAX_MONTHS) -> np.ndarray:
@@ -231,17 +248,7 @@ def scenario(base: ForecastBase, economics: Economics) -> CLVScenario:
     if economics.cac > 0:
         covered = np.flatnonzero(new_curve >= economics.cac)
         payback = float(covered[0]) if covered.size else None
-    customers = pd.DataFrame(
-        {
-            "customer_id": base.customer_id,
-            "p_alive": base.p_alive,
-            "expected_purchases": base.distinct_cumulative[base.rows, h],
-            "expected_avg_value": base.expected_order_value,
-            "clv": clv,
-            "historical_revenue": base.historical_revenue,
-        }
-    )
-    return CLVScenario(customers, economics, float(clv.sum()), float(clv.mean()), new_clv, new_curve, ratio, payback)
+    return CLVScenario(base, economics, clv, float(clv.sum()), float(clv.mean()), new_clv, new_curve, ratio, payback)
 
 
 def total_clv(base: ForecastBase, economics: Economics) -> float:

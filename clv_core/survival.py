@@ -204,13 +204,14 @@ def kaplan_meier(
         raise ClvError("There are no customers to draw survival curves for.")
     if (durations <= 0).any():
         raise ClvError("Lifetimes must be positive; found zero or negative durations.")
-    labels = (
-        pd.Series(["All customers"] * len(durations)) if groups is None else cap_levels(pd.Series(np.asarray(groups)))
-    )
+    if groups is None:
+        labels, masks = None, {"All customers": slice(None)}
+    else:
+        labels = cap_levels(pd.Series(np.asarray(groups)))
+        masks = {name: (labels == name).to_numpy() for name in labels.value_counts().index}
     at_times = at_times or tuple(np.linspace(0, durations.max(), 6).round())
     curves, at_risk = [], {}
-    for name in labels.value_counts().index:
-        mask = (labels == name).to_numpy()
+    for name, mask in masks.items():
         kmf = KaplanMeierFitter(alpha=1 - confidence).fit(durations[mask], events[mask], label=str(name))
         band = kmf.confidence_interval_survival_function_
         curve = pd.DataFrame(
@@ -221,10 +222,11 @@ def kaplan_meier(
                 "upper": band.iloc[:, 1].to_numpy(),
             }
         )
+        observed = durations[mask].to_numpy()
         curves.append(
-            KMCurve(str(name), int(mask.sum()), int(events[mask].sum()), curve, float(kmf.median_survival_time_))
+            KMCurve(str(name), len(observed), int(events[mask].sum()), curve, float(kmf.median_survival_time_))
         )
-        at_risk[str(name)] = [int((durations[mask] >= t).sum()) for t in at_times]
+        at_risk[str(name)] = [int((observed >= t).sum()) for t in at_times]
     table = pd.DataFrame(at_risk, index=[f"day {int(t)}" for t in at_times]).T
     if groups is None or len(curves) < 2:
         return KMResult(tuple(curves), table)
