@@ -46,7 +46,8 @@ e2e: $(STAMP) chromium
 	$(PY) -m pytest tests/e2e
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_ingest.py
+	$(PY) benchmarks/bench_scale.py --rows 1000000 10000000
+	$(PY) benchmarks/bench_slider.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -19,6 +19,9 @@ as computed).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import streamlit as st
 
 from clv_core import cohorts, contractual, economics, forecast, models, overview, rfm, survival, validation
@@ -34,6 +37,7 @@ from clv_core.ingest import (
     read_raw,
     resolve_mapping,
 )
+from clv_core.runs import runs
 from clv_core.samples import SAMPLES, sample_bytes
 from clv_core.summary import CustomerSummary, summarise
 
@@ -148,7 +152,7 @@ def _rfm(key: tuple, bins: int, thresholds: rfm.LifecycleThresholds, _tx: Transa
 
 @st.cache_resource(max_entries=8, show_spinner="Computing the overview…")
 def _overview(key: tuple, window: str, _tx: Transactions):
-    revenue = _tx.data.groupby("customer_id")["amount"].sum()
+    revenue = runs(_tx.data).per_customer(_tx.data["amount"].to_numpy())
     return overview.kpis(_tx, window=window), overview.monthly_trend(_tx), overview.concentration(revenue)
 
 
@@ -237,11 +241,6 @@ def _base(key: tuple, unit: str, model: str, churn: float, _fit, _spend, _summar
     return economics.precompute(_fit, _spend, _summary, churn_multiplier=churn)
 
 
-@st.cache_resource(max_entries=8, show_spinner="Refitting on resampled customers…")
-def _bootstrap(key: tuple, unit: str, model: str, econ: economics.Economics, resamples: int, _summary):
-    return forecast.bootstrap_clv(_summary, model, econ, resamples=resamples, seed=0)
-
-
 def fits(tx: Transactions, unit: str, model: str):
     """(summary, purchase fit, spend fit); raises ClvError when the data cannot support the models."""
     s = summary(tx, unit)
@@ -262,7 +261,26 @@ def forecast_base(tx: Transactions, unit: str, model: str, churn: float) -> econ
 
 
 def bootstrap(tx: Transactions, unit: str, model: str, econ: economics.Economics, resamples: int):
-    return _bootstrap(dataset_key(tx), unit, model, econ, resamples, summary(tx, unit))
+    """Bootstrap intervals with a progress bar per resample the first time (see :class:`_Results`)."""
+    key = ("bootstrap", dataset_key(tx), unit, model, econ, resamples)
+    store = _results()
+    hit = store.get(key)
+    if hit is not None:
+        return hit
+    customer_summary = summary(tx, unit)
+    text = "Refitting both models on resampled customers: {} of {}"
+    bar = st.progress(0.0, text=text.format(0, resamples))
+
+    def report(done: int, total: int) -> None:
+        bar.progress(done / total, text=text.format(done, total))
+
+    try:
+        return store.compute(
+            key,
+            lambda: forecast.bootstrap_clv(customer_summary, model, econ, resamples=resamples, seed=0, progress=report),
+        )
+    finally:
+        bar.empty()
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -331,3 +349,61 @@ def _report(key: tuple, label: str, model: str, econ, thresholds, _tx: Transacti
 
 def report(tx: Transactions, model: str, econ, thresholds) -> str:
     return _report(dataset_key(tx), current_label(), model, econ, thresholds, tx)
+
+
+# --- progress: shown the first time work is done, not on the reruns that find it cached ----------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _finished() -> set:
+    """Keys of multi-step work that has completed in this server process (shared, like the caches)."""
+    return set()
+
+
+def seen(key: tuple) -> bool:
+    """Whether the work named ``key`` has completed before (so its cached steps will return at once)."""
+    return key in _finished()
+
+
+def mark_done(key: tuple) -> None:
+    _finished().add(key)
+
+
+class _Results:
+    """Results computed outside Streamlit's cached functions, so the work can draw its own progress bar (an element
+    drawn inside a cached function is replayed on every later cache hit). Shared by all sessions like the caches;
+    one computation per key at a time (a second session asking for the same key waits for the first); the least
+    recently used entries beyond ``max_entries`` are dropped."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._values: OrderedDict = OrderedDict()
+        self._locks: dict = {}
+        self._lock = threading.Lock()
+        self._max = max_entries
+
+    def get(self, key: tuple):
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        return None
+
+    def compute(self, key: tuple, fn):
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            hit = self.get(key)
+            if hit is not None:
+                return hit
+            value = fn()
+            with self._lock:
+                self._values[key] = value
+                while len(self._values) > self._max:
+                    old, _ = self._values.popitem(last=False)
+                    self._locks.pop(old, None)
+            return value
+
+
+@st.cache_resource(show_spinner=False)
+def _results() -> _Results:
+    return _Results(max_entries=8)

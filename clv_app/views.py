@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pandas as pd
 import streamlit as st
 
-from clv_core import charts
+from clv_core import charts, export
 from clv_core.ingest import (
     AUTO,
     DAY_FIRST,
@@ -23,6 +26,8 @@ from clv_core.ingest import (
 from clv_core.summary import CustomerSummary
 
 NONE = "(none)"
+#: Rows of a per-customer or per-transaction table sent to the browser; the whole table is a download.
+SHOWN_ROWS = 1_000
 PRICE_TIMES_QTY = "(unit price × quantity)"
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$])")
 TIMEZONES = (
@@ -43,6 +48,41 @@ TIMEZONES = (
 def md(text: str) -> str:
     """Escape text from a user's file so Markdown renders it literally (and never as a link or HTML)."""
     return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def full_download(label: str, frame: pd.DataFrame, name: str, *, identity: str, key: str) -> None:
+    """A CSV download of a whole table shown capped at ``SHOWN_ROWS``; the file is written only when clicked.
+
+    ``identity`` names the content in the file name (e.g. the dataset's content hash), so a rerun does not hash a
+    large table just to name a file nobody may download."""
+    st.download_button(
+        f"{label}: {len(frame):,} rows",
+        lambda: export.to_csv_bytes(frame),
+        file_name=export.file_name(name, identity.encode(), "csv"),
+        mime="text/csv",
+        key=key,
+    )
+
+
+@contextmanager
+def steps(label: str, key: tuple) -> Iterator[Callable[[str], None]]:
+    """Run multi-step cached work under an ``st.status`` that lists each step as it starts and ends with the
+    elapsed time, but only the first time (``key`` not done before): later reruns find every step cached and
+    show nothing. Yields ``announce(text)``, to call before each step."""
+    from clv_app import state
+
+    if state.seen(key):
+        yield lambda text: None
+        return
+    start = time.perf_counter()
+    with st.status(label, expanded=True) as status:
+        try:
+            yield lambda text: status.write(text)
+        except Exception:
+            status.update(label=f"{label}: stopped", state="error", expanded=True)
+            raise
+        status.update(label=f"{label}: done in {time.perf_counter() - start:.1f} s", state="complete", expanded=False)
+    state.mark_done(key)
 
 
 def page_start(title: str) -> Transactions:
@@ -238,12 +278,13 @@ def _detection_table(tx: Transactions) -> pd.DataFrame:
 def summary_preview(summary: CustomerSummary) -> None:
     unit = summary.time_unit
     st.caption(
-        f"{len(summary.table):,} customers, observed to {summary.observation_end.date()}. "
+        f"{len(summary.table):,} customers, observed to {summary.observation_end.date()} (the first "
+        f"{min(SHOWN_ROWS, len(summary.table)):,} shown). "
         f"frequency = repeat purchase days; recency = first → last purchase and T = first purchase → "
         f"observation end, in {unit}; days_since_last_purchase is RFM recency."
     )
     st.dataframe(
-        summary.table.head(1000),
+        summary.table.head(SHOWN_ROWS),
         hide_index=True,
         width="stretch",
         column_config={
@@ -478,4 +519,13 @@ def migration_section(tx: Transactions, model: str, econ, thresholds) -> None:
     left.dataframe(result.matrix, width="stretch")
     right.plotly_chart(charts.sankey_chart(result.matrix, result.date_a, result.date_b), width="stretch")
     st.markdown(f"**Customers who moved down** ({len(result.moved_down):,})")
-    st.dataframe(result.moved_down, hide_index=True, width="stretch")
+    if len(result.moved_down) > SHOWN_ROWS:
+        st.caption(f"The first {SHOWN_ROWS:,} are shown; the download has all of them.")
+    st.dataframe(result.moved_down.head(SHOWN_ROWS), hide_index=True, width="stretch")
+    full_download(
+        "Download the customers who moved down (CSV)",
+        result.moved_down,
+        "moved-down",
+        identity=f"{result.date_a}-{result.date_b}-{len(result.moved_down)}",
+        key="seg-mig-csv",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,15 +39,18 @@ def bootstrap_clv(
     resamples: int = 30,
     seed: int = 0,
     level: float = 0.90,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BootstrapCLV:
     """Resample customers with replacement (as weights, so each refit runs on the distinct rows), refit the
-    purchase and spend models, and score every customer of the original data under each refit."""
+    purchase and spend models, and score every customer of the original data under each refit.
+
+    ``progress(done, total)`` is called after each resample."""
     if resamples < 2:
         raise ClvError("Use at least 2 bootstrap resamples.")
     rng = np.random.default_rng(seed)
     n = len(summary.table)
     draws, totals, failed = [], [], 0
-    for _ in range(resamples):
+    for done in range(1, resamples + 1):
         weights = np.bincount(rng.integers(0, n, n), minlength=n)
         try:
             fit = fit_purchases(summary, model, weights=weights)
@@ -54,9 +58,11 @@ def bootstrap_clv(
             result = scenario(precompute(fit, spend, summary, churn_multiplier=economics.churn_multiplier), economics)
         except ClvError:
             failed += 1
-            continue
-        draws.append(result.customers["clv"].to_numpy())
-        totals.append(result.total_clv)
+        else:
+            draws.append(result.clv)
+            totals.append(result.total_clv)
+        if progress is not None:
+            progress(done, resamples)
     if len(draws) < 2:
         raise ClvError("Too few bootstrap refits succeeded to give intervals; use more data or fewer resamples.")
     matrix = np.vstack(draws)

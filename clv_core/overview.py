@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from clv_core.ingest import Transactions
+from clv_core.runs import runs
 
 WINDOWS = {"month": 1, "quarter": 3, "year": 12}
 
@@ -62,26 +63,30 @@ def kpis(transactions: Transactions, *, window: str = "quarter") -> KPIWindow:
     end = transactions.observation_end + pd.Timedelta(days=1)  # exclusive
     start = end - pd.DateOffset(months=months)
     previous_start = start - pd.DateOffset(months=months)
-    first = data.groupby("customer_id")["date"].transform("min")
+    r = runs(data)
+    customer = r.customer_of_row
+    dates = data["date"].to_numpy()
+    first = dates[r.first_rows][customer]
+    amount = data["amount"].to_numpy(dtype=float)
     has_order_id = "order_id" in data and (data["order_id"] != "").all()
 
     def measure(lo: pd.Timestamp, hi: pd.Timestamp) -> dict[str, float]:
-        inside = (data["date"] >= lo) & (data["date"] < hi)
-        rows = data[inside]
-        to_date = data[data["date"] < hi]
-        buyers = rows["customer_id"].unique()
-        orders = rows["order_id"].nunique() if has_order_id else len(rows)
-        returning = rows.loc[first[inside] < lo, "customer_id"].nunique()
-        customers = to_date["customer_id"].nunique()
-        revenue = float(rows["amount"].sum())
+        lo64, hi64 = lo.to_datetime64(), hi.to_datetime64()
+        to_date = dates < hi64
+        inside = to_date & (dates >= lo64)
+        buyers = _distinct(customer[inside])
+        orders = data.loc[inside, "order_id"].nunique() if has_order_id else int(inside.sum())
+        returning = _distinct(customer[inside & (first < lo64)])
+        customers = _distinct(customer[to_date])
+        revenue = float(amount[inside].sum())
         return {
             "Customers": customers,
-            "Active customers": len(buyers),
+            "Active customers": buyers,
             "Revenue": revenue,
             "Orders": orders,
             "Average order value": revenue / orders if orders else np.nan,
-            "Repeat-purchase rate": returning / len(buyers) if len(buyers) else np.nan,
-            "Historical CLV per customer": float(to_date["amount"].sum()) / customers if customers else np.nan,
+            "Repeat-purchase rate": returning / buyers if buyers else np.nan,
+            "Historical CLV per customer": float(amount[to_date].sum()) / customers if customers else np.nan,
         }
 
     now = measure(start, end)
@@ -107,22 +112,28 @@ def monthly_trend(transactions: Transactions) -> pd.DataFrame:
     """Per calendar month: revenue, active customers, new customers, and revenue from new vs returning
     customers (new = in their acquisition month). ``complete`` is False for a month the data ends inside."""
     data = transactions.data
-    month = data["date"].dt.to_period("M")
-    first_month = month.groupby(data["customer_id"]).transform("min")
-    new = month == first_month
-    frame = pd.DataFrame({"month": month, "customer": data["customer_id"], "amount": data["amount"], "new": new})
-    grouped = frame.groupby("month")
+    r = runs(data)
+    month = pd.PeriodIndex(data["date"], freq="M").asi8
+    first_month = month[r.first_rows]
+    new = month == first_month[r.customer_of_row]
+    lo = int(month.min())
+    index = month - lo
+    size = int(month.max()) - lo + 1
+    amount = data["amount"].to_numpy(dtype=float)
+    # rows are in customer order and months only grow along a customer's run: a (customer, month) pair starts
+    # where the customer or the month changes
+    starts = np.ones(len(month), dtype=bool)
+    starts[1:] = (np.diff(r.customer_of_row) != 0) | (np.diff(month) != 0)
     out = pd.DataFrame(
         {
-            "revenue": grouped["amount"].sum(),
-            "active customers": grouped["customer"].nunique(),
-            "new customers": frame[frame["new"]].groupby("month")["customer"].nunique(),
-            "revenue from new customers": frame[frame["new"]].groupby("month")["amount"].sum(),
-        }
-    ).fillna(0)
+            "revenue": np.bincount(index, weights=amount, minlength=size),
+            "active customers": np.bincount(index[starts], minlength=size),
+            "new customers": np.bincount(first_month - lo, minlength=size),
+            "revenue from new customers": np.bincount(index[new], weights=amount[new], minlength=size),
+        },
+        index=pd.PeriodIndex.from_ordinals(np.arange(lo, lo + size), freq="M"),
+    )
     out["revenue from returning customers"] = out["revenue"] - out["revenue from new customers"]
-    full = pd.period_range(out.index.min(), out.index.max(), freq="M")
-    out = out.reindex(full, fill_value=0)
     out["complete"] = [p.end_time.normalize() <= transactions.observation_end for p in out.index]
     out.index = out.index.to_timestamp()
     return out.rename_axis("month")
@@ -172,3 +183,8 @@ def concentration(revenue_per_customer: pd.Series | np.ndarray, *, points: int =
     idx = np.unique(np.linspace(0, n, min(points, n + 1)).round().astype(int))
     lorenz = pd.DataFrame({"customers": share[idx], "revenue": cumulative[idx]})
     return Concentration(tops, lorenz, max(gini, 0.0))
+
+
+def _distinct(sorted_codes: np.ndarray) -> int:
+    """Distinct values of a sorted integer array."""
+    return int(sorted_codes.size > 0) + int(np.count_nonzero(np.diff(sorted_codes)))

@@ -63,12 +63,17 @@ class Runs:
         return self.day[self.day_starts]
 
     @property
+    def last_rows(self) -> np.ndarray:
+        """Row where each customer's run ends."""
+        return np.append(self.first_rows[1:], self.rows) - 1
+
+    @property
     def first_day(self) -> np.ndarray:
-        return self.days[self.first_day_index]
+        return self.day[self.first_rows]
 
     @property
     def last_day(self) -> np.ndarray:
-        return self.days[self.first_day_index + self.purchase_days - 1]
+        return self.day[self.last_rows]
 
     def per_customer(self, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` (one per row) per customer."""
@@ -94,7 +99,7 @@ class Runs:
         return np.repeat(np.arange(self.customers), self.purchase_days)
 
 
-def runs(data: pd.DataFrame) -> Runs:
+def runs(data: pd.DataFrame, day: np.ndarray | None = None) -> Runs:
     """Runs of ``data`` (``customer_id``, ``date``), which must be in customer order (each customer's rows together,
     dates ascending), as :class:`clv_core.ingest.Transactions` data always is.
 
@@ -107,7 +112,8 @@ def runs(data: pd.DataFrame) -> Runs:
     ([0, 3], [0, 2, 3], [2, 1], [4])
     """
     ids = data["customer_id"].to_numpy(dtype=object)
-    day = data["date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").view(np.int64)
+    if day is None:  # day numbers of the rows, when the caller has not computed them already
+        day = day_numbers(data["date"])
     n = len(ids)
     new_customer = np.empty(n, dtype=bool)
     new_customer[:1] = True
@@ -124,3 +130,8 @@ def in_order(transactions) -> pd.DataFrame:
         return transactions.data
     data = transactions.assign(customer_id=transactions["customer_id"].astype(str))
     return in_customer_order(data, text_rank(data["customer_id"]))
+
+
+def day_numbers(dates: pd.Series) -> np.ndarray:
+    """Days since 1970-01-01 (int64) of datetime values."""
+    return dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").view(np.int64)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from clv_core.errors import ClvError
 from clv_core.ingest import Transactions
-from clv_core.runs import Runs, in_order, runs
+from clv_core.runs import Runs, day_numbers, in_order, runs
 
 #: Days per time unit. Weeks are days / 7 (what reproduces Fader, Hardie & Lee's CDNOW figures); a month is
 #: an average Gregorian month.
@@ -99,35 +99,39 @@ def summarise(
     else:
         attributes, default_end = (), pd.Timestamp(data["date"].max()).normalize()
     end = pd.Timestamp(observation_end).normalize() if observation_end is not None else default_end
-    day = data["date"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
-    within = day <= end.to_datetime64()
-    after = int((~within).sum())
+    day = day_numbers(data["date"])
+    end_day = int(end.to_datetime64().astype("datetime64[D]").astype(np.int64))
+    within = day <= end_day
+    after = int(len(day) - np.count_nonzero(within))
     if after:
         data, day = data.loc[within], day[within]
+    del within
     if data.empty:
         raise ClvError(f"No transactions on or before the observation end {end.date()}. Choose a later date.")
-    unit = TIME_UNITS[time_unit]
-    table, first_rows = _per_customer(data, unit, end)
+    table, first_rows = _per_customer(data, day, TIME_UNITS[time_unit], end_day)
     for attr in attributes:
         table[attr] = data[attr].to_numpy()[first_rows]
     return CustomerSummary(table=table, time_unit=time_unit, observation_end=end, transactions_after_end=after)
 
 
-def _per_customer(data: pd.DataFrame, unit: float, end: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray]:
-    """The summary table and each customer's first row, from the customer and purchase-day runs."""
-    r = runs(data)
-    day_spend = r.per_day(data["amount"].to_numpy())
-    first, last, periods = r.first_day, r.last_day, r.purchase_days
-    spend = np.add.reduceat(day_spend, r.first_day_index)
-    frequency = (periods - 1).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        monetary = np.where(frequency > 0, (spend - day_spend[r.first_day_index]) / frequency, 0.0)
-    revenue = r.per_customer(data["amount"].to_numpy())
+def _per_customer(data: pd.DataFrame, day: np.ndarray, unit: float, end_day: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """The summary table and each customer's first row, from the customer and purchase-day runs. Intermediate
+    arrays are released before the table is built, and the table takes the arrays without copying them."""
+    amount = data["amount"].to_numpy(dtype=float)
+    r = runs(data, day)
+    first_spend = r.per_day(amount)[r.first_day_index]
+    frequency = (r.purchase_days - 1).astype(float)
+    first, last = r.first_day, r.last_day
+    revenue = r.per_customer(amount)
     orders = _orders(data, r)
-    end_day = end.to_datetime64().astype("datetime64[D]").astype(np.int64)
+    ids, first_rows = r.first_of(data["customer_id"]), r.first_rows
+    del r
+    with np.errstate(invalid="ignore", divide="ignore"):
+        monetary = np.where(frequency > 0, (revenue - first_spend) / frequency, 0.0)
+    del first_spend
     table = pd.DataFrame(
         {
-            "customer_id": r.first_of(data["customer_id"]),
+            "customer_id": ids,
             "frequency": frequency,
             "recency": (last - first) / unit,
             "T": (end_day - first) / unit,
@@ -138,9 +142,10 @@ def _per_customer(data: pd.DataFrame, unit: float, end: pd.Timestamp) -> tuple[p
             "total_revenue": revenue,
             "average_order_value": revenue / orders,
             "days_since_last_purchase": end_day - last,
-        }
+        },
+        copy=False,
     )
-    return table, r.first_rows
+    return table, first_rows
 
 
 def _orders(data: pd.DataFrame, r: Runs) -> np.ndarray:

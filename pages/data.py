@@ -40,7 +40,10 @@ else:
 
 if data is not None:
     try:
-        file_hash, raw = state.read_file(data, name, sheet=st.session_state.get(f"sheet-{name}"), file_id=file_id)
+        sheet = st.session_state.get(f"sheet-{name}")
+        with views.steps(f"Reading {views.md(name)}", ("read", len(data), name, sheet, file_id)) as step:
+            step(f"Reading {len(data) / 1e6:,.1f} MB and detecting its format and columns…")
+            file_hash, raw = state.read_file(data, name, sheet=sheet, file_id=file_id)
         if len(raw.sheets) > 1:
             st.selectbox("Sheet", raw.sheets, index=raw.sheets.index(raw.sheet), key=f"sheet-{name}")
         guess = detect_columns(raw.frame, has_header=raw.has_header)
@@ -49,7 +52,12 @@ if data is not None:
         options = views.options_picker(active.options)
         complete = mapping.customer_id and mapping.date and (mapping.amount or (mapping.price and mapping.quantity))
         if complete or not guess.ambiguous:  # an incomplete mapping fails with clv_core's "not found" message
-            state.activate(state.load(file_hash, raw, mapping, options), label, origin)
+            with views.steps(f"Loading {views.md(name)}", ("load", file_hash, mapping, options)) as step:
+                step(f"Cleaning {len(raw.frame):,} rows: dates, amounts, duplicates, returns…")
+                loaded = state.load(file_hash, raw, mapping, options)
+                step(f"Summarising {loaded.customers:,} customers…")
+                state.summary(loaded, "weeks")
+            state.activate(loaded, label, origin)
         else:
             st.info("Choose the customer id, date and amount columns to load the file.")
     except ClvError as exc:
@@ -63,8 +71,21 @@ views.quality_report(tx)
 st.subheader("Preview")
 tab_tx, tab_summary = st.tabs(["Cleaned transactions", "Customer summary"])
 with tab_tx:
-    st.caption(f"First {min(1000, len(tx.data)):,} of {len(tx.data):,} transactions, sorted by customer and date.")
-    st.dataframe(tx.data.head(1000), hide_index=True, width="stretch")
+    st.caption(
+        f"First {min(views.SHOWN_ROWS, len(tx.data)):,} of {len(tx.data):,} transactions, sorted by customer and date."
+    )
+    st.dataframe(tx.data.head(views.SHOWN_ROWS), hide_index=True, width="stretch")
+    views.full_download(
+        "Download all cleaned transactions (CSV)", tx.data, "transactions", identity=tx.content_hash, key="data-tx-csv"
+    )
 with tab_summary:
     unit = st.segmented_control("Time unit", ("days", "weeks", "months"), default="weeks", key="summary-unit")
-    views.summary_preview(state.summary(tx, unit or "weeks"))
+    customer_summary = state.summary(tx, unit or "weeks")
+    views.summary_preview(customer_summary)
+    views.full_download(
+        "Download the customer summary (CSV)",
+        customer_summary.table,
+        "customer-summary",
+        identity=f"{tx.content_hash}-{customer_summary.time_unit}",
+        key="data-summary-csv",
+    )

@@ -31,7 +31,13 @@ unit = c2.selectbox(
     help="The unit the model is fitted in. Money figures do not depend on it: horizons are converted.",
 )
 try:
-    summary, fit, spend = state.fits(tx, unit, model)
+    with views.steps("Fitting the models", ("forecast", state.dataset_key(tx), unit, model)) as step:
+        step(f"Fitting {MODEL_LABELS[model]} and Gamma–Gamma on {tx.customers:,} customers…")
+        summary, fit, spend = state.fits(tx, unit, model)
+        step("Predicting each customer's purchases for the next 60 months…")
+        state.forecast_base(tx, unit, model, 1.0)
+        step("Fitting BG/NBD, Pareto/NBD and MBG/NBD for the comparison table…")
+        state.model_comparison(tx, unit)
 except ClvError as exc:
     st.error(str(exc), icon=":material/block:")
     st.stop()

@@ -79,7 +79,9 @@ st.subheader("Customer list")
 chosen = views.customer_filters(table, tx.attributes)
 filtered = segments.filter_customers(table, **chosen)
 st.metric("Customers in the list", f"{len(filtered):,}")
-st.dataframe(filtered.head(1000), hide_index=True, width="stretch")
+if len(filtered) > views.SHOWN_ROWS:
+    st.caption(f"The first {views.SHOWN_ROWS:,} customers are shown; the downloads have all {len(filtered):,}.")
+st.dataframe(filtered.head(views.SHOWN_ROWS), hide_index=True, width="stretch")
 label = chosen["segments"][0] if chosen["segments"] and len(chosen["segments"]) == 1 else "filtered"
 stamp, today = export.fingerprint(filtered), dt.date.today()  # files are built only when a button is clicked
 d1, d2 = st.columns(2)

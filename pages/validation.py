@@ -20,7 +20,12 @@ cal_end = c1.date_input(
 )
 unit = c2.selectbox("Model time unit", ("weeks", "days", "months"), key="val-unit")
 try:
-    result = state.backtest_of(tx, str(cal_end), unit)
+    with views.steps("Backtesting", ("backtest", state.dataset_key(tx), str(cal_end), unit)) as step:
+        step(
+            f"Refitting BG/NBD, Pareto/NBD, MBG/NBD, Gamma–Gamma and the ML challenger on purchases to {cal_end}, "
+            "then scoring them on what customers bought afterwards…"
+        )
+        result = state.backtest_of(tx, str(cal_end), unit)
 except ClvError as exc:
     st.error(str(exc), icon=":material/block:")
     st.stop()

@@ -113,7 +113,7 @@ def revisit(app):
 def test_returning_to_the_data_page_keeps_the_active_dataset_and_its_options(app):
     app.selectbox(key="data-sample").set_value("retail").run()
     app.selectbox(key="opt-returns").set_value("keep").run()
-    before = text_of(app)
+    before = text_of(app.run())  # a rerun: the loading steps are shown only on the run that did the work
     again = revisit(app)
     assert again.selectbox(key="data-sample").value == "retail"
     assert again.selectbox(key="opt-returns").value == "keep"
@@ -153,3 +153,20 @@ def test_a_file_without_an_amount_column_says_which_columns_it_has(app):
     assert len(app.error) == 1
     assert "Column for amount not found. Columns in file: customer_id, date." in app.error[0].value
     assert "Rows read 69,659" in text_of(app)
+
+
+def test_loading_shows_its_steps_once_and_offers_the_full_tables(app):
+    rows = "".join(f"c{i % 1500},2024-{1 + i % 12:02d}-{1 + i % 28:02d},{5 + i % 7}\n" for i in range(3000))
+    upload(app, "big.csv", b"customer_id,date,amount\n" + rows.encode())
+    assert not app.exception and not app.error
+    loading = [s for s in app.get("status") if s.label.startswith("Loading big")]
+    assert len(loading) == 1 and loading[0].state == "complete" and "done in" in loading[0].label
+    steps = " ".join(m.value for m in loading[0].markdown)
+    assert "Cleaning 3,000 rows" in steps and "Summarising 1,500 customers" in steps
+    previews = [d.value for d in app.dataframe if {"customer_id", "amount"} <= set(d.value.columns)]
+    assert [len(p) for p in previews] == [1000]  # the preview is capped; the download has every row
+    buttons = {b.proto.label for b in app.get("download_button")}
+    assert "Download all cleaned transactions (CSV): 3,000 rows" in buttons
+    assert "Download the customer summary (CSV): 1,500 rows" in buttons
+    app.run()  # a rerun finds everything cached: no status box
+    assert not [s for s in app.get("status") if s.label.startswith("Loading")]

@@ -200,3 +200,10 @@ def test_subscription_columns_must_be_found():
 
     with pytest.raises(ClvError, match="subscription end date not found"):
         read_subscriptions(b"customer_id,start\na,2024-01-01\n", "s.csv")
+
+
+def test_bootstrap_reports_progress_after_every_resample(cdnow_base):
+    summary, _ = cdnow_base
+    calls = []
+    bootstrap_clv(summary, "bgnbd", Economics(), resamples=3, seed=1, progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]

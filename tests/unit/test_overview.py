@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from clv_core.overview import concentration, kpis, monthly_trend
@@ -71,3 +72,28 @@ def test_cdnow_overview_figures():
     assert len(trend) == 18 and trend["complete"].all()
     result = concentration(tx.data.groupby("customer_id")["amount"].sum())
     assert 0.5 < result.gini < 0.8 and result.top_shares["top 10%"] > 0.4
+
+
+def test_trend_and_kpis_equal_plain_pandas_on_the_retail_sample():
+    tx = load(*sample_bytes("retail"))
+    data = tx.data.sample(frac=1, random_state=2)  # the reference must not depend on row order
+    month = data["date"].dt.to_period("M")
+    first = month.groupby(data["customer_id"]).transform("min")
+    trend = monthly_trend(tx)
+    by_month = data.groupby(month)
+    expected_active = by_month["customer_id"].nunique()
+    expected_new = data[month == first].groupby(month[month == first])["customer_id"].nunique()
+    shown = trend.set_index(trend.index.to_period("M"))
+    assert shown["active customers"].loc[expected_active.index].tolist() == expected_active.tolist()
+    assert shown["new customers"].loc[expected_new.index].tolist() == expected_new.tolist()
+    np.testing.assert_allclose(shown["revenue"].loc[expected_active.index], by_month["amount"].sum())
+
+    window = kpis(tx, window="quarter")
+    values = {k.name: k.value for k in window.kpis}
+    inside = data[(data["date"] >= window.start) & (data["date"] < window.end + pd.Timedelta(days=1))]
+    first_date = data.groupby("customer_id")["date"].transform("min").loc[inside.index]
+    assert values["Active customers"] == inside["customer_id"].nunique()
+    assert values["Repeat-purchase rate"] == pytest.approx(
+        inside.loc[first_date < window.start, "customer_id"].nunique() / inside["customer_id"].nunique()
+    )
+    assert values["Customers"] == data.loc[data["date"] < window.end + pd.Timedelta(days=1), "customer_id"].nunique()
