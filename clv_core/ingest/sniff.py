@@ -196,17 +196,22 @@ def _check_growth(size: int, compressed: int, name: str, limit: int) -> None:
         raise _bomb(name, limit)
 
 
+# What zipfile raises for damaged archives: a flipped byte in a header can give a "negative seek" ValueError or a
+# NotImplementedError for a nonsense version or compression method, not only BadZipFile.
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, RuntimeError, NotImplementedError)
+
+
 def _zip(data: bytes, name: str) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+    except _ZIP_ERRORS as exc:
         raise UnreadableFileError(f"{name} is a damaged or truncated zip file ({exc}).") from None
 
 
 def _is_xlsx(data: bytes) -> bool:
     try:
         names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError):
+    except _ZIP_ERRORS:
         return False
     return "xl/workbook.xml" in names
 
@@ -249,7 +254,7 @@ def _unzip_one(data: bytes, name: str, limit: int) -> tuple[str, bytes]:
             while chunk := fh.read(_CHUNK):
                 out.write(chunk)
                 _check_growth(out.tell(), info.compress_size, name, limit)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as exc:
+    except _ZIP_ERRORS as exc:
         raise UnreadableFileError(f"{name} could not be extracted ({exc}).") from None
     return info.filename, out.getvalue()
 
