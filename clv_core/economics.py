@@ -132,7 +132,7 @@ def precompute(
     fit: FitResult, spend: FitResult, summary: CustomerSummary, *, churn_multiplier: float = 1.0
 ) -> ForecastBase:
     """Evaluate the models once for every month boundary (the only model work a slider move can cause)."""
-    purchase = adjust_churn(fit, churn_multiplier).fitter()
+    purchase = adjust_churn(fit, churn_multiplier)
     gg = spend.fitter()
     table = summary.table
     unit_days = TIME_UNITS[summary.time_unit]
@@ -146,10 +146,11 @@ def precompute(
     new_customer = np.zeros(MAX_MONTHS + 1)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        alive = np.asarray(purchase.conditional_probability_alive(f, r, T), dtype=float)
+        alive = purchase.probability_alive(f, r, T)
+        population = purchase.fitter()
         for m in range(1, MAX_MONTHS + 1):
-            cumulative[:, m] = purchase.conditional_expected_number_of_purchases_up_to_time(t_units[m], f, r, T)
-            new_customer[m] = purchase.expected_number_of_purchases_up_to_time(t_units[m])
+            cumulative[:, m] = purchase.expected_purchases(t_units[m], f, r, T)
+            new_customer[m] = population.expected_number_of_purchases_up_to_time(t_units[m])
         mean_spend = spend.params["p"] * spend.params["v"] / (spend.params["q"] - 1)
         freq, value = table["frequency"].to_numpy(dtype=float), table["monetary_value"].to_numpy(dtype=float)
         repeat = (freq > 0) & (value > 0)

@@ -72,6 +72,44 @@ class FitResult:
         fitter.params_ = pd.Series(self.params)
         return fitter
 
+    @property
+    def mean_dropout(self) -> float:
+        """The average chance a customer drops out after a purchase (BG/NBD, MBG/NBD), or per unit (Pareto/NBD)."""
+        p = self.params
+        if self.model in ("bgnbd", "mbgnbd"):
+            return p["a"] / (p["a"] + p["b"])
+        if self.model == "paretonbd":
+            return p["s"] / p["beta"]
+        raise ClvError(f"A {self.model} model has no dropout.")
+
+    def expected_purchases(self, t, f, r, T) -> np.ndarray:
+        """Expected purchases in the next ``t`` units for customers (frequency, recency, T).
+
+        When the data show no dropout at all (a year of history in which everyone keeps buying), BG/NBD fits
+        a, b → 0 and lifetimes' formula divides by almost 0 for one-time buyers. Those rows take the model's
+        limit with no dropout (the NBD: a customer buys at the rate (r + x)/(α + T)), which is what the fit says
+        about them to within its negligible dropout.
+        """
+        f, r, T = (np.asarray(v, dtype=float) for v in (f, r, T))
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            out = np.asarray(self.fitter().conditional_expected_number_of_purchases_up_to_time(t, f, r, T), float)
+        broken = ~np.isfinite(out)
+        if broken.any() and self.mean_dropout < NO_DROPOUT:
+            out = out.copy()
+            out[broken] = (self.params["r"] + f[broken]) / (self.params["alpha"] + T[broken]) * t
+        return out
+
+    def probability_alive(self, f, r, T) -> np.ndarray:
+        """P(alive) at the end of the data; 1 where the formula breaks down on a fit with no dropout."""
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            out = np.asarray(self.fitter().conditional_probability_alive(f, r, T), dtype=float)
+        broken = ~np.isfinite(out)
+        if broken.any() and self.mean_dropout < NO_DROPOUT:
+            out = np.where(broken, 1.0, out)
+        return out
+
     def to_dict(self) -> dict:
         return {
             "model": self.model,
@@ -81,6 +119,10 @@ class FitResult:
             "time_unit": self.time_unit,
             "penalizer": self.penalizer,
         }
+
+
+#: Below this mean dropout a purchase model is, for every practical purpose, the no-dropout NBD.
+NO_DROPOUT = 1e-6
 
 
 def compress(table: pd.DataFrame) -> pd.DataFrame:

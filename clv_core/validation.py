@@ -152,12 +152,12 @@ class Backtest:
 def predict_holdout(fit: FitResult, spend: FitResult, holdout: Holdout) -> pd.DataFrame:
     """Expected holdout purchases (conditional on calibration behaviour), spend = purchases × Gamma–Gamma value."""
     t = holdout.summary.table
-    purchase, gg = fit.fitter(), spend.fitter()
+    gg = spend.fitter()
     f, r, T = (t[c].to_numpy(float) for c in ("frequency", "recency", "T"))
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        purchases = np.asarray(purchase.conditional_expected_number_of_purchases_up_to_time(holdout.duration, f, r, T))
-        alive = np.asarray(purchase.conditional_probability_alive(f, r, T))
+        purchases = fit.expected_purchases(holdout.duration, f, r, T)
+        alive = fit.probability_alive(f, r, T)
         value = np.full(len(t), spend.params["p"] * spend.params["v"] / (spend.params["q"] - 1))
         repeat = (f > 0) & (t["monetary_value"].to_numpy() > 0)
         value[repeat] = gg.conditional_expected_average_profit(f[repeat], t["monetary_value"].to_numpy()[repeat])
