@@ -27,7 +27,9 @@ def upload(page, server, path) -> None:
 
 
 def metric(page, label: str) -> str:
-    box = page.locator('[data-testid="stMetric"]').filter(has_text=label)
+    """The value of the metric card whose label is exactly ``label``."""
+    name = page.locator('[data-testid="stMetricLabel"]').filter(has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+    box = page.locator('[data-testid="stMetric"]').filter(has=name)
     return box.locator('[data-testid="stMetricValue"]').inner_text()
 
 

@@ -1,0 +1,32 @@
+"""Deployment settings that protect users: checked in the config file and in the code."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+from tests.conftest import ROOT
+
+CONFIG = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+
+
+def test_xsrf_and_cors_protection_stay_on():
+    assert CONFIG["server"]["enableXsrfProtection"] is True
+    assert CONFIG["server"]["enableCORS"] is True
+
+
+def test_users_see_no_error_details_and_no_developer_toolbar():
+    assert CONFIG["client"]["showErrorDetails"] == "none"
+    assert CONFIG["client"]["toolbarMode"] == "viewer"
+
+
+def test_no_raw_html_is_rendered_anywhere_in_the_app():
+    # Text from a user's file reaches the page only through Streamlit's escaping widgets and views.md().
+    sources = [*ROOT.glob("*.py"), *(ROOT / "pages").glob("*.py"), *(ROOT / "clv_app").glob("*.py")]
+    offenders = [
+        f"{p.name}:{i}"
+        for p in sources
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if re.search(r"unsafe_allow_html\s*=\s*True|\bst\.html\(|components\.v1\.html|components\.html\(", line)
+    ]
+    assert sources and offenders == []
