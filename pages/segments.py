@@ -8,6 +8,7 @@ from clv_app import navigation, state, views
 from clv_core import export, segments
 from clv_core.economics import Economics
 from clv_core.errors import ClvError
+from clv_core.models import MODEL_LABELS
 
 navigation.page_guard()
 
@@ -25,7 +26,11 @@ with st.expander("Scoring and segment thresholds"):
     ]
 try:
     thresholds = segments.SegmentThresholds(*cuts)
-    table = state.scored(tx, model, "weeks", Economics(rate, margin, horizon), thresholds)
+    with views.steps("Scoring customers", ("segments", state.dataset_key(tx), model)) as step:
+        step(f"Fitting {MODEL_LABELS[model]} and Gamma–Gamma, then predicting 60 months per customer…")
+        state.forecast_base(tx, "weeks", model, 1.0)
+        step("Joining predicted value with RFM segments, lifecycle stages and attributes…")
+        table = state.scored(tx, model, "weeks", Economics(rate, margin, horizon), thresholds)
 except ClvError as exc:
     st.error(str(exc), icon=":material/block:")
     st.stop()

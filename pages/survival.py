@@ -10,7 +10,12 @@ navigation.page_guard()
 
 tx = views.page_start("Survival")
 
-suggestion = state.suggested_threshold(tx)
+with views.steps("Measuring lifetimes", ("survival", state.dataset_key(tx))) as step:
+    step(f"Finding the typical gap between purchases of {tx.customers:,} customers…")
+    suggestion = state.suggested_threshold(tx)
+    step("Measuring each customer's lifetime, with RFM segments to split by, and drawing the Kaplan–Meier curve…")
+    first_data = state.survival_of(tx, survival.ChurnDefinition(suggestion.days, 1))
+    state.km_of(tx, first_data, None)
 c1, c2 = st.columns([3, 1])
 inactivity = c1.slider(
     "A customer has churned after this many days without a purchase",
