@@ -12,7 +12,7 @@ import threading
 
 import streamlit as st
 
-from clv_app import state
+from clv_app import access, state
 
 _local = threading.local()  # each session's script runs in its own thread
 
@@ -31,10 +31,14 @@ def pages() -> list:
 
 
 def run() -> None:
-    """Configure the page, load the default dataset on a fresh session, then run the page the URL asks for."""
+    """Configure the page, check access, load the default dataset on a fresh session, then run the page the URL
+    asks for. Without access nothing is loaded and the page list is hidden."""
     st.set_page_config(page_title="CLV Studio", page_icon=":material/monitoring:", layout="wide")
+    allowed = access.guard()
+    page = st.navigation(pages(), position="sidebar" if allowed else "hidden")
+    if not allowed:
+        st.stop()
     state.ensure_dataset()
-    page = st.navigation(pages(), position="sidebar")
     _local.inside = True
     try:
         page.run()

@@ -30,3 +30,8 @@ def test_no_raw_html_is_rendered_anywhere_in_the_app():
         if re.search(r"unsafe_allow_html\s*=\s*True|\bst\.html\(|components\.v1\.html|components\.html\(", line)
     ]
     assert sources and offenders == []
+
+
+def test_the_sign_in_secrets_file_cannot_be_committed():
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert ".streamlit/secrets.toml" in ignored
