@@ -1,5 +1,5 @@
 # make run   – install into .venv (first time) and start the app on the bundled sample
-# make test  – install (Chromium too, through apt, when missing), then lint, unit, app and browser tests
+# make test  – install (Chromium too, through apt, when missing), then lint, dependency audit, unit, app and browser tests
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT   ?= 8501
 
-.PHONY: install run test lint format unit app e2e chromium bench clean
+.PHONY: install run test lint audit format unit app e2e chromium bench clean
 
 install: $(STAMP)
 
@@ -33,7 +33,10 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: $(STAMP) chromium lint
+audit: $(STAMP)
+	$(PY) scripts/audit.py
+
+test: $(STAMP) chromium lint audit
 	$(PY) -m pytest
 
 unit: $(STAMP)
@@ -48,6 +51,7 @@ e2e: $(STAMP) chromium
 bench: $(STAMP)
 	$(PY) benchmarks/bench_scale.py --rows 1000000 10000000
 	$(PY) benchmarks/bench_slider.py
+	$(PY) benchmarks/bench_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
