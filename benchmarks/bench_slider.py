@@ -70,6 +70,11 @@ def main() -> None:
     for step, seconds in once.items():
         print(f"| once per dataset/model: {step} | {seconds:.3f} | – | – | – |")
     print(f"| page rerun after a slider move (AppTest, warm caches) | {page_rerun(args.repeats):.3f} | – | – | – |")
+    print("\nWhole-page reruns with warm caches (AppTest, server side), CDNOW master:\n")
+    print("| page | first visit (s) | rerun, median (s) |")
+    print("|---|---:|---:|")
+    for page, first, rerun in every_page(args.repeats):
+        print(f"| {page} | {first:.2f} | {rerun:.3f} |")
 
 
 def page_rerun(repeats: int) -> float:
@@ -85,6 +90,27 @@ def page_rerun(repeats: int) -> float:
         app.slider(key="fc-horizon").set_value(13 + i).run()
         times.append(time.perf_counter() - start)
     return statistics.median(times[1:])
+
+
+def every_page(repeats: int) -> list[tuple[str, float, float]]:
+    """Each page's first visit (cold caches for its own work) and the median of ``repeats`` plain reruns."""
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parent.parent
+    app = AppTest.from_file(str(root / "app.py"), default_timeout=300)
+    app.run()
+    out = []
+    for page in sorted((root / "pages").glob("*.py")):
+        start = time.perf_counter()
+        app.switch_page(f"pages/{page.name}").run()
+        first = time.perf_counter() - start
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            app.run()
+            times.append(time.perf_counter() - start)
+        out.append((page.stem, first, statistics.median(times)))
+    return out
 
 
 if __name__ == "__main__":
