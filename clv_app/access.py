@@ -84,8 +84,9 @@ def guard() -> bool:
             "To share the app, set up sign-in (README › Deployment)."
         )
         return True
-    rules = AllowList.from_settings(_section(ACCESS))
-    provider = (_section(ACCESS) or {}).get("provider")
+    settings = _section(ACCESS) or {}
+    rules = AllowList.from_settings(settings)
+    provider = settings.get("provider")
     if not getattr(st.user, "is_logged_in", False):
         st.title("CLV Studio")
         st.info("Sign in with your company account to see the dashboards.", icon=":material/lock:")
