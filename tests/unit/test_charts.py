@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import plotly.io as pio
 import pytest
 
 from clv_core import charts
@@ -41,3 +42,22 @@ def test_clv_histogram_bins_every_customer_once():
     bars = charts.clv_histogram(values, horizon_months=12).data[0]
     assert sum(bars.y) == 1000 and len(bars.y) == 40
     assert bars.y[-1] >= 10  # the top 1 % is in the last bar, not off the axis
+
+
+def test_figures_use_the_slim_house_template():
+    """Every figure gets the house template by default: plotly_white's look and the app's margins, without the
+    per-trace defaults that double a chart's JSON (and without a per-figure template build, see charts.TEMPLATE)."""
+    data, name = sample_bytes("cdnow_sample")
+    tx = load(data, name)
+    figures = [
+        charts.cohort_heatmap(build_cohorts(tx, period="month"), "retention"),
+        charts.trend_chart(monthly_trend(tx)),
+        charts.clv_histogram(np.linspace(0, 100, 50), horizon_months=12),
+    ]
+    white = pio.templates["plotly_white"].layout
+    for fig in figures:
+        template = fig.layout.template
+        assert template.layout.margin.l == 10 and template.layout.font.size == 13
+        assert template.layout.plot_bgcolor == white.plot_bgcolor
+        assert template.layout.xaxis.gridcolor == white.xaxis.gridcolor
+        assert not template.data.to_plotly_json(), "per-trace template defaults are back in every figure's JSON"
