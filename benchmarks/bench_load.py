@@ -11,7 +11,7 @@ open session costs. Every page's expensive work is cached once per dataset for a
 cold tour by one session is timed separately. The script stops by itself: each run has a deadline, the whole
 benchmark has one, and the server is stopped at the end.
 
-Usage: python benchmarks/bench_load.py [--sessions 10 25] [--rounds 2]
+Usage: python benchmarks/bench_load.py [--sessions 10 25] [--rounds 2] [--think 0 2] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -102,12 +104,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+PROBE = Path(tempfile.gettempdir()) / f"clv-bench-load-{os.getpid()}.txt"
+
+
 def start_server(port: int) -> subprocess.Popen:
+    PROBE.unlink(missing_ok=True)
     command = [
         sys.executable,
-        "-m",
-        "streamlit",
-        "run",
+        str(ROOT / "benchmarks" / "_probe_server.py"),  # streamlit run, plus a count of sessions on SIGUSR1
         str(ROOT / "app.py"),
         f"--server.address={HOST}",
         f"--server.port={port}",
@@ -115,7 +119,8 @@ def start_server(port: int) -> subprocess.Popen:
         f"--server.disconnectedSessionTTL={SESSION_TTL}",
         "--browser.gatherUsageStats=false",
     ]
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "CLV_PROBE_FILE": str(PROBE)}
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -126,6 +131,19 @@ def start_server(port: int) -> subprocess.Popen:
             time.sleep(0.3)
     server.kill()
     raise RuntimeError(f"the server did not start: {server.stderr.read()[-2000:] if server.stderr else ''}")
+
+
+def sessions_held(pid: int) -> int:
+    """Sessions (AppSession objects) alive in the server, open or kept for a reconnect."""
+    before = PROBE.read_text().count("\n") if PROBE.exists() else 0
+    os.kill(pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        lines = PROBE.read_text().splitlines() if PROBE.exists() else []
+        if len(lines) > before:
+            return int(lines[-1])
+        time.sleep(0.2)
+    raise TimeoutError("the server did not answer the session probe")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -171,6 +189,7 @@ def wave(url: str, origin: str, count: int, rounds: int, think: float, pid: int)
     for s in sessions:
         s.close()
     after = settle(pid, SESSION_TTL + 3)
+    held = sessions_held(pid)
     times = [t for s in sessions for t in s.times]
     return {
         "sessions": count,
@@ -184,6 +203,7 @@ def wave(url: str, origin: str, count: int, rounds: int, think: float, pid: int)
         "before": before,
         "open": open_mb,
         "after": after,
+        "held": held,
         "per_session": (open_mb - before) / count,
     }
 
@@ -198,6 +218,12 @@ def main() -> None:
         nargs="+",
         default=[0.0, 2.0],
         help="seconds each session pauses on a page before the next (0: back-to-back, the worst case)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="after the table, the largest wave again this many times: memory must level off, not grow per wave",
     )
     args = parser.parse_args()
     port = free_port()
@@ -223,10 +249,10 @@ def main() -> None:
         print()
         header = (
             "| sessions | pause per page | page runs | p50 | p95 | max | wall | exceptions "
-            "| server MB before → with sessions → after close | MB per open session |"
+            "| server MB before → with sessions → after close | MB per open session | sessions held after close |"
         )
         print(header)
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
         results = []
         for think in args.think:
             for count in args.sessions:
@@ -236,9 +262,35 @@ def main() -> None:
                     f"| {r['sessions']} | {r['think']:g} s | {r['runs']} | {r['p50']:.2f} s | {r['p95']:.2f} s "
                     f"| {r['max']:.2f} s | "
                     f"{r['wall']:.1f} s | {len(r['exceptions'])} | {r['before']:,.0f} → {r['open']:,.0f} → "
-                    f"{r['after']:,.0f} | {r['per_session']:.1f} |",
+                    f"{r['after']:,.0f} | {r['per_session']:.1f} | {r['held']} |",
                     flush=True,
                 )
+        if args.repeat:
+            count = max(args.sessions)
+            levels = [settle(server.pid, 0)]
+            for _ in range(args.repeat):
+                r = wave(url, origin, count, args.rounds, 0.0, server.pid)
+                results.append(r)
+                levels.append(r["after"])
+            steps = " → ".join(f"{m:,.0f}" for m in levels)
+            p95s = ", ".join(f"{r['p95']:.2f}" for r in results[-args.repeat :])
+            print(
+                f"\nthe {count}-session wave {args.repeat} more times, server MB after each has closed: {steps} "
+                f"(growth per wave {(levels[-1] - levels[0]) / args.repeat:+.1f} MB; "
+                f"p95 {p95s} s)"
+            )
+            # Closed sessions are kept disconnectedSessionTTL seconds for a reconnect, and dropped when the session
+            # store is next written to (cachetools' TTLCache expires lazily): one more visitor comes and goes.
+            time.sleep(SESSION_TTL + 1)
+            visitor = Session(url, origin)
+            visitor.visit("overview")
+            visitor.close()
+            final = settle(server.pid, 2)
+            print(
+                f"after the TTL and one more visitor: {sessions_held(server.pid)} session(s) held (the visitor's, "
+                f"kept for a reconnect), server {final:,.0f} MB; {results[0]['before']:,.0f} MB before the first wave "
+                f"(every shared result computed), {idle:,.0f} MB idle"
+            )
         for r in results:
             for e in r["exceptions"][:5]:
                 print(f"  {r['sessions']} sessions: {e}")
@@ -249,6 +301,7 @@ def main() -> None:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+        PROBE.unlink(missing_ok=True)
         gc.collect()
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from clv_app import state
+from clv_app import memo, state
 from clv_app.views import md
-from clv_core import charts, contractual, economics
+from clv_core import charts, contractual, economics, forecast
 from clv_core.economics import CHURN_MEANING, MAX_MONTHS, Economics
 from clv_core.errors import ClvError
 from clv_core.models import MODEL_LABELS
@@ -23,9 +23,9 @@ def fit_diagnostics(fit, spend, comparison: pd.DataFrame, repeat_fit: pd.DataFra
             f"**{MODEL_LABELS[fit.model]}** on {fit.customers:,} customers, rates per {fit.time_unit[:-1]}; "
             f"log-likelihood {fit.log_likelihood:,.1f}"
         )
-        st.dataframe(_params(fit), width="stretch")
+        st.dataframe(memo.of(_params, fit), width="stretch")
         st.markdown(f"**Gamma–Gamma** on {spend.customers:,} repeat buyers; log-likelihood {spend.log_likelihood:,.1f}")
-        st.dataframe(_params(spend), width="stretch")
+        st.dataframe(memo.of(_params, spend), width="stretch")
         for note in (*fit.notes, *spend.notes):
             st.caption(note)
     with right:
@@ -36,7 +36,7 @@ def fit_diagnostics(fit, spend, comparison: pd.DataFrame, repeat_fit: pd.DataFra
             width="stretch",
             column_config={c: st.column_config.NumberColumn(format="%.1f") for c in ("log-likelihood", "AIC", "BIC")},
         )
-        st.plotly_chart(charts.repeat_purchases_chart(repeat_fit), width="stretch")
+        st.plotly_chart(memo.of(charts.repeat_purchases_chart, repeat_fit), width="stretch")
     (st.info if check.ok else st.warning)(check.sentence)
 
 
@@ -120,24 +120,55 @@ def clv_by_segment(table: pd.DataFrame) -> None:
     )
 
 
+# Tables and figures of one scenario (shared by every session through clv_app.memo: module-level functions).
+
+
+def clv_histogram(result: economics.CLVScenario):
+    return charts.clv_histogram(result.customers["clv"], horizon_months=result.economics.horizon_months)
+
+
+def p_alive_figure(base: economics.ForecastBase, summary, unit: str):
+    """P(alive) does not depend on the economics sliders (other than churn, which makes another base)."""
+    return charts.p_alive_heatmap(forecast.p_alive_grid(pd.DataFrame({"p_alive": base.p_alive}), summary), unit)
+
+
+def value_by_segment(result: economics.CLVScenario, segments: pd.Series) -> pd.DataFrame:
+    return forecast.clv_by_group(result.customers, segments)
+
+
+def predicted_vs_historical(result: economics.CLVScenario):
+    return charts.predicted_vs_historical(result.customers)
+
+
+def discount_sensitivity(base: economics.ForecastBase, econ: Economics):
+    return charts.sensitivity_chart(economics.sensitivity_to_discount(base, econ), "annual discount rate")
+
+
+def churn_sensitivity(base: economics.ForecastBase, econ: Economics, *others: economics.ForecastBase):
+    """``base`` and ``others`` are the bases for each of CHURN_STEPS, in order."""
+    bases = dict(zip(CHURN_STEPS, (base, *others), strict=True))
+    return charts.sensitivity_chart(economics.sensitivity_to_churn(bases, econ), "churn multiplier", percent=False)
+
+
+def top_table(result: economics.CLVScenario, boot) -> pd.DataFrame:
+    table = result.customers
+    if boot is not None:
+        table = table.assign(clv_lower=boot.lower, clv_upper=boot.upper, clv_risk_adjusted=boot.risk_adjusted)
+    return table.nlargest(100, "clv")
+
+
 def sensitivity(result, base_for) -> None:
     e = result.economics
     left, right = st.columns(2)
-    left.plotly_chart(
-        charts.sensitivity_chart(
-            economics.sensitivity_to_discount(base_for(e.churn_multiplier), e), "annual discount rate"
-        ),
-        width="stretch",
-    )
-    frame = economics.sensitivity_to_churn({k: base_for(k) for k in CHURN_STEPS}, e)
-    right.plotly_chart(charts.sensitivity_chart(frame, "churn multiplier", percent=False), width="stretch")
+    left.plotly_chart(memo.of(discount_sensitivity, base_for(e.churn_multiplier), e), width="stretch")
+    bases = [base_for(k) for k in CHURN_STEPS]
+    right.plotly_chart(memo.of(churn_sensitivity, bases[0], e, *bases[1:]), width="stretch")
 
 
 def top_customers(result, boot) -> None:
-    table = result.customers.copy()
+    table = memo.of(top_table, result, boot)
     caption = "Top 100 customers by predicted CLV."
     if boot is not None:
-        table["clv_lower"], table["clv_upper"], table["clv_risk_adjusted"] = boot.lower, boot.upper, boot.risk_adjusted
         lo, hi = np.percentile(boot.totals, [(1 - boot.level) / 2 * 100, (1 + boot.level) / 2 * 100])
         caption = (
             f"Customer-base value {result.total_clv:,.0f}, {boot.level:.0%} interval {lo:,.0f} – {hi:,.0f} "
@@ -147,7 +178,7 @@ def top_customers(result, boot) -> None:
     st.markdown("**Top customers**")
     st.caption(caption)
     st.dataframe(
-        table.nlargest(100, "clv"),
+        table,
         hide_index=True,
         width="stretch",
         column_config={c: st.column_config.NumberColumn(format="%.2f") for c in table.columns if c != "customer_id"},
@@ -157,7 +188,7 @@ def top_customers(result, boot) -> None:
 def formula_views(tx) -> None:
     with st.expander("Formula views: the textbook CLV formulas on this data"):
         try:
-            inputs = economics.formula_inputs(tx.data, tx.observation_end)
+            inputs = memo.of(economics.formula_inputs, tx.data, tx.observation_end)
         except ClvError as exc:
             st.info(str(exc))
             return

@@ -14,7 +14,7 @@ arguments. Results live in ``st.cache_resource``: one shared object per dataset 
 many sessions ask (Streamlit runs one call per key at a time), and never pickled or copied on a rerun, which
 ``st.cache_data`` would do with every 10M-row table on every access. Shared objects are therefore read-only: pages
 copy before they change anything (tests/app/test_cache_sharing.py checks that a tour of every page leaves them
-as computed).
+as computed). Tables and figures derived from these objects are kept beside them by :mod:`clv_app.memo`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from collections import OrderedDict
 
 import streamlit as st
 
+from clv_app import memo
 from clv_core import cohorts, contractual, economics, forecast, models, overview, rfm, survival, validation
 from clv_core.ingest import (
     ColumnMapping,
@@ -203,10 +204,19 @@ def suggested_threshold(tx: Transactions) -> survival.SuggestedThreshold:
     return _suggested_threshold(dataset_key(tx), tx)
 
 
+def _segment_by_customer(result: rfm.RFMResult):
+    return result.table.set_index("customer_id")["segment"]
+
+
+def default_segments(tx: Transactions):
+    """Each customer's RFM segment under the default scoring (quintiles, default lifecycle thresholds), indexed by
+    customer id: the grouping the Survival and Forecast pages offer."""
+    return memo.of(_segment_by_customer, rfm_result(tx, 5, rfm.LifecycleThresholds()))
+
+
 def survival_of(tx: Transactions, definition: survival.ChurnDefinition) -> survival.SurvivalData:
     """Lifetimes under ``definition``, with the default RFM segment as one of the groups."""
-    segments = rfm_result(tx, 5, rfm.LifecycleThresholds()).table.set_index("customer_id")["segment"]
-    return _survival(dataset_key(tx), definition, tx, segments)
+    return _survival(dataset_key(tx), definition, tx, default_segments(tx))
 
 
 def km_of(tx: Transactions, data: survival.SurvivalData, group: str | None) -> survival.KMResult:
@@ -258,6 +268,11 @@ def diagnostics(tx: Transactions, unit: str, model: str, fit):
 def forecast_base(tx: Transactions, unit: str, model: str, churn: float) -> economics.ForecastBase:
     s, fit, spend = fits(tx, unit, model)
     return _base(dataset_key(tx), unit, model, churn, fit, spend, s)
+
+
+def scenario(tx: Transactions, unit: str, model: str, econ: economics.Economics) -> economics.CLVScenario:
+    """CLV under ``econ``: one shared result per forecast base and slider values (see :mod:`clv_app.memo`)."""
+    return memo.of(economics.scenario, forecast_base(tx, unit, model, econ.churn_multiplier), econ)
 
 
 def bootstrap(tx: Transactions, unit: str, model: str, econ: economics.Economics, resamples: int):
@@ -318,14 +333,15 @@ def tracking_of(tx: Transactions, result: validation.Backtest, calibration_end: 
 
 def scored(tx: Transactions, model: str, unit: str, econ: economics.Economics, thresholds):
     """Forecast + segments + RFM + attributes per customer (every part is cached; this join is cheap)."""
+    rfm_table = rfm_result(tx, 5, rfm.LifecycleThresholds()).table
+    return memo.of(_scored, scenario(tx, unit, model, econ), rfm_table, first_attributes(tx), thresholds)
+
+
+def _scored(result: economics.CLVScenario, rfm_table, attributes, thresholds):
     from clv_core import segments
 
-    result = economics.scenario(forecast_base(tx, unit, model, econ.churn_multiplier), econ)
     return segments.scored_customers(
-        result.customers,
-        rfm_table=rfm_result(tx, 5, rfm.LifecycleThresholds()).table,
-        attributes=first_attributes(tx),
-        thresholds=thresholds,
+        result.customers, rfm_table=rfm_table, attributes=attributes, thresholds=thresholds
     )
 
 

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import pandas as pd
 import streamlit as st
 
+from clv_app import memo
 from clv_core import charts, export
 from clv_core.ingest import (
     AUTO,
@@ -372,11 +373,16 @@ def survival_summary(data) -> None:
         st.caption(f"{data.floored:,} lifetimes shorter than one day were set to one day (lifetimes must be positive).")
 
 
-def km_tables(km) -> None:
-    left, right = st.columns([1, 2])
+def km_medians(km) -> pd.DataFrame:
     medians = km.medians.to_frame()
     medians["customers"] = [c.customers for c in km.curves]
     medians["churned"] = [c.churned for c in km.curves]
+    return medians
+
+
+def km_tables(km) -> None:
+    left, right = st.columns([1, 2])
+    medians = memo.of(km_medians, km)
     left.markdown("**Median lifetime** (∞: more than half are still customers)")
     left.dataframe(
         medians, width="stretch", column_config={"median lifetime (days)": st.column_config.NumberColumn(format="%.0f")}
@@ -393,7 +399,7 @@ def cox_result(result) -> None:
         help="0.5: no better than chance at ordering who leaves first; 1: perfect.",
     )
     c2.metric("Penalizer", f"{result.penalizer:g}")
-    st.plotly_chart(charts.forest_plot(result.summary), width="stretch")
+    st.plotly_chart(memo.of(charts.forest_plot, result.summary), width="stretch")
     st.markdown(md(result.ph_sentence))
     for note in result.notes:
         st.caption(note)
@@ -470,6 +476,28 @@ def budget_table(allocation: pd.DataFrame) -> None:
     )
 
 
+def head(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows a table on screen shows (the downloads have all of them)."""
+    return frame.head(SHOWN_ROWS)
+
+
+def column_total(frame: pd.DataFrame, column: str) -> float:
+    return float(frame[column].sum())
+
+
+def frozen(chosen: dict) -> dict:
+    """Filter choices with lists as tuples, so equal choices are equal keys for :func:`clv_app.memo.of`.
+
+    >>> frozen({"segments": ["Champions"], "attribute": ("channel", ["web"]), "slipping_only": False})
+    {'segments': ('Champions',), 'attribute': ('channel', ('web',)), 'slipping_only': False}
+    """
+
+    def freeze(value):
+        return tuple(freeze(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+    return {k: freeze(v) for k, v in chosen.items()}
+
+
 def customer_filters(table: pd.DataFrame, attributes: tuple[str, ...]) -> dict:
     c = st.columns(3)
     chosen = {
@@ -517,11 +545,11 @@ def migration_section(tx: Transactions, model: str, econ, thresholds) -> None:
     )
     left, right = st.columns([2, 3])
     left.dataframe(result.matrix, width="stretch")
-    right.plotly_chart(charts.sankey_chart(result.matrix, result.date_a, result.date_b), width="stretch")
+    right.plotly_chart(memo.of(charts.sankey_chart, result.matrix, result.date_a, result.date_b), width="stretch")
     st.markdown(f"**Customers who moved down** ({len(result.moved_down):,})")
     if len(result.moved_down) > SHOWN_ROWS:
         st.caption(f"The first {SHOWN_ROWS:,} are shown; the download has all of them.")
-    st.dataframe(result.moved_down.head(SHOWN_ROWS), hide_index=True, width="stretch")
+    st.dataframe(memo.of(head, result.moved_down), hide_index=True, width="stretch")
     full_download(
         "Download the customers who moved down (CSV)",
         result.moved_down,

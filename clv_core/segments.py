@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -200,7 +201,7 @@ class Migration:
     customers: pd.DataFrame
     matrix: pd.DataFrame
 
-    @property
+    @cached_property
     def moved_down(self) -> pd.DataFrame:
         return self.customers[self.customers["moved"] == "down"]
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import navigation, state, views
+from clv_app import memo, navigation, state, views
 from clv_core import charts, cohorts
 from clv_core.errors import ClvError
 
@@ -34,11 +34,11 @@ st.caption(
         else ""
     )
 )
-st.plotly_chart(charts.cohort_heatmap(table, metric), width="stretch")
+st.plotly_chart(memo.of(charts.cohort_heatmap, table, metric), width="stretch")
 
 st.subheader("Cohort comparison")
 ages = tuple(a for a in (3, 6, 12) if a < table.retention.shape[1]) or (0,)
-comparison = cohorts.comparison(table, ages=ages)
+comparison = memo.of(cohorts.comparison, table, ages=ages)
 st.dataframe(
     comparison,
     width="stretch",
@@ -51,17 +51,17 @@ st.dataframe(
         },
     },
 )
-st.plotly_chart(charts.cohort_curves(table), width="stretch")
+st.plotly_chart(memo.of(charts.cohort_curves, table), width="stretch")
 
 st.subheader("Projected cumulative revenue per customer")
 p1, p2 = st.columns([2, 1])
 cohort = p1.selectbox("Cohort", list(table.sizes.index), key="cohort-project")
 horizon = p2.slider(f"Project to ({period}s since acquisition)", 6, 60, 24, key="cohort-horizon")
-projection = cohorts.project_curve(table, cohort, horizon=horizon)
+projection = memo.of(cohorts.project_curve, table, cohort, horizon=horizon)
 if projection.refused:
     st.info(projection.refused)
 else:
-    st.plotly_chart(charts.projection_chart(projection, period), width="stretch")
+    st.plotly_chart(memo.of(charts.projection_chart, projection, period), width="stretch")
     tried = ", ".join(f"{name} {rmse:,.2f}" for name, rmse in projection.candidates.items())
     st.caption(
         f"Best fit: {projection.family} ({projection.formula}, t = {period}s since acquisition + 1), "

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import navigation, state, views
+from clv_app import memo, navigation, state, views
 from clv_core.errors import ClvError
 from clv_core.ingest import detect_columns
 from clv_core.samples import SAMPLES
@@ -46,7 +46,7 @@ if data is not None:
             file_hash, raw = state.read_file(data, name, sheet=sheet, file_id=file_id)
         if len(raw.sheets) > 1:
             st.selectbox("Sheet", raw.sheets, index=raw.sheets.index(raw.sheet), key=f"sheet-{name}")
-        guess = detect_columns(raw.frame, has_header=raw.has_header)
+        guess = memo.of(detect_columns, raw.frame, has_header=raw.has_header)
         same_file = active.content_hash == file_hash
         mapping = views.mapping_picker(raw, guess, key=file_hash, active=active.mapping if same_file else None)
         options = views.options_picker(active.options)
@@ -74,7 +74,7 @@ with tab_tx:
     st.caption(
         f"First {min(views.SHOWN_ROWS, len(tx.data)):,} of {len(tx.data):,} transactions, sorted by customer and date."
     )
-    st.dataframe(tx.data.head(views.SHOWN_ROWS), hide_index=True, width="stretch")
+    st.dataframe(memo.of(views.head, tx.data), hide_index=True, width="stretch")
     views.full_download(
         "Download all cleaned transactions (CSV)", tx.data, "transactions", identity=tx.content_hash, key="data-tx-csv"
     )

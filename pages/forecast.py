@@ -3,8 +3,7 @@
 import streamlit as st
 
 from clv_app import forecast_views as fviews
-from clv_app import navigation, state, views
-from clv_core import charts, economics, forecast, rfm
+from clv_app import memo, navigation, state, views
 from clv_core.errors import ClvError
 from clv_core.models import MODEL_LABELS, PURCHASE_MODELS
 
@@ -50,17 +49,14 @@ with st.expander("Fit diagnostics: parameters, model comparison, goodness of fit
 def what_if() -> None:
     """Only this part reruns when a slider moves: the fit is cached, CLV is recomputed vectorised."""
     econ = fviews.economics_sliders(model)
-    result = economics.scenario(state.forecast_base(tx, unit, model, econ.churn_multiplier), econ)
+    result = state.scenario(tx, unit, model, econ)
     fviews.clv_headline(result)
     left, right = st.columns(2)
-    left.plotly_chart(
-        charts.clv_histogram(result.customers["clv"], horizon_months=econ.horizon_months), width="stretch"
-    )
-    right.plotly_chart(charts.p_alive_heatmap(forecast.p_alive_grid(result.customers, summary), unit), width="stretch")
-    segments = state.rfm_result(tx, 5, rfm.LifecycleThresholds()).table.set_index("customer_id")["segment"]
-    fviews.clv_by_segment(forecast.clv_by_group(result.customers, segments))
+    left.plotly_chart(memo.of(fviews.clv_histogram, result), width="stretch")
+    right.plotly_chart(memo.of(fviews.p_alive_figure, result.base, summary, unit), width="stretch")
+    fviews.clv_by_segment(memo.of(fviews.value_by_segment, result, state.default_segments(tx)))
     fviews.sensitivity(result, lambda k: state.forecast_base(tx, unit, model, k))
-    st.plotly_chart(charts.predicted_vs_historical(result.customers), width="stretch")
+    st.plotly_chart(memo.of(fviews.predicted_vs_historical, result), width="stretch")
     boot = None
     b1, b2 = st.columns([1, 3])
     resamples = b1.selectbox(

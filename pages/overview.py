@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import navigation, state, views
+from clv_app import memo, navigation, state, views
 from clv_core import charts
 from clv_core.cohorts import cohort_trend, default_trend_age
 from clv_core.errors import ClvError
@@ -27,7 +27,7 @@ else:
     )
 views.kpi_cards(kpi_window)
 
-st.plotly_chart(charts.trend_chart(trend), width="stretch")
+st.plotly_chart(memo.of(charts.trend_chart, trend), width="stretch")
 
 st.subheader("Revenue concentration")
 left, right = st.columns([1, 2])
@@ -39,7 +39,7 @@ with left:
         f"{concentration.gini:.2f}",
         help="0: everyone spends the same; 1: one customer has all revenue.",
     )
-right.plotly_chart(charts.lorenz_chart(concentration), width="stretch")
+right.plotly_chart(memo.of(charts.lorenz_chart, concentration), width="stretch")
 
 st.subheader("Are newer cohorts worth more?")
 try:
@@ -47,10 +47,10 @@ try:
 except ClvError as exc:
     st.info(str(exc))
 else:
-    age = default_trend_age(table)
+    age = memo.of(default_trend_age, table)
     if age is None:
         st.info("Too few monthly cohorts to compare yet.")
     else:
-        values, sentence = cohort_trend(table, age=age)
+        values, sentence = memo.of(cohort_trend, table, age=age)
         st.markdown(sentence)
-        st.plotly_chart(charts.cohort_trend_chart(values, age, table.period), width="stretch")
+        st.plotly_chart(memo.of(charts.cohort_trend_chart, values, age, table.period), width="stretch")

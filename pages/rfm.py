@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import navigation, state, views
+from clv_app import memo, navigation, state, views
 from clv_core import charts, rfm
 from clv_core.errors import ClvError
 
@@ -30,25 +30,25 @@ st.caption(
     f"{len(result.table):,} customers scored at {result.observation_end.date()}: R = days since the last purchase "
     f"(recent scores high), F = orders, M = revenue. Tied values share a score."
 )
-if unused := rfm.unused_scores(result):
+if unused := memo.of(rfm.unused_scores, result):
     st.caption("Unused scores (ties): " + "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in unused.items()) + ".")
 
 tab_segments, tab_grid, tab_life = st.tabs(["Named segments", "Four-tier grid", "Lifecycle stages"])
 with tab_segments:
-    summary = rfm.segment_summary(result, "segment")
-    st.plotly_chart(charts.segment_treemap(summary, "Segments: size and revenue"), width="stretch")
+    summary = memo.of(rfm.segment_summary, result, "segment")
+    st.plotly_chart(memo.of(charts.segment_treemap, summary, "Segments: size and revenue"), width="stretch")
     views.segment_table(summary)
     left, right = st.columns(2)
-    left.plotly_chart(charts.rf_heatmap(rfm.rf_matrix(result)), width="stretch")
+    left.plotly_chart(memo.of(charts.rf_heatmap, memo.of(rfm.rf_matrix, result)), width="stretch")
     with right:
         st.markdown("**How segments are defined** (R and FM = round((F + M) / 2) on quintile scores)")
         st.dataframe(rfm.segment_rules(), hide_index=True, width="stretch")
 with tab_grid:
     st.markdown("Quartiles on each of R, F and M, **1 = best** (most recent, most orders, most revenue).")
-    views.segment_table(rfm.segment_summary(result, "tier_group"))
+    views.segment_table(memo.of(rfm.segment_summary, result, "tier_group"))
     st.dataframe(rfm.tier_rules(), hide_index=True, width="stretch")
 with tab_life:
-    life = rfm.segment_summary(result, "lifecycle")
-    st.plotly_chart(charts.segment_treemap(life, "Lifecycle stages"), width="stretch")
+    life = memo.of(rfm.segment_summary, result, "lifecycle")
+    st.plotly_chart(memo.of(charts.segment_treemap, life, "Lifecycle stages"), width="stretch")
     views.segment_table(life)
     st.markdown(rfm.lifecycle_rules(thresholds))

@@ -4,7 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
-from clv_app import navigation, state, views
+from clv_app import memo, navigation, state, views
 from clv_core import export, segments
 from clv_core.economics import Economics
 from clv_core.errors import ClvError
@@ -35,7 +35,7 @@ except ClvError as exc:
     st.error(str(exc), icon=":material/block:")
     st.stop()
 
-summary = segments.segment_summary(table)
+summary = memo.of(segments.segment_summary, table)
 st.subheader("CLV segments")
 st.caption(
     f"Predicted {horizon}-month CLV. {int(table['slipping'].sum()):,} valuable customers are slipping "
@@ -44,7 +44,7 @@ st.caption(
 left, right = st.columns([3, 1])
 with left:
     views.segment_value_table(summary)
-right.dataframe(segments.tier_summary(table), width="stretch")
+right.dataframe(memo.of(segments.tier_summary, table), width="stretch")
 
 st.subheader("Actions and budget")
 actions = st.data_editor(
@@ -82,13 +82,13 @@ with st.expander("Segment migration between two snapshot dates"):
 
 st.subheader("Customer list")
 chosen = views.customer_filters(table, tx.attributes)
-filtered = segments.filter_customers(table, **chosen)
+filtered = memo.of(segments.filter_customers, table, **views.frozen(chosen))
 st.metric("Customers in the list", f"{len(filtered):,}")
 if len(filtered) > views.SHOWN_ROWS:
     st.caption(f"The first {views.SHOWN_ROWS:,} customers are shown; the downloads have all {len(filtered):,}.")
-st.dataframe(filtered.head(views.SHOWN_ROWS), hide_index=True, width="stretch")
+st.dataframe(memo.of(views.head, filtered), hide_index=True, width="stretch")
 label = chosen["segments"][0] if chosen["segments"] and len(chosen["segments"]) == 1 else "filtered"
-stamp, today = export.fingerprint(filtered), dt.date.today()  # files are built only when a button is clicked
+stamp, today = memo.of(export.fingerprint, filtered), dt.date.today()  # files are built only when a button is clicked
 d1, d2 = st.columns(2)
 d1.download_button(
     f"Download CSV ({len(filtered):,} rows)",

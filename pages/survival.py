@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import navigation, state, views
+from clv_app import memo, navigation, state, views
 from clv_core import charts, survival
 from clv_core.errors import ClvError
 
@@ -43,7 +43,7 @@ km = state.km_of(tx, data, group)
 fit = None
 if group is None and st.toggle("Draw the best parametric fit", key="surv-fit"):
     fit = state.parametric_of(tx, data, 365)
-st.plotly_chart(charts.km_chart(km, parametric=fit), width="stretch")
+st.plotly_chart(memo.of(charts.km_chart, km, parametric=fit), width="stretch")
 if km.logrank_sentence:
     st.markdown(km.logrank_sentence)
 views.km_tables(km)
@@ -70,10 +70,11 @@ with tab_clv:
     months = h1.slider("Horizon (months)", 6, 60, 24, key="surv-clv-months")
     rate = h2.slider("Annual discount rate", 0.0, 0.30, 0.10, step=0.01, format="%.2f", key="surv-clv-rate")
     overall = state.km_of(tx, data, None).curves[0]
-    value = survival.survival_clv(
+    value = memo.of(
+        survival.survival_clv,
         overall,
-        total_revenue=float(tx.data["amount"].sum()),
-        total_customer_days=float(data.table["duration_days"].sum()),
+        total_revenue=memo.of(views.column_total, tx.data, "amount"),
+        total_customer_days=memo.of(views.column_total, data.table, "duration_days"),
         horizon_months=months,
         annual_discount_rate=rate,
     )

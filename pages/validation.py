@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import navigation, state, views
+from clv_app import memo, navigation, state, views
 from clv_core import charts, validation
 from clv_core.errors import ClvError
 
@@ -43,22 +43,26 @@ probabilistic = [m.name for m in result.models if m.fit is not None]
 model = st.selectbox("Model to inspect", probabilistic, index=probabilistic.index(result.best), key="val-model")
 chosen = next(m for m in result.models if m.name == model)
 st.plotly_chart(
-    charts.tracking_chart(state.tracking_of(tx, result, str(cal_end), unit, model), h.calibration_end, model),
+    memo.of(charts.tracking_chart, state.tracking_of(tx, result, str(cal_end), unit, model), h.calibration_end, model),
     width="stretch",
 )
 left, right = st.columns(2)
 left.plotly_chart(
-    charts.actual_vs_predicted_bars(
-        validation.conditional_by_frequency(h, chosen.predictions),
+    memo.of(
+        charts.actual_vs_predicted_bars,
+        memo.of(validation.conditional_by_frequency, h, chosen.predictions),
         "Repeat purchases in calibration",
         "Mean holdout purchases by calibration frequency",
     ),
     width="stretch",
 )
-right.plotly_chart(charts.calibration_chart(validation.p_alive_calibration(h, chosen.predictions)), width="stretch")
+right.plotly_chart(
+    memo.of(charts.calibration_chart, memo.of(validation.p_alive_calibration, h, chosen.predictions)), width="stretch"
+)
 st.plotly_chart(
-    charts.actual_vs_predicted_bars(
-        validation.spend_by_decile(h, chosen.predictions),
+    memo.of(
+        charts.actual_vs_predicted_bars,
+        memo.of(validation.spend_by_decile, h, chosen.predictions),
         "Decile of predicted holdout spend (10 = highest)",
         "Mean holdout spend per customer: predicted vs actual",
     ),
@@ -71,4 +75,4 @@ if challenger is not None:
         f"Gradient-boosted trees in two stages (will the customer buy again? × how much?), predicted "
         f"out-of-fold for the same {len(h.actual):,} customers; its metrics are in the table above."
     )
-    st.plotly_chart(charts.importance_chart(challenger.feature_importance), width="stretch")
+    st.plotly_chart(memo.of(charts.importance_chart, challenger.feature_importance), width="stretch")

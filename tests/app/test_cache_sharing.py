@@ -11,7 +11,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from clv_app import state
-from clv_core import cohorts, economics, models, rfm
+from clv_core import cohorts, economics, models, rfm, segments
 from clv_core.ingest import ingest
 from clv_core.samples import sample_bytes
 from clv_core.summary import summarise
@@ -47,3 +47,19 @@ def test_a_tour_of_every_page_leaves_the_shared_results_unchanged():
     shared = state.forecast_base(tx, "weeks", "bgnbd", 1.0)
     for name in ("p_alive", "rows", "distinct_cumulative", "expected_order_value", "historical_revenue"):
         np.testing.assert_array_equal(getattr(shared, name), getattr(fresh_base, name), err_msg=name)
+
+    # Tables derived from the shared results are shared too (clv_app.memo): the forecast page's scenario at its
+    # default sliders and the segments page's scored table must also be as computed.
+    econ = economics.Economics(0.10, 0.30, 12, 1.0, 25.0)
+    pd.testing.assert_frame_equal(
+        state.scenario(tx, "weeks", "bgnbd", econ).customers, economics.scenario(fresh_base, econ).customers
+    )
+    econ = economics.Economics(0.10, 0.30, 12)
+    fresh_scored = segments.scored_customers(
+        economics.scenario(fresh_base, econ).customers,
+        rfm_table=fresh_rfm.table,
+        attributes=cohorts.first_purchase_attributes(fresh_tx),
+        thresholds=segments.SegmentThresholds(95, 80, 50, 20),
+    )
+    shared_scored = state.scored(tx, "bgnbd", "weeks", econ, segments.SegmentThresholds(95, 80, 50, 20))
+    pd.testing.assert_frame_equal(shared_scored, fresh_scored)

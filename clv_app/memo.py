@@ -1,0 +1,78 @@
+"""Tables and figures derived from a shared result, computed once per result and arguments for every session.
+
+The expensive results (a fit, a forecast base, a backtest, a cohort table) live in ``st.cache_resource``, one
+object per dataset and options, shared by every session. What a page derives from them (a summary table, a
+Plotly figure, a scenario for the slider values) is the same for every session too, yet used to be rebuilt on
+each rerun of each session: with 10 sessions on one server, building figures and tables was most of the
+server's time (benchmarks/bench_load.py). :func:`of` keeps each derived value beside its source, for as long as
+the source lives, so a warm rerun only sends it.
+
+Derived values are shared and therefore read-only, like their sources: copy before changing one.
+
+>>> import pandas as pd
+>>> calls = []
+>>> def scaled_total(series, scale):
+...     calls.append(scale)
+...     return float(series.sum()) * scale
+>>> source = pd.Series([1.0, 2.0])
+>>> of(scaled_total, source, 2), of(scaled_total, source, 2), of(scaled_total, source, 10), calls
+(6.0, 6.0, 30.0, [2, 10])
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: Derived values kept per source (least recently used dropped first): slider positions, filters and chart
+#: options of all sessions on one dataset.
+PER_SOURCE = 64
+
+#: Where a source keeps its derived values: in its own ``__dict__``, so they live and go with it. (A global table
+#: would keep every source alive through values that refer back to it, such as a scenario to its forecast base.)
+_ATTR = "_clv_derived"
+_lock = threading.Lock()
+
+
+def _token(value: Any) -> Any:
+    """The value itself when it is hashable (equal settings share a result), else its identity: the entry keeps
+    the object alive, so the identity cannot be reused by another object while the entry exists."""
+    try:
+        hash(value)
+    except TypeError:
+        return ("id", id(value))
+    return value
+
+
+def of(fn: Callable[..., T], source: Any, *args: Any, **kwargs: Any) -> T:
+    """``fn(source, *args, **kwargs)``, computed once per ``source`` object, ``fn`` and arguments.
+
+    ``source`` must be a shared, unchanging object with a ``__dict__`` (a result from ``st.cache_resource``, a
+    DataFrame in one, or a value from :func:`of` itself). ``fn`` must be a module-level function: a function
+    defined in a page script is a new object on every run and would never be found again. Two sessions asking
+    at the same moment may both compute; the results are equal and one is kept.
+    """
+    key = (fn, tuple(_token(a) for a in args), tuple(sorted((k, _token(v)) for k, v in kwargs.items())))
+    store = vars(source)  # the object's own attribute dictionary (this bypasses a frozen dataclass's setattr)
+    with _lock:
+        entries = store.get(_ATTR)
+        if entries is not None and key in entries:
+            entries.move_to_end(key)
+            return entries[key][0]
+    value = fn(source, *args, **kwargs)
+    with _lock:
+        entries = store.setdefault(_ATTR, OrderedDict())
+        entries[key] = (value, args, kwargs)  # the arguments stay alive with the entry (see _token)
+        while len(entries) > PER_SOURCE:
+            entries.popitem(last=False)
+    return value
+
+
+def held(source: Any) -> int:
+    """How many derived values ``source`` keeps."""
+    with _lock:
+        return len(vars(source).get(_ATTR, ()))
