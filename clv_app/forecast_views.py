@@ -60,10 +60,7 @@ def economics_sliders(model: str) -> Economics:
     econ = Economics(
         annual_discount_rate=rate, gross_margin=margin, horizon_months=horizon, churn_multiplier=churn, cac=cac
     )
-    st.caption(
-        f"Discounting: {rate:.0%} a year = {econ.monthly_discount_rate:.3%} a month. "
-        f"Churn ×{churn:g}: it {CHURN_MEANING[model]}."
-    )
+    st.caption(f"{econ.discount_sentence()} Churn ×{churn:g}: it {CHURN_MEANING[model]}.")
     return econ
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -51,17 +52,45 @@ def md(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
-def full_download(label: str, frame: pd.DataFrame, name: str, *, identity: str, key: str) -> None:
-    """A CSV download of a whole table shown capped at ``SHOWN_ROWS``; the file is written only when clicked.
+def full_download(
+    label: str, frame: pd.DataFrame, name: str, *, identity: str, key: str, about: Callable[[], dict]
+) -> None:
+    """A CSV download of a whole table shown capped at ``SHOWN_ROWS``, and its assumptions as JSON under the same
+    name (``about`` builds them, see :func:`clv_core.export.assumptions`). Files are written only when clicked.
 
     ``identity`` names the content in the file name (e.g. the dataset's content hash), so a rerun does not hash a
     large table just to name a file nobody may download."""
-    st.download_button(
+    left, right = st.columns([3, 2])
+    left.download_button(
         f"{label}: {len(frame):,} rows",
         lambda: export.to_csv_bytes(frame),
         file_name=export.file_name(name, identity.encode(), "csv"),
         mime="text/csv",
         key=key,
+    )
+    assumptions_download(right, about, export.file_name(name, identity.encode(), "assumptions.json"), f"{key}-about")
+
+
+def dataset_settings(tx: Transactions) -> dict:
+    """How the active data was read and cleaned: part of every export's assumptions."""
+    r = tx.report.to_dict()
+    keep = ("source_name", "rows_read", "rows_kept", "customers", "date_min", "date_max", "observation_end")
+    return {
+        "data": {k: r[k] for k in keep},
+        "cleaning": {k: v for k, v in dataclasses.asdict(tx.options).items() if v is not None},
+        "columns used": {k: v for k, v in dataclasses.asdict(tx.mapping).items() if v},
+    }
+
+
+def assumptions_download(where, about: Callable[[], dict], file_name: str, key: str) -> None:
+    """The assumptions behind an export, as the JSON that travels with its CSV."""
+    where.download_button(
+        "Assumptions (JSON)",
+        lambda: export.assumptions_json(about()),
+        file_name=file_name,
+        mime="application/json",
+        key=key,
+        help="Model and parameters, economics, time unit, column meanings and units, data fingerprint, app version.",
     )
 
 
@@ -556,4 +585,24 @@ def migration_section(tx: Transactions, model: str, econ, thresholds) -> None:
         "moved-down",
         identity=f"{result.date_a}-{result.date_b}-{len(result.moved_down)}",
         key="seg-mig-csv",
+        about=lambda: export.assumptions(
+            "customers whose CLV segment moved down between two snapshots",
+            result.moved_down,
+            fingerprint=tx.content_hash,
+            columns={
+                "customer_id": "customer id, as in the file",
+                "segment_a": f"CLV segment with the models refitted on the data to {result.date_a.date()}",
+                "segment_b": f"CLV segment with the models refitted on the data to {result.date_b.date()}",
+                "moved": "up, down, same or new",
+            },
+            economics=econ,
+            settings={
+                "model": model,
+                "model time unit": "weeks",
+                "first snapshot": str(result.date_a.date()),
+                "second snapshot": str(result.date_b.date()),
+                "segment thresholds (lower percentile of CLV)": dataclasses.asdict(thresholds),
+                **dataset_settings(tx),
+            },
+        ),
     )

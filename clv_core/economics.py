@@ -73,6 +73,34 @@ class Economics:
     def monthly_discount_rate(self) -> float:
         return (1 + self.annual_discount_rate) ** (1 / 12) - 1
 
+    @property
+    def continuous_discount_rate(self) -> float:
+        """The continuously compounded annual rate, ln(1 + annual): the same discounting as a force of interest."""
+        return float(np.log1p(self.annual_discount_rate))
+
+    def discount_sentence(self) -> str:
+        """The rate as annual, with its monthly and continuous equivalents (they discount identically).
+
+        >>> Economics(annual_discount_rate=0.10).discount_sentence()
+        'Discounting 10.0% a year = 0.797% a month = 9.531% a year compounded continuously.'
+        """
+        return (
+            f"Discounting {self.annual_discount_rate:.1%} a year = {self.monthly_discount_rate:.3%} a month = "
+            f"{self.continuous_discount_rate:.3%} a year compounded continuously."
+        )
+
+    def as_dict(self) -> dict:
+        """Every input with its unit, for the assumptions that travel with an export."""
+        return {
+            "horizon (months)": self.horizon_months,
+            "gross margin (share of revenue)": self.gross_margin,
+            "discount rate (annual)": self.annual_discount_rate,
+            "discount rate (monthly equivalent)": round(self.monthly_discount_rate, 8),
+            "discount rate (continuous equivalent)": round(self.continuous_discount_rate, 8),
+            "churn multiplier": self.churn_multiplier,
+            "acquisition cost per customer (currency)": self.cac,
+        }
+
 
 def adjust_churn(fit: FitResult, multiplier: float) -> FitResult:
     """The fit with its dropout scaled by ``multiplier`` (see ``CHURN_MEANING``); no refit."""

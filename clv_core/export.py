@@ -3,6 +3,11 @@
 Text cells that start with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return are prefixed with a single quote
 so no spreadsheet evaluates them (CSV/formula injection); numbers are left alone. Excel files are written with
 every cell as a value, never a formula. File names carry a segment, the date and a hash of the content.
+
+Every export carries its assumptions (:func:`assumptions`): what the table is, each column's meaning and unit, the
+model and its parameters, the economics, the model's time unit, the data's fingerprint and the app's version. Excel
+files hold them on a second sheet; a CSV stays a plain table for campaign tools, with the same assumptions in a
+JSON file of the same name beside it (:func:`assumptions_json`).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 import re
 
 import pandas as pd
@@ -42,8 +48,9 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     return neutralise(frame).to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\r\n").encode("utf-8-sig")
 
 
-def to_excel_bytes(frame: pd.DataFrame, *, sheet: str = "customers") -> bytes:
-    """An .xlsx with every cell a value: strings are written as strings even if they look like formulas."""
+def to_excel_bytes(frame: pd.DataFrame, *, sheet: str = "customers", about: dict | None = None) -> bytes:
+    """An .xlsx with every cell a value: strings are written as strings even if they look like formulas.
+    ``about`` (from :func:`assumptions`) goes on a second sheet, "assumptions", one setting per row."""
     from openpyxl import Workbook
 
     safe = neutralise(frame)
@@ -52,9 +59,87 @@ def to_excel_bytes(frame: pd.DataFrame, *, sheet: str = "customers") -> bytes:
     ws.append([str(c) for c in safe.columns])
     for row in safe.itertuples(index=False):
         ws.append([_cell(v) for v in row])
+    if about is not None:
+        notes = book.create_sheet("assumptions")
+        rows = neutralise(pd.DataFrame(flatten(about).items(), columns=["setting", "value"]))
+        notes.append(["setting", "value"])
+        for row in rows.itertuples(index=False):
+            notes.append([_cell(v) for v in row])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def assumptions(
+    what: str,
+    frame: pd.DataFrame,
+    *,
+    fingerprint: str,
+    columns: dict[str, str] | None = None,
+    fits: tuple | None = None,
+    economics=None,
+    settings: dict | None = None,
+    version: str | None = None,
+) -> dict:
+    """What an exported table is and the assumptions behind its numbers.
+
+    ``fingerprint`` identifies the data (the SHA-256 of the loaded file's bytes); ``columns`` maps column names to
+    their meaning and unit; ``fits`` is (purchase fit, spend fit) when the numbers come from models; ``economics``
+    an :class:`clv_core.economics.Economics`; ``settings`` anything else that shaped the table (filters,
+    thresholds, dates).
+
+    >>> about = assumptions("test", pd.DataFrame({"clv": [1.0]}), fingerprint="ab12", version="9.9")
+    >>> about["export"], about["rows"], about["data fingerprint (SHA-256)"], about["app"]
+    ('test', 1, 'ab12', 'CLV Studio 9.9')
+    """
+    from clv_core import __version__
+    from clv_core.models import MODEL_LABELS
+
+    about: dict = {
+        "export": what,
+        "rows": len(frame),
+        "created (UTC)": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        "app": f"CLV Studio {version or __version__}",
+        "data fingerprint (SHA-256)": fingerprint,
+    }
+    if columns:
+        about["columns"] = {c: columns.get(c, "as named") for c in map(str, frame.columns)}
+    if fits is not None:
+        for fit in fits:
+            unit = fit.time_unit[:-1]
+            about[f"model: {MODEL_LABELS.get(fit.model, fit.model)}"] = {
+                "fitted on (customers)": fit.customers,
+                "time unit": f"{fit.time_unit} (rates are per {unit})",
+                "parameters": {k: float(v) for k, v in fit.params.items()},
+                "penalizer": fit.penalizer,
+                "log-likelihood": float(fit.log_likelihood),
+            }
+    if economics is not None:
+        about["economics"] = economics.as_dict()
+    if settings:
+        about["settings"] = dict(settings)
+    return about
+
+
+def flatten(about: dict, prefix: str = "") -> dict:
+    """Nested assumptions as one level, ``"economics / horizon (months)"``, for a two-column sheet.
+
+    >>> flatten({"a": 1, "b": {"c": 2, "d": {"e": 3}}})
+    {'a': 1, 'b / c': 2, 'b / d / e': 3}
+    """
+    out: dict = {}
+    for key, value in about.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name} / "))
+        else:
+            out[name] = value if isinstance(value, (int, float, str, bool)) or value is None else str(value)
+    return out
+
+
+def assumptions_json(about: dict) -> bytes:
+    """The assumptions as UTF-8 JSON, to travel beside a CSV under the same name."""
+    return json.dumps(about, indent=2, ensure_ascii=False, default=str).encode("utf-8")
 
 
 def _cell(value):

@@ -138,6 +138,27 @@ def allocate_budget(summary: pd.DataFrame, actions: pd.DataFrame, total_budget: 
     return out
 
 
+def scored_columns(economics, observation_end: pd.Timestamp) -> dict[str, str]:
+    """Meaning and unit of each column of :func:`scored_customers`, for the assumptions of an export."""
+    h, end = economics.horizon_months, pd.Timestamp(observation_end).date()
+    return {
+        "customer_id": "customer id, as in the file",
+        "p_alive": f"probability the customer is still active on {end} (0–1)",
+        "expected_purchases": f"expected purchases in the {h} months after {end} (count)",
+        "expected_avg_value": "expected revenue per order, Gamma–Gamma (currency of the file)",
+        "clv": (
+            f"predicted gross margin over the {h} months after {end}, discounted at "
+            f"{economics.annual_discount_rate:.1%} a year (currency of the file)"
+        ),
+        "historical_revenue": f"revenue to {end} (currency of the file)",
+        "clv_segment": "CLV segment by percentile of clv (see settings)",
+        "value_tier": "High (top 20 % of clv), Medium (next 30 %) or Low",
+        "slipping": "clv at p_alive = 1 in the top 20 %, but p_alive below 0.5 (true/false)",
+        "rfm_segment": "RFM segment (quintile scores)",
+        "lifecycle": "lifecycle stage (default thresholds)",
+    }
+
+
 def scored_customers(
     customers: pd.DataFrame,
     *,

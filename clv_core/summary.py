@@ -59,6 +59,30 @@ class CustomerSummary:
         return self.table.set_index("customer_id")[list(BTYD_COLUMNS)]
 
 
+TRANSACTION_COLUMNS = {
+    "customer_id": "customer id, as in the file",
+    "date": "purchase day (YYYY-MM-DD)",
+    "amount": "revenue of the purchase after the cleaning rules (currency of the file)",
+}
+
+
+def summary_columns(time_unit: str) -> dict[str, str]:
+    """Meaning and unit of each column of :attr:`CustomerSummary.table`, for the assumptions of an export."""
+    return {
+        "customer_id": "customer id, as in the file",
+        "frequency": "repeat purchase days: purchase days after the first (count)",
+        "recency": f"time from the first to the last purchase day ({time_unit})",
+        "T": f"time from the first purchase day to the end of observation ({time_unit})",
+        "monetary_value": "mean revenue per repeat purchase day, 0 without one (currency of the file)",
+        "first_purchase": "first purchase day",
+        "last_purchase": "last purchase day",
+        "orders": "orders: rows, or distinct order ids when the file has them (count)",
+        "total_revenue": "revenue over the whole history (currency of the file)",
+        "average_order_value": "total_revenue / orders (currency of the file)",
+        "days_since_last_purchase": "days from the last purchase to the end of observation (days)",
+    }
+
+
 def summarise(
     transactions: Transactions | pd.DataFrame,
     *,

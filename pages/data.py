@@ -3,9 +3,11 @@
 import streamlit as st
 
 from clv_app import memo, navigation, state, views
+from clv_core import export
 from clv_core.errors import ClvError
 from clv_core.ingest import detect_columns
 from clv_core.samples import SAMPLES
+from clv_core.summary import TRANSACTION_COLUMNS, summary_columns
 
 navigation.page_guard()
 
@@ -76,7 +78,18 @@ with tab_tx:
     )
     st.dataframe(memo.of(views.head, tx.data), hide_index=True, width="stretch")
     views.full_download(
-        "Download all cleaned transactions (CSV)", tx.data, "transactions", identity=tx.content_hash, key="data-tx-csv"
+        "Download all cleaned transactions (CSV)",
+        tx.data,
+        "transactions",
+        identity=tx.content_hash,
+        key="data-tx-csv",
+        about=lambda: export.assumptions(
+            "cleaned transactions",
+            tx.data,
+            fingerprint=tx.content_hash,
+            columns=TRANSACTION_COLUMNS,
+            settings=views.dataset_settings(tx),
+        ),
     )
 with tab_summary:
     unit = st.segmented_control("Time unit", ("days", "weeks", "months"), default="weeks", key="summary-unit")
@@ -88,4 +101,11 @@ with tab_summary:
         "customer-summary",
         identity=f"{tx.content_hash}-{customer_summary.time_unit}",
         key="data-summary-csv",
+        about=lambda: export.assumptions(
+            f"customer summary in {customer_summary.time_unit}",
+            customer_summary.table,
+            fingerprint=tx.content_hash,
+            columns=summary_columns(customer_summary.time_unit),
+            settings={"time unit": customer_summary.time_unit, **views.dataset_settings(tx)},
+        ),
     )

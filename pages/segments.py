@@ -1,5 +1,6 @@
 """Segments & export: who to target, what to spend, and lists a campaign tool can take."""
 
+import dataclasses
 import datetime as dt
 
 import streamlit as st
@@ -24,6 +25,7 @@ with st.expander("Scoring and segment thresholds"):
         t[i].number_input(f"{name} from percentile", 1, 99, value, key=f"seg-cut-{i}")
         for i, (name, value) in enumerate((("Champions", 95), ("Loyal", 80), ("Potential Loyalists", 50), ("New", 20)))
     ]
+    st.caption(Economics(rate, margin, horizon).discount_sentence())
 try:
     thresholds = segments.SegmentThresholds(*cuts)
     with views.steps("Scoring customers", ("segments", state.dataset_key(tx), model)) as step:
@@ -89,7 +91,28 @@ if len(filtered) > views.SHOWN_ROWS:
 st.dataframe(memo.of(views.head, filtered), hide_index=True, width="stretch")
 label = chosen["segments"][0] if chosen["segments"] and len(chosen["segments"]) == 1 else "filtered"
 stamp, today = memo.of(export.fingerprint, filtered), dt.date.today()  # files are built only when a button is clicked
-d1, d2 = st.columns(2)
+econ = Economics(rate, margin, horizon)
+
+
+def about() -> dict:
+    """What travels with the list: the models and their parameters, economics, filters and column meanings."""
+    _, fit, spend = state.fits(tx, "weeks", model)
+    return export.assumptions(
+        f"customer list: {label}",
+        filtered,
+        fingerprint=tx.content_hash,
+        columns=segments.scored_columns(econ, tx.observation_end),
+        fits=(fit, spend),
+        economics=econ,
+        settings={
+            "filters": views.frozen(chosen),
+            "segment thresholds (lower percentile of CLV)": dataclasses.asdict(thresholds),
+            **views.dataset_settings(tx),
+        },
+    )
+
+
+d1, d2, d3 = st.columns(3)
 d1.download_button(
     f"Download CSV ({len(filtered):,} rows)",
     lambda: export.to_csv_bytes(filtered),
@@ -99,8 +122,10 @@ d1.download_button(
 )
 d2.download_button(
     f"Download Excel ({len(filtered):,} rows)",
-    lambda: export.to_excel_bytes(filtered),
+    lambda: export.to_excel_bytes(filtered, about=about()),
     file_name=export.file_name(label, stamp, "xlsx", today=today),
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="seg-xlsx",
+    help="The second sheet, assumptions, says how every number was made.",
 )
+views.assumptions_download(d3, about, export.file_name(label, stamp, "assumptions.json", today=today), "seg-about")

@@ -20,6 +20,9 @@ def test_segments_page_filters_and_exports_the_rows_it_shows(app):
     assert count == 118
     csv = next(b for b in app.get("download_button") if b.proto.label.startswith("Download CSV"))
     assert "(118 rows)" in csv.proto.label
+    labels = [b.proto.label for b in app.get("download_button")]
+    assert "Assumptions (JSON)" in labels  # beside the list: how its numbers were made
+    assert any("a year compounded continuously" in c.value for c in app.caption)
 
 
 def test_segments_page_bad_thresholds_say_so(app):

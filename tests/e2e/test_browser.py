@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from openpyxl import load_workbook
 
 from tests.e2e.conftest import wait_for_run
 
@@ -156,3 +158,23 @@ def test_download_a_filtered_segment_list_with_the_stated_row_count(page, server
     assert download.value.suggested_filename.startswith("clv-champions-")
     rows = pd.read_csv(download.value.path(), encoding="utf-8-sig", dtype={"customer_id": str})
     assert len(rows) == stated > 0 and set(rows["clv_segment"]) == {"Champions"}
+
+    # The assumptions travel with the list: as JSON under the same name, and on the Excel file's second sheet.
+    wait_for_run(page)  # a download click reruns the page
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Assumptions (JSON)").click()
+    stem = Path(download.value.suggested_filename).name.removesuffix(".assumptions.json")
+    assert stem.startswith("clv-champions-")
+    about = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert about["rows"] == stated and about["economics"]["horizon (months)"] == 12
+    assert set(about["model: BG/NBD"]["parameters"]) == {"r", "alpha", "a", "b"}
+    assert about["settings"]["filters"]["segments"] == ["Champions"]
+    assert set(about["columns"]) == set(rows.columns)
+    wait_for_run(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name=f"Download Excel ({stated:,} rows)").click()
+    assert download.value.suggested_filename == f"{stem}.xlsx"
+    book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()), read_only=True)
+    settings = {r[0]: r[1] for r in book["assumptions"].iter_rows(min_row=2, values_only=True)}
+    r = about["model: BG/NBD"]["parameters"]["r"]
+    assert settings["model: BG/NBD / parameters / r"] == pytest.approx(r, rel=1e-12)

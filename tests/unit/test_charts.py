@@ -47,6 +47,9 @@ def test_clv_histogram_bins_every_customer_once():
 def test_figures_use_the_slim_house_template():
     """Every figure gets the house template by default: plotly_white's look and the app's margins, without the
     per-trace defaults that double a chart's JSON (and without a per-figure template build, see charts.TEMPLATE)."""
+    import streamlit  # noqa: F401  (importing Streamlit makes its own template plotly's default)
+
+    pio.templates.default = "streamlit"
     data, name = sample_bytes("cdnow_sample")
     tx = load(data, name)
     figures = [
