@@ -147,6 +147,18 @@ def churn_sensitivity(base: economics.ForecastBase, econ: Economics, *others: ec
     return charts.sensitivity_chart(economics.sensitivity_to_churn(bases, econ), "churn multiplier", percent=False)
 
 
+def churn_what_if(base: economics.ForecastBase, econ: Economics, segments: pd.Series, *others) -> pd.DataFrame:
+    """Value per segment as fitted and at the chosen churn multiplier; ``base`` and ``others`` as in
+    :func:`churn_sensitivity`."""
+    bases = dict(zip(CHURN_STEPS, (base, *others), strict=True))
+    table = forecast.churn_by_group(bases, econ, segments)
+    k = econ.churn_multiplier
+    out = pd.DataFrame({"as fitted (×1)": table[1.0], f"at churn ×{k:g}": table[k]})
+    out["change"] = out.iloc[:, 1] - out.iloc[:, 0]
+    out["change %"] = out["change"] / out.iloc[:, 0].where(out.iloc[:, 0] != 0)
+    return out.rename_axis("segment")
+
+
 def top_table(result: economics.CLVScenario, boot) -> pd.DataFrame:
     table = result.customers
     if boot is not None:
@@ -154,12 +166,33 @@ def top_table(result: economics.CLVScenario, boot) -> pd.DataFrame:
     return table.nlargest(100, "clv")
 
 
-def sensitivity(result, base_for) -> None:
+def sensitivity(result, base_for) -> list:
+    """The value as the discount rate and as churn vary; returns the forecast bases of CHURN_STEPS."""
     e = result.economics
     left, right = st.columns(2)
     left.plotly_chart(memo.of(discount_sensitivity, base_for(e.churn_multiplier), e), width="stretch")
     bases = [base_for(k) for k in CHURN_STEPS]
     right.plotly_chart(memo.of(churn_sensitivity, bases[0], e, *bases[1:]), width="stretch")
+    return bases
+
+
+def churn_by_segment(result, bases, segments: pd.Series) -> None:
+    """What the churn multiplier does to each segment's value (the total alone hides who is at stake)."""
+    e = result.economics
+    table = memo.of(churn_what_if, bases[0], e, segments, *bases[1:])
+    st.markdown(
+        f"**Churn what-if by RFM segment**: {e.horizon_months}-month value as fitted and at ×{e.churn_multiplier:g}"
+    )
+    if e.churn_multiplier == 1:
+        st.caption("Move the churn multiplier to see which segments gain or lose value.")
+    st.dataframe(
+        table,
+        width="stretch",
+        column_config={
+            **{c: st.column_config.NumberColumn(format="%.0f") for c in table.columns[:3]},
+            "change %": st.column_config.NumberColumn(format="percent"),
+        },
+    )
 
 
 def top_customers(result, boot) -> None:

@@ -33,6 +33,7 @@ def _figure(*args, **kwargs) -> go.Figure:
     _house()
     return go.Figure(*args, **kwargs)
 
+
 #: What each cohort matrix shows, how to format it, and its colour scale.
 COHORT_METRICS = {
     "retention": ("Active customers, % of cohort", ".0%", "Blues"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -122,6 +122,21 @@ def p_alive_grid(
     )
     grid = frame.pivot_table(index="frequency", columns="recency", values="p_alive", aggfunc="mean")
     return grid.reindex(index=labels, columns=names)
+
+
+def churn_by_group(bases: dict[float, ForecastBase], economics: Economics, groups: pd.Series) -> pd.DataFrame:
+    """Total CLV of each group (rows) for each churn multiplier (columns, one per base), other inputs from
+    ``economics``: which segments a churn what-if moves, not only the total. ``groups`` is indexed by customer id.
+    Each column sums to the customer-base total at that multiplier."""
+    columns = {}
+    for multiplier in sorted(bases):
+        base = bases[multiplier]
+        result = scenario(base, replace(economics, churn_multiplier=multiplier))
+        labels = groups.reindex(base.customer_id).astype(str).to_numpy()
+        columns[multiplier] = pd.Series(result.clv).groupby(labels).sum()
+    table = pd.DataFrame(columns)
+    table.columns.name = "churn multiplier"
+    return table.sort_values(min(bases, key=lambda k: abs(k - 1)), ascending=False)
 
 
 def clv_by_group(customers: pd.DataFrame, groups: pd.Series, *, name: str = "segment") -> pd.DataFrame:

@@ -54,8 +54,10 @@ def what_if() -> None:
     left, right = st.columns(2)
     left.plotly_chart(memo.of(fviews.clv_histogram, result), width="stretch")
     right.plotly_chart(memo.of(fviews.p_alive_figure, result.base, summary, unit), width="stretch")
-    fviews.clv_by_segment(memo.of(fviews.value_by_segment, result, state.default_segments(tx)))
-    fviews.sensitivity(result, lambda k: state.forecast_base(tx, unit, model, k))
+    segments = state.default_segments(tx)
+    fviews.clv_by_segment(memo.of(fviews.value_by_segment, result, segments))
+    bases = fviews.sensitivity(result, lambda k: state.forecast_base(tx, unit, model, k))
+    fviews.churn_by_segment(result, bases, segments)
     st.plotly_chart(memo.of(fviews.predicted_vs_historical, result), width="stretch")
     boot = None
     b1, b2 = st.columns([1, 3])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 
 from clv_core import economics, models
@@ -62,6 +63,21 @@ def test_churn_multiplier_lowers_the_value(forecast):
     forecast.select_slider(key="fc-churn").set_value(2.0).run()
     assert number(metric(forecast, "Base value")) < before
     assert "multiplies the mean probability of dropping out" in text_of(forecast)
+
+
+def test_churn_what_if_shows_the_change_per_segment(forecast):
+    def what_if():
+        return next(d.value for d in forecast.dataframe if "as fitted (×1)" in d.value.columns)
+
+    as_fitted = what_if()
+    assert (as_fitted["change"] == 0).all() and "Champions" in as_fitted.index
+    forecast.select_slider(key="fc-churn").set_value(1.5).run()
+    moved = what_if()
+    assert not forecast.exception and "at churn ×1.5" in moved.columns
+    assert (moved["change"] < 0).all()  # more churn costs every segment something
+    pd.testing.assert_series_equal(moved["as fitted (×1)"], as_fitted["as fitted (×1)"].reindex(moved.index))
+    total = number(metric(forecast, "Base value"))
+    assert moved["at churn ×1.5"].sum() == pytest.approx(total, abs=1)  # the segments add up to the headline
 
 
 def test_bootstrap_gives_an_interval_for_the_total(forecast):

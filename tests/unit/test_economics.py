@@ -207,3 +207,26 @@ def test_bootstrap_reports_progress_after_every_resample(cdnow_base):
     calls = []
     bootstrap_clv(summary, "bgnbd", Economics(), resamples=3, seed=1, progress=lambda d, t: calls.append((d, t)))
     assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_churn_by_segment_adds_up_to_the_total_and_falls_with_churn():
+    from clv_core.forecast import churn_by_group
+    from clv_core.rfm import rfm
+
+    data, name = sample_bytes("cdnow_sample")
+    tx = load(data, name)
+    summary = summarise(tx, time_unit="weeks")
+    fit, spend = fit_purchases(summary, "bgnbd"), fit_spend(summary)
+    econ = Economics(horizon_months=24)
+    bases = {k: precompute(fit, spend, summary, churn_multiplier=k) for k in (0.5, 1.0, 2.0)}
+    segments = rfm(summarise(tx, time_unit="days")).table.set_index("customer_id")["segment"]
+    table = churn_by_group(bases, econ, segments)
+    totals = sensitivity_to_churn(bases, econ).set_index("churn multiplier")["total CLV"]
+    np.testing.assert_allclose(table.sum().to_numpy(), totals.to_numpy(), rtol=1e-10)
+    assert set(table.index) == set(segments.astype(str))
+    assert (table[0.5] > table[1.0]).all() and (table[1.0] > table[2.0]).all()
+    # one segment's value is that segment's customers' CLV under the same economics
+    champions = segments.index[segments.astype(str) == "Champions"]
+    one = scenario(bases[2.0], Economics(horizon_months=24, churn_multiplier=2.0))
+    mask = np.isin(bases[2.0].customer_id, champions)
+    assert table.loc["Champions", 2.0] == pytest.approx(one.clv[mask].sum(), rel=1e-12)
