@@ -9,9 +9,10 @@ import streamlit as st
 from clv_app import memo, state
 from clv_app.views import md
 from clv_core import charts, contractual, economics, forecast
+from clv_core import sufficiency as suff
 from clv_core.economics import CHURN_MEANING, MAX_MONTHS, Economics
 from clv_core.errors import ClvError
-from clv_core.models import MODEL_LABELS
+from clv_core.models import MIN_CUSTOMERS, MIN_REPEAT_BUYERS, MODEL_LABELS
 
 CHURN_STEPS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 
@@ -64,11 +65,31 @@ def economics_sliders(model: str) -> Economics:
     return econ
 
 
-def clv_headline(result) -> None:
+def sufficiency(gate) -> None:
+    """Before the numbers: is the data enough, and how far ahead does it support a forecast."""
+    show = {"enough": st.success, "thin": st.info, "too little": st.warning}[gate.verdict]
+    show(gate.sentence, icon=":material/rule:")
+    with st.expander("What the data has, check by check"):
+        st.dataframe(
+            pd.DataFrame(
+                [(c.name, c.value, c.verdict) for c in gate.checks], columns=["check", "this data", "verdict"]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+        st.caption(
+            f"Comfortable: {suff.CUSTOMERS[1]:,} customers, {suff.REPEAT_BUYERS[1]:,} repeat buyers, "
+            f"{suff.HISTORY_MONTHS[1]} months of history, data ending within {suff.STALE_DAYS} days. These are "
+            f"conventions for a forecast worth acting on; the models themselves need {MIN_CUSTOMERS} customers and "
+            f"{MIN_REPEAT_BUYERS} repeat buyers."
+        )
+
+
+def clv_headline(result, *, extrapolated: bool = False) -> None:
     e = result.economics
     c = st.columns(5)
     c[0].metric(
-        f"Base value ({e.horizon_months} mo)",
+        f"Base value ({e.horizon_months} mo{', extrapolated' if extrapolated else ''})",
         f"{result.total_clv:,.0f}",
         border=True,
         help=f"Predicted discounted margin of today's customers over the next {e.horizon_months} months.",

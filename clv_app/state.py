@@ -19,13 +19,16 @@ as computed). Tables and figures derived from these objects are kept beside them
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import OrderedDict
 
+import pandas as pd
 import streamlit as st
 
 from clv_app import memo
 from clv_core import cohorts, contractual, economics, forecast, models, overview, rfm, survival, validation
+from clv_core import sufficiency as sufficiency_
 from clv_core.ingest import (
     ColumnMapping,
     IngestOptions,
@@ -268,6 +271,12 @@ def diagnostics(tx: Transactions, unit: str, model: str, fit):
 def forecast_base(tx: Transactions, unit: str, model: str, churn: float) -> economics.ForecastBase:
     s, fit, spend = fits(tx, unit, model)
     return _base(dataset_key(tx), unit, model, churn, fit, spend, s)
+
+
+def sufficiency(tx: Transactions, unit: str = "weeks") -> sufficiency_.Sufficiency:
+    """Whether the data is enough for a forecast and how far ahead it supports one (see clv_core.sufficiency)."""
+    first_day = pd.Timestamp(tx.report.date_min)  # the report keeps it: no pass over the data
+    return memo.of(sufficiency_.assess, summary(tx, unit), first_day, today=dt.date.today())
 
 
 def scenario(tx: Transactions, unit: str, model: str, econ: economics.Economics) -> economics.CLVScenario:

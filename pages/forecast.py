@@ -41,6 +41,9 @@ except ClvError as exc:
     st.error(str(exc), icon=":material/block:")
     st.stop()
 
+gate = state.sufficiency(tx, unit)
+fviews.sufficiency(gate)
+
 with st.expander("Fit diagnostics: parameters, model comparison, goodness of fit, spend check"):
     fviews.fit_diagnostics(fit, spend, state.model_comparison(tx, unit), *state.diagnostics(tx, unit, model, fit))
 
@@ -50,7 +53,13 @@ def what_if() -> None:
     """Only this part reruns when a slider moves: the fit is cached, CLV is recomputed vectorised."""
     econ = fviews.economics_sliders(model)
     result = state.scenario(tx, unit, model, econ)
-    fviews.clv_headline(result)
+    fviews.clv_headline(result, extrapolated=gate.extrapolates(econ.horizon_months))
+    if gate.extrapolates(econ.horizon_months):
+        st.warning(
+            f"{econ.horizon_months} months is past the {gate.supported_months} months of history this data covers: "
+            "beyond that the forecast is extrapolation, assuming the purchase and dropout rates seen so far continue.",
+            icon=":material/trending_flat:",
+        )
     left, right = st.columns(2)
     left.plotly_chart(memo.of(fviews.clv_histogram, result), width="stretch")
     right.plotly_chart(memo.of(fviews.p_alive_figure, result.base, summary, unit), width="stretch")

@@ -38,7 +38,14 @@ except ClvError as exc:
     st.stop()
 
 summary = memo.of(segments.segment_summary, table)
+gate = state.sufficiency(tx)
 st.subheader("CLV segments")
+if gate.extrapolates(horizon):
+    st.warning(
+        f"{horizon} months is past the {gate.supported_months} months of history this data covers: the predicted "
+        "values beyond that are extrapolation.",
+        icon=":material/trending_flat:",
+    )
 st.caption(
     f"Predicted {horizon}-month CLV. {int(table['slipping'].sum()):,} valuable customers are slipping "
     "(top-20 % value if still active, but P(alive) below 50 %)."
@@ -105,6 +112,8 @@ def about() -> dict:
         fits=(fit, spend),
         economics=econ,
         settings={
+            "horizon supported by the history (months)": gate.supported_months,
+            "extrapolated": gate.extrapolates(horizon),
             "filters": views.frozen(chosen),
             "segment thresholds (lower percentile of CLV)": dataclasses.asdict(thresholds),
             **views.dataset_settings(tx),

@@ -55,7 +55,7 @@ def test_economics_sliders_recompute_without_refitting(forecast, monkeypatch):
     forecast.number_input(key="fc-cac").set_value(50.0).run()
     assert not forecast.exception
     assert calls == {"fit": 0, "precompute": 0}
-    assert number(metric(forecast, "Base value (24 mo)")) > base_12
+    assert number(metric(forecast, "Base value (24 mo")) > base_12
 
 
 def test_churn_multiplier_lowers_the_value(forecast):
@@ -78,6 +78,18 @@ def test_churn_what_if_shows_the_change_per_segment(forecast):
     pd.testing.assert_series_equal(moved["as fitted (×1)"], as_fitted["as fitted (×1)"].reindex(moved.index))
     total = number(metric(forecast, "Base value"))
     assert moved["at churn ×1.5"].sum() == pytest.approx(total, abs=1)  # the segments add up to the headline
+
+
+def test_the_page_says_whether_the_data_is_enough_and_marks_extrapolation(forecast):
+    # cdnow_sample: 2,357 customers from 1997-01-01 to 1998-06-30, so 18 months are supported
+    assert any(s.value.startswith("The data is enough for a forecast") for s in forecast.success)
+    assert "up to 18 months are supported" in forecast.success[0].value
+    assert not any("extrapolation" in w.value for w in forecast.warning)
+    forecast.slider(key="fc-horizon").set_value(24).run()
+    assert any(m.label == "Base value (24 mo, extrapolated)" for m in forecast.metric)
+    assert any("24 months is past the 18 months of history" in w.value for w in forecast.warning)
+    forecast.slider(key="fc-horizon").set_value(18).run()
+    assert any(m.label == "Base value (18 mo)" for m in forecast.metric)
 
 
 def test_bootstrap_gives_an_interval_for_the_total(forecast):

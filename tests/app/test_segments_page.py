@@ -23,6 +23,9 @@ def test_segments_page_filters_and_exports_the_rows_it_shows(app):
     labels = [b.proto.label for b in app.get("download_button")]
     assert "Assumptions (JSON)" in labels  # beside the list: how its numbers were made
     assert any("a year compounded continuously" in c.value for c in app.caption)
+    assert not app.warning
+    app.slider(key="seg-horizon").set_value(36).run()
+    assert any("36 months is past the 18 months of history" in w.value for w in app.warning)
 
 
 def test_segments_page_bad_thresholds_say_so(app):

@@ -128,10 +128,11 @@ def test_moving_the_horizon_slider_updates_the_forecast(page, server):
     handle.focus()
     for _ in range(12):
         page.keyboard.press("ArrowRight")
-    page.get_by_text("Base value (24 mo)").wait_for()
+    page.get_by_text("Base value (24 mo, extrapolated)").wait_for()  # CDNOW has 18 months of history
     wait_for_run(page)
-    after = metric(page, "Base value (24 mo)")
+    after = metric(page, "Base value (24 mo, extrapolated)")
     assert float(after.replace(",", "")) > float(before.replace(",", ""))
+    assert page.get_by_text("24 months is past the 18 months of history").count() == 1
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
