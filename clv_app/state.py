@@ -332,6 +332,17 @@ def _tracking(key: tuple, calibration_end: str, unit: str, model: str, _result: 
     return validation.tracking(fit, _tx, _result.holdout)
 
 
+@st.cache_resource(max_entries=6, show_spinner=False)
+def _scorecard(key: tuple, unit: str, _tx: Transactions) -> validation.Backtest:
+    calibration_end = validation.default_calibration_end(_tx)
+    return validation.backtest(_tx, calibration_end=calibration_end, time_unit=unit, challenger=False)
+
+
+def scorecard(tx: Transactions, unit: str) -> validation.Backtest:
+    """The probabilistic models tested on the last third of the history: which one the forecast uses by default."""
+    return _scorecard(dataset_key(tx), unit, tx)
+
+
 def backtest_of(tx: Transactions, calibration_end: str, unit: str) -> validation.Backtest:
     return _backtest(dataset_key(tx), calibration_end, unit, tx)
 

@@ -313,6 +313,21 @@ def verdict(result: Backtest) -> str:
     )
 
 
+def scorecard(result: Backtest) -> str:
+    """One sentence an executive can read: which model predicted best on the holdout, and how accurate it was.
+
+    The best model is the probabilistic one with the lowest mean absolute error per customer (:attr:`Backtest.best`).
+    """
+    h, best = result.holdout, result.metrics.loc[result.best]
+    direction = "over" if best["purchases % error"] > 0 else "under"
+    return (
+        f"Tested on {h.calibration_end.date()} → {h.holdout_end.date()}, {result.best} predicted best among "
+        f"{', '.join(m.name for m in result.models if m.fit is not None)}: off by "
+        f"{best['MAE (purchases)']:.2f} repeat purchases per customer on average, and "
+        f"{abs(best['purchases % error']):.0%} {direction} in total."
+    )
+
+
 def spend_by_decile(holdout: Holdout, predictions: pd.DataFrame, *, bins: int = 10) -> pd.DataFrame:
     """Customers in deciles of predicted holdout spend (1 = lowest): mean predicted vs mean actual spend."""
     frame = pd.DataFrame({"predicted": predictions["spend"].to_numpy(), "actual": holdout.actual["spend"].to_numpy()})

@@ -4,6 +4,7 @@ import streamlit as st
 
 from clv_app import forecast_views as fviews
 from clv_app import memo, navigation, state, views
+from clv_core import validation
 from clv_core.errors import ClvError
 from clv_core.models import MODEL_LABELS, PURCHASE_MODELS
 
@@ -22,13 +23,33 @@ if mode == "Subscriptions":
     st.stop()
 
 c1, c2 = st.columns(2)
-model = c1.selectbox("Purchase model", tuple(PURCHASE_MODELS), format_func=MODEL_LABELS.get, key="fc-model")
 unit = c2.selectbox(
     "Model time unit",
     ("weeks", "days", "months"),
     key="fc-unit",
     help="The unit the model is fitted in. Money figures do not depend on it: horizons are converted.",
 )
+card = None
+try:
+    with views.steps("Choosing the model", ("scorecard", state.dataset_key(tx), unit)) as step:
+        step(
+            "Fitting BG/NBD, Pareto/NBD and MBG/NBD on the first two thirds of the history and scoring them on "
+            "what customers bought in the last third…"
+        )
+        card = state.scorecard(tx, unit)
+except ClvError as exc:  # too little history to hold a period out: the forecast itself may still work
+    st.caption(f"No holdout test, so BG/NBD is the default: {exc}")
+choices = tuple(PURCHASE_MODELS)
+best = next((k for k in choices if card is not None and MODEL_LABELS[k] == card.best), "bgnbd")
+model = c1.selectbox(
+    "Purchase model",
+    choices,
+    index=choices.index(best),
+    format_func=lambda k: MODEL_LABELS[k] + (" (most accurate on the holdout)" if card and k == best else ""),
+    key="fc-model",
+)
+if card is not None:
+    st.caption(f"{validation.scorecard(card)} It is the default here; the Model validation page has the details.")
 try:
     with views.steps("Fitting the models", ("forecast", state.dataset_key(tx), unit, model)) as step:
         step(f"Fitting {MODEL_LABELS[model]} and Gamma–Gamma on {tx.customers:,} customers…")

@@ -92,6 +92,25 @@ def test_the_page_says_whether_the_data_is_enough_and_marks_extrapolation(foreca
     assert any(m.label == "Base value (18 mo)" for m in forecast.metric)
 
 
+def test_the_default_model_is_the_one_most_accurate_on_the_holdout(forecast):
+    from clv_core import validation
+    from clv_core.models import MODEL_LABELS
+    from clv_core.samples import sample_bytes
+    from tests.conftest import load
+
+    tx = load(*sample_bytes("cdnow_sample"))
+    tested = validation.backtest(tx, calibration_end=validation.default_calibration_end(tx), challenger=False)
+    errors = tested.metrics.loc[[MODEL_LABELS[m] for m in models.PURCHASE_MODELS], "MAE (purchases)"]
+    assert tested.best == errors.idxmin()
+    chosen = forecast.selectbox(key="fc-model")
+    assert MODEL_LABELS[chosen.value] == tested.best
+    sentence = f"Tested on 1997-12-30 → 1998-06-30, {tested.best} predicted best"
+    assert any(c.value.startswith(sentence) for c in forecast.caption)
+    assert f"{tested.best} (most accurate on the holdout)" in chosen.options
+    chosen.set_value("bgnbd").run()  # the user's choice stands
+    assert not forecast.exception and forecast.selectbox(key="fc-model").value == "bgnbd"
+
+
 def test_bootstrap_gives_an_interval_for_the_total(forecast):
     forecast.selectbox(key="fc-boot").set_value(10).run()
     assert not forecast.exception

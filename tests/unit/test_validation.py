@@ -20,6 +20,7 @@ from clv_core.validation import (
     p_alive_calibration,
     predict_holdout,
     rmse,
+    scorecard,
     spearman,
     spend_by_decile,
     split,
@@ -117,3 +118,15 @@ def test_every_metric_has_a_json_key():
 
     actual = pd.DataFrame({"purchases": [0.0, 1, 2], "spend": [0.0, 5, 9]})
     assert set(score(actual, actual)) == set(METRIC_KEYS)
+
+
+def test_scorecard_names_the_lowest_error_model_in_one_sentence(cdnow):
+    result = backtest(cdnow, calibration_end="1997-09-30", holdout_end="1998-06-30", challenger=False)
+    assert ML_LABEL not in result.metrics.index
+    errors = result.metrics["MAE (purchases)"]
+    best = errors.idxmin()
+    sentence = scorecard(result)
+    assert sentence.count(". ") == 0 and sentence.endswith(".")  # one sentence
+    assert f"{best} predicted best" in sentence and f"off by {errors[best]:.2f} repeat purchases" in sentence
+    error = result.metrics.loc[best, "purchases % error"]
+    assert f"{abs(error):.0%} {'over' if error > 0 else 'under'} in total" in sentence
