@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from clv_app import memo, state
+from clv_app import links, memo, state
 from clv_app.views import md
 from clv_core import charts, contractual, economics, forecast
 from clv_core import sufficiency as suff
@@ -15,9 +15,11 @@ from clv_core.errors import ClvError
 from clv_core.models import MIN_CUSTOMERS, MIN_REPEAT_BUYERS, MODEL_LABELS
 
 CHURN_STEPS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+#: The what-if inputs a shared link carries (see clv_app.links).
+ECONOMICS_KEYS = ("fc-rate", "fc-churn", "fc-horizon", "fc-margin", "fc-cac")
 
 
-def fit_diagnostics(fit, spend, comparison: pd.DataFrame, repeat_fit: pd.DataFrame, check) -> None:
+def fit_diagnostics(fit, spend, comparison: pd.DataFrame, repeat_fit: pd.DataFrame | str, check) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown(
@@ -37,7 +39,10 @@ def fit_diagnostics(fit, spend, comparison: pd.DataFrame, repeat_fit: pd.DataFra
             width="stretch",
             column_config={c: st.column_config.NumberColumn(format="%.1f") for c in ("log-likelihood", "AIC", "BIC")},
         )
-        st.plotly_chart(memo.of(charts.repeat_purchases_chart, repeat_fit), width="stretch")
+        if isinstance(repeat_fit, str):  # no such check for this model: the reason
+            st.caption(repeat_fit)
+        else:
+            st.plotly_chart(memo.of(charts.repeat_purchases_chart, repeat_fit), width="stretch")
     (st.info if check.ok else st.warning)(check.sentence)
 
 
@@ -47,17 +52,42 @@ def _params(fit) -> pd.DataFrame:
 
 def economics_sliders(model: str) -> Economics:
     c = st.columns(5)
-    rate = c[0].slider("Annual discount rate", 0.0, 0.30, 0.10, 0.01, format="%.2f", key="fc-rate")
+    rate = c[0].slider(
+        "Annual discount rate",
+        0.0,
+        0.30,
+        links.initial("fc-rate", 0.10, bounds=(0.0, 0.30)),
+        0.01,
+        format="%.2f",
+        key="fc-rate",
+    )
     churn = c[1].select_slider(
         "Churn multiplier",
         CHURN_STEPS,
-        value=1.0,
+        value=links.initial("fc-churn", 1.0, options=CHURN_STEPS),
         key="fc-churn",
         help=f"For {MODEL_LABELS[model]} it {CHURN_MEANING[model]}.",
     )
-    horizon = c[2].slider("Horizon (months)", 1, MAX_MONTHS, 12, key="fc-horizon")
-    margin = c[3].slider("Gross margin", 0.05, 1.0, 0.30, 0.05, format="%.2f", key="fc-margin")
-    cac = c[4].number_input("CAC per customer", 0.0, 100_000.0, 25.0, step=1.0, key="fc-cac")
+    horizon = c[2].slider(
+        "Horizon (months)", 1, MAX_MONTHS, links.initial("fc-horizon", 12, bounds=(1, MAX_MONTHS)), key="fc-horizon"
+    )
+    margin = c[3].slider(
+        "Gross margin",
+        0.05,
+        1.0,
+        links.initial("fc-margin", 0.30, bounds=(0.05, 1.0)),
+        0.05,
+        format="%.2f",
+        key="fc-margin",
+    )
+    cac = c[4].number_input(
+        "CAC per customer",
+        0.0,
+        100_000.0,
+        links.initial("fc-cac", 25.0, bounds=(0.0, 100_000.0)),
+        step=1.0,
+        key="fc-cac",
+    )
     econ = Economics(
         annual_discount_rate=rate, gross_margin=margin, horizon_months=horizon, churn_multiplier=churn, cac=cac
     )

@@ -12,7 +12,7 @@ import threading
 
 import streamlit as st
 
-from clv_app import access, state
+from clv_app import access, links, state
 
 _local = threading.local()  # each session's script runs in its own thread
 
@@ -39,6 +39,7 @@ def run() -> None:
     if not allowed:
         st.stop()
     state.ensure_dataset()
+    links.start()
     _local.inside = True
     try:
         page.run()

@@ -29,6 +29,7 @@ import streamlit as st
 from clv_app import memo
 from clv_core import cohorts, contractual, economics, forecast, models, overview, rfm, survival, validation
 from clv_core import sufficiency as sufficiency_
+from clv_core.errors import ClvError
 from clv_core.ingest import (
     ColumnMapping,
     IngestOptions,
@@ -246,7 +247,12 @@ def _comparison(key: tuple, unit: str, _summary: CustomerSummary):
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _diagnostics(key: tuple, unit: str, model: str, _fit: models.FitResult, _summary: CustomerSummary):
-    return models.repeat_purchase_fit(_fit, _summary), models.spend_frequency_check(_summary)
+    """(repeat-purchase table, or the reason there is none; spend–frequency check)."""
+    try:
+        repeat = models.repeat_purchase_fit(_fit, _summary)
+    except ClvError as exc:
+        repeat = str(exc)
+    return repeat, models.spend_frequency_check(_summary)
 
 
 @st.cache_resource(max_entries=24, show_spinner="Preparing the forecast…")

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import pandas as pd
 import streamlit as st
 
-from clv_app import memo
+from clv_app import links, memo
 from clv_core import charts, export
 from clv_core.ingest import (
     AUTO,
@@ -527,24 +527,38 @@ def frozen(chosen: dict) -> dict:
     return {k: freeze(v) for k, v in chosen.items()}
 
 
+#: The customer-list filters a shared link carries (see clv_app.links).
+FILTER_KEYS = ("seg-f-segment", "seg-f-rfm", "seg-f-life", "seg-f-clv", "seg-f-alive", "seg-f-slip")
+
+
 def customer_filters(table: pd.DataFrame, attributes: tuple[str, ...]) -> dict:
     c = st.columns(3)
+    lists = {
+        "seg-f-segment": list(table["clv_segment"].cat.categories)
+        if hasattr(table["clv_segment"], "cat")
+        else sorted(table["clv_segment"].unique()),
+        "seg-f-rfm": sorted(table["rfm_segment"].unique()),
+        "seg-f-life": sorted(table["lifecycle"].unique()),
+    }
+
+    def pick(column, label: str, key: str) -> list:
+        options = lists[key]
+        return column.multiselect(label, options, default=links.initial(key, [], options=options), key=key)
+
     chosen = {
-        "segments": c[0].multiselect(
-            "CLV segment",
-            list(table["clv_segment"].cat.categories)
-            if hasattr(table["clv_segment"], "cat")
-            else sorted(table["clv_segment"].unique()),
-            key="seg-f-segment",
-        ),
-        "rfm_segments": c[1].multiselect("RFM segment", sorted(table["rfm_segment"].unique()), key="seg-f-rfm"),
-        "lifecycle": c[2].multiselect("Lifecycle stage", sorted(table["lifecycle"].unique()), key="seg-f-life"),
+        "segments": pick(c[0], "CLV segment", "seg-f-segment"),
+        "rfm_segments": pick(c[1], "RFM segment", "seg-f-rfm"),
+        "lifecycle": pick(c[2], "Lifecycle stage", "seg-f-life"),
     }
     r = st.columns(3)
-    top = float(table["clv"].max()) if len(table) else 1.0
-    chosen["clv_range"] = r[0].slider("CLV range", 0.0, max(top, 1.0), (0.0, max(top, 1.0)), key="seg-f-clv")
-    chosen["p_alive_range"] = r[1].slider("P(alive) range", 0.0, 1.0, (0.0, 1.0), 0.05, key="seg-f-alive")
-    chosen["slipping_only"] = r[2].toggle("Only valuable but slipping", key="seg-f-slip")
+    top = max(float(table["clv"].max()) if len(table) else 1.0, 1.0)
+    clv = links.initial("seg-f-clv", (0.0, top), bounds=(0.0, top))
+    chosen["clv_range"] = r[0].slider("CLV range", 0.0, top, clv, key="seg-f-clv")
+    alive = links.initial("seg-f-alive", (0.0, 1.0), bounds=(0.0, 1.0))
+    chosen["p_alive_range"] = r[1].slider("P(alive) range", 0.0, 1.0, alive, 0.05, key="seg-f-alive")
+    chosen["slipping_only"] = r[2].toggle(
+        "Only valuable but slipping", value=links.initial("seg-f-slip", False), key="seg-f-slip"
+    )
     if attributes:
         a1, a2 = st.columns(2)
         name = a1.selectbox("Attribute", ["(any)", *attributes], key="seg-f-attr")

@@ -342,6 +342,11 @@ def repeat_purchase_fit(fit: FitResult, summary: CustomerSummary, *, max_count: 
     own observation time T.
     """
     fitter = fit.fitter()
+    if not hasattr(fitter, "probability_of_n_purchases_up_to_time"):
+        raise ClvError(
+            f"The repeat-purchase check is not available for {MODEL_LABELS[fit.model]}: lifetimes gives no "
+            "P(X(t) = x) for it. The model comparison above and the Model validation page test it instead."
+        )
     t = summary.table
     Ts, counts = np.unique(t["T"].to_numpy(), return_counts=True)
     expected = np.zeros(max_count + 1)

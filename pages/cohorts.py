@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import memo, navigation, state, views
+from clv_app import links, memo, navigation, state, views
 from clv_core import charts, cohorts
 from clv_core.errors import ClvError
 
@@ -11,11 +11,20 @@ navigation.page_guard()
 tx = views.page_start("Cohorts")
 
 c1, c2 = st.columns([1, 2])
+PERIODS = ("week", "month", "quarter")
 period = (
-    c1.segmented_control("Cohorts by", ("week", "month", "quarter"), default="month", key="cohort-period") or "month"
+    c1.segmented_control(
+        "Cohorts by", PERIODS, default=links.initial("cohort-period", "month", options=PERIODS), key="cohort-period"
+    )
+    or "month"
 )
+metrics = tuple(charts.COHORT_METRICS)
 metric = c2.selectbox(
-    "Show", tuple(charts.COHORT_METRICS), format_func=lambda m: charts.COHORT_METRICS[m][0], key="cohort-metric"
+    "Show",
+    metrics,
+    index=metrics.index(links.initial("cohort-metric", metrics[0], options=metrics)),
+    format_func=lambda m: charts.COHORT_METRICS[m][0],
+    key="cohort-metric",
 )
 where = views.choose_filter(tx, state.first_attributes(tx), key="cohort-filter")
 
@@ -69,3 +78,4 @@ else:
         f"RMSE of each family tried: {tried}. Projected value at {horizon}: "
         f"{projection.projected.iloc[-1]:,.2f} per customer."
     )
+links.publish(("cohort-period", "cohort-metric"))

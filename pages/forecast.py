@@ -3,7 +3,7 @@
 import streamlit as st
 
 from clv_app import forecast_views as fviews
-from clv_app import memo, navigation, state, views
+from clv_app import links, memo, navigation, state, views
 from clv_core import validation
 from clv_core.errors import ClvError
 from clv_core.models import MODEL_LABELS, PURCHASE_MODELS
@@ -23,9 +23,11 @@ if mode == "Subscriptions":
     st.stop()
 
 c1, c2 = st.columns(2)
+units = ("weeks", "days", "months")
 unit = c2.selectbox(
     "Model time unit",
-    ("weeks", "days", "months"),
+    units,
+    index=units.index(links.initial("fc-unit", "weeks", options=units)),
     key="fc-unit",
     help="The unit the model is fitted in. Money figures do not depend on it: horizons are converted.",
 )
@@ -44,7 +46,7 @@ best = next((k for k in choices if card is not None and MODEL_LABELS[k] == card.
 model = c1.selectbox(
     "Purchase model",
     choices,
-    index=choices.index(best),
+    index=choices.index(links.initial("fc-model", best, options=choices)),
     format_func=lambda k: MODEL_LABELS[k] + (" (most accurate on the holdout)" if card and k == best else ""),
     key="fc-model",
 )
@@ -103,7 +105,10 @@ def what_if() -> None:
         except ClvError as exc:
             b2.warning(str(exc))
     fviews.top_customers(result, boot)
+    links.publish(SHARED)
 
 
+SHARED = ("fc-unit", "fc-model", *fviews.ECONOMICS_KEYS)
 what_if()
+links.publish(SHARED)
 fviews.formula_views(tx)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import memo, navigation, state, views
+from clv_app import links, memo, navigation, state, views
 from clv_core import charts
 from clv_core.cohorts import cohort_trend, default_trend_age
 from clv_core.errors import ClvError
@@ -10,9 +10,15 @@ from clv_core.errors import ClvError
 navigation.page_guard()
 
 tx = views.page_start("Overview")
+WINDOWS = ("month", "quarter", "year")
 
 window = (
-    st.segmented_control("Compare the last", ("month", "quarter", "year"), default="quarter", key="overview-window")
+    st.segmented_control(
+        "Compare the last",
+        WINDOWS,
+        default=links.initial("overview-window", "quarter", options=WINDOWS),
+        key="overview-window",
+    )
     or "quarter"
 )
 kpi_window, trend, concentration = state.overview_of(tx, window)
@@ -54,3 +60,4 @@ else:
         values, sentence = memo.of(cohort_trend, table, age=age)
         st.markdown(sentence)
         st.plotly_chart(memo.of(charts.cohort_trend_chart, values, age, table.period), width="stretch")
+links.publish(("overview-window",))

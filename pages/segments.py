@@ -5,7 +5,7 @@ import datetime as dt
 
 import streamlit as st
 
-from clv_app import memo, navigation, state, views
+from clv_app import links, memo, navigation, state, views
 from clv_core import export, segments
 from clv_core.economics import Economics
 from clv_core.errors import ClvError
@@ -16,13 +16,25 @@ navigation.page_guard()
 tx = views.page_start("Segments & export")
 with st.expander("Scoring and segment thresholds"):
     s1, s2, s3, s4 = st.columns(4)
-    horizon = s1.slider("Horizon (months)", 1, 60, 12, key="seg-horizon")
-    margin = s2.slider("Gross margin", 0.05, 1.0, 0.30, 0.05, key="seg-margin")
-    rate = s3.slider("Annual discount rate", 0.0, 0.30, 0.10, 0.01, key="seg-rate")
-    model = s4.selectbox("Model", ("bgnbd", "paretonbd", "mbgnbd"), key="seg-model")
+    horizon = s1.slider("Horizon (months)", 1, 60, links.initial("seg-horizon", 12, bounds=(1, 60)), key="seg-horizon")
+    margin = s2.slider(
+        "Gross margin", 0.05, 1.0, links.initial("seg-margin", 0.30, bounds=(0.05, 1.0)), 0.05, key="seg-margin"
+    )
+    rate = s3.slider(
+        "Annual discount rate", 0.0, 0.30, links.initial("seg-rate", 0.10, bounds=(0.0, 0.30)), 0.01, key="seg-rate"
+    )
+    model_choices = ("bgnbd", "paretonbd", "mbgnbd")
+    model = s4.selectbox(
+        "Model",
+        model_choices,
+        index=model_choices.index(links.initial("seg-model", "bgnbd", options=model_choices)),
+        key="seg-model",
+    )
     t = st.columns(4)
     cuts = [
-        t[i].number_input(f"{name} from percentile", 1, 99, value, key=f"seg-cut-{i}")
+        t[i].number_input(
+            f"{name} from percentile", 1, 99, links.initial(f"seg-cut-{i}", value, bounds=(1, 99)), key=f"seg-cut-{i}"
+        )
         for i, (name, value) in enumerate((("Champions", 95), ("Loyal", 80), ("Potential Loyalists", 50), ("New", 20)))
     ]
     st.caption(Economics(rate, margin, horizon).discount_sentence())
@@ -138,3 +150,13 @@ d2.download_button(
     help="The second sheet, assumptions, says how every number was made.",
 )
 views.assumptions_download(d3, about, export.file_name(label, stamp, "assumptions.json", today=today), "seg-about")
+links.publish(
+    (
+        "seg-horizon",
+        "seg-margin",
+        "seg-rate",
+        "seg-model",
+        *(f"seg-cut-{i}" for i in range(4)),
+        *views.FILTER_KEYS,
+    )
+)

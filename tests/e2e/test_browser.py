@@ -179,3 +179,18 @@ def test_download_a_filtered_segment_list_with_the_stated_row_count(page, server
     settings = {r[0]: r[1] for r in book["assumptions"].iter_rows(min_row=2, values_only=True)}
     r = about["model: BG/NBD"]["parameters"]["r"]
     assert settings["model: BG/NBD / parameters / r"] == pytest.approx(r, rel=1e-12)
+
+
+def test_a_shared_link_opens_the_same_view_and_the_address_follows_it(page, server):
+    page.goto(f"{server}/forecast?fc-horizon=24&fc-margin=0.5")
+    page.get_by_text("Base value (24 mo, extrapolated)").wait_for(timeout=90_000)
+    wait_for_run(page)
+    assert "fc-horizon=24" in page.url and "fc-margin=0.5" in page.url
+    handle = page.get_by_role("slider", name="Horizon (months)")
+    handle.focus()
+    for _ in range(6):
+        page.keyboard.press("ArrowLeft")
+    page.get_by_text("Base value (18 mo)").wait_for()
+    wait_for_run(page)
+    page.wait_for_url(re.compile(r"fc-horizon=18"))
+    assert page.locator('[data-testid="stException"]').count() == 0

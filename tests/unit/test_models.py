@@ -71,6 +71,10 @@ def test_expected_repeat_purchase_counts_track_the_actual(calibration):
     table = repeat_purchase_fit(fit_purchases(calibration, "bgnbd"), calibration)
     assert table["actual"].sum() == 2357 and table["expected"].sum() == pytest.approx(2357)
     assert table.loc[0, "actual"] == 1411 and abs(table.loc[0, "expected"] - 1411) < 10
+    mbg = repeat_purchase_fit(fit_purchases(calibration, "mbgnbd"), calibration)
+    assert mbg["expected"].sum() == pytest.approx(2357)
+    with pytest.raises(ClvError, match="not available for Pareto/NBD"):  # lifetimes has no P(X(t) = x) for it
+        repeat_purchase_fit(fit_purchases(calibration, "paretonbd"), calibration)
 
 
 def test_spend_frequency_check_passes_on_cdnow_and_fails_when_spend_follows_frequency(calibration):

@@ -1,0 +1,112 @@
+"""Shareable views: a page's filters and slider values live in its URL, so a link opens the same view.
+
+The page is the URL's path (``/forecast``); its settings are the query string (``?fc-horizon=24&fc-rate=0.2``).
+When a session starts, the query string it was opened with is read once (:func:`start`), and each widget takes
+its starting value from it (:func:`initial`). Reading it once keeps each widget's default constant for the
+session (Streamlit would otherwise see a new widget each time the URL changed and reset it). After the widgets
+run, the page writes their current values back (:func:`publish`), so the address bar always holds the view.
+
+A link carries settings, never data: it opens on the dataset the recipient has loaded. A mangled or out-of-range
+value in a link is ignored for that setting (the default is used), never an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import streamlit as st
+
+_OPENED_WITH = "_link_opened_with"
+
+
+def start() -> None:
+    """Remember the query string this session was opened with (once per session)."""
+    if _OPENED_WITH not in st.session_state:
+        st.session_state[_OPENED_WITH] = {k: st.query_params.get_all(k) for k in st.query_params}
+
+
+def _decode(raw: list[str], default: Any) -> Any:
+    """``raw`` (the link's values for one key) as the type of ``default``.
+
+    >>> _decode(["24"], 12), _decode(["0.2"], 0.1), _decode(["1"], False), _decode(["a", "b"], [])
+    (24, 0.2, True, ['a', 'b'])
+    >>> _decode(["0.5", "2"], (0.0, 1.0)), _decode(["2024-03-01"], dt.date(2024, 1, 1))
+    ((0.5, 2.0), datetime.date(2024, 3, 1))
+    """
+    if isinstance(default, bool):
+        if raw[0] not in ("1", "0", "true", "false"):
+            raise ValueError(raw[0])
+        return raw[0] in ("1", "true")
+    if isinstance(default, (list, tuple)) and not isinstance(default, str):
+        if isinstance(default, tuple):
+            kind = type(default[0]) if default else str
+            return tuple(kind(v) for v in raw)
+        return list(raw)
+    if isinstance(default, dt.date):
+        return dt.date.fromisoformat(raw[0])
+    if default is None:
+        return raw[0]
+    return type(default)(raw[0])
+
+
+def initial(
+    key: str,
+    default: Any,
+    *,
+    options: Sequence | None = None,
+    bounds: tuple[Any, Any] | None = None,
+) -> Any:
+    """The starting value of widget ``key``: from the link the session was opened with, else ``default``.
+
+    ``options`` (a select widget's choices) and ``bounds`` (a slider's or number input's range) reject values the
+    widget could not show; then ``default`` is used.
+    """
+    raw = st.session_state.get(_OPENED_WITH, {}).get(key)
+    if not raw:
+        return default
+    try:
+        value = _decode(raw, default)
+    except (ValueError, TypeError):
+        return default
+    if options is not None:
+        allowed = [str(o) for o in options]
+        if isinstance(value, list):
+            value = [options[allowed.index(v)] for v in value if v in allowed]
+        elif str(value) in allowed:
+            value = options[allowed.index(str(value))]
+        else:
+            return default
+    if bounds is not None:
+        lo, hi = bounds
+        values = value if isinstance(value, tuple) else (value,)
+        if not all(lo <= v <= hi for v in values):
+            return default
+    return value
+
+
+def _encode(value: Any) -> list[str] | str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]  # type: ignore[misc]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def publish(keys: Iterable[str]) -> None:
+    """Write the current values of widgets ``keys`` into the URL (only those; other pages' settings go)."""
+    params = {}
+    for key in keys:
+        if key in st.session_state:
+            encoded = _encode(st.session_state[key])
+            if encoded is not None and encoded != []:
+                params[key] = encoded
+    current = {k: st.query_params.get_all(k) for k in st.query_params}
+    wanted = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
+    if current != wanted:
+        st.query_params.from_dict(params)

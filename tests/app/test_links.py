@@ -1,0 +1,74 @@
+"""Shareable views: a link's query string opens the same page, sliders and filters; the URL follows the view."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import APP
+
+
+def param(at: AppTest, key: str) -> list[str]:
+    value = at.query_params[key]
+    return value if isinstance(value, list) else [value]
+
+
+def opened_with(**params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key.replace("_", "-")] = value
+    at.run()
+    at.selectbox(key="data-sample").set_value("cdnow_sample").run()
+    return at
+
+
+def test_a_forecast_link_opens_its_sliders_and_the_url_follows_the_view():
+    at = opened_with(fc_horizon="24", fc_rate="0.2", fc_margin="0.5", fc_model="paretonbd")
+    at.switch_page("pages/forecast.py").run()
+    assert not at.exception, at.exception
+    assert at.slider(key="fc-horizon").value == 24 and at.slider(key="fc-rate").value == 0.2
+    assert at.slider(key="fc-margin").value == 0.5 and at.selectbox(key="fc-model").value == "paretonbd"
+    assert any(m.label == "Base value (24 mo, extrapolated)" for m in at.metric)
+    assert param(at, "fc-horizon") == ["24"] and param(at, "fc-model") == ["paretonbd"]
+    assert any("not available for Pareto/NBD" in c.value for c in at.caption)  # said, not a traceback
+    at.slider(key="fc-horizon").set_value(6).run()
+    assert param(at, "fc-horizon") == ["6"]  # the address bar holds what is on screen
+
+
+def test_a_mangled_link_falls_back_to_the_defaults_without_an_error():
+    at = opened_with(fc_horizon="999", fc_rate="lots", fc_churn="9", fc_model="<script>", fc_unit="")
+    at.switch_page("pages/forecast.py").run()
+    assert not at.exception, at.exception
+    assert at.slider(key="fc-horizon").value == 12 and at.slider(key="fc-rate").value == 0.1
+    assert at.select_slider(key="fc-churn").value == 1.0 and at.selectbox(key="fc-unit").value == "weeks"
+
+
+def test_a_segment_link_opens_the_same_customer_list():
+    by_hand = opened_with()
+    by_hand.switch_page("pages/segments.py").run()
+    by_hand.multiselect(key="seg-f-segment").set_value(["Champions"]).run()
+    by_hand.toggle(key="seg-f-slip").set_value(True).run()
+    count = next(m.value for m in by_hand.metric if m.label == "Customers in the list")
+    link = {k: param(by_hand, k) for k in by_hand.query_params}
+    assert link["seg-f-segment"] == ["Champions"] and link["seg-f-slip"] == ["1"]
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, values in link.items():
+        at.query_params[key] = values
+    at.run()
+    at.selectbox(key="data-sample").set_value("cdnow_sample").run()
+    at.switch_page("pages/segments.py").run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="seg-f-segment").value == ["Champions"] and at.toggle(key="seg-f-slip").value
+    assert next(m.value for m in at.metric if m.label == "Customers in the list") == count
+
+
+def test_cohort_and_overview_links():
+    at = opened_with(cohort_period="quarter", cohort_metric="revenue_per_customer", overview_window="year")
+    at.switch_page("pages/cohorts.py").run()
+    assert not at.exception
+    assert at.get("button_group")[0].value == "quarter" and at.selectbox(key="cohort-metric").value == (
+        "revenue_per_customer"
+    )
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception and at.get("button_group")[0].value == "year"
+    assert param(at, "overview-window") == ["year"]
