@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import re
 import time
@@ -565,6 +566,52 @@ def customer_filters(table: pd.DataFrame, attributes: tuple[str, ...]) -> dict:
         if name != "(any)":
             chosen["attribute"] = (name, a2.multiselect(f"{name} is", sorted(table[name].unique()), key="seg-f-attr-v"))
     return chosen
+
+
+def customer_list_downloads(tx: Transactions, filtered: pd.DataFrame, chosen: dict, *, model, econ, thresholds, gate):
+    """CSV, Excel (assumptions on a second sheet) and the assumptions as JSON for the filtered customer list; the
+    files are built only when a button is clicked."""
+    from clv_app import state
+    from clv_core import segments
+
+    label = chosen["segments"][0] if chosen["segments"] and len(chosen["segments"]) == 1 else "filtered"
+    stamp, today = memo.of(export.fingerprint, filtered), dt.date.today()
+
+    def about() -> dict:
+        _, fit, spend = state.fits(tx, "weeks", model)
+        return export.assumptions(
+            f"customer list: {label}",
+            filtered,
+            fingerprint=tx.content_hash,
+            columns=segments.scored_columns(econ, tx.observation_end),
+            fits=(fit, spend),
+            economics=econ,
+            settings={
+                "horizon supported by the history (months)": gate.supported_months,
+                "extrapolated": gate.extrapolates(econ.horizon_months),
+                "filters": frozen(chosen),
+                "segment thresholds (lower percentile of CLV)": dataclasses.asdict(thresholds),
+                **dataset_settings(tx),
+            },
+        )
+
+    d1, d2, d3 = st.columns(3)
+    d1.download_button(
+        f"Download CSV ({len(filtered):,} rows)",
+        lambda: export.to_csv_bytes(filtered),
+        file_name=export.file_name(label, stamp, "csv", today=today),
+        mime="text/csv",
+        key="seg-csv",
+    )
+    d2.download_button(
+        f"Download Excel ({len(filtered):,} rows)",
+        lambda: export.to_excel_bytes(filtered, about=about()),
+        file_name=export.file_name(label, stamp, "xlsx", today=today),
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="seg-xlsx",
+        help="The second sheet, assumptions, says how every number was made.",
+    )
+    assumptions_download(d3, about, export.file_name(label, stamp, "assumptions.json", today=today), "seg-about")
 
 
 def migration_section(tx: Transactions, model: str, econ, thresholds) -> None:

@@ -1,8 +1,5 @@
 """Segments & export: who to target, what to spend, and lists a campaign tool can take."""
 
-import dataclasses
-import datetime as dt
-
 import streamlit as st
 
 from clv_app import links, memo, navigation, state, views
@@ -37,14 +34,15 @@ with st.expander("Scoring and segment thresholds"):
         )
         for i, (name, value) in enumerate((("Champions", 95), ("Loyal", 80), ("Potential Loyalists", 50), ("New", 20)))
     ]
-    st.caption(Economics(rate, margin, horizon).discount_sentence())
+    econ = Economics(rate, margin, horizon)
+    st.caption(econ.discount_sentence())
 try:
     thresholds = segments.SegmentThresholds(*cuts)
     with views.steps("Scoring customers", ("segments", state.dataset_key(tx), model)) as step:
         step(f"Fitting {MODEL_LABELS[model]} and Gamma–Gamma, then predicting 60 months per customer…")
         state.forecast_base(tx, "weeks", model, 1.0)
         step("Joining predicted value with RFM segments, lifecycle stages and attributes…")
-        table = state.scored(tx, model, "weeks", Economics(rate, margin, horizon), thresholds)
+        table = state.scored(tx, model, "weeks", econ, thresholds)
 except ClvError as exc:
     st.error(str(exc), icon=":material/block:")
     st.stop()
@@ -89,7 +87,7 @@ st.caption(
     "it opens offline in any browser."
 )
 if st.toggle("Prepare the report", key="seg-report"):
-    html_report = state.report(tx, model, Economics(rate, margin, horizon), thresholds)
+    html_report = state.report(tx, model, econ, thresholds)
     st.download_button(
         "Download the executive report (HTML)",
         html_report.encode("utf-8"),
@@ -99,7 +97,7 @@ if st.toggle("Prepare the report", key="seg-report"):
     )
 
 with st.expander("Segment migration between two snapshot dates"):
-    views.migration_section(tx, model, Economics(rate, margin, horizon), thresholds)
+    views.migration_section(tx, model, econ, thresholds)
 
 st.subheader("Customer list")
 chosen = views.customer_filters(table, tx.attributes)
@@ -108,48 +106,7 @@ st.metric("Customers in the list", f"{len(filtered):,}")
 if len(filtered) > views.SHOWN_ROWS:
     st.caption(f"The first {views.SHOWN_ROWS:,} customers are shown; the downloads have all {len(filtered):,}.")
 st.dataframe(memo.of(views.head, filtered), hide_index=True, width="stretch")
-label = chosen["segments"][0] if chosen["segments"] and len(chosen["segments"]) == 1 else "filtered"
-stamp, today = memo.of(export.fingerprint, filtered), dt.date.today()  # files are built only when a button is clicked
-econ = Economics(rate, margin, horizon)
-
-
-def about() -> dict:
-    """What travels with the list: the models and their parameters, economics, filters and column meanings."""
-    _, fit, spend = state.fits(tx, "weeks", model)
-    return export.assumptions(
-        f"customer list: {label}",
-        filtered,
-        fingerprint=tx.content_hash,
-        columns=segments.scored_columns(econ, tx.observation_end),
-        fits=(fit, spend),
-        economics=econ,
-        settings={
-            "horizon supported by the history (months)": gate.supported_months,
-            "extrapolated": gate.extrapolates(horizon),
-            "filters": views.frozen(chosen),
-            "segment thresholds (lower percentile of CLV)": dataclasses.asdict(thresholds),
-            **views.dataset_settings(tx),
-        },
-    )
-
-
-d1, d2, d3 = st.columns(3)
-d1.download_button(
-    f"Download CSV ({len(filtered):,} rows)",
-    lambda: export.to_csv_bytes(filtered),
-    file_name=export.file_name(label, stamp, "csv", today=today),
-    mime="text/csv",
-    key="seg-csv",
-)
-d2.download_button(
-    f"Download Excel ({len(filtered):,} rows)",
-    lambda: export.to_excel_bytes(filtered, about=about()),
-    file_name=export.file_name(label, stamp, "xlsx", today=today),
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    key="seg-xlsx",
-    help="The second sheet, assumptions, says how every number was made.",
-)
-views.assumptions_download(d3, about, export.file_name(label, stamp, "assumptions.json", today=today), "seg-about")
+views.customer_list_downloads(tx, filtered, chosen, model=model, econ=econ, thresholds=thresholds, gate=gate)
 links.publish(
     (
         "seg-horizon",
