@@ -59,6 +59,9 @@ def full_download(
     """A CSV download of a whole table shown capped at ``SHOWN_ROWS``, and its assumptions as JSON under the same
     name (``about`` builds them, see :func:`clv_core.export.assumptions`). Files are written only when clicked.
 
+    Downloads here and elsewhere use ``on_click="ignore"``: a download changes nothing on the page, and a rerun
+    started by the click could replace the file the browser is about to fetch.
+
     ``identity`` names the content in the file name (e.g. the dataset's content hash), so a rerun does not hash a
     large table just to name a file nobody may download."""
     left, right = st.columns([3, 2])
@@ -68,6 +71,7 @@ def full_download(
         file_name=export.file_name(name, identity.encode(), "csv"),
         mime="text/csv",
         key=key,
+        on_click="ignore",
     )
     assumptions_download(right, about, export.file_name(name, identity.encode(), "assumptions.json"), f"{key}-about")
 
@@ -91,6 +95,7 @@ def assumptions_download(where, about: Callable[[], dict], file_name: str, key: 
         file_name=file_name,
         mime="application/json",
         key=key,
+        on_click="ignore",
         help="Model and parameters, economics, time unit, column meanings and units, data fingerprint, app version.",
     )
 
@@ -281,6 +286,7 @@ def quality_report(tx: Transactions) -> None:
         file_name=f"quality-report-{tx.content_hash}.json",
         mime="application/json",
         key="download-report",
+        on_click="ignore",
     )
 
 
@@ -602,6 +608,7 @@ def customer_list_downloads(tx: Transactions, filtered: pd.DataFrame, chosen: di
         file_name=export.file_name(label, stamp, "csv", today=today),
         mime="text/csv",
         key="seg-csv",
+        on_click="ignore",
     )
     d2.download_button(
         f"Download Excel ({len(filtered):,} rows)",
@@ -609,6 +616,7 @@ def customer_list_downloads(tx: Transactions, filtered: pd.DataFrame, chosen: di
         file_name=export.file_name(label, stamp, "xlsx", today=today),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="seg-xlsx",
+        on_click="ignore",
         help="The second sheet, assumptions, says how every number was made.",
     )
     assumptions_download(d3, about, export.file_name(label, stamp, "assumptions.json", today=today), "seg-about")

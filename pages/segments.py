@@ -94,6 +94,7 @@ if st.toggle("Prepare the report", key="seg-report"):
         file_name=export.file_name("report", html_report.encode("utf-8"), "html"),
         mime="text/html",
         key="seg-report-download",
+        on_click="ignore",
     )
 
 with st.expander("Segment migration between two snapshot dates"):

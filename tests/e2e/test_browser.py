@@ -154,6 +154,7 @@ def test_download_a_filtered_segment_list_with_the_stated_row_count(page, server
     assert stated < int(everyone.replace(",", ""))
     button = page.get_by_role("button", name=f"Download CSV ({stated:,} rows)")  # the button updates after the count
     button.wait_for()
+    wait_for_run(page)
     with page.expect_download() as download:
         button.click()
     assert download.value.suggested_filename.startswith("clv-champions-")
@@ -161,7 +162,7 @@ def test_download_a_filtered_segment_list_with_the_stated_row_count(page, server
     assert len(rows) == stated > 0 and set(rows["clv_segment"]) == {"Champions"}
 
     # The assumptions travel with the list: as JSON under the same name, and on the Excel file's second sheet.
-    wait_for_run(page)  # a download click reruns the page
+    wait_for_run(page)  # the page is idle before each click
     with page.expect_download() as download:
         page.get_by_role("button", name="Assumptions (JSON)").click()
     stem = Path(download.value.suggested_filename).name.removesuffix(".assumptions.json")
