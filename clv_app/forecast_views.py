@@ -52,15 +52,7 @@ def _params(fit) -> pd.DataFrame:
 
 def economics_sliders(model: str) -> Economics:
     c = st.columns(5)
-    rate = c[0].slider(
-        "Annual discount rate",
-        0.0,
-        0.30,
-        links.initial("fc-rate", 0.10, bounds=(0.0, 0.30)),
-        0.01,
-        format="%.2f",
-        key="fc-rate",
-    )
+    rate = links.ranged(c[0].slider, "Annual discount rate", 0.0, 0.30, 0.10, 0.01, format="%.2f", key="fc-rate")
     churn = c[1].select_slider(
         "Churn multiplier",
         CHURN_STEPS,
@@ -68,26 +60,9 @@ def economics_sliders(model: str) -> Economics:
         key="fc-churn",
         help=f"For {MODEL_LABELS[model]} it {CHURN_MEANING[model]}.",
     )
-    horizon = c[2].slider(
-        "Horizon (months)", 1, MAX_MONTHS, links.initial("fc-horizon", 12, bounds=(1, MAX_MONTHS)), key="fc-horizon"
-    )
-    margin = c[3].slider(
-        "Gross margin",
-        0.05,
-        1.0,
-        links.initial("fc-margin", 0.30, bounds=(0.05, 1.0)),
-        0.05,
-        format="%.2f",
-        key="fc-margin",
-    )
-    cac = c[4].number_input(
-        "CAC per customer",
-        0.0,
-        100_000.0,
-        links.initial("fc-cac", 25.0, bounds=(0.0, 100_000.0)),
-        step=1.0,
-        key="fc-cac",
-    )
+    horizon = links.ranged(c[2].slider, "Horizon (months)", 1, MAX_MONTHS, 12, key="fc-horizon")
+    margin = links.ranged(c[3].slider, "Gross margin", 0.05, 1.0, 0.30, 0.05, format="%.2f", key="fc-margin")
+    cac = links.ranged(c[4].number_input, "CAC per customer", 0.0, 100_000.0, 25.0, step=1.0, key="fc-cac")
     econ = Economics(
         annual_discount_rate=rate, gross_margin=margin, horizon_months=horizon, churn_multiplier=churn, cac=cac
     )

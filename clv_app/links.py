@@ -86,6 +86,17 @@ def initial(
     return value
 
 
+def ranged(widget, label: str, lo, hi, default, *args, key: str, **kwargs):
+    """A slider or number input (``widget``, e.g. ``st.slider`` or ``column.number_input``) on ``lo`` … ``hi``
+    starting from the link's value for ``key`` when it is in range, else ``default``."""
+    return widget(label, lo, hi, initial(key, default, bounds=(lo, hi)), *args, key=key, **kwargs)
+
+
+def choose(widget, label: str, options: Sequence, default, *, key: str, **kwargs):
+    """A selectbox (``widget``) on ``options`` starting from the link's choice for ``key``, else ``default``."""
+    return widget(label, options, index=list(options).index(initial(key, default, options=options)), key=key, **kwargs)
+
+
 def _encode(value: Any) -> list[str] | str | None:
     if value is None:
         return None

@@ -19,10 +19,11 @@ period = (
     or "month"
 )
 metrics = tuple(charts.COHORT_METRICS)
-metric = c2.selectbox(
+metric = links.choose(
+    c2.selectbox,
     "Show",
     metrics,
-    index=metrics.index(links.initial("cohort-metric", metrics[0], options=metrics)),
+    metrics[0],
     format_func=lambda m: charts.COHORT_METRICS[m][0],
     key="cohort-metric",
 )

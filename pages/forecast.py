@@ -24,10 +24,11 @@ if mode == "Subscriptions":
 
 c1, c2 = st.columns(2)
 units = ("weeks", "days", "months")
-unit = c2.selectbox(
+unit = links.choose(
+    c2.selectbox,
     "Model time unit",
     units,
-    index=units.index(links.initial("fc-unit", "weeks", options=units)),
+    "weeks",
     key="fc-unit",
     help="The unit the model is fitted in. Money figures do not depend on it: horizons are converted.",
 )
@@ -43,10 +44,11 @@ except ClvError as exc:  # too little history to hold a period out: the forecast
     st.caption(f"No holdout test, so BG/NBD is the default: {exc}")
 choices = tuple(PURCHASE_MODELS)
 best = next((k for k in choices if card is not None and MODEL_LABELS[k] == card.best), "bgnbd")
-model = c1.selectbox(
+model = links.choose(
+    c1.selectbox,
     "Purchase model",
     choices,
-    index=choices.index(links.initial("fc-model", best, options=choices)),
+    best,
     format_func=lambda k: MODEL_LABELS[k] + (" (most accurate on the holdout)" if card and k == best else ""),
     key="fc-model",
 )

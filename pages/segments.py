@@ -13,25 +13,13 @@ navigation.page_guard()
 tx = views.page_start("Segments & export")
 with st.expander("Scoring and segment thresholds"):
     s1, s2, s3, s4 = st.columns(4)
-    horizon = s1.slider("Horizon (months)", 1, 60, links.initial("seg-horizon", 12, bounds=(1, 60)), key="seg-horizon")
-    margin = s2.slider(
-        "Gross margin", 0.05, 1.0, links.initial("seg-margin", 0.30, bounds=(0.05, 1.0)), 0.05, key="seg-margin"
-    )
-    rate = s3.slider(
-        "Annual discount rate", 0.0, 0.30, links.initial("seg-rate", 0.10, bounds=(0.0, 0.30)), 0.01, key="seg-rate"
-    )
-    model_choices = ("bgnbd", "paretonbd", "mbgnbd")
-    model = s4.selectbox(
-        "Model",
-        model_choices,
-        index=model_choices.index(links.initial("seg-model", "bgnbd", options=model_choices)),
-        key="seg-model",
-    )
+    horizon = links.ranged(s1.slider, "Horizon (months)", 1, 60, 12, key="seg-horizon")
+    margin = links.ranged(s2.slider, "Gross margin", 0.05, 1.0, 0.30, 0.05, key="seg-margin")
+    rate = links.ranged(s3.slider, "Annual discount rate", 0.0, 0.30, 0.10, 0.01, key="seg-rate")
+    model = links.choose(s4.selectbox, "Model", ("bgnbd", "paretonbd", "mbgnbd"), "bgnbd", key="seg-model")
     t = st.columns(4)
     cuts = [
-        t[i].number_input(
-            f"{name} from percentile", 1, 99, links.initial(f"seg-cut-{i}", value, bounds=(1, 99)), key=f"seg-cut-{i}"
-        )
+        links.ranged(t[i].number_input, f"{name} from percentile", 1, 99, value, key=f"seg-cut-{i}")
         for i, (name, value) in enumerate((("Champions", 95), ("Loyal", 80), ("Potential Loyalists", 50), ("New", 20)))
     ]
     econ = Economics(rate, margin, horizon)
