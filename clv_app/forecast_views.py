@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from clv_app import links, memo, state
+from clv_app import links, memo, state, views
 from clv_app.views import md
 from clv_core import charts, contractual, economics, forecast
 from clv_core import sufficiency as suff
@@ -129,16 +129,20 @@ def clv_headline(result, *, extrapolated: bool = False) -> None:
     )
 
 
-def clv_by_segment(table: pd.DataFrame) -> None:
-    st.markdown("**Predicted value by RFM segment**")
+def clv_by_segment(table: pd.DataFrame, horizon_months: int, boot=None) -> None:
+    st.markdown(f"**Predicted {horizon_months}-month value by RFM segment**")
+    if boot is not None:
+        views.interval_sentences(table, "total_clv", horizon_months, boot.level)
     st.dataframe(
         table,
         width="stretch",
         column_config={
-            "total_clv": st.column_config.NumberColumn("total CLV", format="%.0f"),
-            "mean_clv": st.column_config.NumberColumn("mean CLV", format="%.2f"),
-            "mean_p_alive": st.column_config.NumberColumn("mean P(alive)", format="%.2f"),
+            "customers": st.column_config.NumberColumn("customers", format="%d"),
+            "total_clv": st.column_config.NumberColumn(f"total CLV ({horizon_months} mo)", format="%.0f"),
+            "mean_clv": st.column_config.NumberColumn(f"mean CLV ({horizon_months} mo)", format="%.2f"),
+            "mean_p_alive": st.column_config.NumberColumn("mean P(alive) now", format="%.2f"),
             "share of value": st.column_config.NumberColumn(format="percent"),
+            **views.interval_columns(boot),
         },
     )
 
@@ -155,8 +159,16 @@ def p_alive_figure(base: economics.ForecastBase, summary, unit: str):
     return charts.p_alive_heatmap(forecast.p_alive_grid(pd.DataFrame({"p_alive": base.p_alive}), summary), unit)
 
 
-def value_by_segment(result: economics.CLVScenario, segments: pd.Series) -> pd.DataFrame:
-    return forecast.clv_by_group(result.customers, segments)
+def value_by_segment(result: economics.CLVScenario, segments: pd.Series, boot=None) -> pd.DataFrame:
+    """Shared through :mod:`clv_app.memo` without intervals; with them it is rebuilt (milliseconds), since a memo
+    entry would keep the bootstrap's per-customer draws alive as long as the scenario."""
+    if boot is None:
+        return memo.of(_value_by_segment, result, segments)
+    return _value_by_segment(result, segments, boot)
+
+
+def _value_by_segment(result: economics.CLVScenario, segments: pd.Series, boot=None) -> pd.DataFrame:
+    return forecast.clv_by_group(result.customers, segments, boot=boot)
 
 
 def predicted_vs_historical(result: economics.CLVScenario):
@@ -222,13 +234,14 @@ def churn_by_segment(result, bases, segments: pd.Series) -> None:
 
 
 def top_customers(result, boot) -> None:
-    table = memo.of(top_table, result, boot)
+    table = memo.of(top_table, result, None) if boot is None else top_table(result, boot)
     caption = "Top 100 customers by predicted CLV."
     if boot is not None:
-        lo, hi = np.percentile(boot.totals, [(1 - boot.level) / 2 * 100, (1 + boot.level) / 2 * 100])
         caption = (
-            f"Customer-base value {result.total_clv:,.0f}, {boot.level:.0%} interval {lo:,.0f} – {hi:,.0f} "
-            f"({boot.resamples} refits{f', {boot.failed} failed' if boot.failed else ''}). "
+            forecast.interval_sentence(
+                "Customer base", result.economics.horizon_months, result.total_clv, boot.total_interval(), boot.level
+            )
+            + f" From {boot.resamples} refits{f' ({boot.failed} failed)' if boot.failed else ''}. "
             "Risk-adjusted CLV is each customer's 10th percentile."
         )
     st.markdown("**Top customers**")
@@ -347,4 +360,35 @@ def subscription_mode(tx) -> None:
             if not np.isfinite(result.expected_lifetime())
             else f"{result.expected_lifetime():.1f} periods."
         )
+    )
+
+
+def base_value(tx) -> None:
+    """The customer base's predicted value with its bootstrap interval, as the CLV forecast page opens (its default
+    model, time unit and economics), for the Overview."""
+    econ = Economics()
+    try:
+        with views.steps("Forecasting the customer base", ("base-value", state.dataset_key(tx))) as step:
+            step("Choosing the most accurate model on a holdout period…")
+            model, card, _ = state.default_model(tx, "weeks")
+            step(f"Fitting {MODEL_LABELS[model]} and Gamma–Gamma, then 30 refits on resampled customers…")
+            result = state.scenario(tx, "weeks", model, econ)
+            boot = state.bootstrap(tx, "weeks", model, econ, 30)
+    except ClvError as exc:
+        st.info(f"No forecast of the customer base's value: {exc}", icon=":material/info:")
+        return
+    lo, hi = boot.total_interval()
+    left, right = st.columns([1, 2])
+    left.metric(
+        f"Customer-base value, next {econ.horizon_months} months",
+        f"{result.total_clv:,.0f}",
+        border=True,
+        help="Predicted discounted margin of today's customers: the CLV forecast page's opening figure.",
+    )
+    right.markdown(
+        f"{boot.level * 100:.0f} % interval **{lo:,.0f} – {hi:,.0f}** "
+        f"({boot.resamples} bootstrap refits). {MODEL_LABELS[model]}"
+        f"{', the most accurate model on the holdout' if card is not None else ''}; "
+        f"{econ.gross_margin:.0%} gross margin, {econ.annual_discount_rate:.0%} annual discount rate: "
+        "the CLV forecast page's defaults, where they can be changed."
     )

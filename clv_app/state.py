@@ -290,9 +290,10 @@ def scenario(tx: Transactions, unit: str, model: str, econ: economics.Economics)
     return memo.of(economics.scenario, forecast_base(tx, unit, model, econ.churn_multiplier), econ)
 
 
-def bootstrap(tx: Transactions, unit: str, model: str, econ: economics.Economics, resamples: int):
-    """Bootstrap intervals with a progress bar per resample the first time (see :class:`_Results`)."""
-    key = ("bootstrap", dataset_key(tx), unit, model, econ, resamples)
+def bootstrap_fits(tx: Transactions, unit: str, model: str, resamples: int) -> forecast.BootstrapFits:
+    """Refits on resampled customers, with a progress bar per resample the first time (see :class:`_Results`).
+    They do not depend on the economics, so every slider position and page shares them."""
+    key = ("bootstrap", dataset_key(tx), unit, model, resamples)
     store = _results()
     hit = store.get(key)
     if hit is not None:
@@ -306,11 +307,19 @@ def bootstrap(tx: Transactions, unit: str, model: str, econ: economics.Economics
 
     try:
         return store.compute(
-            key,
-            lambda: forecast.bootstrap_clv(customer_summary, model, econ, resamples=resamples, seed=0, progress=report),
+            key, lambda: forecast.bootstrap_fits(customer_summary, model, resamples=resamples, seed=0, progress=report)
         )
     finally:
         bar.empty()
+
+
+def bootstrap(tx: Transactions, unit: str, model: str, econ: economics.Economics, resamples: int):
+    """Bootstrap CLV intervals under ``econ`` from the shared refits (kept in a small store of their own: each holds
+    every customer's CLV under every refit)."""
+    fits = bootstrap_fits(tx, unit, model, resamples)
+    key = ("bootstrap-clv", dataset_key(tx), unit, model, econ, resamples)
+    customer_summary = summary(tx, unit)
+    return _draws().compute(key, lambda: forecast.bootstrap_clv(customer_summary, model, econ, fits=fits))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -347,6 +356,17 @@ def _scorecard(key: tuple, unit: str, _tx: Transactions) -> validation.Backtest:
 def scorecard(tx: Transactions, unit: str) -> validation.Backtest:
     """The probabilistic models tested on the last third of the history: which one the forecast uses by default."""
     return _scorecard(dataset_key(tx), unit, tx)
+
+
+def default_model(tx: Transactions, unit: str) -> tuple[str, validation.Backtest | None, str]:
+    """The purchase model the forecast starts from: the scorecard's most accurate on the holdout, else BG/NBD.
+    Returns (model key, the scorecard or None, why there is none)."""
+    try:
+        card = scorecard(tx, unit)
+    except ClvError as exc:  # too little history to hold a period out: the forecast itself may still work
+        return "bgnbd", None, str(exc)
+    best = next((k for k in models.PURCHASE_MODELS if models.MODEL_LABELS[k] == card.best), "bgnbd")
+    return best, card, ""
 
 
 def backtest_of(tx: Transactions, calibration_end: str, unit: str) -> validation.Backtest:
@@ -448,4 +468,10 @@ class _Results:
 
 @st.cache_resource(show_spinner=False)
 def _results() -> _Results:
+    return _Results(max_entries=8)
+
+
+@st.cache_resource(show_spinner=False)
+def _draws() -> _Results:
+    """Bootstrap CLV per customer and refit (30 × 23,570 customers is 5.7 MB), for the latest slider positions."""
     return _Results(max_entries=8)

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from clv_app import links, memo
-from clv_core import charts, export
+from clv_core import charts, export, forecast
 from clv_core.ingest import (
     AUTO,
     DAY_FIRST,
@@ -482,16 +482,44 @@ def metrics_table(metrics: pd.DataFrame) -> None:
     )
 
 
-def segment_value_table(summary: pd.DataFrame) -> None:
+def segment_value_table(summary: pd.DataFrame, horizon_months: int, boot=None) -> None:
+    if boot is not None:
+        interval_sentences(summary, "total CLV", horizon_months, boot.level)
     st.dataframe(
         summary,
         width="stretch",
         column_config={
-            "total CLV": st.column_config.NumberColumn(format="%.0f"),
-            "mean CLV": st.column_config.NumberColumn(format="%.2f"),
-            "mean P(alive)": st.column_config.NumberColumn(format="%.2f"),
+            "total CLV": st.column_config.NumberColumn(f"total CLV ({horizon_months} mo)", format="%.0f"),
+            "mean CLV": st.column_config.NumberColumn(f"mean CLV ({horizon_months} mo)", format="%.2f"),
+            "mean P(alive)": st.column_config.NumberColumn("mean P(alive) now", format="%.2f"),
             "share of value": st.column_config.NumberColumn(format="percent"),
+            **interval_columns(boot),
         },
+    )
+
+
+def interval_columns(boot) -> dict:
+    """Column labels for a table's ``total_lower``/``total_upper`` (bootstrap interval of each group's total)."""
+    if boot is None:
+        return {}
+    pct = f"{boot.level * 100:.0f} %"
+    return {
+        "total_lower": st.column_config.NumberColumn(f"{pct} interval, low", format="%.0f"),
+        "total_upper": st.column_config.NumberColumn(f"{pct} interval, high", format="%.0f"),
+    }
+
+
+def interval_sentences(table: pd.DataFrame, total: str, horizon_months: int, level: float, *, top: int = 3) -> None:
+    """The most valuable groups' totals with their bootstrap intervals, as sentences a decision can quote."""
+    ranked = table.sort_values(total, ascending=False).head(top)
+    st.markdown(
+        "\n".join(
+            "- "
+            + forecast.interval_sentence(
+                str(name), horizon_months, row[total], (row["total_lower"], row["total_upper"]), level
+            )
+            for name, row in ranked.iterrows()
+        )
     )
 
 

@@ -130,13 +130,13 @@ class ForecastBase:
     rows : numpy.ndarray
         Each customer's row in ``distinct_cumulative``: customers with the same (frequency, recency, T) share one.
     distinct_cumulative : numpy.ndarray
-        (distinct rows, MAX_MONTHS + 1): expected purchases from the observation end to each month boundary.
+        (distinct rows, months + 1): expected purchases from the observation end to each month boundary.
     expected_order_value : numpy.ndarray
         Gamma–Gamma conditional expected spend per order (the population mean for one-time buyers).
     order_value_by_row : numpy.ndarray
         ``expected_order_value`` summed over the customers of each distinct row (for base totals).
     new_customer_cumulative : numpy.ndarray
-        (MAX_MONTHS + 1,): expected repeat purchases of a customer acquired today.
+        (months + 1,): expected repeat purchases of a customer acquired today.
     population_order_value : float
         Gamma–Gamma mean spend per order, p·v / (q − 1).
     historical_revenue : numpy.ndarray
@@ -155,11 +155,24 @@ class ForecastBase:
     churn_multiplier: float
     time_unit: str
 
+    @property
+    def months(self) -> int:
+        """The longest horizon this base serves."""
+        return self.distinct_cumulative.shape[1] - 1
+
 
 def precompute(
-    fit: FitResult, spend: FitResult, summary: CustomerSummary, *, churn_multiplier: float = 1.0
+    fit: FitResult,
+    spend: FitResult,
+    summary: CustomerSummary,
+    *,
+    churn_multiplier: float = 1.0,
+    months: int = MAX_MONTHS,
 ) -> ForecastBase:
-    """Evaluate the models once for every month boundary (the only model work a slider move can cause)."""
+    """Evaluate the models once for every month boundary up to ``months`` (the only model work a slider move can
+    cause). Fewer months serve only horizons up to that (the bootstrap computes just the horizon it needs)."""
+    if not 1 <= months <= MAX_MONTHS:
+        raise ClvError(f"Prepare between 1 and {MAX_MONTHS} months, not {months}.")
     purchase = adjust_churn(fit, churn_multiplier)
     gg = spend.fitter()
     table = summary.table
@@ -168,15 +181,14 @@ def precompute(
     distinct = keys.drop_duplicates().reset_index(drop=True)  # in order of first appearance, as ngroup numbers them
     index = keys.groupby(["frequency", "recency", "T"], sort=False).ngroup().to_numpy()
     f, r, T = (distinct[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
-    months = np.arange(MAX_MONTHS + 1)
-    t_units = months * DAYS_PER_MONTH / unit_days
-    cumulative = np.zeros((len(distinct), MAX_MONTHS + 1))
-    new_customer = np.zeros(MAX_MONTHS + 1)
+    t_units = np.arange(months + 1) * DAYS_PER_MONTH / unit_days
+    cumulative = np.zeros((len(distinct), months + 1))
+    new_customer = np.zeros(months + 1)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         alive = purchase.probability_alive(f, r, T)
         population = purchase.fitter()
-        for m in range(1, MAX_MONTHS + 1):
+        for m in range(1, months + 1):
             cumulative[:, m] = purchase.expected_purchases(t_units[m], f, r, T)
             new_customer[m] = population.expected_number_of_purchases_up_to_time(t_units[m])
         mean_spend = spend.params["p"] * spend.params["v"] / (spend.params["q"] - 1)
@@ -262,8 +274,8 @@ def scenario(base: ForecastBase, economics: Economics) -> CLVScenario:
     """
     if economics.churn_multiplier != base.churn_multiplier:
         raise ClvError("This forecast was prepared for another churn multiplier; prepare it again.")
-    h = economics.horizon_months
-    discount = discount_factors(economics, MAX_MONTHS)
+    h = _horizon(base, economics)
+    discount = discount_factors(economics, base.months)
     # One product per distinct (frequency, recency, T) row, then a gather: O(customers), whatever the horizon.
     discounted_purchases = np.diff(base.distinct_cumulative[:, : h + 1], axis=1) @ discount[:h]
     clv = discounted_purchases[base.rows] * base.expected_order_value * economics.gross_margin
@@ -280,10 +292,17 @@ def scenario(base: ForecastBase, economics: Economics) -> CLVScenario:
     return CLVScenario(base, economics, clv, float(clv.sum()), float(clv.mean()), new_clv, new_curve, ratio, payback)
 
 
+def _horizon(base: ForecastBase, economics: Economics) -> int:
+    h = economics.horizon_months
+    if h > base.months:
+        raise ClvError(f"This forecast was prepared for {base.months} months, not {h}; prepare it again.")
+    return h
+
+
 def total_clv(base: ForecastBase, economics: Economics) -> float:
     """The customer-base total of :func:`scenario` without building per-customer results (for sensitivity curves):
     each month's expected value summed over customers, discounted, times margin."""
-    h = economics.horizon_months
+    h = _horizon(base, economics)
     monthly_value = np.diff(base.distinct_cumulative[:, : h + 1], axis=1).T @ base.order_value_by_row
     return float(monthly_value @ discount_factors(economics, h)) * economics.gross_margin
 

@@ -10,18 +10,31 @@ import pandas as pd
 
 from clv_core.economics import Economics, ForecastBase, precompute, scenario
 from clv_core.errors import ClvError
-from clv_core.models import fit_purchases, fit_spend
+from clv_core.models import FitResult, fit_purchases, fit_spend
 from clv_core.summary import CustomerSummary
 
 
 @dataclass(frozen=True)
-class BootstrapCLV:
-    """Bootstrap distribution of CLV: per-customer percentiles and the total's draws.
+class BootstrapFits:
+    """Purchase and spend models refitted on customers resampled with replacement (seeded). They do not depend on
+    the economics, so one set serves every slider position; ``failed`` counts refits that gave no usable model."""
 
-    ``lower``/``upper`` are the (1 − level)/2 and (1 + level)/2 percentiles of each customer's CLV across refits on
-    resampled customers; ``risk_adjusted`` is the 10th percentile; ``totals`` has each resample's base value.
+    fits: tuple[tuple[FitResult, FitResult], ...]
+    failed: int
+    model: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class BootstrapCLV:
+    """Bootstrap distribution of CLV under one :class:`Economics`.
+
+    ``draws`` has one row per successful refit and one column per customer (in the summary's order): each
+    customer's CLV under that refit. ``lower``/``upper`` are the (1 − level)/2 and (1 + level)/2 percentiles of each
+    customer's CLV; ``risk_adjusted`` is the 10th percentile; ``totals`` has each refit's base value.
     """
 
+    draws: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
     risk_adjusted: np.ndarray
@@ -29,6 +42,57 @@ class BootstrapCLV:
     resamples: int
     level: float
     failed: int
+
+    def interval(self, values: np.ndarray) -> tuple[float, float]:
+        """The ``level`` interval of per-refit values (e.g. ``totals``)."""
+        tail = (1 - self.level) / 2 * 100
+        lo, hi = np.percentile(values, [tail, 100 - tail])
+        return float(lo), float(hi)
+
+    def total_interval(self) -> tuple[float, float]:
+        """The ``level`` interval of the customer-base total."""
+        return self.interval(self.totals)
+
+    def group_intervals(self, labels: np.ndarray) -> pd.DataFrame:
+        """The ``level`` interval of each group's total (``labels`` per customer, in the summary's order): the
+        percentiles of the group's sum within each refit, so customers' errors add up as the model's do, not as
+        if they were independent. Columns ``total_lower``, ``total_upper``; one row per label."""
+        labels = np.asarray(labels).astype(str)
+        names, which = np.unique(labels, return_inverse=True)
+        sums = np.zeros((len(self.draws), len(names)))
+        for row, draw in enumerate(self.draws):
+            sums[row] = np.bincount(which, weights=draw, minlength=len(names))
+        tail = (1 - self.level) / 2 * 100
+        lo, hi = np.percentile(sums, [tail, 100 - tail], axis=0)
+        return pd.DataFrame({"total_lower": lo, "total_upper": hi}, index=pd.Index(names, name="group"))
+
+
+def bootstrap_fits(
+    summary: CustomerSummary,
+    model: str,
+    *,
+    resamples: int = 30,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> BootstrapFits:
+    """Resample customers with replacement (as weights, so each refit runs on the distinct rows) and refit the
+    purchase and spend models. ``progress(done, total)`` is called after each resample."""
+    if resamples < 2:
+        raise ClvError("Use at least 2 bootstrap resamples.")
+    rng = np.random.default_rng(seed)
+    n = len(summary.table)
+    fits, failed = [], 0
+    for done in range(1, resamples + 1):
+        weights = np.bincount(rng.integers(0, n, n), minlength=n)
+        try:
+            fits.append((fit_purchases(summary, model, weights=weights), fit_spend(summary, weights=weights)))
+        except ClvError:
+            failed += 1
+        if progress is not None:
+            progress(done, resamples)
+    if len(fits) < 2:
+        raise ClvError("Too few bootstrap refits succeeded to give intervals; use more data or fewer resamples.")
+    return BootstrapFits(tuple(fits), failed, model, seed)
 
 
 def bootstrap_clv(
@@ -40,38 +104,32 @@ def bootstrap_clv(
     seed: int = 0,
     level: float = 0.90,
     progress: Callable[[int, int], None] | None = None,
+    fits: BootstrapFits | None = None,
 ) -> BootstrapCLV:
-    """Resample customers with replacement (as weights, so each refit runs on the distinct rows), refit the
-    purchase and spend models, and score every customer of the original data under each refit.
-
-    ``progress(done, total)`` is called after each resample."""
-    if resamples < 2:
-        raise ClvError("Use at least 2 bootstrap resamples.")
-    rng = np.random.default_rng(seed)
-    n = len(summary.table)
-    draws, totals, failed = [], [], 0
-    for done in range(1, resamples + 1):
-        weights = np.bincount(rng.integers(0, n, n), minlength=n)
+    """Score every customer of the original data under each refit of :func:`bootstrap_fits` (made here unless
+    ``fits`` is given), evaluating only the months the horizon needs."""
+    if fits is None:
+        fits = bootstrap_fits(summary, model, resamples=resamples, seed=seed, progress=progress)
+    draws, failed = [], fits.failed
+    for fit, spend in fits.fits:
         try:
-            fit = fit_purchases(summary, model, weights=weights)
-            spend = fit_spend(summary, weights=weights)
-            result = scenario(precompute(fit, spend, summary, churn_multiplier=economics.churn_multiplier), economics)
+            base = precompute(
+                fit, spend, summary, churn_multiplier=economics.churn_multiplier, months=economics.horizon_months
+            )
         except ClvError:
             failed += 1
-        else:
-            draws.append(result.clv)
-            totals.append(result.total_clv)
-        if progress is not None:
-            progress(done, resamples)
+            continue
+        draws.append(scenario(base, economics).clv)
     if len(draws) < 2:
         raise ClvError("Too few bootstrap refits succeeded to give intervals; use more data or fewer resamples.")
     matrix = np.vstack(draws)
     tail = (1 - level) / 2 * 100
     return BootstrapCLV(
+        draws=matrix,
         lower=np.percentile(matrix, tail, axis=0),
         upper=np.percentile(matrix, 100 - tail, axis=0),
         risk_adjusted=np.percentile(matrix, 10, axis=0),
-        totals=np.asarray(totals),
+        totals=matrix.sum(axis=1),
         resamples=len(draws),
         level=level,
         failed=failed,
@@ -139,11 +197,35 @@ def churn_by_group(bases: dict[float, ForecastBase], economics: Economics, group
     return table.sort_values(min(bases, key=lambda k: abs(k - 1)), ascending=False)
 
 
-def clv_by_group(customers: pd.DataFrame, groups: pd.Series, *, name: str = "segment") -> pd.DataFrame:
-    """Customers, total and mean CLV, and share of value per group (``groups`` indexed by customer id)."""
-    frame = customers.assign(**{name: groups.reindex(customers["customer_id"]).astype(str).to_numpy()})
+def clv_by_group(
+    customers: pd.DataFrame, groups: pd.Series, *, name: str = "segment", boot: BootstrapCLV | None = None
+) -> pd.DataFrame:
+    """Customers, total and mean CLV, and share of value per group (``groups`` indexed by customer id). With
+    ``boot`` (scored on the same customers, in the same order), the bootstrap interval of each group's total too."""
+    labels = groups.reindex(customers["customer_id"]).astype(str).to_numpy()
+    frame = customers.assign(**{name: labels})
     out = frame.groupby(name).agg(
         customers=("clv", "size"), total_clv=("clv", "sum"), mean_clv=("clv", "mean"), mean_p_alive=("p_alive", "mean")
     )
     out["share of value"] = out["total_clv"] / out["total_clv"].sum() if out["total_clv"].sum() else np.nan
+    if boot is not None:
+        out = out.join(group_intervals(boot, groups, customers["customer_id"]).rename_axis(name))
     return out.sort_values("total_clv", ascending=False)
+
+
+def group_intervals(boot: BootstrapCLV, groups: pd.Series, customer_ids) -> pd.DataFrame:
+    """:meth:`BootstrapCLV.group_intervals` for ``groups`` indexed by customer id; ``customer_ids`` are the
+    bootstrap's customers in its order (the summary's, as in a forecast base)."""
+    if boot.draws.shape[1] != len(customer_ids):
+        raise ClvError("These intervals were computed for other customers; compute them again.")
+    return boot.group_intervals(groups.reindex(customer_ids).astype(str).to_numpy())
+
+
+def interval_sentence(name: str, horizon_months: int, total: float, interval: tuple[float, float], level: float) -> str:
+    """``Champions: 12-month value 1,234, 90 % interval 1,100–1,400.``
+
+    >>> interval_sentence("Champions", 12, 1234.4, (1100.2, 1399.9), 0.9)
+    'Champions: 12-month value 1,234, 90 % interval 1,100–1,400.'
+    """
+    lo, hi = interval
+    return f"{name}: {horizon_months}-month value {total:,.0f}, {level * 100:.0f} % interval {lo:,.0f}–{hi:,.0f}."

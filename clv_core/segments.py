@@ -8,6 +8,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from clv_core import forecast
 from clv_core.errors import ClvError
 
 SEGMENT_ORDER = ("Champions", "Loyal", "Potential Loyalists", "New", "At Risk")
@@ -101,6 +102,15 @@ def segment_summary(customers: pd.DataFrame) -> pd.DataFrame:
     )
     out["share of value"] = out["total CLV"] / out["total CLV"].sum() if out["total CLV"].sum() else np.nan
     return out.rename_axis("segment")
+
+
+def with_intervals(summary: pd.DataFrame, customers: pd.DataFrame, boot, customer_ids) -> pd.DataFrame:
+    """``summary`` (:func:`segment_summary`) with the bootstrap interval of each segment's total CLV
+    (``total_lower``, ``total_upper``); ``boot`` is scored on ``customer_ids`` in that order. A customer's segment
+    is fixed by its point estimate; the interval says how far that segment's total could be off."""
+    groups = customers.set_index("customer_id")["clv_segment"]
+    intervals = forecast.group_intervals(boot, groups, customer_ids)
+    return summary.join(intervals.reindex(summary.index.astype(str)).set_axis(summary.index))
 
 
 def allocate_budget(summary: pd.DataFrame, actions: pd.DataFrame, total_budget: float) -> pd.DataFrame:

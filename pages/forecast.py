@@ -32,18 +32,15 @@ unit = links.choose(
     key="fc-unit",
     help="The unit the model is fitted in. Money figures do not depend on it: horizons are converted.",
 )
-card = None
-try:
-    with views.steps("Choosing the model", ("scorecard", state.dataset_key(tx), unit)) as step:
-        step(
-            "Fitting BG/NBD, Pareto/NBD and MBG/NBD on the first two thirds of the history and scoring them on "
-            "what customers bought in the last third…"
-        )
-        card = state.scorecard(tx, unit)
-except ClvError as exc:  # too little history to hold a period out: the forecast itself may still work
-    st.caption(f"No holdout test, so BG/NBD is the default: {exc}")
+with views.steps("Choosing the model", ("scorecard", state.dataset_key(tx), unit)) as step:
+    step(
+        "Fitting BG/NBD, Pareto/NBD and MBG/NBD on the first two thirds of the history and scoring them on "
+        "what customers bought in the last third…"
+    )
+    best, card, why_not = state.default_model(tx, unit)
+if card is None:
+    st.caption(f"No holdout test, so BG/NBD is the default: {why_not}")
 choices = tuple(PURCHASE_MODELS)
-best = next((k for k in choices if card is not None and MODEL_LABELS[k] == card.best), "bgnbd")
 model = links.choose(
     c1.selectbox,
     "Purchase model",
@@ -88,29 +85,32 @@ def what_if() -> None:
     left, right = st.columns(2)
     left.plotly_chart(memo.of(fviews.clv_histogram, result), width="stretch")
     right.plotly_chart(memo.of(fviews.p_alive_figure, result.base, summary, unit), width="stretch")
-    segments = state.default_segments(tx)
-    fviews.clv_by_segment(memo.of(fviews.value_by_segment, result, segments))
-    bases = fviews.sensitivity(result, lambda k: state.forecast_base(tx, unit, model, k))
-    fviews.churn_by_segment(result, bases, segments)
-    st.plotly_chart(memo.of(fviews.predicted_vs_historical, result), width="stretch")
     boot = None
     b1, b2 = st.columns([1, 3])
-    resamples = b1.selectbox(
+    resamples = links.choose(
+        b1.selectbox,
         "Bootstrap resamples",
         (0, 10, 30, 50),
+        0,
         key="fc-boot",
-        help="Customers resampled with replacement and both models refitted, seed 0.",
+        help="Customers resampled with replacement and both models refitted once (seed 0); a slider move then "
+        "rescores each refit. Gives the intervals of the base, of each segment and of each customer.",
     )
     if resamples:
         try:
             boot = state.bootstrap(tx, unit, model, econ, resamples)
         except ClvError as exc:
             b2.warning(str(exc))
+    segments = state.default_segments(tx)
+    fviews.clv_by_segment(fviews.value_by_segment(result, segments, boot), econ.horizon_months, boot)
+    bases = fviews.sensitivity(result, lambda k: state.forecast_base(tx, unit, model, k))
+    fviews.churn_by_segment(result, bases, segments)
+    st.plotly_chart(memo.of(fviews.predicted_vs_historical, result), width="stretch")
     fviews.top_customers(result, boot)
     links.publish(SHARED)
 
 
-SHARED = ("fc-unit", "fc-model", *fviews.ECONOMICS_KEYS)
+SHARED = ("fc-unit", "fc-model", "fc-boot", *fviews.ECONOMICS_KEYS)
 what_if()
 links.publish(SHARED)
 fviews.formula_views(tx)

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from clv_app import forecast_views as fviews
 from clv_app import links, memo, navigation, state, views
 from clv_core import charts
 from clv_core.cohorts import cohort_trend, default_trend_age
@@ -32,6 +33,7 @@ else:
         f"{kpi_window.start.date()} – {kpi_window.end.date()}; the data starts too late for a previous {window}."
     )
 views.kpi_cards(kpi_window)
+value_slot = st.container()  # filled last: the forecast takes seconds the first time, the charts below do not
 
 st.plotly_chart(memo.of(charts.trend_chart, trend), width="stretch")
 
@@ -60,4 +62,6 @@ else:
         values, sentence = memo.of(cohort_trend, table, age=age)
         st.markdown(sentence)
         st.plotly_chart(memo.of(charts.cohort_trend_chart, values, age, table.period), width="stretch")
+with value_slot:
+    fviews.base_value(tx)
 links.publish(("overview-window",))

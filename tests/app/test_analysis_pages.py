@@ -24,6 +24,18 @@ def test_overview_shows_kpis_concentration_and_the_cohort_sentence_without_a_cli
     assert len(app.get("plotly_chart")) == 3
 
 
+def test_overview_gives_the_base_value_with_its_interval_as_the_forecast_page_opens(app):
+    open_page(app, "pages/overview.py")
+    value = next(m.value for m in app.metric if m.label == "Customer-base value, next 12 months")
+    sentence = next(m.value for m in app.markdown if "% interval" in m.value)
+    lo, hi = (float(x.replace(",", "")) for x in re.search(r"interval \*\*([\d,]+) – ([\d,]+)\*\*", sentence).groups())
+    point = float(value.replace(",", ""))
+    assert lo < hi and 0.8 * point < lo and hi < 1.2 * point
+    assert "MBG/NBD, the most accurate model on the holdout" in sentence
+    app.switch_page("pages/forecast.py").run()  # the same figure the forecast page opens with
+    assert next(m.value for m in app.metric if m.label.startswith("Base value (12 mo")) == value
+
+
 def test_overview_window_changes_the_comparison(app):
     open_page(app, "pages/overview.py")
     app.get("button_group")[0].set_value("month").run()

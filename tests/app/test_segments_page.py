@@ -11,6 +11,11 @@ def test_segments_page_filters_and_exports_the_rows_it_shows(app):
     assert not app.exception, app.exception
     summary = app.dataframe[0].value
     assert summary["customers"].sum() == 2357
+    # each segment's total with its bootstrap interval, in the table and in words for the top segments
+    assert (summary["total_lower"] < summary["total_upper"]).all()
+    champions = summary.loc["Champions"]
+    words = f"Champions: 12-month value {champions['total CLV']:,.0f}, 90 % interval {champions['total_lower']:,.0f}–"
+    assert any(words in m.value for m in app.markdown)
     allocation = next(d.value for d in app.dataframe if "expected return" in d.value.columns)
     assert allocation["budget"].sum() == 10_000
     total = next(m.value for m in app.metric if m.label == "Expected return in total")

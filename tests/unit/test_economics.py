@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.special import betaln
 
@@ -230,3 +231,41 @@ def test_churn_by_segment_adds_up_to_the_total_and_falls_with_churn():
     one = scenario(bases[2.0], Economics(horizon_months=24, churn_multiplier=2.0))
     mask = np.isin(bases[2.0].customer_id, champions)
     assert table.loc["Champions", 2.0] == pytest.approx(one.clv[mask].sum(), rel=1e-12)
+
+
+def test_a_base_prepared_for_fewer_months_scores_those_horizons_alike_and_refuses_longer_ones(cdnow_base):
+    summary, full = cdnow_base
+    fit, spend = fit_purchases(summary, "bgnbd"), fit_spend(summary)
+    short = precompute(fit, spend, summary, months=12)
+    assert short.months == 12 and full.months == 60
+    for econ in (Economics(horizon_months=12), Economics(horizon_months=5, annual_discount_rate=0.25)):
+        np.testing.assert_allclose(scenario(short, econ).clv, scenario(full, econ).clv, rtol=1e-12)
+        assert scenario(short, econ).new_customer_clv == pytest.approx(scenario(full, econ).new_customer_clv)
+    with pytest.raises(ClvError, match="prepared for 12 months"):
+        scenario(short, Economics(horizon_months=13))
+
+
+def test_one_set_of_refits_serves_every_economics_and_rolls_up_per_group(cdnow_base):
+    from clv_core.forecast import bootstrap_fits, clv_by_group
+
+    summary, base = cdnow_base
+    fits = bootstrap_fits(summary, "bgnbd", resamples=6, seed=2)
+    low = bootstrap_clv(summary, "bgnbd", Economics(gross_margin=0.2), fits=fits)
+    high = bootstrap_clv(summary, "bgnbd", Economics(gross_margin=0.4), fits=fits)
+    np.testing.assert_allclose(high.draws, 2 * low.draws)  # CLV is linear in margin: the same refits, rescored
+    assert low.draws.shape == (6, len(summary.table))
+    np.testing.assert_allclose(low.totals, low.draws.sum(axis=1))
+
+    # one group holding everyone has the base's interval; groups' per-refit sums add up to the base's
+    everyone = low.group_intervals(np.full(len(summary.table), "all"))
+    assert tuple(everyone.loc["all"]) == pytest.approx(low.total_interval())
+    result = scenario(base, Economics(gross_margin=0.2))
+    groups = pd.Series(np.where(result.customers["clv"] > result.customers["clv"].median(), "top", "rest"))
+    groups.index = result.customers["customer_id"]
+    table = clv_by_group(result.customers, groups, boot=low)
+    top = low.draws[:, (groups == "top").to_numpy()].sum(axis=1)
+    assert table.loc["top", "total_lower"] == pytest.approx(np.percentile(top, 5))
+    assert table.loc["top", "total_upper"] == pytest.approx(np.percentile(top, 95))
+    assert (table["total_lower"] <= table["total_upper"]).all()
+    with pytest.raises(ClvError, match="other customers"):
+        clv_by_group(result.customers.head(10), groups, boot=low)
