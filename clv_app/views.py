@@ -87,10 +87,12 @@ def dataset_settings(tx: Transactions) -> dict:
     }
 
 
-def assumptions_download(where, about: Callable[[], dict], file_name: str, key: str) -> None:
+def assumptions_download(
+    where, about: Callable[[], dict], file_name: str, key: str, label: str = "Assumptions (JSON)"
+) -> None:
     """The assumptions behind an export, as the JSON that travels with its CSV."""
     where.download_button(
-        "Assumptions (JSON)",
+        label,
         lambda: export.assumptions_json(about()),
         file_name=file_name,
         mime="application/json",
@@ -602,13 +604,30 @@ def customer_filters(table: pd.DataFrame, attributes: tuple[str, ...]) -> dict:
     return chosen
 
 
-def customer_list_downloads(tx: Transactions, filtered: pd.DataFrame, chosen: dict, *, model, econ, thresholds, gate):
+def customer_list_downloads(
+    tx: Transactions,
+    filtered: pd.DataFrame,
+    chosen: dict,
+    *,
+    model,
+    econ,
+    thresholds,
+    gate,
+    key: str = "seg",
+    label: str | None = None,
+    verb: str = "Download",
+    about_label: str = "Assumptions (JSON)",
+):
     """CSV, Excel (assumptions on a second sheet) and the assumptions as JSON for the filtered customer list; the
-    files are built only when a button is clicked."""
+    files are built only when a button is clicked. ``chosen`` (the filters) goes into the assumptions; ``label``
+    names the list in file names (default: its CLV segment when one is chosen); ``key`` prefixes widget keys and
+    ``verb`` starts the button labels, ``about_label`` is the assumptions button's."""
     from clv_app import state
     from clv_core import segments
 
-    label = chosen["segments"][0] if chosen["segments"] and len(chosen["segments"]) == 1 else "filtered"
+    if label is None:
+        one = chosen.get("segments") or []
+        label = one[0] if len(one) == 1 else "filtered"
     stamp, today = memo.of(export.fingerprint, filtered), dt.date.today()
 
     def about() -> dict:
@@ -631,23 +650,81 @@ def customer_list_downloads(tx: Transactions, filtered: pd.DataFrame, chosen: di
 
     d1, d2, d3 = st.columns(3)
     d1.download_button(
-        f"Download CSV ({len(filtered):,} rows)",
+        f"{verb} CSV ({len(filtered):,} rows)",
         lambda: export.to_csv_bytes(filtered),
         file_name=export.file_name(label, stamp, "csv", today=today),
         mime="text/csv",
-        key="seg-csv",
+        key=f"{key}-csv",
         on_click="ignore",
     )
     d2.download_button(
-        f"Download Excel ({len(filtered):,} rows)",
+        f"{verb} Excel ({len(filtered):,} rows)",
         lambda: export.to_excel_bytes(filtered, about=about()),
         file_name=export.file_name(label, stamp, "xlsx", today=today),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key="seg-xlsx",
+        key=f"{key}-xlsx",
         on_click="ignore",
         help="The second sheet, assumptions, says how every number was made.",
     )
-    assumptions_download(d3, about, export.file_name(label, stamp, "assumptions.json", today=today), "seg-about")
+    assumptions_download(
+        d3, about, export.file_name(label, stamp, "assumptions.json", today=today), f"{key}-about", about_label
+    )
+
+
+CELL_KEYS = ("seg-cell-metric", "seg-cell-rfm", "seg-cell-band")
+
+
+def rfm_alive_section(tx: Transactions, table: pd.DataFrame, *, model, econ, thresholds, gate) -> None:
+    """What customers did (RFM segment) against whether the model thinks they are still there (P(alive)), and
+    any cell as a downloadable action list."""
+    from clv_core import segments
+
+    h = econ.horizon_months
+    metrics = {"customers": "Customers", "total_clv": f"Predicted value ({h} mo)"}
+    metric = (
+        st.segmented_control(
+            "Colour by",
+            tuple(metrics),
+            format_func=metrics.get,
+            default=links.initial(CELL_KEYS[0], "customers", options=tuple(metrics)),
+            key=CELL_KEYS[0],
+        )
+        or "customers"
+    )
+    cells = memo.of(segments.rfm_alive_matrix, table)
+    st.plotly_chart(memo.of(charts.rfm_alive_heatmap, cells, metric, h), width="stretch")
+    st.caption(
+        "Rows: RFM segment (what customers did). Columns: the model's probability they are still active. "
+        "Each cell: customers, then their predicted value. A cell is an action list below."
+    )
+    c1, c2 = st.columns(2)
+    rows = list(dict.fromkeys(cells["rfm_segment"]))
+    start = next((r for r in ("Champions", "Loyal Customers") if r in rows), rows[0])
+    rfm_segment = links.choose(c1.selectbox, "RFM segment", rows, start, key=CELL_KEYS[1])
+    band = links.choose(c2.selectbox, "P(alive) band", segments.ALIVE_BANDS, segments.ALIVE_BANDS[1], key=CELL_KEYS[2])
+    cell = memo.of(segments.rfm_alive_cell, table, rfm_segment, band)
+    action = segments.ALIVE_ACTIONS[segments.ALIVE_BANDS.index(band)]
+    name = f"{rfm_segment}, {band}" if band.startswith("P(") else f"{rfm_segment}, P(alive) {band}"
+    st.markdown(
+        f"**{md(name)}**: {len(cell):,} customers, {h}-month predicted value {cell['clv'].sum():,.0f}. "
+        f"Suggested: {action}."
+    )
+    if cell.empty:
+        return
+    st.dataframe(memo.of(head, cell), hide_index=True, width="stretch", height=220)
+    customer_list_downloads(
+        tx,
+        cell,
+        {"rfm_segments": [rfm_segment], "p_alive band": band},
+        model=model,
+        econ=econ,
+        thresholds=thresholds,
+        gate=gate,
+        key="seg-cell",
+        label=name,
+        verb="Action list as",
+        about_label="Action list assumptions (JSON)",
+    )
 
 
 def migration_section(tx: Transactions, model: str, econ, thresholds) -> None:

@@ -185,6 +185,44 @@ def rf_heatmap(matrix: pd.DataFrame) -> go.Figure:
     return figure
 
 
+def rfm_alive_heatmap(cells: pd.DataFrame, metric: str, horizon_months: int) -> go.Figure:
+    """RFM segment (rows) × P(alive) band (columns) from :func:`clv_core.segments.rfm_alive_matrix`, coloured by
+    ``metric`` ("customers" or "total_clv"); each cell says both."""
+    rows = list(dict.fromkeys(cells["rfm_segment"]))
+    columns = list(dict.fromkeys(cells["band"]))
+
+    def grid(column: str) -> np.ndarray:
+        return cells.pivot(index="rfm_segment", columns="band", values=column).reindex(index=rows, columns=columns)
+
+    count, value = grid("customers").to_numpy(), grid("total_clv").to_numpy()
+    text = [
+        [f"{n:,.0f}<br>{v:,.0f}" if n else "" for n, v in zip(nr, vr, strict=True)]
+        for nr, vr in zip(count, value, strict=True)
+    ]
+    figure = _figure(
+        go.Heatmap(
+            z=count if metric == "customers" else value,
+            x=columns,
+            y=rows,
+            customdata=np.dstack([count, value]).tolist(),  # plain lists: readable in the page's JSON
+            colorscale="Blues" if metric == "customers" else "Greens",
+            text=text,
+            texttemplate="%{text}",
+            hovertemplate=(
+                "%{y}, %{x}: %{customdata[0]:,.0f} customers, "
+                f"{horizon_months}-month value %{{customdata[1]:,.0f}}<extra></extra>"
+            ),
+            colorbar={"title": "customers" if metric == "customers" else f"value, {horizon_months} mo"},
+        )
+    )
+    figure.update_layout(
+        title=f"RFM segment × P(alive): customers and {horizon_months}-month predicted value in each cell",
+        height=max(320, 60 + 34 * len(rows)),
+        yaxis={"autorange": "reversed"},
+    )
+    return figure
+
+
 def lorenz_chart(result: Concentration) -> go.Figure:
     """Lorenz curve of revenue against the line of equality."""
     figure = _figure()

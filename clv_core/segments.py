@@ -219,6 +219,52 @@ def filter_customers(
     return table.loc[keep].reset_index(drop=True)
 
 
+#: P(alive) bands of the RFM × P(alive) matrix: lower edges (each band includes its lower edge, the last 1.0 too).
+ALIVE_EDGES = (0.0, 0.25, 0.5, 0.75)
+ALIVE_BANDS = ("P(alive) < 0.25", "0.25 – 0.5", "0.5 – 0.75", "≥ 0.75")
+#: What to do with the customers of each P(alive) band, whatever their RFM segment.
+ALIVE_ACTIONS = (
+    "likely gone: win back through cheap channels, or let go",
+    "slipping away: re-engage now, before they are gone",
+    "cooling: nurture with reminders and relevant offers",
+    "active: keep them, reward and upsell",
+)
+
+
+def alive_band(p_alive: pd.Series) -> pd.Series:
+    """Each customer's P(alive) band (:data:`ALIVE_BANDS`), as an ordered categorical.
+
+    >>> list(alive_band(pd.Series([0.0, 0.25, 0.49, 0.5, 0.75, 1.0])).astype(str))
+    ['P(alive) < 0.25', '0.25 – 0.5', '0.25 – 0.5', '0.5 – 0.75', '≥ 0.75', '≥ 0.75']
+    """
+    which = np.searchsorted(np.asarray(ALIVE_EDGES), p_alive.to_numpy(dtype=float), side="right") - 1
+    return pd.Series(
+        pd.Categorical.from_codes(np.clip(which, 0, len(ALIVE_BANDS) - 1), ALIVE_BANDS, ordered=True),
+        index=p_alive.index,
+    )
+
+
+def rfm_alive_matrix(table: pd.DataFrame) -> pd.DataFrame:
+    """Customers, predicted value and mean CLV per (RFM segment, P(alive) band) of scored customers: where the
+    RFM view (what they did) and the model (whether they are still there) agree and where they do not. One row per
+    cell, empty cells included; RFM segments by total predicted value, largest first."""
+    frame = pd.DataFrame(
+        {"rfm_segment": table["rfm_segment"].astype(str), "band": alive_band(table["p_alive"]), "clv": table["clv"]}
+    )
+    order = frame.groupby("rfm_segment")["clv"].sum().sort_values(ascending=False).index
+    cells = frame.groupby(["rfm_segment", "band"], observed=False)["clv"].agg(customers="size", total_clv="sum")
+    cells = cells.reindex(pd.MultiIndex.from_product([order, ALIVE_BANDS], names=["rfm_segment", "band"]))
+    cells = cells.fillna({"customers": 0, "total_clv": 0.0}).astype({"customers": int})
+    cells["mean_clv"] = cells["total_clv"] / cells["customers"].where(cells["customers"] > 0)
+    return cells.reset_index()
+
+
+def rfm_alive_cell(table: pd.DataFrame, rfm_segment: str, band: str) -> pd.DataFrame:
+    """The scored customers of one matrix cell, most valuable first: an action list."""
+    keep = (table["rfm_segment"].astype(str) == rfm_segment) & (alive_band(table["p_alive"]).astype(str) == band)
+    return table.loc[keep].sort_values("clv", ascending=False).reset_index(drop=True)
+
+
 @dataclass(frozen=True)
 class Migration:
     """CLV segments at two snapshots and the moves between them.

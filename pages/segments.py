@@ -68,6 +68,9 @@ with left:
     views.segment_value_table(summary, horizon, boot)
 right.dataframe(memo.of(segments.tier_summary, table), width="stretch")
 
+st.subheader("Who to act on: RFM segment × P(alive)")
+views.rfm_alive_section(tx, table, model=model, econ=econ, thresholds=thresholds, gate=gate)
+
 st.subheader("Actions and budget")
 actions = st.data_editor(
     segments.default_actions(), hide_index=True, width="stretch", key="seg-actions", disabled=["segment"]
@@ -119,6 +122,7 @@ links.publish(
         "seg-model",
         *(f"seg-cut-{i}" for i in range(4)),
         "seg-intervals",
+        *views.CELL_KEYS,
         *views.FILTER_KEYS,
     )
 )

@@ -59,3 +59,26 @@ def test_the_executive_report_can_be_downloaded(app):
     assert not app.exception
     button = next(b for b in app.get("download_button") if "executive report" in b.proto.label)
     assert button.proto.label == "Download the executive report (HTML)"
+
+
+def test_any_rfm_by_p_alive_cell_is_an_action_list(app):
+    import json
+
+    app.selectbox(key="data-sample").set_value("cdnow_sample").run()
+    app.switch_page("pages/segments.py").run()
+    specs = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+    chart = next(s for s in specs if "RFM segment × P(alive)" in s["layout"]["title"]["text"])
+    heat = chart["data"][0]
+    counts = {(y, x): heat["customdata"][i][j][0] for i, y in enumerate(heat["y"]) for j, x in enumerate(heat["x"])}
+    assert sum(counts.values()) == 2357
+    for segment, band in (("Champions", "P(alive) < 0.25"), ("Hibernating", "≥ 0.75")):
+        app.selectbox(key="seg-cell-rfm").set_value(segment).run()
+        app.selectbox(key="seg-cell-band").set_value(band).run()
+        assert not app.exception
+        n = int(counts[(segment, band)])
+        said = next(m.value for m in app.markdown if "Suggested:" in m.value)
+        assert f"{n:,} customers" in said
+        if n:
+            labels = [b.proto.label for b in app.get("download_button")]
+            assert f"Action list as CSV ({n:,} rows)" in labels and "Action list assumptions (JSON)" in labels
+    assert app.query_params["seg-cell-band"] in (["≥ 0.75"], "≥ 0.75")  # the chosen cell is in the link

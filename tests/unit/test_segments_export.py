@@ -174,3 +174,27 @@ def test_fingerprints_tell_different_tables_apart():
     changed = DANGEROUS.copy()
     changed.loc[6, "clv"] = 7.5
     assert export.fingerprint(changed) != same and export.fingerprint(DANGEROUS.head(3)) != same
+
+
+def test_rfm_by_p_alive_cells_partition_the_customers_and_each_is_its_action_list(customers):
+    from clv_core.segments import ALIVE_BANDS, rfm_alive_cell, rfm_alive_matrix
+
+    rng = np.random.default_rng(7)
+    table = customers.assign(rfm_segment=rng.choice(["Champions", "At Risk", "Lost"], len(customers)))
+    table.loc[:3, "p_alive"] = [0.25, 0.5, 0.75, 1.0]  # edges belong to the band above (1.0 to the top one)
+    cells = rfm_alive_matrix(table)
+    assert len(cells) == 3 * len(ALIVE_BANDS)  # every cell, empty ones too
+    assert cells["customers"].sum() == len(table)
+    assert cells["total_clv"].sum() == pytest.approx(table["clv"].sum())
+    assert list(cells["rfm_segment"].drop_duplicates()) == list(
+        table.groupby("rfm_segment")["clv"].sum().sort_values(ascending=False).index
+    )
+    for row in cells.itertuples():
+        members = rfm_alive_cell(table, row.rfm_segment, row.band)
+        assert len(members) == row.customers and members["clv"].sum() == pytest.approx(row.total_clv)
+        assert (members["rfm_segment"] == row.rfm_segment).all() and members["clv"].is_monotonic_decreasing
+    top = rfm_alive_cell(table, table.loc[3, "rfm_segment"], "≥ 0.75")
+    assert table.loc[3, "customer_id"] in set(top["customer_id"])
+    low = rfm_alive_cell(table, table.loc[0, "rfm_segment"], "0.25 – 0.5")
+    assert table.loc[0, "customer_id"] in set(low["customer_id"])
+    assert (low["p_alive"] >= 0.25).all() and (low["p_alive"] < 0.5).all()
