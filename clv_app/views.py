@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -396,6 +397,56 @@ def segment_table(summary: pd.DataFrame) -> None:
             "mean orders": st.column_config.NumberColumn(format="%.2f"),
             "mean revenue": st.column_config.NumberColumn(format="%.2f"),
         },
+    )
+
+
+def implied_survival(tx: Transactions, km) -> tuple[str, pd.DataFrame] | None:
+    """The survival the forecast's default purchase model implies, over the Kaplan–Meier chart's range, named for
+    the legend; None (with a note) when the model cannot be fitted on this data."""
+    from clv_app import state
+    from clv_core import models
+    from clv_core.errors import ClvError
+
+    try:
+        with steps("Fitting the purchase model", ("implied-survival", state.dataset_key(tx))) as step:
+            step("Choosing the most accurate purchase model on a holdout period, then fitting it…")
+            model, _, _ = state.default_model(tx, "weeks")
+            _, fit, _ = state.fits(tx, "weeks", model)
+    except ClvError as exc:
+        st.info(f"No model curve: {exc}", icon=":material/info:")
+        return None
+    longest = max(float(c.curve["timeline"].max()) for c in km.curves)
+    return models.MODEL_LABELS[model], memo.of(_implied_frame, fit, longest)
+
+
+def _implied_frame(fit, longest_days: float) -> pd.DataFrame:
+    from clv_core import models
+
+    timeline = pd.Series(np.linspace(0.0, longest_days, 241))
+    return pd.DataFrame({"timeline": timeline, "survival": models.implied_survival(fit, timeline)})
+
+
+def implied_survival_note(km, implied: tuple[str, pd.DataFrame], inactivity_days: int) -> None:
+    """How the model's curve and the Kaplan–Meier curves compare at one year (or the end of the data), and why they
+    may differ."""
+    from clv_core import survival
+
+    name, curve = implied
+    day = min(365.0, float(curve["timeline"].iloc[-1]))
+    model_share = float(np.interp(day, curve["timeline"], curve["survival"]))
+    observed = "; ".join(
+        f"{c.group} {survival.survival_at(c, day):.0%}" for c in km.curves if np.isfinite(survival.survival_at(c, day))
+    )
+    st.markdown(
+        f"After {day:,.0f} days: **{name}** says {model_share:.0%} of customers have not dropped out; Kaplan–Meier "
+        f"counts {observed} still customers."
+    )
+    st.caption(
+        f"The Kaplan–Meier curves count a customer as lost after {inactivity_days} days without a purchase; the "
+        "model knows quiet customers may still buy, so where its curve is higher, customers are quiet rather than "
+        "gone. It is one curve for everyone: the model expects every acquisition cohort and segment to start alike, "
+        "so the curves of the groups show where they differ from it. BG/NBD assumes nobody leaves before a second "
+        "purchase, MBG/NBD lets one-time buyers leave at once."
     )
 
 

@@ -303,8 +303,11 @@ def cohort_trend_chart(values: pd.Series, age: int, period: str) -> go.Figure:
 PALETTE = ("#2B59C3", "#E07A1F", "#2E9E6B", "#C0392B", "#8E44AD", "#16A085", "#D4AC0D", "#7F8C8D", "#34495E")
 
 
-def km_chart(result, *, parametric=None, unit_days: float = 1.0, unit: str = "days") -> go.Figure:
-    """Kaplan–Meier curves with shaded confidence bands; optionally the best parametric fit (dashed)."""
+def km_chart(
+    result, *, parametric=None, implied: tuple[str, pd.DataFrame] | None = None, unit_days: float = 1.0, unit="days"
+) -> go.Figure:
+    """Kaplan–Meier curves with shaded confidence bands; optionally the best parametric fit (dashed) and a purchase
+    model's implied survival (``implied``: its name and a frame of ``timeline`` in days and ``survival``, dotted)."""
     figure = _figure()
     for i, curve in enumerate(result.curves):
         color = PALETTE[i % len(PALETTE)]
@@ -346,6 +349,16 @@ def km_chart(result, *, parametric=None, unit_days: float = 1.0, unit: str = "da
             mode="lines",
             name=f"{parametric.best} fit",
             line={"color": "#1B2430", "dash": "dash"},
+        )
+    if implied is not None:
+        name, curve = implied
+        figure.add_scatter(
+            x=curve["timeline"] / unit_days,
+            y=curve["survival"],
+            mode="lines",
+            name=f"{name}: not yet dropped out",
+            line={"color": "#1B2430", "dash": "dot", "width": 3},
+            hovertemplate=f"{name}<br>%{{x:,.0f}} {unit}: %{{y:.1%}} not yet dropped out<extra></extra>",
         )
     figure.update_layout(
         title="Share of customers still active (Kaplan–Meier, shaded: 95% confidence band)",

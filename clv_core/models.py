@@ -17,9 +17,10 @@ import pandas as pd
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 from lifetimes.utils import ConvergenceError
 from scipy import stats
+from scipy.special import hyp2f1
 
 from clv_core.errors import ClvError
-from clv_core.summary import CustomerSummary
+from clv_core.summary import TIME_UNITS, CustomerSummary
 
 PURCHASE_MODELS = {"bgnbd": BetaGeoFitter, "paretonbd": ParetoNBDFitter, "mbgnbd": ModifiedBetaGeoFitter}
 MODEL_LABELS = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD", "mbgnbd": "MBG/NBD", "gammagamma": "Gamma–Gamma"}
@@ -119,6 +120,35 @@ class FitResult:
             "time_unit": self.time_unit,
             "penalizer": self.penalizer,
         }
+
+
+def implied_survival(fit: FitResult, days) -> np.ndarray:
+    """Share of customers the purchase model says have not dropped out ``days`` after their first purchase
+    (the population curve, from the fitted parameters; comparable to a Kaplan–Meier curve of lifetimes).
+
+    Given a customer's purchase rate λ and dropout probability p, dropout comes after a geometric number of repeat
+    purchases, an exponential time with rate λp; averaging over the Gamma(r, α) rates and Beta(a, b) dropout
+    probabilities gives, with t in the model's time unit:
+
+    - BG/NBD: S(t) = ₂F₁(r, a; a + b; −t/α) (nobody leaves before a repeat purchase);
+    - MBG/NBD: S(t) = b/(a + b) · ₂F₁(r, a; a + b + 1; −t/α) for t > 0 (a customer may leave right after the
+      first purchase, with probability p);
+    - Pareto/NBD: S(t) = (β / (β + t))^s (exponential lifetimes with Gamma(s, β) dropout rates).
+
+    >>> fit = FitResult("paretonbd", {"r": 1, "alpha": 1, "s": 2.0, "beta": 7.0}, {}, 0.0, 1, "days")
+    >>> implied_survival(fit, [0, 7, 21]).round(4).tolist()
+    [1.0, 0.25, 0.0625]
+    """
+    t = np.asarray(days, dtype=float) / TIME_UNITS[fit.time_unit]
+    k = fit.params
+    if fit.model == "paretonbd":
+        return (k["beta"] / (k["beta"] + t)) ** k["s"]
+    if fit.model == "bgnbd":
+        return hyp2f1(k["r"], k["a"], k["a"] + k["b"], -t / k["alpha"])
+    if fit.model == "mbgnbd":
+        later = k["b"] / (k["a"] + k["b"]) * hyp2f1(k["r"], k["a"], k["a"] + k["b"] + 1, -t / k["alpha"])
+        return np.where(t > 0, later, 1.0)
+    raise ClvError(f"No implied survival for a {fit.model} model.")
 
 
 #: Below this mean dropout a purchase model is, for every practical purpose, the no-dropout NBD.

@@ -179,6 +179,19 @@ class KMResult:
         return pd.Series({c.group: c.median_days for c in self.curves}, name="median lifetime (days)")
 
 
+def survival_at(curve: KMCurve, days: float) -> float:
+    """A Kaplan–Meier curve's value at ``days`` (the step in force then; NaN past the last observed time).
+
+    >>> c = KMCurve("all", 3, 2, pd.DataFrame({"timeline": [0.0, 10, 20], "survival": [1.0, 0.6, 0.3]}), 20.0)
+    >>> survival_at(c, 15), survival_at(c, 20), survival_at(c, 25)
+    (0.6, 0.3, nan)
+    """
+    timeline, values = curve.curve["timeline"].to_numpy(), curve.curve["survival"].to_numpy()
+    if days > timeline[-1]:
+        return float("nan")
+    return float(values[np.searchsorted(timeline, days, side="right") - 1])
+
+
 def kaplan_meier(
     durations,
     events,

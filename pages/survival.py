@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import memo, navigation, state, views
+from clv_app import links, memo, navigation, state, views
 from clv_core import charts, survival
 from clv_core.errors import ClvError
 
@@ -40,10 +40,21 @@ views.survival_summary(data)
 group = st.selectbox("Split curves by", ["(all customers)", *data.groups], key="surv-group")
 group = None if group == "(all customers)" else group
 km = state.km_of(tx, data, group)
-fit = None
-if group is None and st.toggle("Draw the best parametric fit", key="surv-fit"):
+fit, implied = None, None
+t1, t2 = st.columns(2)
+if group is None and t1.toggle("Draw the best parametric fit", key="surv-fit"):
     fit = state.parametric_of(tx, data, 365)
-st.plotly_chart(memo.of(charts.km_chart, km, parametric=fit), width="stretch")
+if t2.toggle(
+    "Beside the purchase model's survival",
+    value=links.initial("surv-model", False),
+    key="surv-model",
+    help="The share of customers the CLV forecast's purchase model says have not dropped out, from its fitted "
+    "parameters: the same story told by the model and by the data.",
+):
+    implied = views.implied_survival(tx, km)
+st.plotly_chart(memo.of(charts.km_chart, km, parametric=fit, implied=implied), width="stretch")
+if implied is not None:
+    views.implied_survival_note(km, implied, inactivity)
 if km.logrank_sentence:
     st.markdown(km.logrank_sentence)
 views.km_tables(km)

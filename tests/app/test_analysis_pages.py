@@ -92,6 +92,43 @@ def test_survival_page_curves_split_logrank_cox_and_clv(app):
     assert any("Expected revenue per new customer" in m.label for m in app.metric)
 
 
+def array(value):
+    """A Plotly JSON array: a list, or (Plotly 6) base64-encoded bytes with their dtype."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).astype(float)
+    return np.asarray(value, dtype=float)
+
+
+def test_survival_by_cohort_beside_the_purchase_models_survival(app):
+    import json
+
+    import numpy as np
+
+    open_page(app, "pages/survival.py", sample="retail")
+    app.selectbox(key="surv-group").set_value("acquisition quarter").run()
+    app.toggle(key="surv-model").set_value(True).run()
+    assert not app.exception, app.exception
+    chart = json.loads(app.get("plotly_chart")[0].proto.spec)
+    named = [t for t in chart["data"] if t.get("showlegend", True) is not False and "name" in t]
+    model = [t for t in named if t["name"].endswith(": not yet dropped out")]
+    cohorts = [t for t in named if t not in model]
+    assert len(model) == 1 and len(cohorts) >= 4  # one curve for everyone, beside each quarter's Kaplan–Meier
+    x, y = array(model[0]["x"]), array(model[0]["y"])
+    assert y[0] == 1.0 and np.all(np.diff(y) <= 0) and 0 < y[-1] < 1
+    name = model[0]["name"].removesuffix(": not yet dropped out")
+    note = next(m.value for m in app.markdown if "have not dropped out" in m.value)
+    said = float(re.search(r"says (\d+)% of customers", note).group(1))
+    assert f"**{name}**" in note and abs(said - 100 * np.interp(365, x, y)) <= 0.5
+    app.toggle(key="surv-model").set_value(False).run()
+    assert not any(
+        "dropped out" in t.get("name", "") for t in json.loads(app.get("plotly_chart")[0].proto.spec)["data"]
+    )
+
+
 def test_survival_threshold_changes_who_churned(app):
     open_page(app, "pages/survival.py")
     before = next(m.value for m in app.metric if m.label == "Churned")

@@ -142,3 +142,27 @@ def test_random_small_subsamples_give_finite_parameters_or_the_clear_message():
         assert np.all(np.isfinite(list(fit.params.values())))
         outcomes.append("fitted")
     assert "fitted" in outcomes
+
+
+@pytest.mark.parametrize("model", ["bgnbd", "mbgnbd", "paretonbd"])
+def test_implied_survival_matches_a_simulation_of_the_model(calibration, model):
+    """Simulate each model's story (rates, dropout after purchases) with the CDNOW parameters, and compare the share
+    not yet dropped out with the closed form."""
+    from clv_core.models import implied_survival
+
+    fit = fit_purchases(calibration, model)
+    k, rng, n = fit.params, np.random.default_rng(3), 400_000
+    lam = rng.gamma(k["r"], 1 / k["alpha"], n)  # purchases per week
+    if model == "paretonbd":
+        lifetime = rng.exponential(1 / rng.gamma(k["s"], 1 / k["beta"], n))
+    else:
+        p = rng.beta(k["a"], k["b"], n)
+        repeats = rng.geometric(p)  # repeat purchases until the one after which the customer leaves
+        lifetime = rng.gamma(repeats, 1 / lam)  # the time of that purchase
+        if model == "mbgnbd":
+            lifetime = np.where(rng.uniform(size=n) < p, 0.0, lifetime)  # may leave right after the first purchase
+    days = np.array([7.0, 30, 90, 365, 730])
+    simulated = (lifetime[None, :] > days[:, None] / 7).mean(axis=1)
+    np.testing.assert_allclose(implied_survival(fit, days), simulated, atol=0.004)
+    assert implied_survival(fit, [0.0])[0] == 1.0
+    assert np.all(np.diff(implied_survival(fit, np.linspace(0, 2000, 50))) <= 0)
