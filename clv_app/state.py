@@ -369,6 +369,19 @@ def default_model(tx: Transactions, unit: str) -> tuple[str, validation.Backtest
     return best, card, ""
 
 
+def cohort_forecast(tx: Transactions, table: cohorts.CohortTable, where, ahead: int) -> cohorts.CohortForecast:
+    """The cohort table's future cells from the forecast's default purchase model (weeks), shared by every session
+    through the table (see :mod:`clv_app.memo`)."""
+    model, _, _ = default_model(tx, "weeks")
+    customer_summary, fit, _ = fits(tx, "weeks", model)
+    base = forecast_base(tx, "weeks", model, 1.0)
+    return memo.of(_cohort_forecast, table, tx, fit, customer_summary, base, where, ahead)
+
+
+def _cohort_forecast(table, tx, fit, customer_summary, base, where, ahead):
+    return cohorts.forecast_cells(table, tx, fit, customer_summary, base.expected_order_value, where=where, ahead=ahead)
+
+
 def backtest_of(tx: Transactions, calibration_end: str, unit: str) -> validation.Backtest:
     return _backtest(dataset_key(tx), calibration_end, unit, tx)
 

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
-from clv_core.cohorts import CohortTable, CurveProjection
+from clv_core.cohorts import FORECAST_METRICS, CohortTable, CurveProjection
 from clv_core.overview import Concentration
 
 BLUE, ORANGE, GREY, GREEN = "#2B59C3", "#E07A1F", "#8A94A6", "#2E9E6B"
@@ -43,25 +43,33 @@ COHORT_METRICS = {
 }
 
 
-def cohort_heatmap(table: CohortTable, metric: str) -> go.Figure:
-    """Cohort × period heatmap; hover shows cohort size, active customers and the value."""
+def cohort_heatmap(table: CohortTable, metric: str, forecast=None) -> go.Figure:
+    """Cohort × period heatmap; hover shows cohort size, active customers and the value. With ``forecast`` (a
+    :class:`~clv_core.cohorts.CohortForecast`) and a metric it covers, the cells the data has not reached are filled
+    with the model's values, pale and marked ≈."""
     title, fmt, scale = COHORT_METRICS[metric]
     matrix = getattr(table, metric)
+    ahead = forecast.matrix(metric) if forecast is not None and metric in FORECAST_METRICS else None
+    if ahead is not None:
+        matrix = matrix.reindex(columns=ahead.columns)
     values = matrix.to_numpy()
     # period 0 retention is 100 % by definition: scale the colours on the later periods so they stay readable
     later = values[:, 1:] if metric == "retention" and values.shape[1] > 1 else values
-    zmax = float(np.nanmax(later)) if np.isfinite(later).any() else None
+    everything = later if ahead is None else np.concatenate([later.ravel(), ahead.to_numpy().ravel()])
+    zmax = float(np.nanmax(everything)) if np.isfinite(everything).any() else None
     sizes = np.repeat(table.sizes.to_numpy()[:, None], matrix.shape[1], axis=1)
-    custom = np.dstack([sizes, table.active.to_numpy()])
+    custom = np.dstack([sizes, table.active.reindex(columns=matrix.columns).to_numpy()])
+    x, y = [str(c) for c in matrix.columns], list(matrix.index)
+    small = matrix.size <= 400
     figure = _figure(
         go.Heatmap(
-            z=matrix.to_numpy(),
-            x=[str(c) for c in matrix.columns],
-            y=list(matrix.index),
+            z=values,
+            x=x,
+            y=y,
             customdata=custom,
             colorscale=scale,
             hoverongaps=False,
-            texttemplate=f"%{{z:{fmt}}}" if matrix.size <= 400 else None,
+            texttemplate=f"%{{z:{fmt}}}" if small else None,
             hovertemplate=(
                 f"Cohort %{{y}} · %{{customdata[0]:,}} customers<br>{table.period.title()} %{{x}} since acquisition: "
                 f"%{{customdata[1]:,}} active<br>{title}: %{{z:{fmt}}}<extra></extra>"
@@ -69,8 +77,32 @@ def cohort_heatmap(table: CohortTable, metric: str) -> go.Figure:
             colorbar={"tickformat": fmt},
             zmin=0,
             zmax=zmax,
+            name="observed",
         )
     )
+    if ahead is not None:
+        figure.add_heatmap(
+            z=ahead.to_numpy(),
+            x=x,
+            y=y,
+            colorscale=scale,
+            zmin=0,
+            zmax=zmax,
+            opacity=0.45,
+            showscale=False,
+            hoverongaps=False,
+            texttemplate=f"≈%{{z:{fmt}}}" if small else None,
+            hovertemplate=(
+                f"Cohort %{{y}}, {table.period} %{{x}} since acquisition<br>{title}: %{{z:{fmt}}}<br>"
+                f"forecast by {forecast.model_label}<extra></extra>"
+            ),
+            name="forecast",
+        )
+        title += f" · right of the line, pale: forecast by {forecast.model_label}"
+        # the edge between what was seen and what is forecast, a step per cohort (category axes count from 0)
+        first = np.argmax(~np.isnan(ahead.to_numpy()), axis=1) - 0.5
+        path = f"M {first[0]},-0.5 " + " ".join(f"L {b},{i - 0.5} L {b},{i + 0.5}" for i, b in enumerate(first))
+        figure.add_shape(type="path", path=path, xref="x", yref="y", line={"color": "#1B2430", "width": 2})
     figure.update_layout(
         title=title,
         xaxis_title=f"{table.period.title()}s since acquisition",

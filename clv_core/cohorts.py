@@ -16,7 +16,9 @@ from scipy.optimize import OptimizeWarning, curve_fit
 
 from clv_core.errors import ClvError
 from clv_core.ingest import Transactions
+from clv_core.models import MODEL_LABELS
 from clv_core.runs import runs
+from clv_core.summary import TIME_UNITS
 
 PERIODS = {"week": "W", "month": "M", "quarter": "Q"}
 
@@ -189,6 +191,116 @@ def comparison(table: CohortTable, *, ages: tuple[int, ...] = (3, 6, 12)) -> pd.
     out["orders per customer"] = table.orders / table.sizes
     out["revenue per customer to date"] = table.revenue / table.sizes
     return out.rename_axis("cohort")
+
+
+# --- the model's forecast for the cells the data has not reached yet ---------------------------------------
+
+#: The cohort metrics the purchase and spend models can forecast (they predict purchases and their value, not
+#: which customers buy in a given period).
+FORECAST_METRICS = ("revenue_per_customer", "cumulative_revenue_per_customer")
+
+
+@dataclass(frozen=True)
+class CohortForecast:
+    """Model forecasts for the cells right of each cohort's last complete period, up to the table's oldest age.
+
+    ``revenue_per_customer`` and ``cumulative_revenue_per_customer`` have the table's rows and columns, with values
+    only in forecast cells (NaN where the data speaks). A period the data ends inside holds what was bought in it
+    so far plus the forecast for the rest. ``model`` names the purchase model.
+    """
+
+    revenue_per_customer: pd.DataFrame
+    cumulative_revenue_per_customer: pd.DataFrame
+    model: str
+
+    def matrix(self, metric: str) -> pd.DataFrame:
+        return getattr(self, metric)
+
+    @property
+    def model_label(self) -> str:
+        return MODEL_LABELS.get(self.model, self.model)
+
+
+def forecast_cells(
+    table: CohortTable,
+    transactions: Transactions,
+    fit,
+    summary,
+    order_value: np.ndarray,
+    *,
+    where: tuple[str, str] | None = None,
+    ahead: int = 0,
+) -> CohortForecast:
+    """Fill each cohort's future cells with the purchase model's expected purchases in that calendar period times
+    each customer's expected order value (Gamma–Gamma), summed over the cohort and divided by its original size.
+
+    ``fit`` is a purchase :class:`~clv_core.models.FitResult` on ``summary`` (the same transactions, observed to the
+    table's end); ``order_value`` is per customer in the summary's order; ``where`` is the table's filter. The
+    forecast reaches the table's oldest age, and ``ahead`` more periods past it (extra columns).
+    """
+    if ahead < 0:
+        raise ClvError("Forecast zero or more periods ahead.")
+    freq = PERIODS[table.period]
+    end = table.observation_end.normalize()
+    last = pd.Period(end, freq=freq)
+    partial = table.excluded_partial_period is not None
+    last_complete = last.ordinal - int(partial)
+    labels = list(table.sizes.index)
+    ordinals = np.array([pd.Period(label, freq=freq).ordinal for label in labels])
+    observed = table.revenue_per_customer
+    ages = np.arange(observed.shape[1] + ahead)
+    frame = observed.reindex(columns=pd.Index(ages, name=observed.columns.name))  # with the columns ahead
+    future = ordinals[:, None] + ages[None, :] - last_complete  # periods after the last complete one (≥ 1: future)
+    horizon = max(int(future.max()), 0)
+    if horizon == 0:
+        return CohortForecast(frame * np.nan, frame * np.nan, fit.model)
+
+    # each customer's cohort row (−1: outside the table or the filter)
+    data = transactions.data
+    r = runs(data)
+    ids = pd.Index(r.first_of(data["customer_id"]))
+    first = pd.PeriodIndex(r.first_of(data["date"]), freq=freq).asi8
+    scope = np.ones(len(ids), dtype=bool)
+    if where is not None:
+        attribute, value = where
+        scope = (first_purchase_attributes(transactions)[attribute].reindex(ids) == value).to_numpy()
+    row_of = pd.Series(np.where(scope, pd.Index(ordinals).get_indexer(first), -1), index=ids)
+    t = summary.table
+    rows = row_of.reindex(t["customer_id"]).fillna(-1).to_numpy(dtype=int)
+
+    # expected purchases per customer in each future calendar period: differences at the periods' ends
+    ends = [pd.Period(ordinal=int(last_complete + j), freq=freq).end_time.normalize() for j in range(1, horizon + 1)]
+    days = np.array([0.0, *[(e - end).days for e in ends]])
+    keys = t[["frequency", "recency", "T"]]
+    distinct = keys.drop_duplicates().reset_index(drop=True)
+    index = keys.groupby(["frequency", "recency", "T"], sort=False).ngroup().to_numpy()
+    f, rec, T = (distinct[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    cumulative = np.column_stack(
+        [np.zeros(len(distinct))]
+        + [fit.expected_purchases(d / TIME_UNITS[summary.time_unit], f, rec, T) for d in days[1:]]
+    )
+    per_period = np.diff(cumulative, axis=1)[index] * np.asarray(order_value, dtype=float)[:, None]
+    inside = rows >= 0
+    revenue = np.zeros((len(labels), horizon))
+    for j in range(horizon):
+        revenue[:, j] = np.bincount(rows[inside], weights=per_period[inside, j], minlength=len(labels))
+    if partial:  # what was bought so far in the period the data ends inside
+        so_far = data["date"] >= last.start_time
+        bought = pd.Series(data["amount"].to_numpy()[so_far], index=data["customer_id"].to_numpy()[so_far])
+        by_row = bought.groupby(row_of.reindex(bought.index).to_numpy()).sum()
+        by_row = by_row[by_row.index >= 0]
+        revenue[by_row.index.to_numpy(dtype=int), 0] += by_row.to_numpy()
+    per_customer = revenue / table.sizes.to_numpy(dtype=float)[:, None]
+
+    cells = np.full(future.shape, np.nan)
+    ahead = future >= 1
+    cells[ahead] = per_customer[np.nonzero(ahead)[0], future[ahead] - 1]
+    forecast = pd.DataFrame(cells, index=frame.index, columns=frame.columns)
+    observed_to_date = table.cumulative_revenue_per_customer.ffill(axis=1).to_numpy()[:, -1]
+    running = observed_to_date[:, None] + np.nancumsum(np.where(ahead, cells, 0.0), axis=1)
+    cumulative_frame = forecast.copy()
+    cumulative_frame[:] = np.where(ahead, running, np.nan)
+    return CohortForecast(forecast, cumulative_frame, fit.model)
 
 
 # --- projection of cumulative revenue curves --------------------------------------------------------------

@@ -44,7 +44,29 @@ st.caption(
         else ""
     )
 )
-st.plotly_chart(memo.of(charts.cohort_heatmap, table, metric), width="stretch")
+f1, f2 = st.columns([1, 2])
+forecast = None
+if f1.toggle(
+    "Fill the future with the model",
+    value=links.initial("cohort-forecast", False),
+    key="cohort-forecast",
+    help="Cells the data has not reached yet, filled with the CLV forecast's purchase model: each customer's "
+    "expected purchases in that period times their expected order value.",
+):
+    if metric not in cohorts.FORECAST_METRICS:
+        f2.caption(
+            "The model forecasts purchases and their value, not who buys in a given period: choose revenue per "
+            "customer or cumulative revenue to see its cells."
+        )
+    else:
+        ahead = links.ranged(f2.slider, f"And {period}s past the oldest cohort's age", 0, 24, 6, key="cohort-ahead")
+        try:
+            with views.steps("Forecasting the cohorts", ("cohort-forecast", state.dataset_key(tx))) as step:
+                step("Choosing and fitting the purchase model (once per dataset)…")
+                forecast = state.cohort_forecast(tx, table, where, ahead)
+        except ClvError as exc:
+            f2.info(f"No forecast cells: {exc}", icon=":material/info:")
+st.plotly_chart(memo.of(charts.cohort_heatmap, table, metric, forecast), width="stretch")
 
 st.subheader("Cohort comparison")
 ages = tuple(a for a in (3, 6, 12) if a < table.retention.shape[1]) or (0,)
@@ -79,4 +101,4 @@ else:
         f"RMSE of each family tried: {tried}. Projected value at {horizon}: "
         f"{projection.projected.iloc[-1]:,.2f} per customer."
     )
-links.publish(("cohort-period", "cohort-metric"))
+links.publish(("cohort-period", "cohort-metric", "cohort-forecast", "cohort-ahead"))

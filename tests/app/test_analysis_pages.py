@@ -99,8 +99,30 @@ def array(value):
     import numpy as np
 
     if isinstance(value, dict):
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).astype(float)
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).astype(float)
+        return flat.reshape([int(n) for n in str(value["shape"]).split(",")]) if "shape" in value else flat
     return np.asarray(value, dtype=float)
+
+
+def test_cohort_heatmap_future_cells_come_from_the_model_and_are_marked(app):
+    import json
+
+    import numpy as np
+
+    open_page(app, "pages/cohorts.py", sample="retail")
+    app.toggle(key="cohort-forecast").set_value(True).run()
+    assert any("not who buys in a given period" in c.value for c in app.caption)  # retention: no forecast cells
+    app.selectbox(key="cohort-metric").set_value("revenue_per_customer").run()
+    assert not app.exception, app.exception
+    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
+    observed, forecast = spec["data"]
+    assert forecast["name"] == "forecast" and "forecast by" in spec["layout"]["title"]["text"]
+    assert forecast["opacity"] < 1 and spec["layout"]["shapes"][0]["type"] == "path"  # pale, and a line between
+    seen, ahead = array(observed["z"]), array(forecast["z"])
+    assert seen.shape == ahead.shape == (24, 24 + 6)  # 24 monthly cohorts, their ages and 6 months ahead
+    assert np.array_equal(np.isnan(seen), ~np.isnan(ahead))  # every cell is observed or forecast, never both
+    assert np.all(ahead[~np.isnan(ahead)] >= 0)
+    assert app.query_params["cohort-forecast"] in (["1"], "1")
 
 
 def test_survival_by_cohort_beside_the_purchase_models_survival(app):

@@ -169,3 +169,83 @@ def test_cohort_cells_equal_a_plain_groupby_on_the_retail_sample(period):
         assert table.revenue_per_customer.loc[cohort, age] == pytest.approx(expected["revenue"] / n)
         assert table.orders_per_customer.loc[cohort, age] == pytest.approx(expected["orders"] / n)
     assert table.sizes.to_dict() == sizes.loc[table.sizes.index].to_dict()
+
+
+def _model_on(tx):
+    from clv_core.economics import precompute
+    from clv_core.models import fit_purchases, fit_spend
+    from clv_core.summary import summarise
+
+    summary = summarise(tx, time_unit="weeks")
+    fit, spend = fit_purchases(summary, "bgnbd"), fit_spend(summary)
+    return fit, summary, precompute(fit, spend, summary, months=1).expected_order_value
+
+
+def test_forecast_cells_predict_the_revenue_cohorts_went_on_to_make():
+    """Cut CDNOW at 1997-09-30, forecast nine months of each cohort's revenue, and compare with what it made."""
+    import dataclasses
+
+    from clv_core.cohorts import forecast_cells
+
+    data, name = sample_bytes("cdnow_sample")
+    full = load(data, name)
+    cut = pd.Timestamp("1997-09-30")
+    calibration = dataclasses.replace(full, data=full.data[full.data["date"] <= cut], observation_end=cut)
+    table = build_cohorts(calibration, period="month")
+    fit, summary, order_value = _model_on(calibration)
+    forecast = forecast_cells(table, calibration, fit, summary, order_value, ahead=9)
+
+    # forecast cells are exactly those the data had not reached: Oct 1997 – Jun 1998 for each cohort
+    observed = table.revenue_per_customer.reindex(columns=forecast.revenue_per_customer.columns)
+    assert (forecast.revenue_per_customer.notna() == observed.isna()).sum().sum() == observed.size
+    assert forecast.revenue_per_customer.notna().sum(axis=1).tolist() == [9, 10, 11]  # to 9 past the oldest age
+    actual = build_cohorts(full, period="month").revenue_per_customer
+    predicted = forecast.revenue_per_customer.reindex(columns=actual.columns)
+    ahead = predicted.notna() & actual.notna()  # to June 1998, where the data ends
+    assert ahead.sum().sum() == 9 + 9 + 9
+    sizes = table.sizes.to_numpy()[:, None]
+    total = (predicted[ahead] * sizes).sum().sum()
+    error = total / (actual[ahead] * sizes).sum().sum() - 1
+    assert abs(error) < 0.20, f"holdout revenue off by {error:.1%}"
+    # and it is the holdout spend the validation page predicts, added up by cohort and month instead of customer
+    from clv_core import validation
+    from clv_core.models import fit_spend
+
+    holdout = validation.split(full, calibration_end=cut)
+    per_customer = validation.predict_holdout(fit, fit_spend(holdout.summary), holdout)
+    assert total == pytest.approx(per_customer["spend"].sum(), rel=1e-6)
+    # the cumulative view carries on from each cohort's last observed value
+    for cohort, history in table.cumulative_revenue_per_customer.iterrows():
+        age = int(history.notna().sum())  # the first age the data had not reached
+        step = forecast.revenue_per_customer.loc[cohort, age]
+        assert forecast.cumulative_revenue_per_customer.loc[cohort, age] == pytest.approx(history[age - 1] + step)
+
+
+def test_a_period_the_data_ends_inside_holds_its_purchases_so_far_plus_the_forecast_for_the_rest():
+    from clv_core.cohorts import forecast_cells
+
+    tx = load((HAND + "b,2024-05-10,100,Web\n").encode(), "hand.csv")  # the data ends inside May
+    table = build_cohorts(tx, period="month")
+    assert table.excluded_partial_period == "2024-05"
+    fit = _FlatFit()
+    summary = _flat_summary(tx)
+    forecast = forecast_cells(table, tx, fit, summary, np.ones(len(summary.table)), ahead=1)
+    # cohort 2024-01 (a, b): May holds b's 100 bought so far, plus 1 expected purchase a day per customer for
+    # the rest of May (21 days: 10 → 31), at order value 1, over the cohort's 2 customers
+    may = forecast.revenue_per_customer.loc["2024-01", 4]
+    assert may == pytest.approx((100 + 2 * 21) / 2)
+
+
+class _FlatFit:
+    """A stand-in purchase model: one purchase a day for everyone (days as the unit)."""
+
+    model = "flat"
+
+    def expected_purchases(self, t, f, r, T):
+        return np.full(len(np.atleast_1d(f)), float(t))
+
+
+def _flat_summary(tx):
+    from clv_core.summary import summarise
+
+    return summarise(tx, time_unit="days")
