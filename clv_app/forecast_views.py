@@ -250,7 +250,7 @@ def top_customers(result, boot) -> None:
         table,
         hide_index=True,
         width="stretch",
-        column_config={c: st.column_config.NumberColumn(format="%.2f") for c in table.columns if c != "customer_id"},
+        column_config=views.customer_columns(result.economics.horizon_months),
     )
 
 

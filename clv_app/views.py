@@ -516,7 +516,16 @@ def survival_clv_result(value) -> None:
         f"Σ over months of survival × revenue per active month, discounted at {value.annual_discount_rate:.0%} a year "
         f"({(1 + value.annual_discount_rate) ** (1 / 12) - 1:.3%} a month)."
     )
-    st.dataframe(value.monthly, hide_index=True, width="stretch")
+    st.dataframe(
+        value.monthly,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "month": st.column_config.NumberColumn("month ahead", format="%d"),
+            "survival": st.column_config.NumberColumn("still a customer", format="percent"),
+            "expected revenue": st.column_config.NumberColumn("expected revenue per new customer", format="%.2f"),
+        },
+    )
 
 
 def metrics_table(metrics: pd.DataFrame) -> None:
@@ -549,6 +558,25 @@ def segment_value_table(summary: pd.DataFrame, horizon_months: int, boot=None) -
             **interval_columns(boot),
         },
     )
+
+
+def customer_columns(horizon_months: int) -> dict:
+    """Headers with their units for a scored customer list (the exports carry the same in their assumptions)."""
+    h = horizon_months
+    money = st.column_config.NumberColumn
+    return {
+        "p_alive": money("P(alive) now", format="%.2f", help="Probability the customer is still active (0–1)."),
+        "expected_purchases": money(f"expected purchases ({h} mo)", format="%.2f"),
+        "expected_avg_value": money("expected order value", format="%.2f", help="Revenue per order (Gamma–Gamma)."),
+        "clv": money(f"CLV ({h} mo, discounted margin)", format="%.2f"),
+        "clv_lower": money(f"CLV {h} mo, 90 % low", format="%.2f"),
+        "clv_upper": money(f"CLV {h} mo, 90 % high", format="%.2f"),
+        "clv_risk_adjusted": money(f"CLV {h} mo, 10th percentile", format="%.2f"),
+        "historical_revenue": money("revenue to date", format="%.2f"),
+        "clv_segment": st.column_config.TextColumn("CLV segment"),
+        "value_tier": st.column_config.TextColumn("value tier"),
+        "rfm_segment": st.column_config.TextColumn("RFM segment"),
+    }
 
 
 def interval_columns(boot) -> dict:
@@ -762,7 +790,7 @@ def rfm_alive_section(tx: Transactions, table: pd.DataFrame, *, model, econ, thr
     )
     if cell.empty:
         return
-    st.dataframe(memo.of(head, cell), hide_index=True, width="stretch", height=220)
+    st.dataframe(memo.of(head, cell), hide_index=True, width="stretch", height=220, column_config=customer_columns(h))
     customer_list_downloads(
         tx,
         cell,

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import memo, navigation, state, views
+from clv_app import links, memo, navigation, state, views
 from clv_core import charts, rfm
 from clv_core.errors import ClvError
 
@@ -12,14 +12,21 @@ tx = views.page_start("RFM & lifecycle")
 
 c1, c2 = st.columns([1, 2])
 bins = (
-    c1.segmented_control("Scores", (5, 4), format_func={5: "Quintiles", 4: "Quartiles"}.get, default=5, key="rfm-bins")
+    c1.segmented_control(
+        "Scores",
+        (5, 4),
+        format_func={5: "Quintiles", 4: "Quartiles"}.get,
+        default=links.initial("rfm-bins", 5, options=(5, 4)),
+        key="rfm-bins",
+    )
     or 5
 )
 with c2.expander("Lifecycle thresholds"):
     t1, t2, t3 = st.columns(3)
-    at_risk = t1.number_input("At risk after (days inactive)", 7, 3650, 90, step=15, key="rfm-at-risk")
-    churned = t2.number_input("Churned after (days inactive)", 14, 3650, 180, step=15, key="rfm-churned")
-    frequent = t3.number_input("Frequent from (orders)", 2, 100, 4, key="rfm-frequent")
+    at_risk = links.ranged(t1.number_input, "At risk after (days inactive)", 7, 3650, 90, step=15, key="rfm-at-risk")
+    churned = links.ranged(t2.number_input, "Churned after (days inactive)", 14, 3650, 180, step=15, key="rfm-churned")
+    frequent = links.ranged(t3.number_input, "Frequent from (orders)", 2, 100, 4, key="rfm-frequent")
+links.publish(("rfm-bins", "rfm-at-risk", "rfm-churned", "rfm-frequent"))
 try:
     thresholds = rfm.LifecycleThresholds(at_risk_days=at_risk, churned_days=churned, frequent_orders=frequent)
 except ClvError as exc:

@@ -63,10 +63,13 @@ st.caption(
     f"Predicted {horizon}-month CLV. {int(table['slipping'].sum()):,} valuable customers are slipping "
     "(top-20 % value if still active, but P(alive) below 50 %)."
 )
-left, right = st.columns([3, 1])
-with left:
-    views.segment_value_table(summary, horizon, boot)
-right.dataframe(memo.of(segments.tier_summary, table), width="stretch")
+views.segment_value_table(summary, horizon, boot)
+with st.expander("Value tiers: High (top 20 % of CLV), Medium (next 30 %), Low"):
+    st.dataframe(
+        memo.of(segments.tier_summary, table),
+        width="stretch",
+        column_config={"total CLV": st.column_config.NumberColumn(f"total CLV ({horizon} mo)", format="%.0f")},
+    )
 
 st.subheader("Who to act on: RFM segment × P(alive)")
 views.rfm_alive_section(tx, table, model=model, econ=econ, thresholds=thresholds, gate=gate)
@@ -112,7 +115,9 @@ filtered = memo.of(segments.filter_customers, table, **views.frozen(chosen))
 st.metric("Customers in the list", f"{len(filtered):,}")
 if len(filtered) > views.SHOWN_ROWS:
     st.caption(f"The first {views.SHOWN_ROWS:,} customers are shown; the downloads have all {len(filtered):,}.")
-st.dataframe(memo.of(views.head, filtered), hide_index=True, width="stretch")
+st.dataframe(
+    memo.of(views.head, filtered), hide_index=True, width="stretch", column_config=views.customer_columns(horizon)
+)
 views.customer_list_downloads(tx, filtered, chosen, model=model, econ=econ, thresholds=thresholds, gate=gate)
 links.publish(
     (

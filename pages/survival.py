@@ -7,6 +7,17 @@ from clv_core import charts, survival
 from clv_core.errors import ClvError
 
 navigation.page_guard()
+SURVIVAL_KEYS = (
+    "surv-inactivity",
+    "surv-grace",
+    "surv-group",
+    "surv-fit",
+    "surv-model",
+    "surv-cox",
+    "surv-horizon",
+    "surv-clv-months",
+    "surv-clv-rate",
+)
 
 tx = views.page_start("Survival")
 
@@ -17,7 +28,8 @@ with views.steps("Measuring lifetimes", ("survival", state.dataset_key(tx))) as 
     first_data = state.survival_of(tx, survival.ChurnDefinition(suggestion.days, 1))
     state.km_of(tx, first_data, None)
 c1, c2 = st.columns([3, 1])
-inactivity = c1.slider(
+inactivity = links.ranged(
+    c1.slider,
     "A customer has churned after this many days without a purchase",
     7,
     max(730, suggestion.days),
@@ -25,7 +37,8 @@ inactivity = c1.slider(
     step=7,
     key="surv-inactivity",
 )
-grace = c2.number_input(
+grace = links.ranged(
+    c2.number_input,
     "Grace days after the last purchase",
     0,
     365,
@@ -37,12 +50,14 @@ st.caption(f"Suggested {suggestion.days} days. {suggestion.explanation}")
 data = state.survival_of(tx, survival.ChurnDefinition(inactivity, grace))
 views.survival_summary(data)
 
-group = st.selectbox("Split curves by", ["(all customers)", *data.groups], key="surv-group")
+group = links.choose(
+    st.selectbox, "Split curves by", ["(all customers)", *data.groups], "(all customers)", key="surv-group"
+)
 group = None if group == "(all customers)" else group
 km = state.km_of(tx, data, group)
 fit, implied = None, None
 t1, t2 = st.columns(2)
-if group is None and t1.toggle("Draw the best parametric fit", key="surv-fit"):
+if group is None and t1.toggle("Draw the best parametric fit", links.initial("surv-fit", False), key="surv-fit"):
     fit = state.parametric_of(tx, data, 365)
 if t2.toggle(
     "Beside the purchase model's survival",
@@ -65,21 +80,30 @@ tab_cox, tab_param, tab_clv = st.tabs(
 with tab_cox:
     options = [*data.groups, "first order value"]
     default = [g for g in data.groups if g not in ("acquisition quarter", "RFM segment", "first product")][:3]
-    chosen = st.multiselect("Attributes", options, default=default or ["first order value"], key="surv-cox")
+    chosen = st.multiselect(
+        "Attributes",
+        options,
+        default=links.initial("surv-cox", default or ["first order value"], options=options),
+        key="surv-cox",
+    )
     try:
         views.cox_result(state.cox_of(tx, data, tuple(chosen)))
     except ClvError as exc:
         st.warning(str(exc), icon=":material/warning:")
 with tab_param:
-    horizon = st.slider("Horizon for the restricted mean (days)", 30, 1095, 365, step=15, key="surv-horizon")
+    horizon = links.ranged(
+        st.slider, "Horizon for the restricted mean (days)", 30, 1095, 365, step=15, key="surv-horizon"
+    )
     try:
         views.parametric_result(state.parametric_of(tx, data, horizon))
     except ClvError as exc:
         st.warning(str(exc), icon=":material/warning:")
 with tab_clv:
     h1, h2 = st.columns(2)
-    months = h1.slider("Horizon (months)", 6, 60, 24, key="surv-clv-months")
-    rate = h2.slider("Annual discount rate", 0.0, 0.30, 0.10, step=0.01, format="%.2f", key="surv-clv-rate")
+    months = links.ranged(h1.slider, "Horizon (months)", 6, 60, 24, key="surv-clv-months")
+    rate = links.ranged(
+        h2.slider, "Annual discount rate", 0.0, 0.30, 0.10, step=0.01, format="%.2f", key="surv-clv-rate"
+    )
     overall = state.km_of(tx, data, None).curves[0]
     value = memo.of(
         survival.survival_clv,
@@ -90,3 +114,4 @@ with tab_clv:
         annual_discount_rate=rate,
     )
     views.survival_clv_result(value)
+links.publish(SURVIVAL_KEYS)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import memo, navigation, state, views
+from clv_app import links, memo, navigation, state, views
 from clv_core import charts, validation
 from clv_core.errors import ClvError
 
@@ -13,12 +13,12 @@ first, last = tx.data["date"].min().date(), tx.observation_end.date()
 c1, c2 = st.columns(2)
 cal_end = c1.date_input(
     "Calibration end (models see purchases up to this day)",
-    validation.default_calibration_end(tx).date(),
+    links.initial("val-end", validation.default_calibration_end(tx).date(), bounds=(first, last)),
     min_value=first,
     max_value=last,
     key="val-end",
 )
-unit = c2.selectbox("Model time unit", ("weeks", "days", "months"), key="val-unit")
+unit = links.choose(c2.selectbox, "Model time unit", ("weeks", "days", "months"), "weeks", key="val-unit")
 try:
     with views.steps("Backtesting", ("backtest", state.dataset_key(tx), str(cal_end), unit)) as step:
         step(
@@ -40,7 +40,7 @@ for note in result.notes:
 views.metrics_table(result.metrics)
 
 probabilistic = [m.name for m in result.models if m.fit is not None]
-model = st.selectbox("Model to inspect", probabilistic, index=probabilistic.index(result.best), key="val-model")
+model = links.choose(st.selectbox, "Model to inspect", probabilistic, result.best, key="val-model")
 chosen = next(m for m in result.models if m.name == model)
 st.plotly_chart(
     memo.of(charts.tracking_chart, state.tracking_of(tx, result, str(cal_end), unit, model), h.calibration_end, model),
@@ -76,3 +76,4 @@ if challenger is not None:
         f"out-of-fold for the same {len(h.actual):,} customers; its metrics are in the table above."
     )
     st.plotly_chart(memo.of(charts.importance_chart, challenger.feature_importance), width="stretch")
+links.publish(("val-end", "val-unit", "val-model"))

@@ -72,3 +72,37 @@ def test_cohort_and_overview_links():
     at.switch_page("pages/overview.py").run()
     assert not at.exception and at.get("button_group")[0].value == "year"
     assert param(at, "overview-window") == ["year"]
+
+
+def test_rfm_survival_and_validation_links():
+    at = opened_with(
+        rfm_bins="4",
+        rfm_churned="365",
+        surv_inactivity="140",
+        surv_group="RFM segment",
+        surv_clv_months="36",
+        val_end="1997-06-30",
+        val_unit="days",
+    )
+    at.switch_page("pages/rfm.py").run()
+    assert not at.exception, at.exception
+    assert at.get("button_group")[0].value == 4 and at.number_input(key="rfm-churned").value == 365
+    assert any("365 days" in m.value for m in at.markdown)  # the lifecycle rules use the linked threshold
+    at.switch_page("pages/survival.py").run()
+    assert not at.exception, at.exception
+    assert at.slider(key="surv-inactivity").value == 140 and at.selectbox(key="surv-group").value == "RFM segment"
+    assert at.slider(key="surv-clv-months").value == 36
+    at.slider(key="surv-inactivity").set_value(210).run()
+    assert param(at, "surv-inactivity") == ["210"] and param(at, "surv-group") == ["RFM segment"]
+    at.switch_page("pages/validation.py").run()
+    assert not at.exception, at.exception
+    assert str(at.date_input(key="val-end").value) == "1997-06-30" and at.selectbox(key="val-unit").value == "days"
+    assert param(at, "val-end") == ["1997-06-30"]
+
+
+def test_a_link_to_a_survival_split_the_data_does_not_have_falls_back():
+    at = opened_with(surv_group="favourite colour", surv_inactivity="99999")
+    at.switch_page("pages/survival.py").run()
+    assert not at.exception
+    assert at.selectbox(key="surv-group").value == "(all customers)"
+    assert at.slider(key="surv-inactivity").value != 99999
