@@ -36,8 +36,11 @@ format: $(STAMP)
 audit: $(STAMP)
 	$(PY) scripts/audit.py
 
+# Unit and app tests on both cores (pytest-xdist); the browser tests after them, alone, so a loaded machine
+# cannot slow the real server they drive.
 test: $(STAMP) chromium lint audit
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 tests/unit tests/app clv_core clv_app
+	$(PY) -m pytest tests/e2e
 
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit clv_core
