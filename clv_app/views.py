@@ -695,7 +695,7 @@ def customer_list_downloads(
     key: str = "seg",
     label: str | None = None,
     verb: str = "Download",
-    about_label: str = "Assumptions (JSON)",
+    about_label: str = "Assumptions of this list (JSON)",
 ):
     """CSV, Excel (assumptions on a second sheet) and the assumptions as JSON for the filtered customer list; the
     files are built only when a button is clicked. ``chosen`` (the filters) goes into the assumptions; ``label``

@@ -26,7 +26,7 @@ def test_segments_page_filters_and_exports_the_rows_it_shows(app):
     csv = next(b for b in app.get("download_button") if b.proto.label.startswith("Download CSV"))
     assert "(118 rows)" in csv.proto.label
     labels = [b.proto.label for b in app.get("download_button")]
-    assert "Assumptions (JSON)" in labels  # beside the list: how its numbers were made
+    assert "Assumptions of this list (JSON)" in labels  # beside the list: how its numbers were made
     assert any("a year compounded continuously" in c.value for c in app.caption)
     assert not app.warning
     app.slider(key="seg-horizon").set_value(36).run()

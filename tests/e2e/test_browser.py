@@ -164,7 +164,7 @@ def test_download_a_filtered_segment_list_with_the_stated_row_count(page, server
     # The assumptions travel with the list: as JSON under the same name, and on the Excel file's second sheet.
     wait_for_run(page)  # the page is idle before each click
     with page.expect_download() as download:
-        page.get_by_role("button", name="Assumptions (JSON)").click()
+        page.get_by_role("button", name="Assumptions of this list (JSON)").click()
     stem = Path(download.value.suggested_filename).name.removesuffix(".assumptions.json")
     assert stem.startswith("clv-champions-")
     about = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
