@@ -64,6 +64,18 @@ class AllowList:
         return email in self.emails or email.rsplit("@", 1)[1] in self.domains
 
 
+def section(name: str):
+    """A section of ``.streamlit/secrets.toml`` (None when missing or unreadable)."""
+    return _section(name)
+
+
+def owner() -> str:
+    """Whose workspace this session uses: the signed-in user's email, or ``local`` when sign-in is not set up."""
+    if sign_in_configured() and getattr(st.user, "is_logged_in", False):
+        return str(st.user.get("email") or "local").strip().lower()
+    return "local"
+
+
 def _section(name: str):
     try:
         return st.secrets.get(name)

@@ -110,8 +110,11 @@ def _encode(value: Any) -> list[str] | str | None:
 
 
 def publish(keys: Iterable[str]) -> None:
-    """Write the current values of widgets ``keys`` into the URL (only those; other pages' settings go)."""
+    """Write the current values of widgets ``keys`` into the URL (only those; other pages' settings go), and the
+    active dataset's workspace id when it is kept there (``dataset``: a refresh reopens it)."""
     params = {}
+    if dataset := st.session_state.get("dataset_id"):
+        params["dataset"] = dataset
     for key in keys:
         if key in st.session_state:
             encoded = _encode(st.session_state[key])

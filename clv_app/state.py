@@ -20,15 +20,20 @@ as computed). Tables and figures derived from these objects are kept beside them
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
+import sqlite3
 import threading
 from collections import OrderedDict
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from clv_app import memo
+from clv_app import access, memo
 from clv_core import cohorts, contractual, economics, forecast, models, overview, rfm, survival, validation
 from clv_core import sufficiency as sufficiency_
+from clv_core import workspace as workspace_
 from clv_core.errors import ClvError
 from clv_core.ingest import (
     ColumnMapping,
@@ -98,9 +103,103 @@ def load(file_hash: str, raw: RawTable, mapping: ColumnMapping, options: IngestO
 
 def activate(transactions: Transactions, label: str, source: tuple[str, str]) -> None:
     """Make a dataset the one every page analyses."""
+    if st.session_state.get(TRANSACTIONS) is not transactions:
+        st.session_state.pop(DATASET_ID, None)  # the caller says when the new one is kept in the workspace
     st.session_state[TRANSACTIONS] = transactions
     st.session_state[DATASET_LABEL] = label
     st.session_state[DATASET_SOURCE] = source
+
+
+# --- the persistent workspace (clv_core.workspace): what was loaded survives a refresh or a restart ---
+
+DATASET_ID = "dataset_id"
+#: Where the workspace lives: the CLV_WORKSPACE environment variable, else ``folder`` under ``[workspace]`` in
+#: ``.streamlit/secrets.toml``, else ``.workspace`` beside app.py. ``off`` turns it off.
+DEFAULT_WORKSPACE = Path(__file__).resolve().parent.parent / ".workspace"
+
+
+def workspace_folder() -> str:
+    folder = os.environ.get("CLV_WORKSPACE")
+    if folder is None:
+        section = access.section("workspace") or {}
+        folder = section.get("folder") if hasattr(section, "get") else None
+    return str(folder or DEFAULT_WORKSPACE)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _workspace(folder: str, owner: str) -> workspace_.Workspace:
+    return workspace_.Workspace(folder, owner)
+
+
+def workspace() -> workspace_.Workspace | None:
+    """This user's workspace (the signed-in email's, or ``local`` without sign-in); None when turned off."""
+    folder = workspace_folder()
+    if folder.lower() == "off":
+        return None
+    return _workspace(folder, access.owner())
+
+
+def remember(transactions: Transactions, data: bytes, name: str, label: str, sheet: str | None) -> str | None:
+    """Keep a dataset the user loaded in the workspace (once per session and dataset); returns its entry id, or
+    None when the workspace is off or cannot be written (the dataset still works, it is only not kept)."""
+    space = workspace()
+    if space is None or is_default(transactions):  # what every fresh session opens anyway: nothing to keep
+        return None
+    key = workspace_.entry_id(hashlib.sha256(data).hexdigest(), sheet, transactions.mapping, transactions.options)
+    done = st.session_state.setdefault("_remembered", set())
+    if key not in done:
+        try:
+            space.save(
+                data,
+                file_name=name,
+                label=label,
+                mapping=transactions.mapping,
+                options=transactions.options,
+                rows=len(transactions.data),
+                customers=transactions.customers,
+                sheet=sheet,
+            )
+        except (ClvError, OSError, sqlite3.Error):
+            return None
+        done.add(key)
+    st.session_state[DATASET_ID] = key
+    return key
+
+
+def is_default(transactions: Transactions) -> bool:
+    """Whether this is the dataset a fresh session opens (the default sample, loaded the default way)."""
+    data, name = cached_sample(DEFAULT_SAMPLE)
+    file_hash, raw = read_file(data, name)
+    default = resolve_mapping(raw.frame, detect_columns(raw.frame, has_header=raw.has_header))
+    same_file = transactions.content_hash == file_hash
+    return same_file and transactions.mapping == default and transactions.options == IngestOptions()
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _saved_bytes(folder: str, owner: str, key: str, content_hash: str) -> bytes:
+    return _workspace(folder, owner).read(key)
+
+
+def open_saved(key: str) -> Transactions:
+    """Load a workspace entry the way it was loaded before and make it the active dataset."""
+    space = workspace()
+    if space is None:
+        raise ClvError("The workspace is turned off.")
+    entry = space.get(key)
+    data = _saved_bytes(str(space.folder), space.owner, key, entry.content_hash)
+    file_hash, raw = read_file(data, entry.file_name, sheet=entry.sheet)
+    tx = load(file_hash, raw, entry.mapping, entry.options)
+    activate(tx, entry.label, ("workspace", key))
+    st.session_state[DATASET_ID] = key
+    return tx
+
+
+def saved_bytes(key: str) -> tuple[bytes, workspace_.Entry]:
+    space = workspace()
+    if space is None:
+        raise ClvError("The workspace is turned off.")
+    entry = space.get(key)
+    return _saved_bytes(str(space.folder), space.owner, key, entry.content_hash), entry
 
 
 def current_source() -> tuple[str, str]:
@@ -123,6 +222,11 @@ def summary(transactions: Transactions, time_unit: str) -> CustomerSummary:
 def ensure_dataset() -> Transactions:
     """The active dataset; on a fresh session, the CDNOW sample (so every page has real data to show)."""
     tx = current()
+    if tx is None and (linked := st.query_params.get("dataset")):  # a refresh, or a link to a saved dataset
+        try:
+            return open_saved(str(linked))
+        except ClvError:
+            pass  # gone or damaged: the default sample, and the Data page lists what is there
     if tx is None:
         data, name = cached_sample(DEFAULT_SAMPLE)
         file_hash, raw = read_file(data, name)

@@ -134,6 +134,63 @@ def page_start(title: str) -> Transactions:
     return tx
 
 
+def recent_datasets(current: str | None) -> str | None:
+    """The workspace's datasets to choose from (the active one first chosen), with a delete button; returns the
+    chosen entry's id, or None when there is nothing to open."""
+    from clv_app import state
+    from clv_core.errors import ClvError
+
+    try:
+        space = state.workspace()
+        entries = space.entries() if space is not None else []
+    except ClvError as exc:
+        st.warning(str(exc), icon=":material/warning:")
+        return None
+    if space is None:
+        st.info("The workspace is turned off (CLV_WORKSPACE=off): loaded datasets are not kept.")
+        return None
+    if not entries:
+        st.info("Nothing saved yet: every dataset you load here is kept, with its columns and cleaning options.")
+        return None
+    ids = [e.id for e in entries]
+    by_id = {e.id: e for e in entries}
+    left, right = st.columns([4, 1])
+    chosen = left.selectbox(
+        "Saved dataset",
+        ids,
+        index=ids.index(current) if current in ids else None,
+        placeholder="Choose a dataset to open",
+        format_func=lambda k: (
+            f"{by_id[k].label} · {by_id[k].customers:,} customers · {by_id[k].rows:,} rows · "
+            f"saved {by_id[k].saved_at[:10]}"
+        ),
+        key="data-saved",
+    )
+    right.button(
+        "Delete",
+        key="data-saved-delete",
+        icon=":material/delete:",
+        on_click=_delete_saved,
+        args=(chosen,),
+        disabled=chosen is None,
+        help="Remove it from the workspace (the file too, when nothing else uses it). What is open stays open.",
+    )
+    st.caption(f"{len(entries)} kept in {space.folder} for {space.owner}, the most recently opened first.")
+    return chosen
+
+
+def _delete_saved(key: str) -> None:
+    from clv_app import state
+
+    space = state.workspace()
+    if space is not None:
+        space.delete(key)
+    if st.session_state.get(state.DATASET_ID) == key:
+        st.session_state.pop(state.DATASET_ID)
+    st.session_state.pop("data-saved", None)
+    st.session_state["_remembered"] = set()  # loading it again keeps it again
+
+
 def sidebar_dataset(tx: Transactions, label: str) -> None:
     r = tx.report
     with st.sidebar:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import memo, navigation, state, views
+from clv_app import links, memo, navigation, state, views
 from clv_core import export
 from clv_core.errors import ClvError
 from clv_core.ingest import detect_columns
@@ -16,10 +16,29 @@ st.caption("Load a transaction history: one row per purchase with a customer id,
 
 active = state.ensure_dataset()
 kind, origin = state.current_source()  # widgets default to the active dataset (see clv_app.state)
-sources = ("Bundled sample", "Upload a file")
-source = st.radio("Source", sources, index=int(kind == "upload"), horizontal=True, key="data-source")
+sources = ("Bundled sample", "Upload a file", "Recent datasets")
+source = st.radio(
+    "Source",
+    sources,
+    index={"upload": 1, "workspace": 2}.get(kind, 0),
+    horizontal=True,
+    key="data-source",
+    help="Recent datasets: files you loaded before, kept with their columns and cleaning options.",
+)
 data = name = file_id = None
-if source == "Bundled sample":
+if source == "Recent datasets":
+    chosen = views.recent_datasets(origin if kind == "workspace" else None)
+    if chosen is not None:
+        try:
+            if (kind, origin) != ("workspace", chosen):  # reopen it as it was loaded: the pickers below start there
+                active = state.open_saved(chosen)
+            data, entry = state.saved_bytes(chosen)
+        except ClvError as exc:
+            st.error(str(exc), icon=":material/block:")
+        else:
+            name, label, origin = entry.file_name, entry.label, ("workspace", entry.id)
+            st.session_state.setdefault(f"sheet-{name}", entry.sheet)
+elif source == "Bundled sample":
     keys = tuple(SAMPLES)
     index = keys.index(origin) if kind == "sample" else 0
     key = st.selectbox("Sample", keys, index=index, format_func=lambda k: SAMPLES[k].label, key="data-sample")
@@ -60,6 +79,7 @@ if data is not None:
                 step(f"Summarising {loaded.customers:,} customers…")
                 state.summary(loaded, "weeks")
             state.activate(loaded, label, origin)
+            state.remember(loaded, data, name, label, sheet)
         else:
             st.info("Choose the customer id, date and amount columns to load the file.")
     except ClvError as exc:
@@ -109,3 +129,4 @@ with tab_summary:
             settings={"time unit": customer_summary.time_unit, **views.dataset_settings(tx)},
         ),
     )
+links.publish(())  # keeps the saved dataset's id in the address, so a refresh reopens it

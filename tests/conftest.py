@@ -24,6 +24,14 @@ def cdnow_master_path() -> Path:
     return DATASETS / "CDNOW_master.txt"
 
 
+@pytest.fixture(autouse=True)
+def own_workspace(tmp_path_factory, monkeypatch):
+    """Every test keeps what it loads in a workspace of its own, never in the developer's."""
+    folder = tmp_path_factory.mktemp("workspace")
+    monkeypatch.setenv("CLV_WORKSPACE", str(folder))
+    return folder
+
+
 def load(content: str | bytes, name: str = "upload.csv", **options) -> Transactions:
     """Ingest text or bytes with 'today' fixed, so future-date rules do not depend on the calendar."""
     data = content.encode("utf-8") if isinstance(content, str) else content

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -53,6 +54,7 @@ def running_app():
             "true",
         ],
         cwd=ROOT,
+        env={**os.environ, "CLV_WORKSPACE": tempfile.mkdtemp(prefix="clv-e2e-workspace-")},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

@@ -65,6 +65,23 @@ def test_upload_a_csv_see_the_quality_report_and_the_summary(page, server, tmp_p
     page.get_by_text("27 customers, observed to 2024-02-05").wait_for()
 
 
+def test_an_upload_is_still_open_after_the_browser_reloads_the_page(page, server, tmp_path):
+    path = tmp_path / "kept.csv"
+    path.write_text(CSV)
+    upload(page, server, path)
+    page.get_by_text("Dates read as ISO 8601").wait_for()
+    wait_for_run(page)
+    page.wait_for_url(re.compile(r"[?&]dataset=[0-9a-f]{16}"))
+    page.reload()
+    page.get_by_text("Data quality").wait_for()
+    wait_for_run(page)
+    assert "kept.csv" in page.locator('[data-testid="stSidebar"]').inner_text()
+    assert metric(page, "Customers") == "27"
+    page.goto(f"{server}/overview?{page.url.split('?', 1)[1]}")  # the address carries it to any page
+    page.get_by_text("Revenue concentration").wait_for()
+    assert "kept.csv" in page.locator('[data-testid="stSidebar"]').inner_text()
+
+
 def test_a_bad_file_shows_a_message_and_the_previous_data_stays(page, server, tmp_path):
     path = tmp_path / "broken.csv"
     path.write_bytes(b"<!DOCTYPE html><html><body>Login</body></html>")

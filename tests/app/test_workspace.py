@@ -1,0 +1,63 @@
+"""Nothing is lost on refresh: uploads are kept with their options, reopened from the list or the address, deleted."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import APP, upload
+
+ROWS = ["customer_id,date,amount"] + [f"c{i % 40},2024-0{1 + i % 6}-{10 + i % 9},{5 + i % 7}" for i in range(240)]
+ROWS += ["c1,2024-06-25,-3", "c2,2024-06-26,-4"]  # refunds: netted by default, kept as rows when chosen
+CSV = "\n".join(ROWS).encode()
+
+
+def sidebar(at: AppTest) -> str:
+    text = "\n".join(str(e.value) for kind in ("markdown", "caption") for e in getattr(at.sidebar, kind))
+    return text.replace("\\", "")  # markdown escapes
+
+
+def fresh(**params) -> AppTest:
+    """A new session, as after a refresh (same server, same workspace)."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_an_upload_survives_a_refresh_with_its_options(app):
+    upload(app, "shop.csv", CSV)
+    app.selectbox(key="opt-returns").set_value("keep").run()
+    assert not app.exception, app.exception
+    assert "242 transactions" in sidebar(app)  # the two refunds kept as rows
+    link = app.query_params["dataset"]
+    link = link[0] if isinstance(link, list) else link
+
+    again = fresh(dataset=link)  # the refreshed page carries the saved dataset's id
+    assert not again.exception, again.exception
+    assert "shop.csv" in sidebar(again) and "242 transactions" in sidebar(again)
+    again.switch_page("pages/overview.py").run()
+    assert not again.exception and any(m.label == "Customers" and m.value == "40" for m in again.metric)
+
+
+def test_recent_datasets_reopen_without_uploading_and_can_be_deleted(app):
+    upload(app, "shop.csv", CSV)
+    assert not app.exception
+
+    other = fresh()  # a new session opens on the sample, and lists what was loaded before
+    assert "CDNOW" in sidebar(other)
+    other.radio(key="data-source").set_value("Recent datasets").run()
+    saved = other.selectbox(key="data-saved")
+    assert len(saved.options) == 1 and saved.options[0].startswith("shop.csv · 40 customers · 240 rows")
+    assert saved.value is None and "CDNOW" in sidebar(other)  # nothing opens until chosen
+    saved.select_index(0).run()
+    assert not other.exception, other.exception
+    assert "shop.csv" in sidebar(other) and "dataset" in other.query_params
+
+    other.button(key="data-saved-delete").click().run()
+    assert not other.exception
+    assert any("Nothing saved yet" in i.value for i in other.info)
+    assert "shop.csv" in sidebar(other)  # what is open stays open
+    assert "dataset" not in other.query_params  # a refresh now opens the sample: the file is gone
+
+    gone = fresh(dataset="0123456789abcdef")  # a link to a deleted dataset: the sample, no error
+    assert not gone.exception and "CDNOW" in sidebar(gone)
