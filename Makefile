@@ -1,5 +1,6 @@
 # make run   – install into .venv (first time) and start the app on the bundled sample
-# make test  – install (Chromium too, through apt, when missing), then lint, dependency audit, unit, app and browser tests
+# make test  – install (Chromium and PostgreSQL too, through apt, when missing), then lint, dependency audit, unit,
+#              app and browser tests
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -7,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT   ?= 8501
 
-.PHONY: install run test lint audit format unit app e2e chromium bench clean
+.PHONY: install run test lint audit format unit app e2e chromium postgres bench clean
 
 install: $(STAMP)
 
@@ -25,6 +26,12 @@ chromium:
 		echo "Installing Debian's chromium for the browser tests"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
+# The database tests start a throwaway PostgreSQL cluster with Debian's server binaries (tests/postgres.py).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "Installing Debian's postgresql for the database tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -38,14 +45,14 @@ audit: $(STAMP)
 
 # Unit and app tests on both cores (pytest-xdist); the browser tests after them, alone, so a loaded machine
 # cannot slow the real server they drive.
-test: $(STAMP) chromium lint audit
+test: $(STAMP) chromium postgres lint audit
 	$(PY) -m pytest -n 2 tests/unit tests/app clv_core clv_app
 	$(PY) -m pytest tests/e2e
 
-unit: $(STAMP)
+unit: $(STAMP) postgres
 	$(PY) -m pytest tests/unit clv_core
 
-app: $(STAMP)
+app: $(STAMP) postgres
 	$(PY) -m pytest tests/app
 
 e2e: $(STAMP) chromium

@@ -47,6 +47,7 @@ from clv_core.ingest import (
     read_raw,
     resolve_mapping,
 )
+from clv_core.ingest.database import read_database
 from clv_core.runs import runs
 from clv_core.samples import SAMPLES, sample_bytes
 from clv_core.summary import CustomerSummary, summarise
@@ -200,6 +201,24 @@ def saved_bytes(key: str) -> tuple[bytes, workspace_.Entry]:
         raise ClvError("The workspace is turned off.")
     entry = space.get(key)
     return _saved_bytes(str(space.folder), space.owner, key, entry.content_hash), entry
+
+
+@st.cache_resource(ttl=600, max_entries=4, show_spinner=False)
+def _database(url: str, table: str | None, query: str | None, nonce: int) -> tuple[str, RawTable]:
+    return read_database(url, table=table, query=query, max_rows=IngestOptions().max_rows)
+
+
+def database(url: str, table: str | None, query: str | None, nonce: int = 0) -> tuple[str, RawTable]:
+    """A table or query read from a database (cached ten minutes; a new ``nonce`` reads it again)."""
+    return _database(url, table, query, nonce)
+
+
+def configured_database_url() -> str | None:
+    """The URL under ``[connections.clv]`` in ``.streamlit/secrets.toml``, if any."""
+    section = access.section("connections") or {}
+    clv = section.get("clv") if hasattr(section, "get") else None
+    url = clv.get("url") if hasattr(clv, "get") else None
+    return str(url) if url else None
 
 
 def current_source() -> tuple[str, str]:

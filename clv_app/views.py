@@ -134,6 +134,54 @@ def page_start(title: str) -> Transactions:
     return tx
 
 
+def database_source():
+    """Where to read from (the configured connection, or a URL typed in), a table or a query, and a Read button;
+    returns the content hash and raw table once read, else None."""
+    from clv_app import state
+    from clv_core.errors import ClvError
+    from clv_core.ingest.database import safe_url
+
+    configured = state.configured_database_url()
+    if configured:
+        st.caption(f"Connection from `.streamlit/secrets.toml` ([connections.clv]): {md(safe_url(configured))}")
+        url = configured
+    else:
+        url = st.text_input(
+            "Database URL",
+            placeholder="postgresql://user@host:5432/database",
+            type="password",
+            key="db-url",
+            help="Not kept anywhere but this session. For a shared server, put it under [connections.clv] in "
+            ".streamlit/secrets.toml instead (README › Sharing).",
+        )
+    how = st.radio("Read", ("A table", "A query"), horizontal=True, key="db-how")
+    if how == "A table":
+        table, query = st.text_input("Table", placeholder="orders or sales.orders", key="db-table"), None
+    else:
+        table = None
+        query = st.text_area(
+            "Query (read-only)",
+            placeholder="SELECT customer_id, ordered_at, total FROM orders WHERE country = 'DE'",
+            key="db-query",
+            help="Runs in a read-only transaction with a 2-minute limit: it can select, join and filter, never "
+            "change the database.",
+        )
+    request = (url, table, query)
+    if st.button("Read from the database", key="db-read", icon=":material/database:", disabled=not url):
+        st.session_state["db-request"] = request
+        st.session_state["db-nonce"] = st.session_state.get("db-nonce", 0) + 1
+    if st.session_state.get("db-request") != request:
+        st.info("Give the table or the query, then read it.")
+        return None
+    try:
+        with steps("Reading from the database", ("db", request, st.session_state["db-nonce"])) as step:
+            step(f"Reading {md(table or 'the query')} from {md(safe_url(url))}…")
+            return state.database(url, table, query, st.session_state["db-nonce"])
+    except ClvError as exc:
+        st.error(str(exc), icon=":material/block:")
+        return None
+
+
 def recent_datasets(current: str | None) -> str | None:
     """The workspace's datasets to choose from (the active one first chosen), with a delete button; returns the
     chosen entry's id, or None when there is nothing to open."""
@@ -350,12 +398,15 @@ def quality_report(tx: Transactions) -> None:
     )
 
 
+FORMATS = {"text": "delimited text", "excel": "Excel workbook", "parquet": "Parquet", "database": "database table"}
+
+
 def _detection_table(tx: Transactions) -> pd.DataFrame:
     r = tx.report
     m = tx.mapping
     rows = {
         "file": r.source_name + (f" ({r.compression}: {r.archive_member})" if r.compression else ""),
-        "format": {"text": "delimited text", "excel": "Excel workbook", "parquet": "Parquet"}[r.file_format],
+        "format": FORMATS.get(r.file_format, r.file_format),
         "encoding": r.encoding or "–",
         "delimiter": r.delimiter or "–",
         "sheet": f"{r.sheet} (of {len(r.sheets)})" if r.sheet else "–",

@@ -17,7 +17,8 @@ from clv_core.contractual import fit_sbg
 from clv_core.economics import Economics
 from clv_core.errors import ClvError
 from clv_core.forecast import score_customers
-from clv_core.ingest import DAY_FIRST, MONTH_FIRST, RETURN_POLICIES, ZERO_POLICIES, IngestOptions, ingest
+from clv_core.ingest import DAY_FIRST, MONTH_FIRST, RETURN_POLICIES, ZERO_POLICIES, IngestOptions, clean, ingest
+from clv_core.ingest.database import is_database_url, read_database, safe_url
 from clv_core.models import PURCHASE_MODELS, fit_purchases, fit_spend
 from clv_core.summary import TIME_UNITS, summarise
 from clv_core.validation import METRIC_KEYS, backtest
@@ -101,7 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every command that reads a transaction file takes."""
-    parser.add_argument("input", type=Path, metavar="INPUT", help="CSV/TSV/TXT, .xlsx, Parquet, or .gz/.zip of one")
+    parser.add_argument(
+        "input",
+        metavar="INPUT",
+        help="CSV/TSV/TXT, .xlsx, Parquet, or .gz/.zip of one; or a database URL (postgresql://user@host/db) with "
+        "--table or --query (a password is better in PGPASSWORD than in the URL)",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--table", metavar="T", help="with a database URL: read this table (name or schema.name)")
+    source.add_argument("--query", metavar="SQL", help="with a database URL: read what this query returns (read-only)")
     parser.add_argument("--customer-col", metavar="C", help="column holding the customer id")
     parser.add_argument("--date-col", metavar="D", help="column holding the purchase date")
     parser.add_argument("--amount-col", metavar="A", help="column holding the amount")
@@ -134,12 +143,16 @@ def economics_from(args: argparse.Namespace, *, churn_multiplier: float = 1.0) -
     )
 
 
+def input_label(args: argparse.Namespace) -> str:
+    """The input as a report names it: a file's name, or the database URL without its password."""
+    if is_database_url(args.input):
+        return f"{safe_url(args.input)} · {args.table or 'query'}"
+    return Path(args.input).name
+
+
 def load(args: argparse.Namespace):
-    """Read ``args.input`` with the command-line options, as the Data page would."""
-    try:
-        data = args.input.read_bytes()
-    except OSError as exc:
-        raise ClvError(f"cannot read {args.input}: {exc.strerror or exc}") from None
+    """Read ``args.input`` (a file, or a table or query of a database) with the command-line options, as the
+    Data page would."""
     options = IngestOptions(
         date_order=args.date_order or "auto",
         returns=args.returns,
@@ -149,14 +162,20 @@ def load(args: argparse.Namespace):
         sheet=args.sheet,
         max_decompressed_bytes=4_000_000_000,
     )
-    return ingest(
-        data,
-        args.input.name,
-        options=options,
-        customer_id=args.customer_col,
-        date=args.date_col,
-        amount=args.amount_col,
-    )
+    overrides = {"customer_id": args.customer_col, "date": args.date_col, "amount": args.amount_col}
+    if is_database_url(args.input):
+        if not (args.table or args.query):
+            raise ClvError("with a database URL, give --table or --query")
+        content, raw = read_database(args.input, table=args.table, query=args.query, max_rows=args.max_rows)
+        return clean(raw, options=options, source_hash=content, **overrides)
+    if args.table or args.query:
+        raise ClvError("--table and --query go with a database URL (postgresql://…), not a file")
+    path = Path(args.input)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ClvError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return ingest(data, path.name, options=options, **overrides)
 
 
 def _summary(args: argparse.Namespace) -> int:
@@ -211,7 +230,7 @@ def _report(args: argparse.Namespace) -> int:
     from clv_core.report import executive_report
 
     economics = economics_from(args)
-    page = executive_report(load(args), label=args.input.name, model=args.model, economics=economics)
+    page = executive_report(load(args), label=input_label(args), model=args.model, economics=economics)
     args.out.write_text(page, encoding="utf-8")
     return 0
 

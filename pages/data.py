@@ -16,17 +16,22 @@ st.caption("Load a transaction history: one row per purchase with a customer id,
 
 active = state.ensure_dataset()
 kind, origin = state.current_source()  # widgets default to the active dataset (see clv_app.state)
-sources = ("Bundled sample", "Upload a file", "Recent datasets")
+sources = ("Bundled sample", "Upload a file", "Recent datasets", "Database")
 source = st.radio(
     "Source",
     sources,
-    index={"upload": 1, "workspace": 2}.get(kind, 0),
+    index={"upload": 1, "workspace": 2, "database": 3}.get(kind, 0),
     horizontal=True,
     key="data-source",
-    help="Recent datasets: files you loaded before, kept with their columns and cleaning options.",
+    help="Recent datasets: files you loaded before, kept with their columns and cleaning options. Database: a "
+    "table or query of a PostgreSQL database.",
 )
-data = name = file_id = None
-if source == "Recent datasets":
+data = name = file_id = database = sheet = None
+if source == "Database":
+    database = views.database_source()
+    if database is not None:
+        label, origin = database[1].source_name, ("database", database[1].source_name)
+elif source == "Recent datasets":
     chosen = views.recent_datasets(origin if kind == "workspace" else None)
     if chosen is not None:
         try:
@@ -59,12 +64,16 @@ else:
         data, name, file_id = upload.getvalue(), upload.name, upload.file_id
         label, origin = upload.name, ("upload", upload.name)
 
-if data is not None:
+if data is not None or database is not None:
     try:
-        sheet = st.session_state.get(f"sheet-{name}")
-        with views.steps(f"Reading {views.md(name)}", ("read", len(data), name, sheet, file_id)) as step:
-            step(f"Reading {len(data) / 1e6:,.1f} MB and detecting its format and columns…")
-            file_hash, raw = state.read_file(data, name, sheet=sheet, file_id=file_id)
+        if database is not None:
+            file_hash, raw = database
+            name = raw.source_name
+        else:
+            sheet = st.session_state.get(f"sheet-{name}")
+            with views.steps(f"Reading {views.md(name)}", ("read", len(data), name, sheet, file_id)) as step:
+                step(f"Reading {len(data) / 1e6:,.1f} MB and detecting its format and columns…")
+                file_hash, raw = state.read_file(data, name, sheet=sheet, file_id=file_id)
         if len(raw.sheets) > 1:
             st.selectbox("Sheet", raw.sheets, index=raw.sheets.index(raw.sheet), key=f"sheet-{name}")
         guess = memo.of(detect_columns, raw.frame, has_header=raw.has_header)
@@ -79,7 +88,8 @@ if data is not None:
                 step(f"Summarising {loaded.customers:,} customers…")
                 state.summary(loaded, "weeks")
             state.activate(loaded, label, origin)
-            state.remember(loaded, data, name, label, sheet)
+            if data is not None:  # a database keeps its own data: only files go to the workspace
+                state.remember(loaded, data, name, label, sheet)
         else:
             st.info("Choose the customer id, date and amount columns to load the file.")
     except ClvError as exc:

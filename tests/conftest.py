@@ -24,6 +24,15 @@ def cdnow_master_path() -> Path:
     return DATASETS / "CDNOW_master.txt"
 
 
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server for the session (see tests/postgres.py)."""
+    from tests.postgres import running_postgres
+
+    with running_postgres() as url:
+        yield url
+
+
 @pytest.fixture(autouse=True)
 def own_workspace(tmp_path_factory, monkeypatch):
     """Every test keeps what it loads in a workspace of its own, never in the developer's."""

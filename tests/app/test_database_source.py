@@ -1,0 +1,39 @@
+"""The Data page reads a PostgreSQL table or query with the same cleaning and quality report as a file."""
+
+from __future__ import annotations
+
+from tests.app.conftest import text_of
+from tests.conftest import load
+from tests.postgres import load_table
+
+
+def test_a_table_from_the_database_becomes_the_dataset_and_a_write_is_refused(app, postgres_url, cdnow_sample_path):
+    sample = load(cdnow_sample_path.read_bytes(), cdnow_sample_path.name)
+    names = {"customer_id": "client", "date": "order_date"}
+    frame = sample.data[["customer_id", "date", "amount"]].rename(columns=names)
+    load_table(postgres_url, "sample_orders", frame)
+
+    app.radio(key="data-source").set_value("Database").run()
+    app.text_input(key="db-url").input(postgres_url).run()
+    app.text_input(key="db-table").input("sample_orders").run()
+    assert any("then read it" in i.value for i in app.info)  # nothing is read while typing
+    app.button(key="db-read").click().run()
+    assert not app.exception, app.exception
+    text = text_of(app)
+    assert not app.error, [e.value for e in app.error]
+    assert "Customers 2,357" in text and f"Rows read {len(sample.data):,}" in text  # the same quality report
+    sidebar = "\n".join(str(m.value) for m in app.sidebar.markdown).replace("\\", "")
+    assert "sample_orders" in sidebar and "clv@127.0.0.1" in sidebar
+
+    app.switch_page("pages/overview.py").run()
+    assert not app.exception and any(m.label == "Customers" and m.value == "2,357" for m in app.metric)
+
+    app.switch_page("pages/data.py").run()
+    app.radio(key="data-source").set_value("Database").run()
+    app.text_input(key="db-url").input(postgres_url).run()
+    app.radio(key="db-how").set_value("A query").run()
+    app.text_area(key="db-query").input("DELETE FROM sample_orders").run()
+    app.button(key="db-read").click().run()
+    assert not app.exception
+    assert any("read-only" in e.value for e in app.error)
+    assert any(m.label == "Customers" and m.value == "2,357" for m in app.metric)  # the dataset stays
