@@ -1,5 +1,5 @@
 # make run   – install into .venv (first time) and start the app on the bundled sample
-# make test  – install (Chromium and PostgreSQL too, through apt, when missing), then lint, dependency audit, unit,
+# make test  – install (Chromium, PostgreSQL and Java too, through apt, when missing), then lint, dependency audit, unit,
 #              app and browser tests
 PYTHON ?= python3
 VENV   := .venv
@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT   ?= 8501
 
-.PHONY: install run test lint audit format unit app e2e chromium postgres bench clean
+.PHONY: install run test lint audit format unit app e2e chromium postgres java bench clean
 
 install: $(STAMP)
 
@@ -32,6 +32,12 @@ postgres:
 		echo "Installing Debian's postgresql for the database tests"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
 
+# The Spark engine's tests run Spark in local mode, on Java 17.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+		echo "Installing Java 17 for the Spark tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jre-headless; }
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -45,11 +51,11 @@ audit: $(STAMP)
 
 # Unit and app tests on both cores (pytest-xdist); the browser tests after them, alone, so a loaded machine
 # cannot slow the real server they drive.
-test: $(STAMP) chromium postgres lint audit
-	$(PY) -m pytest -n 2 tests/unit tests/app clv_core clv_app
+test: $(STAMP) chromium postgres java lint audit
+	$(PY) -m pytest -n 2 --dist loadfile tests/unit tests/app clv_core clv_app
 	$(PY) -m pytest tests/e2e
 
-unit: $(STAMP) postgres
+unit: $(STAMP) postgres java
 	$(PY) -m pytest tests/unit clv_core
 
 app: $(STAMP) postgres

@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--observation-end", metavar="YYYY-MM-DD", help="last day observed (default: last purchase)")
     summary.add_argument("--report", metavar="REPORT.json", type=Path, help="write the data-quality report as JSON")
     summary.add_argument("--out", metavar="OUT.csv", type=Path, help="output file (default: standard output)")
+    add_engine_argument(summary)
     summary.set_defaults(func=_summary)
 
     fit = sub.add_parser("fit", help="fit a purchase or spend model and print its parameters as JSON")
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--bootstrap", type=int, default=0, metavar="B", help="resamples for clv_lower/clv_upper")
     score.add_argument("--seed", type=int, default=0)
     score.add_argument("--out", metavar="OUT.csv", type=Path, required=True)
+    add_engine_argument(score)
     score.set_defaults(func=_score)
 
     segments = sub.add_parser("segments", help="scored and segmented customer list as CSV (spreadsheet-safe)")
@@ -126,6 +128,16 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-rows", type=int, help="refuse files with more rows than this")
 
 
+def add_engine_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=("embedded", "spark"),
+        default="embedded",
+        help="spark: compute on Apache Spark (SPARK_MASTER, default local[*]); INPUT is then clean Parquet or CSV "
+        "purchases, a file or a directory, with the columns named by --customer-col/--date-col/--amount-col",
+    )
+
+
 def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
     """The model and economics options of every command that predicts CLV."""
     parser.add_argument("--model", choices=tuple(PURCHASE_MODELS), default="bgnbd")
@@ -178,7 +190,31 @@ def load(args: argparse.Namespace):
     return ingest(data, path.name, options=options, **overrides)
 
 
+def _spark_summary(args: argparse.Namespace):
+    from clv_core import spark
+
+    if is_database_url(args.input):
+        raise ClvError("the Spark engine reads Parquet or CSV files; read a database with the embedded engine")
+    session = spark.session()
+    purchases = spark.read_transactions(
+        session,
+        args.input,
+        customer=args.customer_col or "customer_id",
+        date=args.date_col or "date",
+        amount=args.amount_col or "amount",
+    )
+    table, _ = spark.summarise(
+        purchases, time_unit=args.time_unit, observation_end=getattr(args, "observation_end", None)
+    )
+    return spark, table
+
+
 def _summary(args: argparse.Namespace) -> int:
+    if args.engine == "spark":
+        _, table = _spark_summary(args)
+        frame = table.toPandas()[list(SUMMARY_COLUMNS)].sort_values("customer_id", ignore_index=True)
+        frame.to_csv(args.out or sys.stdout, index=False, date_format="%Y-%m-%d")
+        return 0
     transactions = load(args)
     result = summarise(transactions, time_unit=args.time_unit, observation_end=args.observation_end)
     table = result.table[list(SUMMARY_COLUMNS)]
@@ -200,6 +236,17 @@ def _fit(args: argparse.Namespace) -> int:
 
 def _score(args: argparse.Namespace) -> int:
     economics = economics_from(args, churn_multiplier=args.churn_multiplier)
+    if args.engine == "spark":
+        if args.bootstrap:
+            raise ClvError("--bootstrap runs on the embedded engine only")
+        spark, table = _spark_summary(args)
+        table = table.cache()
+        purchase, spend = spark.fit(table, args.model, args.time_unit)
+        scored = spark.score(table, purchase, spend, economics).toPandas()
+        scored = scored.sort_values("customer_id", ignore_index=True)
+        scored["clv_lower"] = scored["clv_upper"] = scored["clv_risk_adjusted"] = float("nan")
+        scored.to_csv(args.out, index=False, float_format="%.6g")
+        return 0
     summary = summarise(load(args), time_unit=args.time_unit)
     forecast = score_customers(summary, args.model, economics, bootstrap=args.bootstrap, seed=args.seed)
     forecast.to_csv(args.out, index=False, float_format="%.6g")

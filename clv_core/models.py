@@ -160,10 +160,11 @@ def compress(table: pd.DataFrame) -> pd.DataFrame:
     return table.groupby(["frequency", "recency", "T"], sort=False).size().rename("weight").reset_index()
 
 
-def check_purchase_data(summary: CustomerSummary) -> None:
-    """Refuse data a purchase model cannot learn from, saying what to do."""
+def check_purchase_data(summary: CustomerSummary, weights: np.ndarray | None = None) -> None:
+    """Refuse data a purchase model cannot learn from, saying what to do (``weights``: customers per row)."""
     t = summary.table
-    n, repeaters = len(t), int((t["frequency"] > 0).sum())
+    w = np.ones(len(t)) if weights is None else np.asarray(weights, dtype=float)
+    n, repeaters = int(w.sum()), int(w[t["frequency"].to_numpy() > 0].sum())
     if n < MIN_CUSTOMERS:
         raise ClvError(f"The models need at least {MIN_CUSTOMERS} customers (you have {n}). Load more history.")
     if (t["T"] <= 0).all():
@@ -197,7 +198,7 @@ def fit_purchases(summary: CustomerSummary, model: str = "bgnbd", *, weights: np
     """
     if model not in PURCHASE_MODELS:
         raise ClvError(f"Model must be one of {', '.join(PURCHASE_MODELS)}, not {model!r}.")
-    check_purchase_data(summary)
+    check_purchase_data(summary, weights)
     table = summary.table[["frequency", "recency", "T"]].assign(w=1 if weights is None else weights)
     rows = table[table["w"] > 0].groupby(["frequency", "recency", "T"], sort=False)["w"].sum().reset_index()
     cls = PURCHASE_MODELS[model]
