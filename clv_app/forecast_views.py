@@ -142,7 +142,7 @@ def clv_by_segment(table: pd.DataFrame, horizon_months: int, boot=None) -> None:
             "mean_clv": st.column_config.NumberColumn(f"mean CLV ({horizon_months} mo)", format="%.2f"),
             "mean_p_alive": st.column_config.NumberColumn("mean P(alive) now", format="%.2f"),
             "share of value": st.column_config.NumberColumn(format="percent"),
-            **views.interval_columns(boot),
+            **views.interval_columns(boot, horizon_months),
         },
     )
 

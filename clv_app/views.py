@@ -663,7 +663,7 @@ def segment_value_table(summary: pd.DataFrame, horizon_months: int, boot=None) -
             "mean CLV": st.column_config.NumberColumn(f"mean CLV ({horizon_months} mo)", format="%.2f"),
             "mean P(alive)": st.column_config.NumberColumn("mean P(alive) now", format="%.2f"),
             "share of value": st.column_config.NumberColumn(format="percent"),
-            **interval_columns(boot),
+            **interval_columns(boot, horizon_months),
         },
     )
 
@@ -687,14 +687,14 @@ def customer_columns(horizon_months: int) -> dict:
     }
 
 
-def interval_columns(boot) -> dict:
+def interval_columns(boot, horizon_months: int) -> dict:
     """Column labels for a table's ``total_lower``/``total_upper`` (bootstrap interval of each group's total)."""
     if boot is None:
         return {}
     pct = f"{boot.level * 100:.0f} %"
     return {
-        "total_lower": st.column_config.NumberColumn(f"{pct} interval, low", format="%.0f"),
-        "total_upper": st.column_config.NumberColumn(f"{pct} interval, high", format="%.0f"),
+        "total_lower": st.column_config.NumberColumn(f"total ({horizon_months} mo), {pct} low", format="%.0f"),
+        "total_upper": st.column_config.NumberColumn(f"total ({horizon_months} mo), {pct} high", format="%.0f"),
     }
 
 

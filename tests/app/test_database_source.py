@@ -37,3 +37,22 @@ def test_a_table_from_the_database_becomes_the_dataset_and_a_write_is_refused(ap
     assert not app.exception
     assert any("read-only" in e.value for e in app.error)
     assert any(m.label == "Customers" and m.value == "2,357" for m in app.metric)  # the dataset stays
+
+
+def test_a_connection_in_secrets_is_used_without_typing_it_and_its_password_never_shows(postgres_url):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import APP
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    with_password = postgres_url.replace("clv@", "clv:hunter2@")  # trust authentication ignores it
+    at.secrets["connections"] = {"clv": {"url": with_password}}
+    at.run()
+    at.radio(key="data-source").set_value("Database").run()
+    assert not at.get("text_input") or all(t.key != "db-url" for t in at.text_input)  # nothing to type
+    at.text_input(key="db-table").input("no_such_table").run()
+    at.button(key="db-read").click().run()
+    assert not at.exception
+    shown = "\n".join([c.value for c in at.caption] + [e.value for e in at.error])
+    assert "clv:***@127.0.0.1" in shown.replace("\\", "") and "hunter2" not in shown
+    assert any('relation "no_such_table" does not exist' in e.value.replace("\\", "") for e in at.error)

@@ -82,3 +82,22 @@ def test_any_rfm_by_p_alive_cell_is_an_action_list(app):
             labels = [b.proto.label for b in app.get("download_button")]
             assert f"Action list as CSV ({n:,} rows)" in labels and "Action list assumptions (JSON)" in labels
     assert app.query_params["seg-cell-band"] in (["≥ 0.75"], "≥ 0.75")  # the chosen cell is in the link
+
+
+def test_every_value_column_on_the_segments_page_says_its_horizon(app):
+    """Units on screen: a CLV column without its horizon is the mix-up this app exists to prevent."""
+    import json
+
+    app.selectbox(key="data-sample").set_value("cdnow_sample").run()
+    app.switch_page("pages/segments.py").run()
+    app.slider(key="seg-horizon").set_value(24).run()
+    assert not app.exception
+    checked = 0
+    for frame in app.dataframe:
+        labels = {k: v.get("label", k) for k, v in json.loads(frame.proto.columns or "{}").items()}
+        numbers = frame.value.select_dtypes("number").columns
+        for column in numbers:
+            if "clv" in str(column).lower() or column in ("total_lower", "total_upper", "expected_purchases"):
+                assert "24 mo" in labels.get(column, str(column)), (column, labels.get(column))
+                checked += 1
+    assert checked >= 8  # the segment table, the customer list and the action list
