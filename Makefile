@@ -52,7 +52,7 @@ audit: $(STAMP)
 # Unit and app tests on both cores (pytest-xdist); the browser tests after them, alone, so a loaded machine
 # cannot slow the real server they drive.
 test: $(STAMP) chromium postgres java lint audit
-	$(PY) -m pytest -n 2 --dist loadfile tests/unit tests/app clv_core clv_app
+	$(PY) -m pytest -n 2 --dist loadgroup tests/unit tests/app clv_core clv_app
 	$(PY) -m pytest tests/e2e
 
 unit: $(STAMP) postgres java

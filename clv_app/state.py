@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import os
+import re
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -29,6 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+from pyarrow import ArrowException
 
 from clv_app import access, memo
 from clv_core import cohorts, contractual, economics, forecast, models, overview, rfm, survival, validation
@@ -146,9 +149,10 @@ def remember(transactions: Transactions, data: bytes, name: str, label: str, she
     space = workspace()
     if space is None or is_default(transactions):  # what every fresh session opens anyway: nothing to keep
         return None
-    key = workspace_.entry_id(hashlib.sha256(data).hexdigest(), sheet, transactions.mapping, transactions.options)
-    done = st.session_state.setdefault("_remembered", set())
-    if key not in done:
+    done = st.session_state.setdefault("_remembered", {})
+    marker = (transactions.content_hash, transactions.mapping, transactions.options, sheet)
+    if marker not in done:  # once per session and dataset: no hashing of a large upload on every rerun
+        key = workspace_.entry_id(hashlib.sha256(data).hexdigest(), sheet, transactions.mapping, transactions.options)
         try:
             space.save(
                 data,
@@ -162,9 +166,30 @@ def remember(transactions: Transactions, data: bytes, name: str, label: str, she
             )
         except (ClvError, OSError, sqlite3.Error):
             return None
-        done.add(key)
-    st.session_state[DATASET_ID] = key
-    return key
+        done[marker] = key
+    st.session_state[DATASET_ID] = done[marker]
+    return done[marker]
+
+
+def remember_snapshot(transactions: Transactions, raw: RawTable, label: str) -> str | None:
+    """Keep what a database query returned as a Parquet snapshot in the workspace, so a refresh or a restart
+    reopens it without the database (the entry's label says it is a snapshot). Built once per session."""
+    done = st.session_state.setdefault("_snapshots", {})
+    key = (transactions.content_hash, transactions.mapping, transactions.options)
+    if key not in done:
+        buffer = io.BytesIO()
+        try:
+            raw.frame.to_parquet(buffer, index=False)
+        except (ValueError, TypeError, ImportError, ArrowException):  # a column type Parquet cannot hold
+            done[key] = None
+        else:
+            done[key] = buffer.getvalue()
+    data = done[key]
+    if data is None:
+        return None
+    stamp = dt.date.today().isoformat()
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", label.rsplit(" · ", 1)[-1]).strip("-") or "query"
+    return remember(transactions, data, f"{name}.parquet", f"{label} (snapshot {stamp})", None)
 
 
 def is_default(transactions: Transactions) -> bool:

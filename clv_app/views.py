@@ -236,7 +236,7 @@ def _delete_saved(key: str) -> None:
     if st.session_state.get(state.DATASET_ID) == key:
         st.session_state.pop(state.DATASET_ID)
     st.session_state.pop("data-saved", None)
-    st.session_state["_remembered"] = set()  # loading it again keeps it again
+    st.session_state["_remembered"] = {}  # loading it again keeps it again
 
 
 def sidebar_dataset(tx: Transactions, label: str) -> None:

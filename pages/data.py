@@ -88,8 +88,10 @@ if data is not None or database is not None:
                 step(f"Summarising {loaded.customers:,} customers…")
                 state.summary(loaded, "weeks")
             state.activate(loaded, label, origin)
-            if data is not None:  # a database keeps its own data: only files go to the workspace
+            if data is not None:
                 state.remember(loaded, data, name, label, sheet)
+            else:  # a database's answer is kept as a snapshot: a refresh reopens it without the database
+                state.remember_snapshot(loaded, raw, label)
         else:
             st.info("Choose the customer id, date and amount columns to load the file.")
     except ClvError as exc:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from tests.app.conftest import text_of
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import APP, text_of
 from tests.conftest import load
 from tests.postgres import load_table
+
+# one worker runs these together: one PostgreSQL server for all of them
+pytestmark = pytest.mark.xdist_group("postgres")
 
 
 def test_a_table_from_the_database_becomes_the_dataset_and_a_write_is_refused(app, postgres_url, cdnow_sample_path):
@@ -28,6 +34,15 @@ def test_a_table_from_the_database_becomes_the_dataset_and_a_write_is_refused(ap
     app.switch_page("pages/overview.py").run()
     assert not app.exception and any(m.label == "Customers" and m.value == "2,357" for m in app.metric)
 
+    # what the database returned is kept as a snapshot: a refresh reopens it without asking the database
+    link = app.query_params["dataset"]
+    refreshed = AppTest.from_file(APP, default_timeout=120)
+    refreshed.query_params["dataset"] = link[0] if isinstance(link, list) else link
+    refreshed.run()
+    assert not refreshed.exception, refreshed.exception
+    sidebar = "\n".join(str(m.value) for m in refreshed.sidebar.markdown).replace("\\", "")
+    assert "sample_orders (snapshot" in sidebar and any(m.value == "2,357" for m in refreshed.metric)
+
     app.switch_page("pages/data.py").run()
     app.radio(key="data-source").set_value("Database").run()
     app.text_input(key="db-url").input(postgres_url).run()
@@ -40,10 +55,6 @@ def test_a_table_from_the_database_becomes_the_dataset_and_a_write_is_refused(ap
 
 
 def test_a_connection_in_secrets_is_used_without_typing_it_and_its_password_never_shows(postgres_url):
-    from streamlit.testing.v1 import AppTest
-
-    from tests.app.conftest import APP
-
     at = AppTest.from_file(APP, default_timeout=120)
     with_password = postgres_url.replace("clv@", "clv:hunter2@")  # trust authentication ignores it
     at.secrets["connections"] = {"clv": {"url": with_password}}

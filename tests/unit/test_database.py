@@ -15,6 +15,9 @@ from clv_core.summary import summarise
 from tests.conftest import ROOT, TODAY, load
 from tests.postgres import load_table
 
+# one worker runs these together: one PostgreSQL server for all of them
+pytestmark = pytest.mark.xdist_group("postgres")
+
 
 @pytest.fixture(scope="module")
 def cdnow_in_postgres(postgres_url, cdnow_master_path):

@@ -17,6 +17,9 @@ from tests.conftest import ROOT, load
 
 NUMBERS = ("frequency", "recency", "T", "monetary_value", "orders", "total_revenue", "days_since_last_purchase")
 
+# one worker runs these together: one Spark session for all of them
+pytestmark = pytest.mark.xdist_group("spark")
+
 
 @pytest.fixture(scope="module")
 def cdnow(cdnow_master_path, tmp_path_factory):
