@@ -26,6 +26,8 @@ def test_overview_shows_kpis_concentration_and_the_cohort_sentence_without_a_cli
 
 def test_overview_gives_the_base_value_with_its_interval_as_the_forecast_page_opens(app):
     open_page(app, "pages/overview.py")
+    assert not any(m.label.startswith("Customer-base value") for m in app.metric)  # the page opens at once
+    app.toggle(key="overview-value").set_value(True).run()
     value = next(m.value for m in app.metric if m.label == "Customer-base value, next 12 months")
     sentence = next(m.value for m in app.markdown if "% interval" in m.value)
     lo, hi = (float(x.replace(",", "")) for x in re.search(r"interval \*\*([\d,]+) – ([\d,]+)\*\*", sentence).groups())
