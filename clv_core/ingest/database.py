@@ -36,12 +36,15 @@ def safe_url(url: str) -> str:
 
     >>> safe_url("postgresql://ann:s3cret@db.example.com:5432/shop")
     'postgresql://ann:***@db.example.com:5432/shop'
+    >>> safe_url("postgresql://ann:s3cret@db:notaport/shop")
+    'postgresql://…'
     """
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparseable URL: show only its scheme
+    except (ArgumentError, ValueError):  # an unparseable URL: show only its scheme
         return str(url).split("://", 1)[0] + "://…"
 
 
@@ -109,10 +112,11 @@ def _reason(exc: Exception, url: str) -> str:
     original = getattr(exc, "orig", None) or exc
     text = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
     try:
         password = make_url(url).password
-    except Exception:
+    except (ArgumentError, ValueError):
         password = None
     if password:
         text = text.replace(str(password), "***")
