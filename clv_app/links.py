@@ -97,6 +97,11 @@ def choose(widget, label: str, options: Sequence, default, *, key: str, **kwargs
     return widget(label, options, index=list(options).index(initial(key, default, options=options)), key=key, **kwargs)
 
 
+def switch(widget, label: str, default: bool = False, *, key: str, **kwargs) -> bool:
+    """A toggle or checkbox (``widget``, e.g. ``st.toggle``) starting from the link's value for ``key``."""
+    return widget(label, value=initial(key, default), key=key, **kwargs)
+
+
 def _encode(value: Any) -> list[str] | str | None:
     if value is None:
         return None

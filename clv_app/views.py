@@ -780,9 +780,7 @@ def customer_filters(table: pd.DataFrame, attributes: tuple[str, ...]) -> dict:
     chosen["clv_range"] = r[0].slider("CLV range", 0.0, top, clv, key="seg-f-clv")
     alive = links.initial("seg-f-alive", (0.0, 1.0), bounds=(0.0, 1.0))
     chosen["p_alive_range"] = r[1].slider("P(alive) range", 0.0, 1.0, alive, 0.05, key="seg-f-alive")
-    chosen["slipping_only"] = r[2].toggle(
-        "Only valuable but slipping", value=links.initial("seg-f-slip", False), key="seg-f-slip"
-    )
+    chosen["slipping_only"] = links.switch(r[2].toggle, "Only valuable but slipping", key="seg-f-slip")
     if attributes:
         a1, a2 = st.columns(2)
         name = a1.selectbox("Attribute", ["(any)", *attributes], key="seg-f-attr")

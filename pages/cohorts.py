@@ -46,9 +46,9 @@ st.caption(
 )
 f1, f2 = st.columns([1, 2])
 forecast = None
-if f1.toggle(
+if links.switch(
+    f1.toggle,
     "Fill the future with the model",
-    value=links.initial("cohort-forecast", False),
     key="cohort-forecast",
     help="Cells the data has not reached yet, filled with the CLV forecast's purchase model: each customer's "
     "expected purchases in that period times their expected order value.",

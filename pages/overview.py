@@ -63,9 +63,9 @@ else:
         st.markdown(sentence)
         st.plotly_chart(memo.of(charts.cohort_trend_chart, values, age, table.period), width="stretch")
 with value_slot:
-    if st.toggle(
+    if links.switch(
+        st.toggle,
         "Forecast the customer base's value, with its 90 % interval",
-        value=links.initial("overview-value", False),
         key="overview-value",
         help="As the CLV forecast page opens: the model most accurate on a holdout, 12 months, 30 % margin, 10 % "
         "discount rate, and 30 refits on resampled customers. Seconds the first time on a dataset, then shared.",

@@ -39,9 +39,10 @@ summary = memo.of(segments.segment_summary, table)
 gate = state.sufficiency(tx)
 st.subheader("CLV segments")
 boot = None
-if st.toggle(
+if links.switch(
+    st.toggle,
     "90 % intervals (30 bootstrap refits)",
-    value=links.initial("seg-intervals", True),
+    True,
     key="seg-intervals",
     help="Customers resampled with replacement and both models refitted 30 times (seed 0): how far each "
     "segment's total could be off because the model was learned from a sample.",

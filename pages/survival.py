@@ -57,11 +57,11 @@ group = None if group == "(all customers)" else group
 km = state.km_of(tx, data, group)
 fit, implied = None, None
 t1, t2 = st.columns(2)
-if group is None and t1.toggle("Draw the best parametric fit", links.initial("surv-fit", False), key="surv-fit"):
+if group is None and links.switch(t1.toggle, "Draw the best parametric fit", key="surv-fit"):
     fit = state.parametric_of(tx, data, 365)
-if t2.toggle(
+if links.switch(
+    t2.toggle,
     "Beside the purchase model's survival",
-    value=links.initial("surv-model", False),
     key="surv-model",
     help="The share of customers the CLV forecast's purchase model says have not dropped out, from its fitted "
     "parameters: the same story told by the model and by the data.",
