@@ -66,9 +66,49 @@ def running_postgres() -> Iterator[str]:
 
 
 def load_table(url: str, name: str, frame) -> None:
-    """Create table ``name`` from a DataFrame (replacing it)."""
-    import sqlalchemy as sa
+    """Create table ``name`` from a DataFrame (replacing it), through COPY."""
+    import pandas as pd
+    import psycopg
+    from psycopg import sql
 
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=sa.NullPool)
-    with engine.begin() as connection:
-        frame.to_sql(name, connection, index=False, if_exists="replace", chunksize=10_000, method="multi")
+    def pg_type(dtype) -> str:
+        if pd.api.types.is_bool_dtype(dtype):
+            return "boolean"
+        if pd.api.types.is_integer_dtype(dtype):
+            return "bigint"
+        if pd.api.types.is_float_dtype(dtype):
+            return "double precision"
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            return "timestamptz" if getattr(dtype, "tz", None) else "timestamp"
+        return "text"
+
+    columns = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(str(c)), sql.SQL(pg_type(t))) for c, t in frame.dtypes.items()
+    )
+    rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+    with psycopg.connect(url) as connection:
+        connection.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
+        connection.execute(sql.SQL("CREATE TABLE {} ({})").format(sql.Identifier(name), columns))
+        with connection.cursor().copy(sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(name))) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def add_reader(url: str, role: str = "clv_reader") -> str:
+    """A least-privilege login (no superuser, no server-file roles) that may read every table in ``public``; returns
+    its URL. The GRANTs are the ones README › Deployment recommends."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+        if not exists:
+            connection.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        for grant in (
+            "GRANT CONNECT ON DATABASE postgres TO {}",
+            "GRANT USAGE ON SCHEMA public TO {}",
+            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}",
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {}",
+        ):
+            connection.execute(sql.SQL(grant).format(sql.Identifier(role)))
+    return url.replace("://clv@", f"://{role}@", 1)

@@ -1,25 +1,115 @@
-"""Transactions from a SQL database (PostgreSQL through SQLAlchemy): a table or a query becomes the same
+"""Transactions from a PostgreSQL database: a table or a query becomes the same
 :class:`~clv_core.ingest.sniff.RawTable` a file does, so cleaning, the quality report and every page are the same.
 
-Reading is safe by construction: a table name must be a plain (schema-qualified) identifier and is quoted by
-SQLAlchemy; a query runs in a read-only transaction with a statement timeout, so it cannot change the database
-however it is written; a row cap stops a runaway result. Messages never show the password.
+Reading is safe by construction, whatever is typed:
+
+* **One statement, and only a read.** The query is sent as the body of ``DECLARE … CURSOR FOR`` through the
+  extended query protocol (psycopg's server-side cursor), so the server itself refuses a second statement
+  ("cannot insert multiple commands into a prepared statement") and anything that is not a ``SELECT``,
+  ``VALUES`` or ``TABLE`` (``DECLARE`` admits nothing else: no ``COMMIT``, ``SET``, ``COPY``, ``DO``, ``CALL``, no
+  data-modifying ``WITH``).
+* **Read-only at connection level.** The session opens with ``default_transaction_read_only=on`` and the read
+  runs in a ``READ ONLY`` transaction, so a function with side effects (``nextval``, a function that inserts,
+  ``lo_import`` …) is refused by the server too. The connection is closed after every read: whatever a query
+  changed in its session (``set_config``, an advisory lock) goes with it.
+* **A time limit the query cannot lift.** ``statement_timeout`` is set for the session, and because a query can
+  change that setting (``set_config('statement_timeout', …)``) a watchdog on our side cancels the read when the
+  limit has passed, whatever the session says.
+* **Logins that can reach beyond the database take no typed query.** A superuser, or a member of
+  ``pg_read_server_files``, ``pg_write_server_files``, ``pg_execute_server_program`` or ``pg_signal_backend``, or a
+  login that may call ``dblink``, could read or write the server's files, run programs, stop other sessions or
+  write through a second connection inside a ``SELECT``; a typed query on such a login is refused with the
+  reason (tables can still be read: we write that SQL). README › Deployment gives a least-privilege role.
+* **Bounded.** Rows are fetched in chunks from the server-side cursor: the read stops past ``max_rows``, past
+  ``max_columns`` and past ``max_bytes`` of memory, with the limit in the message.
+* **Passwords never show.** URLs are parsed here, strictly (:func:`parse_url`), and only the parsed parts reach
+  the driver; labels and messages are built from those parts, never from the text typed.
+
+>>> url = parse_url("postgresql://ann:s3cr@t@db.example.com:5432/shop?sslmode=require")
+>>> url.password, url.host, url.shown
+('s3cr@t', 'db.example.com', 'postgresql://ann:***@db.example.com:5432/shop')
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import re
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote
 
 import pandas as pd
 
 from clv_core.errors import ClvError
 from clv_core.ingest.sniff import RawTable
 
-#: Dialects the app reads from (others may work through SQLAlchemy, but are not tested).
+#: URL schemes read as PostgreSQL.
 SCHEMES = ("postgresql", "postgresql+psycopg", "postgres")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?")
 DEFAULT_TIMEOUT_S = 120
+#: What a read may hold in memory (pandas' own measure of the frames fetched).
+DEFAULT_MAX_BYTES = 2_000_000_000
+DEFAULT_MAX_COLUMNS = 1_000
+_CONNECT_TIMEOUT_S = 10
+#: Rows per fetch from the server-side cursor: the first fetch is small, later ones aim at ``_CHUNK_BYTES``.
+_FIRST_CHUNK, _MAX_CHUNK, _CHUNK_BYTES = 1_000, 200_000, 32_000_000
+#: Connection settings a URL may carry. File paths (sslcert, passfile, service …) only from a trusted URL: a
+#: visitor's URL must not make the server read its own files or use its stored credentials.
+_SAFE_PARAMS = frozenset(
+    {"sslmode", "application_name", "target_session_attrs", "channel_binding", "gssencmode", "sslnegotiation"}
+)
+_TRUSTED_PARAMS = _SAFE_PARAMS | {"sslcert", "sslkey", "sslrootcert", "sslcrl", "passfile", "service"}
+_PRIVILEGED_ROLES = ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program", "pg_signal_backend")
+_PRIVILEGES_SQL = """
+SELECT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolsuper AND pg_has_role(current_user, r.oid, 'MEMBER')),
+       ARRAY(SELECT name FROM unnest(%s::text[]) AS name
+             WHERE to_regrole(name) IS NOT NULL AND pg_has_role(current_user, to_regrole(name), 'MEMBER')),
+       EXISTS (SELECT 1 FROM pg_proc p WHERE p.proname IN ('dblink', 'dblink_exec', 'dblink_connect')
+               AND has_function_privilege(p.oid, 'EXECUTE')),
+       current_user
+"""
+
+
+@dataclass(frozen=True)
+class DatabaseURL:
+    """A parsed ``postgresql://`` URL. ``shown`` is what labels and messages may say (the password never)."""
+
+    user: str | None
+    password: str | None = field(repr=False)
+    host: str | None
+    port: int | None
+    dbname: str | None
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def shown(self) -> str:
+        user = self.user or ""
+        secret = ":***" if self.password else ""
+        at = "@" if user or secret else ""
+        host = f"[{self.host}]" if self.host and ":" in self.host else (self.host or "")
+        port = f":{self.port}" if self.port else ""
+        return f"postgresql://{_safe(user)}{secret}{at}{_safe(host)}{port}/{_safe(self.dbname or '')}"
+
+    def connect_kwargs(self, *, trusted: bool) -> dict:
+        """Keyword arguments for :func:`psycopg.connect`: only what was parsed, never the text typed."""
+        kwargs = {k: v for k, v in self.params}
+        for key in ("user", "password", "host", "port", "dbname"):
+            value = getattr(self, key)
+            if value is not None:
+                kwargs[key] = str(value)
+        if not trusted:
+            # libpq would otherwise fall back on the app server's own credentials (~/.pgpass, PGPASSWORD)
+            kwargs["passfile"] = os.devnull
+            kwargs.setdefault("password", "")
+        return kwargs
+
+
+def _safe(text: str) -> str:
+    """Printable characters only, so a label cannot carry control characters or new lines."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def is_database_url(text: str) -> bool:
@@ -31,21 +121,98 @@ def is_database_url(text: str) -> bool:
     return str(text).split("://", 1)[0].lower() in SCHEMES and "://" in str(text)
 
 
+def parse_url(text: str, *, trusted: bool = True) -> DatabaseURL:
+    """Parse a ``postgresql://user:password@host:port/dbname?setting=value`` URL, strictly.
+
+    The password may contain an unencoded ``@``, ``:`` or ``/`` (the last ``@`` ends it) and may also come as
+    ``?password=``. ``trusted`` URLs (from the settings file or the command line) may name a Unix socket and
+    file-path settings; a URL typed by a visitor may not.
+
+    Raises
+    ------
+    ClvError
+        What is wrong with the URL, never quoting its user or password part.
+
+    >>> parse_url("postgres://db:5433/shop?user=ann&password=x").shown
+    'postgresql://ann:***@db:5433/shop'
+    >>> parse_url("postgresql://ann@db:notaport/shop")
+    Traceback (most recent call last):
+    clv_core.errors.ClvError: The port in the database URL must be a number from 1 to 65535.
+    """
+    text = str(text).strip()
+    if not is_database_url(text):
+        raise ClvError("The database URL must start with postgresql:// (e.g. postgresql://user@host:5432/db).")
+    rest = text.split("://", 1)[1]
+    userinfo, _, rest = rest.rpartition("@")
+    if "#" in rest:
+        raise ClvError("The database URL has a # after its host; write it as %23 inside a password.")
+    location, _, query = rest.partition("?")
+    hostport, _, dbname = location.partition("/")
+    user, _, password = userinfo.partition(":")
+    fields: dict = {
+        "user": unquote(user) or None,
+        "password": unquote(password) or None,
+        "dbname": unquote(dbname) or None,
+    }
+    fields["host"], fields["port"] = _host_and_port(hostport)
+    params = []
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query), max_num_fields=20)
+    except ValueError:
+        raise ClvError("The settings after ? in the database URL are not name=value pairs joined by &.") from None
+    allowed = _TRUSTED_PARAMS if trusted else _SAFE_PARAMS
+    for key, value in pairs:
+        if key in ("user", "password", "dbname"):
+            fields[key] = value or None
+        elif key in ("host", "port"):
+            host, port = _host_and_port(value if key == "host" else f"x:{value}")
+            fields[key] = host if key == "host" else port
+        elif key in allowed:
+            params.append((key, value))
+        else:
+            offered = ", ".join(sorted(allowed))
+            raise ClvError(f"The database URL's setting {key[:40]!r} is not passed on. Settings accepted: {offered}.")
+    host = fields["host"]
+    if not trusted and (not host or host.startswith("/")):
+        raise ClvError("Give the database server's host name in the URL (postgresql://user@host:5432/db).")
+    return DatabaseURL(params=tuple(params), **fields)
+
+
+def _host_and_port(text: str) -> tuple[str | None, int | None]:
+    text = unquote(text)
+    if "," in text:
+        raise ClvError("Give one database host in the URL, not a list.")
+    if text.startswith("["):
+        if "]" not in text:
+            raise ClvError("The database URL has an unclosed [ in its host (write IPv6 hosts as [::1]).")
+        host, _, tail = text[1:].partition("]")
+        if tail and not tail.startswith(":"):
+            raise ClvError("The database URL has text after its [host]; write [host]:port.")
+        port_text = tail[1:] if tail else ""
+    else:
+        host, _, port_text = text.partition(":") if text.count(":") <= 1 else (text, "", "")
+    port = None
+    if port_text or text.endswith(":"):
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ClvError("The port in the database URL must be a number from 1 to 65535.")
+        port = int(port_text)
+    if host and not re.fullmatch(r"[A-Za-z0-9._:%/-]+", host):
+        raise ClvError("The host in the database URL has characters a host name cannot have.")
+    return host or None, port
+
+
 def safe_url(url: str) -> str:
     """The URL with its password hidden, for labels and messages.
 
     >>> safe_url("postgresql://ann:s3cret@db.example.com:5432/shop")
     'postgresql://ann:***@db.example.com:5432/shop'
     >>> safe_url("postgresql://ann:s3cret@db:notaport/shop")
-    'postgresql://…'
+    'postgresql://… (not a valid URL)'
     """
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):  # an unparseable URL: show only its scheme
-        return str(url).split("://", 1)[0] + "://…"
+        return parse_url(url).shown
+    except ClvError:
+        return "postgresql://… (not a valid URL)"
 
 
 def read_database(
@@ -54,45 +221,81 @@ def read_database(
     table: str | None = None,
     query: str | None = None,
     max_rows: int | None = None,
-    timeout_s: int = DEFAULT_TIMEOUT_S,
+    max_columns: int = DEFAULT_MAX_COLUMNS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    trusted: bool = True,
 ) -> tuple[str, RawTable]:
     """Read ``table`` (``name`` or ``schema.name``) or the result of ``query`` at ``url``.
 
-    Returns the content hash of what was read (so caches and file names follow the data, not the query) and
-    the raw table. Raises :class:`ClvError` with what went wrong and what to do.
+    Parameters
+    ----------
+    url : str
+        ``postgresql://user:password@host:port/dbname`` (see :func:`parse_url`).
+    table, query : str
+        Exactly one: a plain (schema-qualified) table name, or one read-only statement.
+    max_rows, max_columns : int
+        Refuse results with more rows or columns.
+    max_bytes : int
+        Refuse results that take more memory than this (bytes, pandas' deep measure).
+    timeout_s : float
+        Seconds the whole read may take, connection included.
+    trusted : bool
+        False for a URL a visitor typed (see :func:`parse_url`).
+
+    Returns
+    -------
+    (str, RawTable)
+        The content hash of what was read (so caches and file names follow the data, not the query) and the
+        raw table.
+
+    Raises
+    ------
+    ClvError
+        What went wrong and what to do; never the password.
     """
     if (table is None) == (query is None) or not (table or query or "").strip():
         raise ClvError("Give either a table name or a query, not both.")
-    if not is_database_url(url):
-        raise ClvError("The database URL must start with postgresql:// (e.g. postgresql://user@host:5432/db).")
-    import sqlalchemy as sa
-    from sqlalchemy.exc import SQLAlchemyError
+    target = parse_url(url, trusted=trusted)
+    import psycopg
+    from psycopg import sql
 
-    shown = safe_url(url)
     if table is not None:
         table = table.strip()
         if not _IDENTIFIER.fullmatch(table):
-            raise ClvError(f"{table!r} is not a table name; write name or schema.name, or use a query.")
-        schema, _, name = table.rpartition(".")
-        statement = sa.select(sa.text("*")).select_from(sa.table(name, schema=schema or None))
-        if max_rows is not None:
-            statement = statement.limit(max_rows + 1)
-        label = f"{shown} · {table}"
+            raise ClvError(f"{table[:80]!r} is not a table name; write name or schema.name, or use a query.")
+        statement = sql.SQL("SELECT * FROM {}").format(sql.Identifier(*table.split(".")))
+        label = f"{target.shown} · {table}"
     else:
-        body = query.strip().rstrip(";")
-        # new lines around it: a query ending in a -- comment still closes the bracket
-        statement = sa.text(body if max_rows is None else f"SELECT * FROM (\n{body}\n) AS q LIMIT {max_rows + 1}")
-        label = f"{shown} · query"
+        statement = sql.SQL(query.strip().rstrip(";").strip())
+        label = f"{target.shown} · query"
+    limit_ms = max(1, int(timeout_s * 1000))
+    options = (
+        f"-c default_transaction_read_only=on -c statement_timeout={limit_ms} "
+        f"-c idle_in_transaction_session_timeout={limit_ms} -c lock_timeout={limit_ms}"
+    )
+    watchdog = _Watchdog(timeout_s)
     try:
-        engine = sa.create_engine(_driver_url(url), poolclass=sa.NullPool, connect_args={"connect_timeout": 10})
-        with engine.connect() as connection, connection.begin():
-            connection.execute(sa.text("SET TRANSACTION READ ONLY"))
-            connection.execute(sa.text(f"SET LOCAL statement_timeout = {int(timeout_s) * 1000}"))
-            frame = pd.read_sql(statement, connection)
-    except SQLAlchemyError as exc:
-        raise ClvError(f"Reading {label} failed: {_reason(exc, url)}") from None
-    if max_rows is not None and len(frame) > max_rows:
-        raise ClvError(f"{label} has more than {max_rows:,} rows; raise the row limit or filter in a query.")
+        with psycopg.connect(
+            **target.connect_kwargs(trusted=trusted),
+            options=options,
+            connect_timeout=min(_CONNECT_TIMEOUT_S, max(2, int(timeout_s))),
+            application_name="CLV Studio",
+        ) as connection:
+            watchdog.start(connection)
+            if query is not None:
+                _refuse_privileged(connection)
+            connection.read_only = True
+            frame = _fetch(connection, statement, label, max_rows=max_rows, max_columns=max_columns, limit=max_bytes)
+            connection.rollback()
+    except psycopg.Error as exc:
+        if watchdog.fired:
+            raise ClvError(
+                f"Reading {label} took longer than the {timeout_s:,g}-second limit and was stopped."
+            ) from None
+        raise ClvError(f"Reading {label} failed: {_reason(exc, target)}") from None
+    finally:
+        watchdog.stop()
     if frame.empty:
         raise ClvError(f"{label} returned no rows.")
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -101,25 +304,94 @@ def read_database(
     return digest.hexdigest()[:16], RawTable(frame=frame, source_name=label, file_format="database")
 
 
-def _driver_url(url: str) -> str:
-    """psycopg 3 is the driver installed; plain postgresql:// would ask SQLAlchemy for psycopg2."""
-    scheme, rest = url.split("://", 1)
-    return f"postgresql+psycopg://{rest}" if scheme.lower() in ("postgresql", "postgres") else url
+def _refuse_privileged(connection) -> None:
+    """Refuse a typed query on a login whose powers reach beyond reading the database (see the module notes)."""
+    superuser, roles, dblink, login = connection.execute(_PRIVILEGES_SQL, [list(_PRIVILEGED_ROLES)]).fetchone()
+    connection.rollback()
+    powers = ["a superuser"] if superuser else [f"a member of {r}" for r in roles]
+    if dblink:
+        powers.append("allowed to call dblink")
+    if powers:
+        raise ClvError(
+            f"The database login {_safe(login)!r} is {' and '.join(powers[:2])}: a query typed here could then reach "
+            "beyond reading (server files, programs, other sessions), so it is not run. Use a login that can only "
+            "read (README › Deployment › A database role), or read a table by its name."
+        )
 
 
-def _reason(exc: Exception, url: str) -> str:
-    """The database's own first line, without the SQL echo or the password."""
-    original = getattr(exc, "orig", None) or exc
-    text = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+def _fetch(connection, statement, label: str, *, max_rows: int | None, max_columns: int, limit: int) -> pd.DataFrame:
+    """The rows of ``statement`` from a server-side cursor, in chunks, within the limits."""
+    chunks: list[pd.DataFrame] = []
+    rows = held = 0
+    with connection.cursor(name="clv_read", scrollable=False) as cursor:
+        cursor.execute(statement)  # DECLARE … CURSOR FOR <statement>, extended protocol: one statement only
+        names = [d.name for d in cursor.description or ()]
+        if len(names) > max_columns:
+            raise ClvError(f"{label} returns {len(names):,} columns; the limit is {max_columns:,}. Select fewer.")
+        size = _FIRST_CHUNK
+        while batch := cursor.fetchmany(size):
+            frame = pd.DataFrame.from_records(batch, columns=names, coerce_float=True)
+            rows += len(frame)
+            held += int(frame.memory_usage(index=False, deep=True).sum())
+            if max_rows is not None and rows > max_rows:
+                raise ClvError(f"{label} has more than {max_rows:,} rows, the limit; filter it in a query.")
+            if held > limit:
+                raise ClvError(
+                    f"{label} takes more than {limit / 1e6:,.0f} MB in memory, the limit; select fewer rows or columns."
+                )
+            chunks.append(frame)
+            per_row = max(1, held // rows)
+            size = int(min(_MAX_CHUNK, max(_FIRST_CHUNK, _CHUNK_BYTES // per_row)))
+            if max_rows is not None:
+                size = min(size, max_rows + 1 - rows)
+    if not chunks:
+        return pd.DataFrame(columns=names)
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
 
-    try:
-        password = make_url(url).password
-    except (ArgumentError, ValueError):
-        password = None
-    if password:
-        text = text.replace(str(password), "***")
+
+class _Watchdog:
+    """Cancels the running statement once ``seconds`` have passed since :meth:`start`, from another thread: the
+    limit holds even when the query changed its own ``statement_timeout``."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self._timer: threading.Timer | None = None
+        self._start = time.monotonic()
+
+    def start(self, connection) -> None:
+        import psycopg
+
+        remaining = max(0.0, self.seconds - (time.monotonic() - self._start))
+
+        def cancel() -> None:
+            self.fired = True
+            with contextlib.suppress(psycopg.Error, OSError):  # closing: that ends the query anyway
+                connection.cancel_safe(timeout=5)
+
+        self._timer = threading.Timer(remaining, cancel)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+def _reason(exc: Exception, url: DatabaseURL) -> str:
+    """The database's own first line, without the password."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if url.password:
+        text = text.replace(url.password, "***")
     if "read-only transaction" in text:
         text += " (queries here can only read)"
-    return text
+    elif "multiple commands" in text:
+        text = "a query must be one statement (no ; between statements)"
+    elif "DECLARE CURSOR" in text or ('syntax error at or near "' in text and _LEADING.match(text)):
+        text += " (a query here must be one SELECT, WITH … SELECT, VALUES or TABLE statement)"
+    return _safe(text)
+
+
+_LEADING = re.compile(
+    r'syntax error at or near "(COMMIT|SET|COPY|DO|CALL|INSERT|UPDATE|DELETE|DROP|CREATE|ALTER)', re.I
+)
