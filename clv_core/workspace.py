@@ -6,7 +6,7 @@ mapping and cleaning options as JSON, and what it held) and ``files/<sha256>``, 
 loaded, stored once however many entries use them. Nothing is pickled or evaluated: bytes are read back through
 the same loader as an upload, and their SHA-256 is checked first. Entries belong to an owner (an opaque key: the
 signed-in user's identity at their sign-in provider, or ``local`` without sign-in): one owner never sees another's
-datasets.
+datasets. An owner may be given a quota on the bytes of their stored files.
 
 Every change (saving, deleting, marking opened) holds the database's write lock, and the file is written or removed
 while the lock is held, so a save and a delete of entries sharing one file never leave an entry without its file
@@ -17,12 +17,12 @@ listing: :meth:`Workspace.listing` sets it apart so the page can say so and offe
 
 >>> import tempfile
 >>> from clv_core.ingest import ColumnMapping, IngestOptions
->>> space = Workspace(tempfile.mkdtemp())
+>>> space = Workspace(tempfile.mkdtemp(), quota_bytes=1_000_000)
 >>> csv = b"customer_id,date,amount\\na,2024-01-05,10\\n"
 >>> entry = space.save(csv, file_name="t.csv", label="t.csv", mapping=ColumnMapping("customer_id", "date", "amount"),
 ...                    options=IngestOptions(), rows=1, customers=1)
->>> [e.label for e in space.entries()], space.read(entry.id) == csv
-(['t.csv'], True)
+>>> [e.label for e in space.entries()], space.read(entry.id) == csv, space.used_bytes()
+(['t.csv'], True, 40)
 >>> space.delete(entry.id); space.entries(), space.listing().skipped
 ([], 0)
 """
@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS datasets (
 _HEX = re.compile(r"[0-9a-f]{64}")
 _MAPPING_TYPES = typing.get_type_hints(ColumnMapping)
 _OPTION_TYPES = typing.get_type_hints(IngestOptions)
+_MB = 1_000_000
 _GONE = "That dataset is no longer in the workspace; load the file again."
 _ONE = "SELECT * FROM datasets WHERE owner = ? AND id = ?"
 
@@ -156,11 +157,18 @@ class Workspace:
         Where the database and the files live; shared by every owner.
     owner : str
         Whose datasets these are: an opaque key, compared exactly.
+    quota_bytes : int, optional
+        Most bytes this owner's stored files (each distinct file once) may take; None for no limit.
     """
 
-    def __init__(self, folder: str | os.PathLike, owner: str = "local") -> None:
+    def __init__(self, folder: str | os.PathLike, owner: str = "local", *, quota_bytes: int | None = None) -> None:
+        if quota_bytes is not None and (isinstance(quota_bytes, bool) or not isinstance(quota_bytes, int)):
+            raise ClvError(f"The workspace quota must be a whole number of bytes or None, not {quota_bytes!r}.")
+        if quota_bytes is not None and quota_bytes < 0:
+            raise ClvError(f"The workspace quota cannot be negative ({quota_bytes} bytes); use 0 or more.")
         self.folder = Path(folder)
         self.owner = owner
+        self.quota_bytes = quota_bytes
         try:
             (self.folder / "files").mkdir(parents=True, exist_ok=True)
             with closing(self._connect()) as db:
@@ -205,11 +213,19 @@ class Workspace:
         sheet: str | None = None,
     ) -> Entry:
         """Keep ``data`` and how it was loaded; saving the same file loaded the same way again only marks it
-        opened now (and repairs its row if it was damaged)."""
+        opened now (and repairs its row if it was damaged).
+
+        Raises
+        ------
+        ClvError
+            When the owner's quota would be exceeded: stored files already count once, so re-saving never does.
+        """
         content_hash = hashlib.sha256(data).hexdigest()
         key = entry_id(content_hash, sheet, mapping, options)
         now = _now()
         with self._writing() as db:
+            if self.quota_bytes is not None:
+                self._check_quota(db, content_hash, len(data), file_name)
             created = self._store(content_hash, data)
             try:
                 before = db.execute(
@@ -274,6 +290,34 @@ class Workspace:
                 (self.folder / "files" / content_hash).unlink(missing_ok=True)
             except OSError as exc:
                 raise ClvError(f"The saved file cannot be removed ({exc}); check the workspace folder.") from exc
+
+    def _stored(self, db: sqlite3.Connection) -> dict[str, int]:
+        """Size in bytes of each distinct file this owner's entries use (0 when missing on disk)."""
+        hashes = db.execute("SELECT DISTINCT content_hash FROM datasets WHERE owner = ?", (self.owner,)).fetchall()
+        sizes = {}
+        for (content_hash,) in hashes:
+            if isinstance(content_hash, str) and _HEX.fullmatch(content_hash):
+                try:
+                    sizes[content_hash] = (self.folder / "files" / content_hash).stat().st_size
+                except OSError:
+                    sizes[content_hash] = 0
+        return sizes
+
+    def _check_quota(self, db: sqlite3.Connection, content_hash: str, size: int, file_name: str) -> None:
+        stored = self._stored(db)
+        if content_hash in stored:  # kept already: saving it again takes no room
+            return
+        used = sum(stored.values())
+        if used + size > self.quota_bytes:
+            raise ClvError(
+                f"{file_name!r} ({_mb(size)}) does not fit in your workspace: {_mb(used)} of {_mb(self.quota_bytes)} "
+                "used. Delete datasets you no longer need, then load the file again."
+            )
+
+    def used_bytes(self) -> int:
+        """Bytes this owner's stored files take, each distinct file once (what the quota counts)."""
+        with closing(self._connect()) as db:
+            return sum(self._stored(db).values())
 
     def listing(self) -> Listing:
         """This owner's datasets, the most recently opened first, and the rows that cannot be read back."""
@@ -344,6 +388,10 @@ def _read_saved(path: Path, label: str) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise ClvError(f"The saved file of {label!r} is missing; delete it and load it again.") from exc
+
+
+def _mb(size: int) -> str:
+    return f"{size / _MB:,.1f} MB"
 
 
 def _mapping_json(mapping: ColumnMapping) -> dict:

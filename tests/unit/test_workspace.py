@@ -1,5 +1,5 @@
 """The persistent workspace: what is saved reopens as the same transactions; owners, damage, deletion, concurrent
-saves and deletes."""
+saves and deletes, and the quota."""
 
 from __future__ import annotations
 
@@ -263,3 +263,52 @@ def test_processes_saving_and_deleting_entries_that_share_a_file_never_leave_one
         worker.join(timeout=30)
     assert problems == [[]] * 3 and [w.exitcode for w in workers] == [0] * 3
     assert_every_entry_has_its_file_and_every_file_an_entry(tmp_path)
+
+
+# --- quota ----------------------------------------------------------------------------------------------------
+
+
+def test_a_save_past_the_quota_is_refused_with_used_and_limit_in_mb_and_leaves_nothing_behind(tmp_path):
+    first = CSV + b"d;2024-03-04;9;Web\n" * 63_000  # 1.2 MB
+    second = CSV + b"e;2024-03-05;8;Web\n" * 47_000  # 0.9 MB
+    space = Workspace(tmp_path, "ann", quota_bytes=2_000_000)
+    keep(space, first)
+    with pytest.raises(ClvError) as refused:
+        keep(space, second)
+    assert str(refused.value) == (
+        "'shop.csv' (0.9 MB) does not fit in your workspace: 1.2 MB of 2.0 MB used. "
+        "Delete datasets you no longer need, then load the file again."
+    )
+    assert len(space.entries()) == 1 and len(list((tmp_path / "files").iterdir())) == 1
+    assert space.used_bytes() == len(first)
+
+
+def test_a_file_already_stored_never_counts_twice(tmp_path):
+    space = Workspace(tmp_path, "ann", quota_bytes=len(CSV))
+    first, _ = keep(space)
+    again, _ = keep(space)  # the same file loaded the same way: only marked opened
+    dropped, _ = keep(space, returns="drop")  # the same file loaded another way: a second entry, no new bytes
+    assert again.id == first.id and dropped.id != first.id and space.used_bytes() == len(CSV)
+    with pytest.raises(ClvError, match="Delete datasets you no longer need"):
+        keep(space, CSV + b"d;2024-03-04;1;Web\n")
+    space.delete(first.id)
+    assert space.used_bytes() == len(CSV)  # still used by the other entry
+    space.delete(dropped.id)
+    assert space.used_bytes() == 0
+    keep(space, CSV.replace(b"40", b"41"))  # room again
+
+
+def test_the_quota_counts_only_the_owners_own_files(tmp_path):
+    keep(Workspace(tmp_path, "bob"), CSV.replace(b"40", b"400"))
+    ann = Workspace(tmp_path, "ann", quota_bytes=len(CSV))
+    assert ann.used_bytes() == 0
+    keep(ann)  # bob's file is not ann's to pay for
+    with pytest.raises(ClvError, match="does not fit"):
+        keep(ann, CSV.replace(b"40", b"400"))  # stored already, but for bob: ann's copy counts for ann
+    assert Workspace(tmp_path, "bob").used_bytes() == len(CSV) + 1
+
+
+@pytest.mark.parametrize("quota", [-1, 1.5, True, "2GB"])
+def test_a_quota_that_is_not_a_whole_number_of_bytes_is_a_message(tmp_path, quota):
+    with pytest.raises(ClvError, match="quota"):
+        Workspace(tmp_path, quota_bytes=quota)
