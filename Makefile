@@ -7,6 +7,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT   ?= 8501
+# Loopback only unless told otherwise (make run ADDRESS=0.0.0.0): without sign-in the app is open to anyone who
+# can reach the port.
+ADDRESS ?= 127.0.0.1
 
 .PHONY: install run test lint audit format unit app e2e chromium postgres java bench clean
 
@@ -19,7 +22,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+	$(VENV)/bin/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT)
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \

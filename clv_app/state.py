@@ -10,11 +10,13 @@ Session keys (set only through the functions here):
 
 Cached work is keyed on the SHA-256 of the file bytes plus the mapping and options (Streamlit would otherwise hash
 only a sample of a large DataFrame's rows); the bytes and frames themselves are passed as unhashed ``_``
-arguments. Results live in ``st.cache_resource``: one shared object per dataset and options, computed once however
-many sessions ask (Streamlit runs one call per key at a time), and never pickled or copied on a rerun, which
-``st.cache_data`` would do with every 10M-row table on every access. Shared objects are therefore read-only: pages
-copy before they change anything (tests/app/test_cache_sharing.py checks that a tour of every page leaves them
-as computed). Tables and figures derived from these objects are kept beside them by :mod:`clv_app.memo`.
+arguments. Results live in :mod:`clv_app.cache`: one shared object per dataset and options, computed once however
+many sessions ask, never pickled or copied on a rerun (which ``st.cache_data`` would do with every 10M-row table on
+every access), and dropped least recently used first once they hold more memory than ``[limits] cache_mb``. Heavy
+work (reading, cleaning, fitting, backtests) runs one at a time per visitor and a few at a time per server.
+Shared objects are therefore read-only: pages copy before they change anything (tests/app/test_cache_sharing.py
+checks that a tour of every page leaves them as computed). Tables and figures derived from these objects are kept
+beside them by :mod:`clv_app.memo`.
 """
 
 from __future__ import annotations
@@ -25,15 +27,13 @@ import io
 import os
 import re
 import sqlite3
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 from pyarrow import ArrowException
 
-from clv_app import access, memo
+from clv_app import access, cache, memo, settings
 from clv_core import cohorts, contractual, economics, forecast, models, overview, rfm, survival, validation
 from clv_core import sufficiency as sufficiency_
 from clv_core import workspace as workspace_
@@ -61,34 +61,41 @@ DATASET_SOURCE = "dataset_source"
 DEFAULT_SAMPLE = "cdnow"
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
+@cache.shared()
 def cached_sample(key: str) -> tuple[bytes, str]:
     return sample_bytes(key)
 
 
-@st.cache_resource(max_entries=8, show_spinner="Reading the file…")
-def cached_raw(file_hash: str, name: str, sheet: str | None, max_bytes: int, _data: bytes) -> RawTable:
-    return read_raw(_data, name, sheet=sheet, max_decompressed_bytes=max_bytes, sheet_chooser=choose_sheet)
+@cache.shared(spinner="Reading the file…", heavy="reading a file")
+def cached_raw(
+    file_hash: str, name: str, sheet: str | None, max_bytes: int, max_rows: int | None, _data: bytes
+) -> RawTable:
+    return read_raw(
+        _data, name, sheet=sheet, max_decompressed_bytes=max_bytes, max_rows=max_rows, sheet_chooser=choose_sheet
+    )
 
 
-@st.cache_resource(max_entries=8, show_spinner="Cleaning the transactions…")
+@cache.shared(spinner="Cleaning the transactions…", heavy="cleaning transactions")
 def cached_clean(
     file_hash: str, name: str, mapping: ColumnMapping, options: IngestOptions, _raw: RawTable
 ) -> Transactions:
     return clean(_raw, mapping=mapping, options=options, source_hash=file_hash)
 
 
-@st.cache_resource(max_entries=16, show_spinner="Summarising customers…")
+@cache.shared(spinner="Summarising customers…")
 def cached_summary(
     file_hash: str, mapping: ColumnMapping, options: IngestOptions, time_unit: str, _tx: Transactions
 ) -> CustomerSummary:
     return summarise(_tx, time_unit=time_unit)
 
 
-def read_file(data: bytes, name: str, *, sheet: str | None = None, file_id: str | None = None) -> tuple[str, RawTable]:
+def read_file(
+    data: bytes, name: str, *, sheet: str | None = None, file_id: str | None = None, bundled: bool = False
+) -> tuple[str, RawTable]:
     """Hash and read uploaded bytes (cached). Raises :class:`clv_core.ClvError` for unreadable files.
 
-    ``file_id`` (an upload's id) lets a rerun skip re-hashing the same upload's bytes.
+    ``file_id`` (an upload's id) lets a rerun skip re-hashing the same upload's bytes. A visitor's file is held to
+    ``[limits] max_rows``; a ``bundled`` sample is not (it is the same for everyone, and the app's fallback).
     """
     hashes = st.session_state.setdefault("_upload_hashes", {})
     file_hash = hashes.get(file_id) if file_id else None
@@ -97,7 +104,8 @@ def read_file(data: bytes, name: str, *, sheet: str | None = None, file_id: str 
         if file_id:
             hashes.clear()  # one upload at a time: keep the map from growing
             hashes[file_id] = file_hash
-    return file_hash, cached_raw(file_hash, name, sheet, IngestOptions().max_decompressed_bytes, data)
+    limit = None if bundled else settings.limits().max_rows
+    return file_hash, cached_raw(file_hash, name, sheet, IngestOptions().max_decompressed_bytes, limit, data)
 
 
 def load(file_hash: str, raw: RawTable, mapping: ColumnMapping, options: IngestOptions) -> Transactions:
@@ -131,8 +139,8 @@ def workspace_folder() -> str:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _workspace(folder: str, owner: str) -> workspace_.Workspace:
-    return workspace_.Workspace(folder, owner)
+def _workspace(folder: str, owner: str, quota_bytes: int) -> workspace_.Workspace:
+    return workspace_.Workspace(folder, owner, quota_bytes=quota_bytes)
 
 
 def workspace() -> workspace_.Workspace | None:
@@ -140,12 +148,13 @@ def workspace() -> workspace_.Workspace | None:
     folder = workspace_folder()
     if folder.lower() == "off":
         return None
-    return _workspace(folder, access.owner())
+    return _workspace(folder, access.owner(), settings.limits().workspace_quota_bytes)
 
 
 def remember(transactions: Transactions, data: bytes, name: str, label: str, sheet: str | None) -> str | None:
     """Keep a dataset the user loaded in the workspace (once per session and dataset); returns its entry id, or
-    None when the workspace is off or cannot be written (the dataset still works, it is only not kept)."""
+    None when the workspace is off or cannot keep it (full, or not writable: the page says so, and the dataset
+    still works for this session, it is only not kept)."""
     space = workspace()
     if space is None or is_default(transactions):  # what every fresh session opens anyway: nothing to keep
         return None
@@ -164,11 +173,18 @@ def remember(transactions: Transactions, data: bytes, name: str, label: str, she
                 customers=transactions.customers,
                 sheet=sheet,
             )
-        except (ClvError, OSError, sqlite3.Error):
-            return None
-        done[marker] = key
-    st.session_state[DATASET_ID] = done[marker]
-    return done[marker]
+        except ClvError as exc:  # over the quota, or a folder that cannot be used
+            done[marker] = (None, str(exc))
+        except (OSError, sqlite3.Error) as exc:
+            done[marker] = (None, f"The workspace could not keep it ({type(exc).__name__}).")
+        else:
+            done[marker] = (key, None)
+    key, problem = done[marker]
+    if problem:
+        st.warning(f"Not kept in Recent datasets: {problem} It stays open for this session.", icon=":material/warning:")
+        return None
+    st.session_state[DATASET_ID] = key
+    return key
 
 
 def remember_snapshot(transactions: Transactions, raw: RawTable, label: str) -> str | None:
@@ -195,15 +211,15 @@ def remember_snapshot(transactions: Transactions, raw: RawTable, label: str) -> 
 def is_default(transactions: Transactions) -> bool:
     """Whether this is the dataset a fresh session opens (the default sample, loaded the default way)."""
     data, name = cached_sample(DEFAULT_SAMPLE)
-    file_hash, raw = read_file(data, name)
+    file_hash, raw = read_file(data, name, bundled=True)
     default = resolve_mapping(raw.frame, detect_columns(raw.frame, has_header=raw.has_header))
     same_file = transactions.content_hash == file_hash
     return same_file and transactions.mapping == default and transactions.options == IngestOptions()
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _saved_bytes(folder: str, owner: str, key: str, content_hash: str) -> bytes:
-    return _workspace(folder, owner).read(key)
+@cache.shared()
+def _saved_bytes(folder: str, owner: str, key: str, content_hash: str, _space: workspace_.Workspace) -> bytes:
+    return _space.read(key)
 
 
 def open_saved(key: str) -> Transactions:
@@ -212,7 +228,7 @@ def open_saved(key: str) -> Transactions:
     if space is None:
         raise ClvError("The workspace is turned off.")
     entry = space.get(key)
-    data = _saved_bytes(str(space.folder), space.owner, key, entry.content_hash)
+    data = _saved_bytes(str(space.folder), space.owner, key, entry.content_hash, space)
     file_hash, raw = read_file(data, entry.file_name, sheet=entry.sheet)
     tx = load(file_hash, raw, entry.mapping, entry.options)
     activate(tx, entry.label, ("workspace", key))
@@ -225,17 +241,33 @@ def saved_bytes(key: str) -> tuple[bytes, workspace_.Entry]:
     if space is None:
         raise ClvError("The workspace is turned off.")
     entry = space.get(key)
-    return _saved_bytes(str(space.folder), space.owner, key, entry.content_hash), entry
+    return _saved_bytes(str(space.folder), space.owner, key, entry.content_hash, space), entry
 
 
-@st.cache_resource(ttl=600, max_entries=4, show_spinner=False)
-def _database(url: str, table: str | None, query: str | None, nonce: int) -> tuple[str, RawTable]:
-    return read_database(url, table=table, query=query, max_rows=IngestOptions().max_rows)
+@cache.shared(heavy="reading from the database", ttl=600)
+def _database(
+    url: str, table: str | None, query: str | None, trusted: bool, max_rows: int, nonce: int
+) -> tuple[str, RawTable]:
+    return read_database(url, table=table, query=query, max_rows=max_rows, trusted=trusted)
+
+
+def database_policy() -> settings.DatabasePolicy:
+    return settings.database_policy(configured_connection=configured_database_url() is not None)
 
 
 def database(url: str, table: str | None, query: str | None, nonce: int = 0) -> tuple[str, RawTable]:
-    """A table or query read from a database (cached ten minutes; a new ``nonce`` reads it again)."""
-    return _database(url, table, query, nonce)
+    """A table or query read from a database (kept ten minutes; a new ``nonce`` reads it again), within this
+    visitor's permissions (:mod:`clv_app.settings`) and the row limit. A URL is trusted only when it is the
+    configured connection (see :func:`clv_core.ingest.database.parse_url`)."""
+    policy = database_policy()
+    configured = configured_database_url()
+    if url != configured and not policy.may("urls"):
+        raise ClvError("Typing a database address is turned off on this server; an administrator can set one up.")
+    if query is not None and not policy.may("queries"):
+        raise ClvError("Typed queries are turned off on this server; read a table by its name.")
+    if table is not None and not policy.table_allowed(table):
+        raise ClvError(f"{table.strip()[:80]!r} is not one of the tables offered here: {', '.join(policy.tables)}.")
+    return _database(url, table, query, url == configured, settings.limits().max_rows, nonce)
 
 
 def configured_database_url() -> str | None:
@@ -273,7 +305,7 @@ def ensure_dataset() -> Transactions:
             pass  # gone or damaged: the default sample, and the Data page lists what is there
     if tx is None:
         data, name = cached_sample(DEFAULT_SAMPLE)
-        file_hash, raw = read_file(data, name)
+        file_hash, raw = read_file(data, name, bundled=True)
         mapping = resolve_mapping(raw.frame, detect_columns(raw.frame, has_header=raw.has_header))
         tx = load(file_hash, raw, mapping, IngestOptions())
         activate(tx, f"Sample: {SAMPLES[DEFAULT_SAMPLE].label}", ("sample", DEFAULT_SAMPLE))
@@ -287,23 +319,23 @@ def dataset_key(tx: Transactions) -> tuple:
     return (tx.content_hash, tx.mapping, tx.options)
 
 
-@st.cache_resource(max_entries=16, show_spinner="Building cohorts…")
+@cache.shared(spinner="Building cohorts…")
 def _cohorts(key: tuple, period: str, where: tuple[str, str] | None, _tx: Transactions) -> cohorts.CohortTable:
     return cohorts.build_cohorts(_tx, period=period, where=where)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
+@cache.shared()
 def _first_attributes(key: tuple, _tx: Transactions):
     return cohorts.first_purchase_attributes(_tx)
 
 
-@st.cache_resource(max_entries=16, show_spinner="Scoring customers…")
+@cache.shared(spinner="Scoring customers…")
 def _rfm(key: tuple, bins: int, thresholds: rfm.LifecycleThresholds, _tx: Transactions) -> rfm.RFMResult:
     summary = summarise(_tx, time_unit="days")
     return rfm.rfm(summary, bins=bins, thresholds=thresholds, previous_gap_days=rfm.previous_gaps(_tx))
 
 
-@st.cache_resource(max_entries=8, show_spinner="Computing the overview…")
+@cache.shared(spinner="Computing the overview…")
 def _overview(key: tuple, window: str, _tx: Transactions):
     revenue = runs(_tx.data).per_customer(_tx.data["amount"].to_numpy())
     return overview.kpis(_tx, window=window), overview.monthly_trend(_tx), overview.concentration(revenue)
@@ -326,28 +358,28 @@ def overview_of(tx: Transactions, window: str):
     return _overview(dataset_key(tx), window, tx)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
+@cache.shared()
 def _suggested_threshold(key: tuple, _tx: Transactions) -> survival.SuggestedThreshold:
     return survival.suggest_inactivity_days(_tx)
 
 
-@st.cache_resource(max_entries=8, show_spinner="Measuring customer lifetimes…")
+@cache.shared(spinner="Measuring customer lifetimes…")
 def _survival(key: tuple, definition: survival.ChurnDefinition, _tx: Transactions, _segments) -> survival.SurvivalData:
     return survival.survival_data(_tx, definition, extra_groups={"RFM segment": _segments})
 
 
-@st.cache_resource(max_entries=16, show_spinner="Drawing survival curves…")
+@cache.shared(spinner="Drawing survival curves…")
 def _km(key: tuple, definition, group: str | None, _data: survival.SurvivalData) -> survival.KMResult:
     t = _data.table
     return survival.kaplan_meier(t["duration_days"], t["churned"], None if group is None else t[group])
 
 
-@st.cache_resource(max_entries=16, show_spinner="Fitting the Cox model…")
+@cache.shared(spinner="Fitting the Cox model…")
 def _cox(key: tuple, definition, covariates: tuple[str, ...], _data: survival.SurvivalData) -> survival.CoxResult:
     return survival.cox(_data.table, duration_col="duration_days", event_col="churned", covariates=list(covariates))
 
 
-@st.cache_resource(max_entries=16, show_spinner="Fitting parametric lifetimes…")
+@cache.shared(spinner="Fitting parametric lifetimes…")
 def _parametric(key: tuple, definition, horizon_days: int, _data: survival.SurvivalData) -> survival.ParametricResult:
     return survival.parametric(_data.table["duration_days"], _data.table["churned"], horizon_days=horizon_days)
 
@@ -383,17 +415,17 @@ def parametric_of(tx: Transactions, data: survival.SurvivalData, horizon_days: i
     return _parametric(dataset_key(tx), data.definition, horizon_days, data)
 
 
-@st.cache_resource(max_entries=8, show_spinner="Fitting the models…")
+@cache.shared(spinner="Fitting the models…", heavy="fitting the models")
 def _fits(key: tuple, unit: str, model: str, _summary: CustomerSummary) -> tuple[models.FitResult, models.FitResult]:
     return models.fit_purchases(_summary, model), models.fit_spend(_summary)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Comparing models…")
+@cache.shared(spinner="Comparing models…", heavy="comparing the models")
 def _comparison(key: tuple, unit: str, _summary: CustomerSummary):
     return models.compare_models(_summary)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
+@cache.shared()
 def _diagnostics(key: tuple, unit: str, model: str, _fit: models.FitResult, _summary: CustomerSummary):
     """(repeat-purchase table, or the reason there is none; spend–frequency check)."""
     try:
@@ -403,7 +435,7 @@ def _diagnostics(key: tuple, unit: str, model: str, _fit: models.FitResult, _sum
     return repeat, models.spend_frequency_check(_summary)
 
 
-@st.cache_resource(max_entries=24, show_spinner="Preparing the forecast…")
+@cache.shared(spinner="Preparing the forecast…")
 def _base(key: tuple, unit: str, model: str, churn: float, _fit, _spend, _summary) -> economics.ForecastBase:
     return economics.precompute(_fit, _spend, _summary, churn_multiplier=churn)
 
@@ -439,12 +471,13 @@ def scenario(tx: Transactions, unit: str, model: str, econ: economics.Economics)
 
 
 def bootstrap_fits(tx: Transactions, unit: str, model: str, resamples: int) -> forecast.BootstrapFits:
-    """Refits on resampled customers, with a progress bar per resample the first time (see :class:`_Results`).
+    """Refits on resampled customers, with a progress bar per resample the first time (computed outside a cached
+    function, because an element drawn inside one is replayed on every later hit).
     They do not depend on the economics, so every slider position and page shares them."""
     key = ("bootstrap", dataset_key(tx), unit, model, resamples)
-    store = _results()
+    store = cache.store()
     hit = store.get(key)
-    if hit is not None:
+    if hit is not cache.MISSING:
         return hit
     customer_summary = summary(tx, unit)
     text = "Refitting both models on resampled customers: {} of {}"
@@ -455,27 +488,29 @@ def bootstrap_fits(tx: Transactions, unit: str, model: str, resamples: int) -> f
 
     try:
         return store.compute(
-            key, lambda: forecast.bootstrap_fits(customer_summary, model, resamples=resamples, seed=0, progress=report)
+            key,
+            lambda: forecast.bootstrap_fits(customer_summary, model, resamples=resamples, seed=0, progress=report),
+            heavy="bootstrap refits",
         )
     finally:
         bar.empty()
 
 
 def bootstrap(tx: Transactions, unit: str, model: str, econ: economics.Economics, resamples: int):
-    """Bootstrap CLV intervals under ``econ`` from the shared refits (kept in a small store of their own: each holds
-    every customer's CLV under every refit)."""
+    """Bootstrap CLV intervals under ``econ`` from the shared refits (each holds every customer's CLV under every
+    refit: 30 × 23,570 customers is 5.7 MB)."""
     fits = bootstrap_fits(tx, unit, model, resamples)
     key = ("bootstrap-clv", dataset_key(tx), unit, model, econ, resamples)
     customer_summary = summary(tx, unit)
-    return _draws().compute(key, lambda: forecast.bootstrap_clv(customer_summary, model, econ, fits=fits))
+    return cache.store().compute(key, lambda: forecast.bootstrap_clv(customer_summary, model, econ, fits=fits))
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@cache.shared()
 def sbg(survivors: tuple[float, ...]) -> contractual.SBGResult:
     return contractual.fit_sbg(survivors)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Reading subscriptions…")
+@cache.shared(spinner="Reading subscriptions…", heavy="reading subscriptions")
 def _subscriptions(file_hash: str, name: str, _data: bytes) -> contractual.Subscriptions:
     return contractual.read_subscriptions(_data, name)
 
@@ -484,18 +519,20 @@ def subscriptions(data: bytes, name: str) -> contractual.Subscriptions:
     return _subscriptions(content_hash(data), name, data)
 
 
-@st.cache_resource(max_entries=6, show_spinner="Refitting every model on the calibration period…")
+@cache.shared(
+    spinner="Refitting every model on the calibration period…", heavy="testing the models on a holdout period"
+)
 def _backtest(key: tuple, calibration_end: str, unit: str, _tx: Transactions) -> validation.Backtest:
     return validation.backtest(_tx, calibration_end=calibration_end, time_unit=unit)
 
 
-@st.cache_resource(max_entries=12, show_spinner=False)
+@cache.shared()
 def _tracking(key: tuple, calibration_end: str, unit: str, model: str, _result: validation.Backtest, _tx: Transactions):
     fit = next(m.fit for m in _result.models if m.name == model)
     return validation.tracking(fit, _tx, _result.holdout)
 
 
-@st.cache_resource(max_entries=6, show_spinner=False)
+@cache.shared(heavy="testing the models on a holdout period")
 def _scorecard(key: tuple, unit: str, _tx: Transactions) -> validation.Backtest:
     calibration_end = validation.default_calibration_end(_tx)
     return validation.backtest(_tx, calibration_end=calibration_end, time_unit=unit, challenger=False)
@@ -552,7 +589,7 @@ def _scored(result: economics.CLVScenario, rfm_table, attributes, thresholds):
     )
 
 
-@st.cache_resource(max_entries=8, show_spinner="Scoring both snapshots…")
+@cache.shared(spinner="Scoring both snapshots…", heavy="scoring two snapshots")
 def _migration(key: tuple, date_a: str, date_b: str, model: str, econ, thresholds, _tx: Transactions):
     from clv_core import segments
 
@@ -563,7 +600,7 @@ def migration(tx: Transactions, date_a, date_b, model: str, econ, thresholds):
     return _migration(dataset_key(tx), str(date_a), str(date_b), model, econ, thresholds, tx)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Writing the report…")
+@cache.shared(spinner="Writing the report…", heavy="writing the report")
 def _report(key: tuple, label: str, model: str, econ, thresholds, _tx: Transactions) -> str:
     from clv_core.report import executive_report
 
@@ -590,49 +627,3 @@ def seen(key: tuple) -> bool:
 
 def mark_done(key: tuple) -> None:
     _finished().add(key)
-
-
-class _Results:
-    """Results computed outside Streamlit's cached functions, so the work can draw its own progress bar (an element
-    drawn inside a cached function is replayed on every later cache hit). Shared by all sessions like the caches;
-    one computation per key at a time (a second session asking for the same key waits for the first); the least
-    recently used entries beyond ``max_entries`` are dropped."""
-
-    def __init__(self, max_entries: int) -> None:
-        self._values: OrderedDict = OrderedDict()
-        self._locks: dict = {}
-        self._lock = threading.Lock()
-        self._max = max_entries
-
-    def get(self, key: tuple):
-        with self._lock:
-            if key in self._values:
-                self._values.move_to_end(key)
-                return self._values[key]
-        return None
-
-    def compute(self, key: tuple, fn):
-        with self._lock:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            hit = self.get(key)
-            if hit is not None:
-                return hit
-            value = fn()
-            with self._lock:
-                self._values[key] = value
-                while len(self._values) > self._max:
-                    old, _ = self._values.popitem(last=False)
-                    self._locks.pop(old, None)
-            return value
-
-
-@st.cache_resource(show_spinner=False)
-def _results() -> _Results:
-    return _Results(max_entries=8)
-
-
-@st.cache_resource(show_spinner=False)
-def _draws() -> _Results:
-    """Bootstrap CLV per customer and refit (30 × 23,570 customers is 5.7 MB), for the latest slider positions."""
-    return _Results(max_entries=8)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import re
 import time
@@ -135,37 +137,56 @@ def page_start(title: str) -> Transactions:
 
 
 def database_source():
-    """Where to read from (the configured connection, or a URL typed in), a table or a query, and a Read button;
-    returns the content hash and raw table once read, else None."""
-    from clv_app import state
+    """Where to read from (the configured connection, or a URL typed in when this visitor may), a table or a query
+    (when this visitor may type one), and a Read button; returns the content hash and raw table once read, else
+    None. What a visitor may do is set under ``[database]`` (see :mod:`clv_app.settings`)."""
+    from clv_app import settings, state
     from clv_core.errors import ClvError
     from clv_core.ingest.database import safe_url
 
+    policy = state.database_policy()
+    limit = settings.limits().max_rows
     configured = state.configured_database_url()
     if configured:
         st.caption(f"Connection from `.streamlit/secrets.toml` ([connections.clv]): {md(safe_url(configured))}")
         url = configured
-    else:
+    elif policy.may("urls"):
         url = st.text_input(
             "Database URL",
             placeholder="postgresql://user@host:5432/database",
             type="password",
             key="db-url",
             help="Not kept anywhere but this session. For a shared server, put it under [connections.clv] in "
-            ".streamlit/secrets.toml instead (README › Sharing).",
+            ".streamlit/secrets.toml instead (README › Deployment).",
         )
-    how = st.radio("Read", ("A table", "A query"), horizontal=True, key="db-how")
+    else:
+        st.info(
+            "Typing a database address is turned off on this server. An administrator can set up a connection "
+            "under [connections.clv] in .streamlit/secrets.toml, or allow it under [database] (README › Deployment).",
+            icon=":material/lock:",
+        )
+        return None
+    ways = ("A table", "A query") if policy.may("queries") else ("A table",)
+    how = st.radio("Read", ways, horizontal=True, key="db-how") if len(ways) > 1 else ways[0]
     if how == "A table":
-        table, query = st.text_input("Table", placeholder="orders or sales.orders", key="db-table"), None
+        if policy.tables:
+            table = st.selectbox("Table", policy.tables, key="db-table-choice")
+        else:
+            table = st.text_input("Table", placeholder="orders or sales.orders", key="db-table")
+        query = None
+        if len(ways) == 1:
+            st.caption("Typed queries are turned off here ([database] queries in .streamlit/secrets.toml).")
     else:
         table = None
         query = st.text_area(
             "Query (read-only)",
             placeholder="SELECT customer_id, ordered_at, total FROM orders WHERE country = 'DE'",
             key="db-query",
-            help="Runs in a read-only transaction with a 2-minute limit: it can select, join and filter, never "
-            "change the database.",
+            help="One SELECT (or WITH … SELECT, VALUES, TABLE) statement, run read-only with a 2-minute limit: it "
+            "can select, join and filter, never change the database. On a login that can reach beyond its "
+            "database (a superuser, server files), typed queries are refused.",
         )
+    st.caption(f"At most {limit:,} rows are read (the limit set for this server).")
     request = (url, table, query)
     if st.button("Read from the database", key="db-read", icon=":material/database:", disabled=not url):
         st.session_state["db-request"] = request
@@ -174,7 +195,8 @@ def database_source():
         st.info("Give the table or the query, then read it.")
         return None
     try:
-        with steps("Reading from the database", ("db", request, st.session_state["db-nonce"])) as step:
+        asked = hashlib.sha256(repr(request).encode()).hexdigest()  # the progress key holds no password
+        with steps("Reading from the database", ("db", asked, st.session_state["db-nonce"])) as step:
             step(f"Reading {md(table or 'the query')} from {md(safe_url(url))}…")
             return state.database(url, table, query, st.session_state["db-nonce"])
     except ClvError as exc:
@@ -183,22 +205,35 @@ def database_source():
 
 
 def recent_datasets(current: str | None) -> str | None:
-    """The workspace's datasets to choose from (the active one first chosen), with a delete button; returns the
-    chosen entry's id, or None when there is nothing to open."""
-    from clv_app import state
+    """The workspace's datasets to choose from (the active one first chosen), with a delete button that asks
+    first; returns the chosen entry's id, or None when there is nothing to open. Rows that cannot be read back are
+    named, with a button to remove them."""
+    from clv_app import access, settings, state
     from clv_core.errors import ClvError
 
     try:
         space = state.workspace()
-        entries = space.entries() if space is not None else []
+        listing = space.listing() if space is not None else None
     except ClvError as exc:
         st.warning(str(exc), icon=":material/warning:")
         return None
     if space is None:
         st.info("The workspace is turned off (CLV_WORKSPACE=off): loaded datasets are not kept.")
         return None
+    if listing.message:
+        st.warning(listing.message, icon=":material/warning:")
+        if st.button("Remove the damaged entries", key="data-saved-purge", icon=":material/delete_sweep:"):
+            for damaged in listing.damaged:
+                with contextlib.suppress(ClvError):
+                    space.delete(damaged.id)
+            st.rerun()
+    entries = list(listing.entries)
+    quota = settings.limits().workspace_quota_bytes
+    kept = f"{space.used_bytes() / 1e6:,.1f} MB of {quota / 1e6:,.0f} MB used"
     if not entries:
-        st.info("Nothing saved yet: every dataset you load here is kept, with its columns and cleaning options.")
+        st.info(
+            f"Nothing saved yet: every dataset you load here is kept, with its columns and cleaning options ({kept})."
+        )
         return None
     ids = [e.id for e in entries]
     by_id = {e.id: e for e in entries}
@@ -214,25 +249,35 @@ def recent_datasets(current: str | None) -> str | None:
         ),
         key="data-saved",
     )
-    right.button(
-        "Delete",
-        key="data-saved-delete",
-        icon=":material/delete:",
-        on_click=_delete_saved,
-        args=(chosen,),
-        disabled=chosen is None,
-        help="Remove it from the workspace (the file too, when nothing else uses it). What is open stays open.",
+    with right.popover("Delete", icon=":material/delete:", disabled=chosen is None, width="stretch"):
+        if chosen is not None:
+            shared = (
+                " Everyone using this app without sign-in shares this list." if not access.sign_in_configured() else ""
+            )
+            st.write(f"Delete {md(by_id[chosen].label)} from the workspace?{shared}")
+            st.button(
+                "Delete it",
+                key="data-saved-delete",
+                type="primary",
+                on_click=_delete_saved,
+                args=(chosen,),
+                help="Remove it from the workspace (the file too, when nothing else uses it). What is open stays open.",
+            )
+    whose = access.identity().label
+    st.caption(
+        f"{len(entries)} kept in {md(str(space.folder))} for {md(whose)}, the most recently opened first ({kept})."
     )
-    st.caption(f"{len(entries)} kept in {space.folder} for {space.owner}, the most recently opened first.")
     return chosen
 
 
 def _delete_saved(key: str) -> None:
     from clv_app import state
+    from clv_core.errors import ClvError
 
     space = state.workspace()
     if space is not None:
-        space.delete(key)
+        with contextlib.suppress(ClvError):  # already gone (a second click, another tab): nothing to do
+            space.delete(key)
     if st.session_state.get(state.DATASET_ID) == key:
         st.session_state.pop(state.DATASET_ID)
     st.session_state.pop("data-saved", None)

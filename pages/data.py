@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import links, memo, navigation, state, views
+from clv_app import links, memo, navigation, settings, state, views
 from clv_core import export
 from clv_core.errors import ClvError
 from clv_core.ingest import detect_columns
@@ -51,10 +51,10 @@ elif source == "Bundled sample":
     data, name = state.cached_sample(key)
     label, origin = f"Sample: {SAMPLES[key].label}", ("sample", key)
 else:
-    limit_mb = st.get_option("server.maxUploadSize")
+    limit_mb, limit_rows = st.get_option("server.maxUploadSize"), settings.limits().max_rows
     upload = st.file_uploader(
         f"Transaction file: CSV, TSV or TXT (any delimiter), Excel .xlsx, Parquet, or one of these in .gz or "
-        f"a one-file .zip. Up to {limit_mb} MB.",
+        f"a one-file .zip. Up to {limit_mb} MB and {limit_rows:,} rows.",
         type=["csv", "tsv", "txt", "xlsx", "parquet", "gz", "zip"],
         key="data-upload",
     )
@@ -73,7 +73,8 @@ if data is not None or database is not None:
             sheet = st.session_state.get(f"sheet-{name}")
             with views.steps(f"Reading {views.md(name)}", ("read", len(data), name, sheet, file_id)) as step:
                 step(f"Reading {len(data) / 1e6:,.1f} MB and detecting its format and columns…")
-                file_hash, raw = state.read_file(data, name, sheet=sheet, file_id=file_id)
+                bundled = source == "Bundled sample"
+                file_hash, raw = state.read_file(data, name, sheet=sheet, file_id=file_id, bundled=bundled)
         if len(raw.sheets) > 1:
             st.selectbox("Sheet", raw.sheets, index=raw.sheets.index(raw.sheet), key=f"sheet-{name}")
         guess = memo.of(detect_columns, raw.frame, has_header=raw.has_header)

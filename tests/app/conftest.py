@@ -6,6 +6,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from clv_app import cache
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
@@ -15,6 +16,7 @@ APP = str(ROOT / "app.py")
 def clear_caches():
     st.cache_data.clear()
     st.cache_resource.clear()
+    cache.clear()
     yield
 
 

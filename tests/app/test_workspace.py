@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from streamlit.testing.v1 import AppTest
 
-from tests.app.conftest import APP, upload
+from tests.app.conftest import APP, text_of, upload
 
 ROWS = ["customer_id,date,amount"] + [f"c{i % 40},2024-0{1 + i % 6}-{10 + i % 9},{5 + i % 7}" for i in range(240)]
 ROWS += ["c1,2024-06-25,-3", "c2,2024-06-26,-4"]  # refunds: netted by default, kept as rows when chosen
@@ -53,6 +55,8 @@ def test_recent_datasets_reopen_without_uploading_and_can_be_deleted(app):
     assert not other.exception, other.exception
     assert "shop.csv" in sidebar(other) and "dataset" in other.query_params
 
+    question = "\n".join(str(m.value) for m in other.markdown).replace("\\", "")
+    assert "Delete shop.csv from the workspace? Everyone using this app without sign-in shares this list." in question
     other.button(key="data-saved-delete").click().run()
     assert not other.exception
     assert any("Nothing saved yet" in i.value for i in other.info)
@@ -61,3 +65,29 @@ def test_recent_datasets_reopen_without_uploading_and_can_be_deleted(app):
 
     gone = fresh(dataset="0123456789abcdef")  # a link to a deleted dataset: the sample, no error
     assert not gone.exception and "CDNOW" in sidebar(gone)
+
+
+def test_a_full_workspace_keeps_the_dataset_open_and_says_why_it_is_not_kept():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.secrets["limits"] = {"workspace_quota_mb": 0.001}  # 1 KB: the 3 KB file does not fit
+    at.run()
+    upload(at, "shop.csv", CSV)
+    assert not at.exception and not at.error
+    warning = "\n".join(w.value for w in at.warning)
+    assert "Not kept in Recent datasets" in warning and "does not fit in your workspace" in warning
+    assert "shop.csv" in sidebar(at) and "dataset" not in at.query_params  # open, but no link to a saved copy
+    at.radio(key="data-source").set_value("Recent datasets").run()
+    assert "0.0 MB of 0 MB used" in text_of(at)
+
+
+def test_a_damaged_saved_dataset_is_named_not_a_crash_and_can_be_removed(app, own_workspace):
+    upload(app, "shop.csv", CSV)
+    with sqlite3.connect(own_workspace / "workspace.sqlite") as db:
+        db.execute("UPDATE datasets SET mapping = 'null'")
+    other = fresh()
+    other.radio(key="data-source").set_value("Recent datasets").run()
+    assert not other.exception, other.exception
+    assert any("cannot be read and is not listed" in w.value for w in other.warning)
+    other.button(key="data-saved-purge").click().run()
+    assert not other.exception and not other.warning
+    assert any("Nothing saved yet" in i.value for i in other.info)

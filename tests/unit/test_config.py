@@ -35,3 +35,12 @@ def test_no_raw_html_is_rendered_anywhere_in_the_app():
 def test_the_sign_in_secrets_file_cannot_be_committed():
     ignored = (ROOT / ".gitignore").read_text().splitlines()
     assert ".streamlit/secrets.toml" in ignored
+
+
+def test_the_app_listens_on_loopback_unless_told_otherwise():
+    # Without sign-in the app is open to whoever reaches the port, and the sidebar says "open for local use".
+    assert CONFIG["server"]["address"] == "127.0.0.1"
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^ADDRESS \?= 127\.0\.0\.1$", makefile, re.M)
+    run = re.search(r"^run:.*\n\t(.*)$", makefile, re.M).group(1)
+    assert "--server.address $(ADDRESS)" in run

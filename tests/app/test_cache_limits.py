@@ -1,0 +1,158 @@
+"""The shared results are bounded by the memory they hold, and heavy work is limited per visitor and per server."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clv_app import cache, state
+from clv_core.errors import ClvError
+from clv_core.ingest import IngestOptions, detect_columns, ingest, resolve_mapping
+from clv_core.samples import sample_bytes
+
+
+def test_the_store_drops_the_least_recently_used_once_past_its_byte_budget():
+    store = cache.Store(budget_bytes=25_000_000)
+    for name in "abc":
+        store.compute((name,), lambda: np.zeros(1_000_000))  # 8 MB each
+    store.get(("a",))  # used again: "b" is now the oldest
+    store.compute(("d",), lambda: np.zeros(1_000_000))
+    assert store.get(("b",)) is cache.MISSING
+    assert all(store.get((k,)) is not cache.MISSING for k in "acd")
+    assert store.held_bytes() <= 25_000_000
+    big = store.compute(("huge",), lambda: np.zeros(4_000_000))  # 32 MB: over the budget, kept alone
+    assert store.get(("huge",)) is big and len(store) == 1 and store.held_bytes() == big.nbytes
+
+
+def test_sizes_are_measured_close_to_what_pandas_reports_for_a_real_dataset():
+    tx = ingest(*sample_bytes("cdnow_sample"))
+    measured = tx.data.memory_usage(index=True, deep=True).sum()
+    assert 0.8 * measured <= cache.sizeof(tx) <= 3 * measured  # the report and options are small beside the data
+    assert cache.sizeof(pd.DataFrame({"id": ["x" * 1_000] * 10_000})) > 10_000_000  # text counted, not pointers
+
+
+def test_a_cached_result_expires_after_its_time_to_live(monkeypatch):
+    store = cache.Store(budget_bytes=1_000_000)
+    now = [100.0]
+    monkeypatch.setattr(cache.time, "monotonic", lambda: now[0])
+    store.compute(("db",), lambda: b"rows", ttl=600)
+    now[0] += 599
+    assert store.get(("db",)) == b"rows"
+    now[0] += 2
+    assert store.get(("db",)) is cache.MISSING and store.held_bytes() == 0
+
+
+def test_loading_many_datasets_holds_no_more_than_the_budget(monkeypatch):
+    store = cache.Store(budget_bytes=30_000_000)
+    monkeypatch.setattr(cache, "_store", store)
+    rng = np.random.default_rng(0)
+    for i in range(5):
+        rows = 100_000
+        csv = pd.DataFrame(
+            {
+                "customer_id": rng.integers(0, 20_000, rows).astype(str),
+                "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, rows), unit="D"),
+                "amount": rng.gamma(2, 20, rows).round(2) + i,
+            }
+        ).to_csv(index=False)
+        file_hash, raw = state.read_file(csv.encode(), f"file-{i}.csv")
+        state.load(file_hash, raw, resolve_mapping(raw.frame, detect_columns(raw.frame)), IngestOptions())
+        assert store.held_bytes() <= 30_000_000 or len(store) == 1
+    assert 1 <= len(store) < 10  # the first files' tables went to make room
+
+
+def run_in_threads(jobs: cache.Jobs, plan: list[tuple[str, float]]) -> list[tuple[str, str, float]]:
+    """Each (visitor, seconds) holds a heavy slot that long; returns (visitor, event, time) in order."""
+    events: list[tuple[str, str, float]] = []
+    lock = threading.Lock()
+    start = time.monotonic()
+
+    def work(visitor: str, seconds: float) -> None:
+        with jobs.slot("a test job", visitor=visitor):
+            with lock:
+                events.append((visitor, "start", time.monotonic() - start))
+            time.sleep(seconds)
+            with lock:
+                events.append((visitor, "end", time.monotonic() - start))
+
+    threads = []
+    for visitor, seconds in plan:
+        threads.append(threading.Thread(target=work, args=(visitor, seconds)))
+        threads[-1].start()
+        time.sleep(0.05)  # in this order
+    for t in threads:
+        t.join()
+    return events
+
+
+def most_at_once(events: list[tuple[str, str, float]], who=lambda v: True) -> int:
+    running = peak = 0
+    for visitor, event, _ in events:
+        if who(visitor):
+            running += 1 if event == "start" else -1
+            peak = max(peak, running)
+    return peak
+
+
+def test_the_server_runs_at_most_its_number_of_heavy_jobs_at_once():
+    events = run_in_threads(cache.Jobs(per_server=2), [("ann", 0.4), ("bob", 0.4), ("cy", 0.4), ("dee", 0.4)])
+    assert most_at_once(events) == 2
+    assert [e for e in events if e[1] == "start"][2][2] >= 0.35  # the third began only when one had ended
+
+
+def test_one_visitor_runs_one_heavy_job_at_a_time_while_others_go_on():
+    events = run_in_threads(cache.Jobs(per_server=3), [("ann", 0.4), ("ann", 0.4), ("bob", 0.1)])
+    assert most_at_once(events, lambda v: v == "ann") == 1
+    bob = next(t for v, e, t in events if v == "bob" and e == "end")
+    ann_second = [t for v, e, t in events if v == "ann" and e == "start"][1]
+    assert bob < ann_second  # bob did not queue behind ann
+
+
+def test_work_nested_in_a_slot_runs_in_it_and_a_long_wait_is_a_message():
+    jobs = cache.Jobs(per_server=1, max_wait_s=0.3)
+    with jobs.slot("outer", visitor="ann"), jobs.slot("inner", visitor="ann"):  # no deadlock on itself
+        assert jobs.running() == {"ann": "outer"}
+        failed = []
+
+        def other() -> None:
+            try:
+                with jobs.slot("backtest", visitor="bob"):
+                    pass
+            except ClvError as exc:
+                failed.append(str(exc))
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+    assert failed and "1 large jobs are running on this server" in failed[0] and "Try again later" in failed[0]
+    assert jobs.running() == {}
+
+
+def test_heavy_app_work_takes_a_slot_and_light_work_does_not(monkeypatch):
+    jobs = cache.Jobs(per_server=1)
+    monkeypatch.setattr(cache, "_jobs", jobs)
+    seen = {}
+    from clv_core import models
+
+    fit = models.fit_purchases
+
+    def watched_fit(*args, **kwargs):
+        seen["during fit"] = list(jobs.running().values())
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(models, "fit_purchases", watched_fit)
+    tx = ingest(*sample_bytes("cdnow_sample"))
+    state.fits(tx, "weeks", "bgnbd")
+    assert seen["during fit"] == ["fitting the models"] and jobs.running() == {}
+
+
+@pytest.mark.parametrize("budget_mb", ["0", "-5", "lots"])
+def test_a_limit_that_is_not_a_positive_number_keeps_its_default(monkeypatch, budget_mb):
+    from clv_app import access, settings
+
+    monkeypatch.setattr(access, "section", lambda name: {"cache_mb": budget_mb} if name == "limits" else None)
+    assert settings.limits().cache_bytes == settings.Limits().cache_bytes
