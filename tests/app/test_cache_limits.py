@@ -15,6 +15,35 @@ from clv_core.ingest import IngestOptions, detect_columns, ingest, resolve_mappi
 from clv_core.samples import sample_bytes
 
 
+def test_two_sessions_asking_at_once_share_one_computation():
+    store, calls = cache.Store(budget_bytes=1_000_000), []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.2)
+        return object()
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(store.compute(("k",), slow))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and results[0] is results[1]
+
+
+def test_a_failure_is_not_kept_and_the_next_call_tries_again():
+    store = cache.Store(budget_bytes=1_000_000)
+
+    def fails():
+        raise ClvError("no")
+
+    with pytest.raises(ClvError):
+        store.compute(("d",), fails)
+    assert store.get(("d",)) is cache.MISSING
+    assert store.compute(("d",), lambda: "D") == "D"
+
+
 def test_the_store_drops_the_least_recently_used_once_past_its_byte_budget():
     store = cache.Store(budget_bytes=25_000_000)
     for name in "abc":
