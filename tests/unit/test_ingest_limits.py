@@ -8,11 +8,15 @@ parser never being called. Nothing is timed.
 from __future__ import annotations
 
 import gzip
+import io
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from clv_core.errors import UnreadableFileError
@@ -35,6 +39,21 @@ def python_peak() -> Iterator[dict]:
         tracemalloc.stop()
 
 
+# Every pool made below lives as long as the session: a buffer allocated through a pool is freed through it, and
+# Arrow may free one after the test (dropping the pool first crashed the next test's Parquet writer).
+_POOLS: list[pa.MemoryPool] = []
+
+
+@pytest.fixture
+def arrow_peak() -> Iterator[pa.MemoryPool]:
+    """Arrow's allocations during the test go through a pool of their own; its ``max_memory()`` is their peak."""
+    previous = pa.default_memory_pool()
+    _POOLS.append(pa.proxy_memory_pool(previous))
+    pa.set_memory_pool(_POOLS[-1])
+    yield _POOLS[-1]
+    pa.set_memory_pool(previous)
+
+
 @pytest.fixture
 def no_csv_parse(monkeypatch):
     """Fail the test if pandas' CSV parser is called: the refusal must come first."""
@@ -43,6 +62,17 @@ def no_csv_parse(monkeypatch):
         raise AssertionError("pandas.read_csv was called before the limit was checked")
 
     monkeypatch.setattr(pd, "read_csv", parse)
+
+
+def parquet(table: pa.Table, **options) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, **options)
+    return buffer.getvalue()
+
+
+def repeated(value: str, rows: int) -> pa.DictionaryArray:
+    """``value`` in every row, stored once: what a Parquet dictionary page holds."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int32)), pa.array([value]))
 
 
 def csv_text(header: list[str], rows: list[list[str]]) -> str:
@@ -118,14 +148,132 @@ def test_a_long_line_of_short_values_is_not_a_long_cell():
     assert raw.frame.shape == (3, DEFAULT_MAX_COLUMNS)
 
 
+# --- Parquet ------------------------------------------------------------------------------------------------
+
+
+def test_the_issues_parquet_dictionary_bomb_is_refused_before_its_text_is_decoded(arrow_peak):
+    rows, chars = 2_000, 20_000_000  # one 20 MB string in 2,000 rows: 40,000 MB once decoded
+    table = pa.table(
+        {
+            "customer_id": repeated("x" * chars, rows),
+            "date": pa.array(np.full(rows, np.datetime64("2024-01-05", "ns"))),
+            "amount": pa.array(np.full(rows, 10.0)),
+        }
+    )
+    data = parquet(table, compression="zstd")
+    del table
+    assert len(data) < 2_500
+    with python_peak() as peak, pytest.raises(UnreadableFileError) as refused:
+        load(data, "bomb.parquet")
+    assert "would take about 40,000 MB in memory" in str(refused.value)
+    assert "the limit is 500 MB" in str(refused.value)
+    assert peak["bytes"] < 5 * MB  # the 20 MB value never became a Python string
+    assert arrow_peak.max_memory() < 4 * chars  # the dictionary page: its compressed and decoded value
+
+
+def test_a_text_column_stored_with_a_dictionary_is_measured_before_it_is_decoded(arrow_peak):
+    # No Arrow schema in the file: the reader sees a plain string column whose pages hold one dictionary value.
+    data = parquet(pa.table({"note": repeated("x" * 30_000, 20_000)}), compression="zstd", store_schema=False)
+    assert len(data) < 2_000
+    with pytest.raises(UnreadableFileError, match=r"would take about 600 MB in memory .*the limit is 500 MB"):
+        read_raw(data, "notes.parquet")
+    assert arrow_peak.max_memory() < 10 * MB  # decoded, it takes 600 MB
+
+
+@pytest.fixture(scope="module")
+def five_million_zeros() -> bytes:
+    """5,000,000 rows of one int64: 40 MB in memory, a few kilobytes on disk."""
+    return parquet(pa.table({"amount": pa.array(np.zeros(5_000_000, dtype=np.int64))}))
+
+
+def test_parquet_rows_over_the_limit_are_refused_from_the_metadata_before_any_value_is_read(
+    five_million_zeros, arrow_peak
+):
+    assert len(five_million_zeros) < 100_000
+    with python_peak() as peak, pytest.raises(UnreadableFileError, match=r"has 5,000,000 rows, more than 1,000 rows"):
+        read_raw(five_million_zeros, "big.parquet", max_rows=1_000)
+    assert peak["bytes"] < 1 * MB and arrow_peak.max_memory() < 1 * MB
+
+
+def test_parquet_values_over_the_memory_cap_are_refused_from_the_metadata_without_a_row_limit(
+    five_million_zeros, arrow_peak
+):
+    with python_peak() as peak, pytest.raises(UnreadableFileError) as refused:
+        read_raw(five_million_zeros, "big.parquet", max_decompressed_bytes=10 * MB)
+    assert "would take about 40 MB in memory (by its metadata); the limit is 10 MB" in str(refused.value)
+    assert peak["bytes"] < 1 * MB and arrow_peak.max_memory() < 1 * MB
+
+
+def test_parquet_with_more_columns_than_the_limit_is_refused_from_the_metadata(arrow_peak):
+    zeros = pa.array(np.zeros(20_000))
+    wide = {f"c{i}": zeros for i in range(DEFAULT_MAX_COLUMNS + 1)}
+    data = parquet(pa.table(wide))
+    with python_peak() as peak, pytest.raises(UnreadableFileError, match=r"has 1,001 columns; the limit is 1,000"):
+        read_raw(data, "wide.parquet")
+    assert peak["bytes"] < 2 * MB and arrow_peak.max_memory() < 2 * MB  # the values: 160 MB
+    wide.pop("c0")
+    assert read_raw(parquet(pa.table(wide)), "wide.parquet").frame.shape == (20_000, DEFAULT_MAX_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        (pa.array([[1, 2], [3]]), "list<"),
+        (pa.array([{"a": 1}, {"a": 2}]), "struct<"),
+        (pa.array([[("k", 1)], []], type=pa.map_(pa.string(), pa.int64())), "map<"),
+    ],
+)
+def test_nested_parquet_columns_are_refused_naming_the_column(values, kind):
+    data = parquet(pa.table({"customer_id": ["a", "b"], "items": values}))
+    with pytest.raises(UnreadableFileError, match=rf"column 'items' holds {kind}.* values .*one value per cell"):
+        read_raw(data, "nested.parquet")
+
+
+def test_a_parquet_cell_over_the_limit_is_refused_with_its_row_and_column():
+    notes = ["short", "y" * (DEFAULT_MAX_CELL_CHARS + 1), "short"]
+    data = parquet(pa.table({"customer_id": ["a", "b", "c"], "note": notes}), row_group_size=2)
+    with pytest.raises(UnreadableFileError, match=r"row 2, column 'note' has a value of 32,768 characters; the limit"):
+        read_raw(data, "notes.parquet")
+    data = parquet(pa.table({"customer_id": ["a", "b", "c"], "note": notes[::-1]}), row_group_size=2)
+    with pytest.raises(UnreadableFileError, match=r"row 2, column 'note'"):  # found in the second row group
+        read_raw(data, "notes.parquet")
+
+
+def test_ordinary_parquet_reads_as_pandas_read_parquet_did():
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["007", None, "b", "007"] * 3,
+            "product": [b"sku-1", b"sku-2", None, b"sku-1"] * 3,
+            "date": pd.date_range("2024-01-05", periods=12, freq="D", tz="Europe/Berlin"),
+            "amount": np.arange(12) * 1.5,
+            "quantity": np.arange(12),
+            "gift": [True, False] * 6,
+        }
+    )
+    data = parquet(pa.Table.from_pandas(frame, preserve_index=False), row_group_size=5)
+    got = read_raw(data, "t.parquet").frame
+    pd.testing.assert_frame_equal(got, pd.read_parquet(io.BytesIO(data)))
+    assert got["customer_id"].dtype == object and got["customer_id"].tolist()[:2] == ["007", None]
+
+
+def test_a_categorical_parquet_column_comes_as_its_values_not_a_categorical():
+    frame = pd.DataFrame({"channel": pd.Categorical(["Email", None, "Web"]), "amount": [1.0, 2.0, 3.0]})
+    data = parquet(pa.Table.from_pandas(frame, preserve_index=False))
+    got = read_raw(data, "t.parquet").frame
+    assert got["channel"].dtype == object and got["channel"].tolist() == ["Email", None, "Web"]
+
+
 # --- at the limits, and the rest ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("file_format", ["csv"])
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
 def test_a_cell_of_exactly_max_cell_chars_loads(file_format):
     note = "n" * DEFAULT_MAX_CELL_CHARS
     rows = [["customer_id", "date", "amount", "note"], ["1", "2024-01-05", "10", note]]
-    data = csv_text(rows[0], rows[1:]).encode()
+    if file_format == "csv":
+        data = csv_text(rows[0], rows[1:]).encode()
+    else:
+        data = parquet(pa.table(dict(zip(rows[0], [[v] for v in rows[1]]))))
     tx = load(data, f"limit.{file_format}")
     assert len(tx.data) == 1 and tx.report.columns_in_file == ("customer_id", "date", "amount", "note")
     with pytest.raises(UnreadableFileError, match=r"has a value of 32,767 characters; the limit is 32,766"):
@@ -138,6 +286,12 @@ def test_limits_travel_from_ingest_options_to_every_reader():
         load(text, max_columns=2)
     with pytest.raises(UnreadableFileError, match=r"a value of 11 characters; the limit is 10"):
         load(text, max_cell_chars=10)
+    with pytest.raises(UnreadableFileError, match=r"has 3 columns; the limit is 2"):
+        load(
+            parquet(pa.table({"customer_id": ["1"], "date": ["2024-01-05"], "amount": [10]})),
+            "t.parquet",
+            max_columns=2,
+        )
 
 
 def test_a_memory_error_while_reading_becomes_a_clv_error(monkeypatch):
