@@ -52,7 +52,7 @@ class IngestOptions:
     max_bad_fraction : float
         Refuse the file when more than this share of rows has an unreadable date or amount.
     max_decompressed_bytes : int
-        Cap in bytes on decompressed size for .gz/.zip/.xlsx, and on the decoded values of Parquet
+        Cap in bytes on decompressed size for .gz/.zip/.xlsx, and on the decoded values of Parquet and Excel
         (500 MB).
     max_rows : int, optional
         Refuse files with more data rows, counted before the data is parsed where the format allows.

@@ -123,7 +123,7 @@ def read_raw(
         Excel sheet to read. By default ``sheet_chooser(frames)`` picks one, else the first sheet.
     max_decompressed_bytes : int
         Cap in bytes on a decompressed .gz/.zip member and an .xlsx package, and on the decoded values of a
-        Parquet table (a string repeated by a dictionary counts every time).
+        Parquet or Excel table (a string repeated by a dictionary or shared by many cells counts every time).
     max_rows : int, optional
         Refuse tables with more data rows than this; text is counted before it is parsed, Parquet from its
         metadata, and no format is parsed past ``max_rows + 2`` rows.
@@ -205,6 +205,7 @@ def _read_by_content(data: bytes, name: str, *, sheet, limits: Limits, chooser) 
     if data[:4] == b"PAR1":
         return _read_parquet(data, name, limits=limits)
     if data[:4] == b"PK\x03\x04" and _is_xlsx(data):
+        _check_zip_sizes(data, name, limits.max_decompressed_bytes)
         return _read_excel(data, name, sheet=sheet, limits=limits, chooser=chooser)
     for magic, what in _REFUSED_MAGIC:
         if data.startswith(magic):
@@ -661,22 +662,26 @@ def _read_excel(data: bytes, name: str, *, sheet, limits: Limits, chooser) -> Ra
     def read(sheet_name: str, nrows: int | None) -> pd.DataFrame:
         try:
             return book.parse(sheet_name, header=None, dtype=object, na_filter=False, nrows=nrows)
+        except MemoryError:
+            raise
         except Exception as exc:
             raise UnreadableFileError(
                 f"{name}: sheet {sheet_name!r} could not be read ({type(exc).__name__})."
             ) from None
 
-    chosen = sheet
-    if chosen is None:
-        heads = {}
-        for s in sheets:
-            top = read(s, 1)
-            if not top.empty:
-                heads[s] = pd.DataFrame(columns=[str(v).strip() for v in top.iloc[0].tolist()])
-        chosen = (chooser(heads) if chooser and heads else None) or next(iter(heads), sheets[0])
+    heads, widths = {}, {}
+    for s in sheets if sheet is None else (sheet,):
+        top = read(s, 1)
+        widths[s] = top.shape[1]
+        if not top.empty:
+            heads[s] = pd.DataFrame(columns=[str(v).strip() for v in top.iloc[0].tolist()])
+    chosen = sheet or (chooser(heads) if chooser and heads else None) or next(iter(heads), sheets[0])
+    check_columns(widths[chosen], name, limit=limits.max_columns)
     frame = read(chosen, None if limits.max_rows is None else limits.max_rows + 2)
     if frame.empty:
         raise UnreadableFileError(f"{name}: sheet {chosen!r} is empty: it has no transactions.")
+    check_columns(frame.shape[1], name, limit=limits.max_columns)  # a data row wider than the header
+    _check_sheet_text(frame, name, sheet=chosen, limits=limits)
     header = ["" if (isinstance(v, float) and pd.isna(v)) else str(v) for v in frame.iloc[0].tolist()]
     frame = frame.iloc[1:].reset_index(drop=True)
     columns, notes = _clean_header(header, name)
@@ -686,6 +691,33 @@ def _read_excel(data: bytes, name: str, *, sheet, limits: Limits, chooser) -> Ra
     if len(sheets) > 1:
         notes.append(f"Read sheet {chosen!r} of {len(sheets)} ({', '.join(sheets)}).")
     return RawTable(frame=frame, source_name=name, file_format="excel", sheet=chosen, sheets=sheets, notes=tuple(notes))
+
+
+def _check_sheet_text(frame: pd.DataFrame, name: str, *, sheet: str, limits: Limits) -> None:
+    """Refuse a sheet whose text, counted once per cell, is over the cap, or with a cell over the cell limit.
+
+    openpyxl gives every cell that uses a shared string the same string object, so the sheet is still small here;
+    the first operation that copies each cell (stripping, converting to Arrow) would expand it.
+    """
+    total = 0
+    for position in range(frame.shape[1]):
+        lengths = _cell_lengths(frame.iloc[:, position])
+        if lengths.size and lengths.max() > limits.max_cell_chars:
+            row = int(np.argmax(lengths > limits.max_cell_chars))
+            where = f"cell {_column_letter(position)}{row + 1} of sheet {sheet!r}"
+            check_cell(int(lengths[row]), name, limit=limits.max_cell_chars, where=where)
+        total += int(lengths.sum())
+        check_memory(total, name, limit=limits.max_decompressed_bytes, what="its text, counted in every cell")
+
+
+def _column_letter(position: int) -> str:
+    """Excel's name for a column: 0 → A, 25 → Z, 26 → AA."""
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def _read_parquet(data: bytes, name: str, *, limits: Limits) -> RawTable:

@@ -7,9 +7,11 @@ parser never being called. Nothing is timed.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import io
 import tracemalloc
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -73,6 +75,65 @@ def parquet(table: pa.Table, **options) -> bytes:
 def repeated(value: str, rows: int) -> pa.DictionaryArray:
     """``value`` in every row, stored once: what a Parquet dictionary page holds."""
     return pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int32)), pa.array([value]))
+
+
+def xlsx(rows: list[list]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG = "http://schemas.openxmlformats.org/package/2006"
+_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+
+
+def xlsx_package(rows: list[list], shared: list[str]) -> bytes:
+    """A minimal .xlsx written by hand (openpyxl writes no shared strings and cuts cells at 32,767 characters).
+
+    Cells: an int is a number, a str an inline string, ``("s", i)`` the shared string ``shared[i]``.
+    """
+
+    def cell(ref: str, value) -> str:
+        if isinstance(value, tuple):
+            return f'<c r="{ref}" t="s"><v>{value[1]}</v></c>'
+        if isinstance(value, str):
+            return f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>'
+        return f'<c r="{ref}"><v>{value}</v></c>'
+
+    sheet = "".join(
+        f'<row r="{r}">' + "".join(cell(f"{chr(65 + c)}{r}", v) for c, v in enumerate(row)) + "</row>"
+        for r, row in enumerate(rows, start=1)
+    )
+    parts = {
+        "[Content_Types].xml": f'<Types xmlns="{_PKG}/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{_TYPE}.sheet.main+xml"/>'
+        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_TYPE}.worksheet+xml"/>'
+        f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_TYPE}.sharedStrings+xml"/></Types>',
+        "_rels/.rels": f'<Relationships xmlns="{_PKG}/relationships"><Relationship Id="rId1" '
+        f'Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><sheets>'
+        '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{_PKG}/relationships">'
+        f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{_REL}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{_MAIN}"><sheetData>{sheet}</sheetData></worksheet>',
+        "xl/sharedStrings.xml": f'<sst xmlns="{_MAIN}">' + "".join(f"<si><t>{s}</t></si>" for s in shared) + "</sst>",
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in parts.items():
+            zf.writestr(name, text)
+    return buffer.getvalue()
 
 
 def csv_text(header: list[str], rows: list[list[str]]) -> str:
@@ -263,17 +324,58 @@ def test_a_categorical_parquet_column_comes_as_its_values_not_a_categorical():
     assert got["channel"].dtype == object and got["channel"].tolist() == ["Email", None, "Web"]
 
 
+# --- Excel --------------------------------------------------------------------------------------------------
+
+
+def test_an_xlsx_with_one_long_shared_string_in_many_cells_is_refused_before_a_cell_is_copied():
+    rows, chars = 20_000, 30_000  # one 30,000-character string in 20,000 cells: 600 MB once each cell has a copy
+    long = "x" * chars + " "  # stripping it would copy it in every cell
+    data = xlsx_package(
+        [["customer_id", "date", "amount", "product"]] + [[i, 45296, 1, ("s", 0)] for i in range(rows)], [long]
+    )
+    assert len(data) < 1 * MB
+    with python_peak() as peak, pytest.raises(UnreadableFileError) as refused:
+        read_raw(data, "shared.xlsx")
+    assert "would take about 600 MB in memory (its text, counted in every cell); the limit is 500 MB" in str(
+        refused.value
+    )
+    assert peak["bytes"] < 60 * MB  # openpyxl's objects for 80,000 cells; the copies would be 600 MB
+
+
+def test_an_xlsx_wider_than_the_column_limit_is_refused_and_one_at_the_limit_loads():
+    header = [f"c{i}" for i in range(DEFAULT_MAX_COLUMNS)]
+    assert read_raw(xlsx([header, [1] * len(header)]), "wide.xlsx").frame.shape == (1, DEFAULT_MAX_COLUMNS)
+    with pytest.raises(UnreadableFileError, match=r"has 1,001 columns; the limit is 1,000"):
+        read_raw(xlsx([[*header, "extra"], [1] * (len(header) + 1)]), "wide.xlsx")
+    with pytest.raises(UnreadableFileError, match=r"has 1,001 columns; the limit is 1,000"):  # a wider data row
+        read_raw(xlsx([["customer_id", "date", "amount"], [1] * (DEFAULT_MAX_COLUMNS + 1)]), "wide.xlsx", sheet="Sheet")
+
+
+def test_an_xlsx_cell_over_the_limit_is_refused_naming_the_cell():
+    data = xlsx_package([["customer_id", "date", "note"], [1, 45296, "ok"], [2, 45297, ("s", 0)]], ["z" * 40_000])
+    with pytest.raises(UnreadableFileError, match=r"cell C3 of sheet 'Sheet1' has a value of 40,000 characters"):
+        read_raw(data, "notes.xlsx")
+
+
+def test_xlsx_rows_over_the_limit_are_refused():
+    data = xlsx([["customer_id", "date", "amount"]] + [[i, dt.date(2024, 1, 5), 1] for i in range(50)])
+    with pytest.raises(UnreadableFileError, match=r"more than 10 rows, the limit set for this run"):
+        read_raw(data, "rows.xlsx", max_rows=10)
+
+
 # --- at the limits, and the rest ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+@pytest.mark.parametrize("file_format", ["csv", "parquet", "xlsx"])
 def test_a_cell_of_exactly_max_cell_chars_loads(file_format):
     note = "n" * DEFAULT_MAX_CELL_CHARS
     rows = [["customer_id", "date", "amount", "note"], ["1", "2024-01-05", "10", note]]
     if file_format == "csv":
         data = csv_text(rows[0], rows[1:]).encode()
-    else:
+    elif file_format == "parquet":
         data = parquet(pa.table(dict(zip(rows[0], [[v] for v in rows[1]]))))
+    else:
+        data = xlsx_package(rows, [])
     tx = load(data, f"limit.{file_format}")
     assert len(tx.data) == 1 and tx.report.columns_in_file == ("customer_id", "date", "amount", "note")
     with pytest.raises(UnreadableFileError, match=r"has a value of 32,767 characters; the limit is 32,766"):
@@ -292,6 +394,8 @@ def test_limits_travel_from_ingest_options_to_every_reader():
             "t.parquet",
             max_columns=2,
         )
+    with pytest.raises(UnreadableFileError, match=r"has 3 columns; the limit is 2"):
+        load(xlsx([["customer_id", "date", "amount"], [1, "2024-01-05", 10]]), "t.xlsx", max_columns=2)
 
 
 def test_a_memory_error_while_reading_becomes_a_clv_error(monkeypatch):
