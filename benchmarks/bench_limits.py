@@ -12,7 +12,17 @@ Each child reads the file, calls ``clv_core.ingest.ingest`` once and reports the
 memory (VmHWM, minus the resident memory before the call) and what came out (loaded rows, or the error type and
 message). Resident memory after the call (and ``gc.collect()``) shows what stays held.
 
+``--common FILE ...`` instead times the ordinary path on real-sized files (``benchmarks/generate.py ROWS --csv``),
+each variant in its own child process, median of ``--repeats``:
+
+* ``read_raw``: ``clv_core.ingest.read_raw`` as it is now, limits included (``max_rows=10,000,000``);
+* ``checks``: only what the limits add before parsing a text file (UTF-8 check, header width, line scan, row
+  count, long-line check);
+* ``previous``: the read as it was before the limits, in the same run: decode the whole text, then
+  ``pandas.read_csv`` on a ``StringIO`` with the same options (``pandas.read_parquet`` for Parquet).
+
 Usage: python benchmarks/bench_limits.py [--case NAME ...] [--max-rows N] [--timeout SECONDS] [--out DIR]
+       python benchmarks/bench_limits.py --common FILE ... [--repeats N]
 """
 
 from __future__ import annotations
@@ -171,14 +181,87 @@ def child(path: str, name: str, max_rows: int | None) -> dict:
     }
 
 
+def common(path: str, variant: str, repeats: int) -> dict:
+    """Median seconds and peak resident memory of one way of reading ``path``."""
+    import pandas as pd
+
+    sys.path.insert(0, str(ROOT))
+    from clv_core.ingest import sniff
+    from clv_core.ingest.limits import DEFAULT_MAX_CELL_CHARS, DEFAULT_MAX_COLUMNS
+
+    data = Path(path).read_bytes()
+    name = Path(path).name
+    parquet = data[:4] == b"PAR1"
+
+    def checks() -> None:
+        utf8, _ = sniff._as_utf8(data, name)
+        sniff._check_header_width(utf8, name, delimiter=",", limit=DEFAULT_MAX_COLUMNS)
+        scan = sniff.scan_lines(utf8, longer_than=DEFAULT_MAX_CELL_CHARS)
+        sniff._check_text_rows(utf8, scan, name, has_header=True, limit=10_000_000)
+        sniff._check_long_line(utf8, scan, name, delimiter=",", limit=DEFAULT_MAX_CELL_CHARS)
+
+    def previous() -> None:
+        if parquet:
+            pd.read_parquet(io.BytesIO(data))
+            return
+        text, _ = sniff.decode_text(data, name)
+        pd.read_csv(
+            io.StringIO(text),
+            sep=",",
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=True,
+            nrows=10_000_002,
+            engine="c",
+        )
+
+    run = {
+        "read_raw": lambda: sniff.read_raw(data, name, max_rows=10_000_000),
+        "checks": checks,
+        "previous": previous,
+    }[variant]
+    before = _status("VmRSS")
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return {"seconds": round(times[len(times) // 2], 3), "peak_mb_above_start": round(_status("VmHWM") - before, 1)}
+
+
+def main_common(paths: list[Path], repeats: int) -> None:
+    print(f"median of {repeats} runs, each variant in its own process")
+    print("| file | variant | time (s) | peak RSS above start (MB) |")
+    print("|---|---|---:|---:|")
+    for path in paths:
+        variants = ("previous", "read_raw") if path.read_bytes()[:4] == b"PAR1" else ("previous", "read_raw", "checks")
+        for variant in variants:
+            command = [sys.executable, __file__, "--common-child", str(path), variant, "--repeats", str(repeats)]
+            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            print(f"| {path.name} | {variant} | {result['seconds']} | {result['peak_mb_above_start']} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--case", nargs="*", choices=sorted(CASES), default=list(CASES))
     parser.add_argument("--max-rows", type=int, default=10_000_000)
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--out", type=Path, default=None, help="keep the built files here")
+    parser.add_argument("--common", nargs="+", type=Path, help="time the ordinary path on these files instead")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--common-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.common_child:
+        print(json.dumps(common(*args.common_child, args.repeats)))
+        return
+    if args.common:
+        main_common(args.common, args.repeats)
+        return
     if args.child:
         print(json.dumps(child(*args.child, args.max_rows or None)))
         return
