@@ -12,7 +12,8 @@ from clv_core.errors import DataQualityError
 from clv_core.ingest.amounts import parse_amounts
 from clv_core.ingest.columns import ColumnMapping, detect_columns, normalise_name, resolve_mapping, validate_mapping
 from clv_core.ingest.dates import AUTO, DAY_FIRST, MONTH_FIRST, parse_dates
-from clv_core.ingest.sniff import DEFAULT_MAX_DECOMPRESSED_BYTES, RawTable, read_raw
+from clv_core.ingest.limits import DEFAULT_MAX_CELL_CHARS, DEFAULT_MAX_COLUMNS, DEFAULT_MAX_DECOMPRESSED_BYTES
+from clv_core.ingest.sniff import RawTable, read_raw
 from clv_core.ingest.text import cell_text, count_customers, in_customer_order, text_ids, text_rank
 
 RETURN_POLICIES = ("net", "drop", "keep")
@@ -51,9 +52,14 @@ class IngestOptions:
     max_bad_fraction : float
         Refuse the file when more than this share of rows has an unreadable date or amount.
     max_decompressed_bytes : int
-        Cap on decompressed size for .gz/.zip/.xlsx.
+        Cap in bytes on decompressed size for .gz/.zip/.xlsx, and on the decoded values of Parquet and Excel
+        (500 MB).
     max_rows : int, optional
-        Refuse files with more rows.
+        Refuse files with more data rows, counted before the data is parsed where the format allows.
+    max_columns : int
+        Refuse files with more columns (1,000).
+    max_cell_chars : int
+        Refuse a cell or column name longer than this many characters (32,767, Excel's own limit).
     sheet : str, optional
         Excel sheet to read (default: the first one with customer, date and amount columns).
     """
@@ -69,6 +75,8 @@ class IngestOptions:
     max_bad_fraction: float = 0.05
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES
     max_rows: int | None = None
+    max_columns: int = DEFAULT_MAX_COLUMNS
+    max_cell_chars: int = DEFAULT_MAX_CELL_CHARS
     sheet: str | None = None
 
     def __post_init__(self) -> None:
@@ -243,6 +251,8 @@ def ingest(
         sheet=options.sheet,
         max_decompressed_bytes=options.max_decompressed_bytes,
         max_rows=options.max_rows,
+        max_columns=options.max_columns,
+        max_cell_chars=options.max_cell_chars,
         sheet_chooser=choose_sheet,
     )
     return clean(raw, mapping=mapping, options=options, source_hash=content_hash(data), **overrides)
