@@ -44,6 +44,7 @@ from urllib.parse import parse_qsl, unquote
 import pandas as pd
 
 from clv_core.errors import ClvError
+from clv_core.ingest.limits import DEFAULT_MAX_COLUMNS
 from clv_core.ingest.sniff import RawTable
 
 #: URL schemes read as PostgreSQL.
@@ -52,7 +53,6 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?")
 DEFAULT_TIMEOUT_S = 120
 #: What a read may hold in memory (pandas' own measure of the frames fetched).
 DEFAULT_MAX_BYTES = 2_000_000_000
-DEFAULT_MAX_COLUMNS = 1_000
 _CONNECT_TIMEOUT_S = 10
 #: Rows per fetch from the server-side cursor: the first fetch is small, later ones aim at ``_CHUNK_BYTES``.
 _FIRST_CHUNK, _MAX_CHUNK, _CHUNK_BYTES = 1_000, 200_000, 32_000_000

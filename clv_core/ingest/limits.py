@@ -74,8 +74,8 @@ def check_rows(rows: int, name: str, *, limit: int | None, at_least: bool = Fals
     if limit is not None and rows > limit:
         counted = f"more than {limit:,} rows" if at_least else f"{rows:,} rows, more than {limit:,} rows"
         raise UnreadableFileError(
-            f"{name} has {counted}, the limit set for this run. Load a sample or a shorter period of the file, "
-            "or raise the limit (--max-rows)."
+            f"{name} has {counted}, the limit set for this run. Load a sample or a shorter period of the file "
+            "(the limit is --max-rows on the command line, [limits] max_rows in the app's settings)."
         )
 
 

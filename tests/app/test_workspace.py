@@ -91,3 +91,14 @@ def test_a_damaged_saved_dataset_is_named_not_a_crash_and_can_be_removed(app, ow
     other.button(key="data-saved-purge").click().run()
     assert not other.exception and not other.warning
     assert any("Nothing saved yet" in i.value for i in other.info)
+
+
+def test_an_upload_over_the_servers_row_limit_is_refused_with_the_limit_and_the_sample_stays():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.secrets["limits"] = {"max_rows": 200}
+    at.run()
+    upload(at, "shop.csv", CSV)  # 242 rows
+    assert not at.exception
+    assert "Up to 200 MB and 200 rows" in at.get("file_uploader")[0].label
+    assert any("242 rows, more than 200 rows, the limit" in e.value for e in at.error)
+    assert "CDNOW" in sidebar(at)  # the bundled sample is not held to the visitors' limit
