@@ -124,15 +124,15 @@ class Store:
         value = self.get(key)
         if value is not MISSING:
             return value
-        with jobs().slot(heavy) if heavy else contextlib.nullcontext():
-            with self._lock:
-                lock = self._locks.setdefault(key, threading.Lock())
-            with lock:
-                value = self.get(key)
-                if value is MISSING:
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:  # whoever asks for a key being computed waits for it, without taking a heavy-job slot
+            value = self.get(key)
+            if value is MISSING:
+                with jobs().slot(heavy) if heavy else contextlib.nullcontext():
                     value = fn()
-                    self._put(key, value, ttl)
-                return value
+                self._put(key, value, ttl)
+            return value
 
     def _put(self, key: tuple, value: Any, ttl: float | None) -> None:
         size = sizeof(value)

@@ -185,3 +185,33 @@ def test_a_limit_that_is_not_a_positive_number_keeps_its_default(monkeypatch, bu
 
     monkeypatch.setattr(access, "section", lambda name: {"cache_mb": budget_mb} if name == "limits" else None)
     assert settings.limits().cache_bytes == settings.Limits().cache_bytes
+
+
+def test_sessions_waiting_for_the_same_heavy_result_take_no_slot(monkeypatch):
+    jobs = cache.Jobs(per_server=1)
+    monkeypatch.setattr(cache, "_jobs", jobs)
+    slots, slot = [], jobs.slot
+
+    def counted(work, visitor=None):
+        slots.append(work)
+        return slot(work, visitor)
+
+    monkeypatch.setattr(jobs, "slot", counted)
+    store, started = cache.Store(budget_bytes=1_000_000), threading.Event()
+
+    def slow():
+        started.set()
+        time.sleep(0.3)
+        return "fit"
+
+    results = []
+    ask = lambda: results.append(store.compute(("fit",), slow, heavy="fitting"))  # noqa: E731
+    threads = [threading.Thread(target=ask)]
+    threads[0].start()
+    started.wait()
+    threads += [threading.Thread(target=ask) for _ in range(3)]  # three more sessions while it runs
+    for t in threads[1:]:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == ["fit"] * 4 and slots == ["fitting"]  # one computation, one slot: the others only waited
