@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clv_app import access, settings
 from clv_core.errors import ClvError
 
 MISSING = object()
@@ -231,8 +232,6 @@ def _visitor() -> str:
     """Whose work this is: the signed-in user, else the browser session, else (outside the app) the thread."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    from clv_app import access
-
     ctx = get_script_run_ctx(suppress_warning=True)
     if ctx is None:
         return f"thread-{threading.get_ident()}"
@@ -264,22 +263,19 @@ _setup = threading.Lock()
 def store() -> Store:
     """The process's one store, with the byte budget from the settings (read once)."""
     global _store
-    with _setup:
-        if _store is None:
-            from clv_app import settings
-
-            _store = Store(budget_bytes=settings.limits().cache_bytes)
-        return _store
+    if _store is None:
+        with _setup:
+            _store = _store or Store(budget_bytes=settings.limits().cache_bytes)
+    return _store
 
 
 def jobs() -> Jobs:
+    """The process's heavy-job slots, as many as ``[limits] heavy_jobs`` (read once)."""
     global _jobs
-    with _setup:
-        if _jobs is None:
-            from clv_app import settings
-
-            _jobs = Jobs(per_server=settings.limits().heavy_jobs)
-        return _jobs
+    if _jobs is None:
+        with _setup:
+            _jobs = _jobs or Jobs(per_server=settings.limits().heavy_jobs)
+    return _jobs
 
 
 def clear() -> None:
