@@ -71,6 +71,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_scale.py --rows 1000000 10000000
 	$(PY) benchmarks/bench_slider.py
 	$(PY) benchmarks/bench_load.py
+	$(PY) benchmarks/bench_limits.py
+	$(PY) benchmarks/bench_cache.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
