@@ -46,14 +46,18 @@ MAX_WAIT_S = 600
 _SAMPLE = 1_000
 
 
-def sizeof(value: Any, _seen: set | None = None) -> int:
+def sizeof(value: Any, _seen: set | None = None, *, exclude: tuple = ()) -> int:
     """Bytes ``value`` holds, estimated quickly: exact for arrays and bytes, sampled for columns of Python
-    objects, recursive through dataclasses, containers and an object's attributes; shared parts counted once.
+    objects, recursive through dataclasses, containers and an object's attributes; shared parts counted once, and
+    the objects in ``exclude`` (what a value was derived from and refers back to) not at all.
 
     >>> sizeof(np.zeros(1_000)) >= 8_000, sizeof(pd.DataFrame({"id": ["customer"] * 10_000})) > 500_000
     (True, True)
+    >>> source = np.zeros(1_000_000)
+    >>> sizeof((source, np.zeros(10))) > 8_000_000, sizeof((source, np.zeros(10)), exclude=(source,)) < 1_000
+    (True, True)
     """
-    seen = set() if _seen is None else _seen
+    seen = {id(x) for x in exclude} if _seen is None else _seen
     if id(value) in seen or value is None or isinstance(value, bool | int | float):
         return 0
     seen.add(id(value))

@@ -26,11 +26,15 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from clv_app.cache import sizeof
+
 T = TypeVar("T")
 
 #: Derived values kept per source (least recently used dropped first): slider positions, filters and chart
-#: options of all sessions on one dataset.
+#: options of all sessions on one dataset; at most this many, holding at most ``PER_SOURCE_BYTES`` together (one
+#: value larger than that is kept alone: a scored table of millions of customers).
 PER_SOURCE = 64
+PER_SOURCE_BYTES = 256_000_000
 
 #: Where a source keeps its derived values: in its own ``__dict__``, so they live and go with it. (A global table
 #: would keep every source alive through values that refer back to it, such as a scenario to its forecast base.)
@@ -64,11 +68,15 @@ def of(fn: Callable[..., T], source: Any, *args: Any, **kwargs: Any) -> T:
             entries.move_to_end(key)
             return entries[key][0]
     value = fn(source, *args, **kwargs)
+    size = sizeof(value, exclude=(source, *args, *kwargs.values()))  # what it refers back to is not its own
     with _lock:
         entries = store.setdefault(_ATTR, OrderedDict())
-        entries[key] = (value, args, kwargs)  # the arguments stay alive with the entry (see _token)
-        while len(entries) > PER_SOURCE:
-            entries.popitem(last=False)
+        entries.pop(key, None)
+        entries[key] = (value, args, kwargs, size)  # the arguments stay alive with the entry (see _token)
+        held = sum(entry[3] for entry in entries.values())
+        while len(entries) > 1 and (len(entries) > PER_SOURCE or held > PER_SOURCE_BYTES):
+            _, dropped = entries.popitem(last=False)
+            held -= dropped[3]
     return value
 
 

@@ -94,6 +94,23 @@ def test_entries_per_source_are_bounded():
     assert CALLS.seen == [0.0]
 
 
+def block(result: Result, n: int) -> np.ndarray:  # module level, as memo.of requires
+    return np.ones(n)
+
+
+def test_values_per_source_are_bounded_by_the_bytes_they_hold_not_counting_the_source(monkeypatch):
+    monkeypatch.setattr(memo, "PER_SOURCE_BYTES", 10_000_000)
+    source = Result(np.ones(2_000_000))  # 16 MB: each value refers back to it, and that is not the value's size
+    for factor in range(5):
+        memo.of(scaled, source, float(factor))
+    assert memo.held(source) == 5
+    for n in range(3):  # 4 MB each: the third takes the values past 10 MB, and the oldest goes
+        memo.of(block, source, 500_000 + n)
+    kept = [key[1] for key in vars(source)[memo._ATTR]]
+    assert (0.0,) not in kept and (500_002,) in kept
+    assert sum(entry[3] for entry in vars(source)[memo._ATTR].values()) <= 10_000_000
+
+
 def test_threads_asking_together_get_equal_results_and_one_is_kept():
     source = Result(np.arange(10.0))
     results, barrier = [], threading.Barrier(8)
