@@ -6,7 +6,8 @@ limits on what one visitor can make the server do. Every value has a safe defaul
     [database]
     queries = "off"          # who may type a query: "off", "admins" or "everyone"
     urls = "off"             # who may type a connection URL (without one in [connections.clv])
-    tables = ["public.orders", "sales.invoices"]   # the tables offered; when set, the only ones readable
+    tables = ["public.orders", "sales.invoices"]   # the tables offered; when set, the only ones readable (and
+                                                   # typed queries are off: a query could read any other table)
 
     [limits]
     max_rows = 10_000_000    # rows any upload or database read may have
@@ -50,7 +51,8 @@ class DatabasePolicy:
     queries, urls : {"off", "admins", "everyone"}
         Who may type a query, and who may type a connection URL.
     tables : tuple of str
-        The tables offered (``name`` or ``schema.name``); empty: any table the login can read, typed by name.
+        The tables offered (``name`` or ``schema.name``); empty: any table the login can read, typed by name. A
+        list turns typed queries off: a query could read any other table the login can.
     admin : bool
         Whether this visitor is one of ``[access] admins``.
     """
@@ -67,8 +69,12 @@ class DatabasePolicy:
         False
         >>> DatabasePolicy("admins", "everyone", (), admin=True).may("queries")
         True
+        >>> DatabasePolicy("everyone", "everyone", ("public.orders",), admin=True).may("queries")  # a table list
+        False
         """
         mode = getattr(self, what)
+        if what == "queries" and self.tables:
+            return False
         return mode == "everyone" or (mode == "admins" and self.admin)
 
     def table_allowed(self, table: str) -> bool:

@@ -120,7 +120,7 @@ def steps(label: str, key: tuple) -> Iterator[Callable[[str], None]]:
         try:
             yield lambda text: status.write(text)
         except Exception:
-            status.update(label=f"{label}: stopped", state="error", expanded=True)
+            status.update(label=f"{label}: stopped", state="error", expanded=False)  # the message below says why
             raise
         status.update(label=f"{label}: done in {time.perf_counter() - start:.1f} s", state="complete", expanded=False)
     state.mark_done(key)
@@ -148,7 +148,7 @@ def database_source():
     limit = settings.limits().max_rows
     configured = state.configured_database_url()
     if configured:
-        st.caption(f"Connection from `.streamlit/secrets.toml` ([connections.clv]): {md(safe_url(configured))}")
+        st.caption(f"Connection set up by the administrator: {md(safe_url(configured))}")
         url = configured
     elif policy.may("urls"):
         url = st.text_input(
@@ -157,12 +157,12 @@ def database_source():
             type="password",
             key="db-url",
             help="Not kept anywhere but this session. For a shared server, put it under [connections.clv] in "
-            ".streamlit/secrets.toml instead (README › Deployment).",
+            ".streamlit/secrets.toml instead (README › Sharing the app).",
         )
     else:
         st.info(
             "Typing a database address is turned off on this server. An administrator can set up a connection "
-            "under [connections.clv] in .streamlit/secrets.toml, or allow it under [database] (README › Deployment).",
+            "(README › Sharing the app).",
             icon=":material/lock:",
         )
         return None
@@ -175,7 +175,10 @@ def database_source():
             table = st.text_input("Table", placeholder="orders or sales.orders", key="db-table")
         query = None
         if len(ways) == 1:
-            st.caption("Typed queries are turned off here ([database] queries in .streamlit/secrets.toml).")
+            st.caption(
+                "Typed queries are turned off on this server: read a table by its name.",
+                help="[database] queries in .streamlit/secrets.toml (README › Sharing the app).",
+            )
     else:
         table = None
         query = st.text_area(
@@ -186,13 +189,14 @@ def database_source():
             "can select, join and filter, never change the database. On a login that can reach beyond its "
             "database (a superuser, server files), typed queries are refused.",
         )
-    st.caption(f"At most {limit:,} rows are read (the limit set for this server).")
+    st.caption(f"At most {limit:,} rows are read, within 2 minutes (the limits set for this server).")
     request = (url, table, query)
-    if st.button("Read from the database", key="db-read", icon=":material/database:", disabled=not url):
+    asked = bool(url and (table or query or "").strip())
+    if st.button("Read from the database", key="db-read", icon=":material/database:", disabled=not asked):
         st.session_state["db-request"] = request
         st.session_state["db-nonce"] = st.session_state.get("db-nonce", 0) + 1
     if st.session_state.get("db-request") != request:
-        st.info("Give the table or the query, then read it.")
+        st.info("Give the table or the query, then read it." if len(ways) > 1 else "Give the table, then read it.")
         return None
     try:
         asked = hashlib.sha256(repr(request).encode()).hexdigest()  # the progress key holds no password
@@ -201,7 +205,20 @@ def database_source():
             return state.database(url, table, query, st.session_state["db-nonce"])
     except ClvError as exc:
         st.error(str(exc), icon=":material/block:")
+        st.caption(f"Nothing was lost: the app keeps using {md(state.current_label())}.")
         return None
+
+
+def size_text(size: float) -> str:
+    """Bytes as people read them.
+
+    >>> size_text(2_900), size_text(3_400_000), size_text(2_000_000_000)
+    ('2.9 KB', '3.4 MB', '2.0 GB')
+    """
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}"
+    return f"{size:,.0f} bytes"
 
 
 def recent_datasets(current: str | None) -> str | None:
@@ -220,6 +237,8 @@ def recent_datasets(current: str | None) -> str | None:
     if space is None:
         st.info("The workspace is turned off (CLV_WORKSPACE=off): loaded datasets are not kept.")
         return None
+    if deleted := st.session_state.pop("data-saved-deleted", None):
+        st.success(f"Deleted {md(deleted)} from Recent datasets.", icon=":material/check:")
     if listing.message:
         st.warning(listing.message, icon=":material/warning:")
         if st.button("Remove the damaged entries", key="data-saved-purge", icon=":material/delete_sweep:"):
@@ -229,7 +248,8 @@ def recent_datasets(current: str | None) -> str | None:
             st.rerun()
     entries = list(listing.entries)
     quota = settings.limits().workspace_quota_bytes
-    kept = f"{space.used_bytes() / 1e6:,.1f} MB of {quota / 1e6:,.0f} MB used"
+    shared = "everyone using this app without sign-in" if not access.sign_in_configured() else "you"
+    kept = f"{size_text(space.used_bytes())} of {size_text(quota)} used"
     if not entries:
         st.info(
             f"Nothing saved yet: every dataset you load here is kept, with its columns and cleaning options ({kept})."
@@ -237,40 +257,50 @@ def recent_datasets(current: str | None) -> str | None:
         return None
     ids = [e.id for e in entries]
     by_id = {e.id: e for e in entries}
-    left, right = st.columns([4, 1])
-    chosen = left.selectbox(
+
+    def name(key: str) -> str:
+        entry = by_id[key]
+        saved = "" if "(snapshot " in entry.label else f" · saved {entry.saved_at[:10]}"
+        return f"{entry.label} · {entry.customers:,} customers · {entry.rows:,} rows{saved}"
+
+    if current not in ids:
+        current = st.session_state.get(state.DATASET_ID)  # the dataset just loaded, kept under this id
+    chosen = st.selectbox(
         "Saved dataset",
         ids,
         index=ids.index(current) if current in ids else None,
         placeholder="Choose a dataset to open",
-        format_func=lambda k: (
-            f"{by_id[k].label} · {by_id[k].customers:,} customers · {by_id[k].rows:,} rows · "
-            f"saved {by_id[k].saved_at[:10]}"
-        ),
+        format_func=name,
         key="data-saved",
     )
-    with right.popover("Delete", icon=":material/delete:", disabled=chosen is None, width="stretch"):
-        if chosen is not None:
-            shared = (
-                " Everyone using this app without sign-in shares this list." if not access.sign_in_configured() else ""
-            )
-            st.write(f"Delete {md(by_id[chosen].label)} from the workspace?{shared}")
-            st.button(
-                "Delete it",
-                key="data-saved-delete",
-                type="primary",
-                on_click=_delete_saved,
-                args=(chosen,),
-                help="Remove it from the workspace (the file too, when nothing else uses it). What is open stays open.",
-            )
-    whose = access.identity().label
-    st.caption(
-        f"{len(entries)} kept in {md(str(space.folder))} for {md(whose)}, the most recently opened first ({kept})."
-    )
+    st.caption(f"{len(entries)} kept for {shared}, the most recently opened first ({kept}).")
+    if chosen is None:
+        return None
+    if st.session_state.get("data-saved-confirm") != chosen:
+        st.button(
+            "Delete from Recent datasets",
+            key="data-saved-ask",
+            icon=":material/delete:",
+            on_click=lambda: st.session_state.update({"data-saved-confirm": chosen}),
+        )
+        return chosen
+    with st.container(border=True):
+        st.write(
+            f"Delete {md(by_id[chosen].label)} from Recent datasets? It is gone for {shared}; what is open stays open."
+        )
+        yes, no = st.columns(2)
+        yes.button(
+            "Delete it",
+            key="data-saved-delete",
+            type="primary",
+            on_click=_delete_saved,
+            args=(chosen, by_id[chosen].label),
+        )
+        no.button("Keep it", key="data-saved-keep", on_click=lambda: st.session_state.pop("data-saved-confirm", None))
     return chosen
 
 
-def _delete_saved(key: str) -> None:
+def _delete_saved(key: str, label: str) -> None:
     from clv_app import state
     from clv_core.errors import ClvError
 
@@ -280,7 +310,9 @@ def _delete_saved(key: str) -> None:
             space.delete(key)
     if st.session_state.get(state.DATASET_ID) == key:
         st.session_state.pop(state.DATASET_ID)
-    st.session_state.pop("data-saved", None)
+    for widget in ("data-saved", "data-saved-confirm"):
+        st.session_state.pop(widget, None)
+    st.session_state["data-saved-deleted"] = label
     st.session_state["_remembered"] = {}  # loading it again keeps it again
 
 

@@ -72,7 +72,7 @@ if data is not None or database is not None:
         else:
             sheet = st.session_state.get(f"sheet-{name}")
             with views.steps(f"Reading {views.md(name)}", ("read", len(data), name, sheet, file_id)) as step:
-                step(f"Reading {len(data) / 1e6:,.1f} MB and detecting its format and columns…")
+                step(f"Reading {views.size_text(len(data))} and detecting its format and columns…")
                 bundled = source == "Bundled sample"
                 file_hash, raw = state.read_file(data, name, sheet=sheet, file_id=file_id, bundled=bundled)
         if len(raw.sheets) > 1:

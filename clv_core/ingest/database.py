@@ -58,9 +58,7 @@ _CONNECT_TIMEOUT_S = 10
 _FIRST_CHUNK, _MAX_CHUNK, _CHUNK_BYTES = 1_000, 200_000, 32_000_000
 #: Connection settings a URL may carry. File paths (sslcert, passfile, service …) only from a trusted URL: a
 #: visitor's URL must not make the server read its own files or use its stored credentials.
-_SAFE_PARAMS = frozenset(
-    {"sslmode", "application_name", "target_session_attrs", "channel_binding", "gssencmode", "sslnegotiation"}
-)
+_SAFE_PARAMS = frozenset({"sslmode", "target_session_attrs", "channel_binding", "gssencmode", "sslnegotiation"})
 _TRUSTED_PARAMS = _SAFE_PARAMS | {"sslcert", "sslkey", "sslrootcert", "sslcrl", "passfile", "service"}
 _PRIVILEGED_ROLES = ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program", "pg_signal_backend")
 _PRIVILEGES_SQL = """
@@ -107,9 +105,11 @@ class DatabaseURL:
         return kwargs
 
 
-def _safe(text: str) -> str:
-    """Printable characters only, so a label cannot carry control characters or new lines."""
-    return "".join(c if c.isprintable() else "?" for c in text)
+def _safe(text: str, limit: int = 120) -> str:
+    """Printable characters only, so a label cannot carry control characters or new lines, and at most ``limit``
+    of them (a 10,000-character host name is not repeated down the page)."""
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def is_database_url(text: str) -> bool:
@@ -198,7 +198,14 @@ def _host_and_port(text: str) -> tuple[str | None, int | None]:
         port = int(port_text)
     if host and not re.fullmatch(r"[A-Za-z0-9._:%/-]+", host):
         raise ClvError("The host in the database URL has characters a host name cannot have.")
+    if host and not host.startswith("/") and ":" not in host and not _HOST_NAME.fullmatch(host):
+        raise ClvError("The host in the database URL is not a valid host name (at most 253 characters, 63 per part).")
     return host or None, port
+
+
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?"
+)
 
 
 def safe_url(url: str) -> str:
@@ -254,8 +261,10 @@ def read_database(
     ClvError
         What went wrong and what to do; never the password.
     """
-    if (table is None) == (query is None) or not (table or query or "").strip():
+    if (table is None) == (query is None):
         raise ClvError("Give either a table name or a query, not both.")
+    if not (table or query or "").strip():
+        raise ClvError("Give the table name." if query is None else "Give the query.")
     target = parse_url(url, trusted=trusted)
     import psycopg
     from psycopg import sql
@@ -288,12 +297,14 @@ def read_database(
             connection.read_only = True
             frame = _fetch(connection, statement, label, max_rows=max_rows, max_columns=max_columns, limit=max_bytes)
             connection.rollback()
+    except (OSError, UnicodeError) as exc:  # the host name could not even be looked up
+        raise ClvError(f"Reading {label} failed: could not connect ({_safe(type(exc).__name__)}).") from None
     except psycopg.Error as exc:
         if watchdog.fired:
             raise ClvError(
                 f"Reading {label} took longer than the {timeout_s:,g}-second limit and was stopped."
             ) from None
-        raise ClvError(f"Reading {label} failed: {_reason(exc, target)}") from None
+        raise ClvError(f"Reading {label} failed: {_reason(exc, target, query)}") from None
     finally:
         watchdog.stop()
     if frame.empty:
@@ -334,7 +345,10 @@ def _fetch(connection, statement, label: str, *, max_rows: int | None, max_colum
             rows += len(frame)
             held += int(frame.memory_usage(index=False, deep=True).sum())
             if max_rows is not None and rows > max_rows:
-                raise ClvError(f"{label} has more than {max_rows:,} rows, the limit; filter it in a query.")
+                raise ClvError(
+                    f"{label} has more than {max_rows:,} rows, the most that is read here. Read a smaller table or "
+                    "view, or filter it with a query."
+                )
             if held > limit:
                 raise ClvError(
                     f"{label} takes more than {limit / 1e6:,.0f} MB in memory, the limit; select fewer rows or columns."
@@ -378,20 +392,17 @@ class _Watchdog:
             self._timer.cancel()
 
 
-def _reason(exc: Exception, url: DatabaseURL) -> str:
-    """The database's own first line, without the password."""
+def _reason(exc: Exception, url: DatabaseURL, query: str | None) -> str:
+    """The database's own first line, without the password, and what it means here."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if url.password:
         text = text.replace(url.password, "***")
-    if "read-only transaction" in text:
-        text += " (queries here can only read)"
-    elif "multiple commands" in text:
+    first = re.match(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(\(|[A-Za-z]+)", query or "", re.S)
+    reads = first is not None and first.group(1).lower() in ("select", "with", "values", "table", "(")
+    if "multiple commands" in text:
         text = "a query must be one statement (no ; between statements)"
-    elif "DECLARE CURSOR" in text or ('syntax error at or near "' in text and _LEADING.match(text)):
+    elif "read-only transaction" in text or "read-write mode" in text:
+        text += " (queries here can only read)"
+    elif query is not None and ("DECLARE CURSOR" in text or (text.startswith("syntax error") and not reads)):
         text += " (a query here must be one SELECT, WITH … SELECT, VALUES or TABLE statement)"
-    return _safe(text)
-
-
-_LEADING = re.compile(
-    r'syntax error at or near "(COMMIT|SET|COPY|DO|CALL|INSERT|UPDATE|DELETE|DROP|CREATE|ALTER)', re.I
-)
+    return _safe(text, 300)

@@ -69,13 +69,13 @@ def check_rows(rows: int, name: str, *, limit: int | None, at_least: bool = Fals
     >>> check_rows(20_000_000, "big.csv", limit=10_000_000)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    clv_core.errors.UnreadableFileError: big.csv has 20,000,000 rows, more than 10,000,000 rows, the limit ...
+    clv_core.errors.UnreadableFileError: big.csv has 20,000,000 rows, more than 10,000,000 rows, the row limit ...
     """
     if limit is not None and rows > limit:
         counted = f"more than {limit:,} rows" if at_least else f"{rows:,} rows, more than {limit:,} rows"
         raise UnreadableFileError(
-            f"{name} has {counted}, the limit set for this run. Load a sample or a shorter period of the file "
-            "(the limit is --max-rows on the command line, [limits] max_rows in the app's settings)."
+            f"{name} has {counted}, the row limit here. Load a sample or a shorter period of the file (the limit is "
+            "[limits] max_rows in the app's settings, --max-rows on the command line)."
         )
 
 

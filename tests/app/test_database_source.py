@@ -122,6 +122,9 @@ def test_a_connection_in_secrets_is_used_without_typing_it_and_its_password_neve
         ("postgresql://clv:hun@ter2@127.0.0.1:1/postgres", "failed"),
         ("postgresql://clv@127.0.0.1:1/postgres?password=hunter2", "failed"),
         ("postgresql://clv:hunter2@127.0.0.1/postgres?options=-c%20statement_timeout%3D0", "not passed on"),
+        ("postgresql://clv:hunter2@127.0.0.1/postgres?application_name=mytool", "not passed on"),
+        ("postgresql://clv:hunter2@" + "h" * 10_000 + "/postgres", "not a valid host name"),
+        ("postgresql://clv:hunter2@" + "h." * 100 + "/postgres", "failed"),
     ],
 )
 def test_a_typed_url_never_shows_its_password_and_a_malformed_one_is_one_message(app, url, message):
@@ -129,6 +132,7 @@ def test_a_typed_url_never_shows_its_password_and_a_malformed_one_is_one_message
     assert len(app.error) == 1 and message in app.error[0].value
     shown = shown_everywhere(app)
     assert "hunter2" not in shown and "ter2" not in shown
+    assert "h" * 400 not in shown  # a long host is shortened, not repeated down the page
     assert any(m.label == "Customers" for m in app.metric)  # the sample stays open
 
 
@@ -166,6 +170,9 @@ def test_with_sign_in_nobody_types_a_url_or_a_query_unless_the_settings_say_so(p
     at = run_signed_in("boss@example.com", {**configured, "database": {"queries": "admins"}}, sub="user-2")
     assert any(r.key == "db-how" for r in at.radio)  # the admin may
 
+    at = run_signed_in("ann@example.com", {**configured, "database": {"queries": "everyone", "tables": ["orders"]}})
+    assert all(r.key != "db-how" for r in at.radio)  # a table list turns queries off: they could read any table
+
     at = run_signed_in("ann@example.com", {"database": {"urls": "everyone", "queries": "typo"}})
     assert any(t.key == "db-url" for t in at.text_input)  # urls allowed; a mistyped mode counts as off
     assert all(r.key != "db-how" for r in at.radio)
@@ -200,5 +207,6 @@ def test_database_reads_have_the_apps_row_cap(postgres_url, sample_table):
     at.secrets["limits"] = {"max_rows": 1000}
     at.run()
     read(at, url=postgres_url, table="sample_orders")
-    assert any("more than 1,000 rows, the limit" in e.value for e in at.error)
+    assert any("more than 1,000 rows, the most that is read here" in e.value for e in at.error)
     assert "At most 1,000 rows are read" in text_of(at)
+    assert "Nothing was lost: the app keeps using Sample" in text_of(at)

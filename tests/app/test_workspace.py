@@ -55,11 +55,17 @@ def test_recent_datasets_reopen_without_uploading_and_can_be_deleted(app):
     assert not other.exception, other.exception
     assert "shop.csv" in sidebar(other) and "dataset" in other.query_params
 
+    assert not other.get("button") or all(b.key != "data-saved-delete" for b in other.button)  # asks first
+    other.button(key="data-saved-ask").click().run()
     question = "\n".join(str(m.value) for m in other.markdown).replace("\\", "")
-    assert "Delete shop.csv from the workspace? Everyone using this app without sign-in shares this list." in question
+    assert "Delete shop.csv from Recent datasets? It is gone for everyone using this app without sign-in" in question
+    other.button(key="data-saved-keep").click().run()  # changed their mind: nothing happens
+    assert "shop.csv" in other.selectbox(key="data-saved").options[0]
+    other.button(key="data-saved-ask").click().run()
     other.button(key="data-saved-delete").click().run()
     assert not other.exception
     assert any("Nothing saved yet" in i.value for i in other.info)
+    assert any("Deleted shop.csv from Recent datasets" in m.value.replace("\\", "") for m in other.success)
     assert "shop.csv" in sidebar(other)  # what is open stays open
     assert "dataset" not in other.query_params  # a refresh now opens the sample: the file is gone
 
@@ -77,7 +83,7 @@ def test_a_full_workspace_keeps_the_dataset_open_and_says_why_it_is_not_kept():
     assert "Not kept in Recent datasets" in warning and "does not fit in your workspace" in warning
     assert "shop.csv" in sidebar(at) and "dataset" not in at.query_params  # open, but no link to a saved copy
     at.radio(key="data-source").set_value("Recent datasets").run()
-    assert "0.0 MB of 0 MB used" in text_of(at)
+    assert "0 bytes of 1.0 KB used" in text_of(at)
 
 
 def test_a_damaged_saved_dataset_is_named_not_a_crash_and_can_be_removed(app, own_workspace):
@@ -100,5 +106,5 @@ def test_an_upload_over_the_servers_row_limit_is_refused_with_the_limit_and_the_
     upload(at, "shop.csv", CSV)  # 242 rows
     assert not at.exception
     assert "Up to 200 MB and 200 rows" in at.get("file_uploader")[0].label
-    assert any("242 rows, more than 200 rows, the limit" in e.value for e in at.error)
+    assert any("242 rows, more than 200 rows, the row limit here" in e.value for e in at.error)
     assert "CDNOW" in sidebar(at)  # the bundled sample is not held to the visitors' limit

@@ -169,7 +169,7 @@ def test_a_gzip_that_expands_past_the_row_cap_is_refused_from_its_line_count_bef
     assert 100 < len(text) / len(data) < 200  # below the ratio refused as a bomb, as in the issue (147)
     with python_peak() as peak, pytest.raises(UnreadableFileError) as refused:
         load(data, "rows.csv.gz", max_rows=100_000)
-    assert "has 1,000,000 rows, more than 100,000 rows, the limit set for this run" in str(refused.value)
+    assert "has 1,000,000 rows, more than 100,000 rows, the row limit here" in str(refused.value)
     assert peak["bytes"] < 2.5 * len(text)  # gunzip's output, joined once; no decoded copy, no parsed table
 
 
@@ -359,7 +359,7 @@ def test_an_xlsx_cell_over_the_limit_is_refused_naming_the_cell():
 
 def test_xlsx_rows_over_the_limit_are_refused():
     data = xlsx([["customer_id", "date", "amount"]] + [[i, dt.date(2024, 1, 5), 1] for i in range(50)])
-    with pytest.raises(UnreadableFileError, match=r"more than 10 rows, the limit set for this run"):
+    with pytest.raises(UnreadableFileError, match=r"more than 10 rows, the row limit here"):
         read_raw(data, "rows.xlsx", max_rows=10)
 
 
