@@ -19,7 +19,7 @@ Reading is safe by construction, whatever is typed:
   ``pg_read_server_files``, ``pg_write_server_files``, ``pg_execute_server_program`` or ``pg_signal_backend``, or a
   login that may call ``dblink``, could read or write the server's files, run programs, stop other sessions or
   write through a second connection inside a ``SELECT``; a typed query on such a login is refused with the
-  reason (tables can still be read: we write that SQL). README › Deployment gives a least-privilege role.
+  reason (tables can still be read: we write that SQL). README › Sharing the app gives a least-privilege role.
 * **Bounded.** Rows are fetched in chunks from the server-side cursor: the read stops past ``max_rows``, past
   ``max_columns`` and past ``max_bytes`` of memory, with the limit in the message.
 * **Passwords never show.** URLs are parsed here, strictly (:func:`parse_url`), and only the parsed parts reach
@@ -326,7 +326,7 @@ def _refuse_privileged(connection) -> None:
         raise ClvError(
             f"The database login {_safe(login)!r} is {' and '.join(powers[:2])}: a query typed here could then reach "
             "beyond reading (server files, programs, other sessions), so it is not run. Use a login that can only "
-            "read (README › Deployment › A database role), or read a table by its name."
+            "read (README › Sharing the app › The database source), or read a table by its name."
         )
 
 
