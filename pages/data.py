@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import links, memo, navigation, settings, state, views
+from clv_app import data_views, links, memo, navigation, settings, source_views, state, views
 from clv_core import export
 from clv_core.errors import ClvError
 from clv_core.ingest import detect_columns
@@ -28,11 +28,11 @@ source = st.radio(
 )
 data = name = file_id = database = sheet = None
 if source == "Database":
-    database = views.database_source()
+    database = source_views.database_source()
     if database is not None:
         label, origin = database[1].source_name, ("database", database[1].source_name)
 elif source == "Recent datasets":
-    chosen = views.recent_datasets(origin if kind == "workspace" else None)
+    chosen = source_views.recent_datasets(origin if kind == "workspace" else None)
     if chosen is not None:
         try:
             if (kind, origin) != ("workspace", chosen):  # reopen it as it was loaded: the pickers below start there
@@ -72,15 +72,15 @@ if data is not None or database is not None:
         else:
             sheet = st.session_state.get(f"sheet-{name}")
             with views.steps(f"Reading {views.md(name)}", ("read", len(data), name, sheet, file_id)) as step:
-                step(f"Reading {views.size_text(len(data))} and detecting its format and columns…")
+                step(f"Reading {source_views.size_text(len(data))} and detecting its format and columns…")
                 bundled = source == "Bundled sample"
                 file_hash, raw = state.read_file(data, name, sheet=sheet, file_id=file_id, bundled=bundled)
         if len(raw.sheets) > 1:
             st.selectbox("Sheet", raw.sheets, index=raw.sheets.index(raw.sheet), key=f"sheet-{name}")
         guess = memo.of(detect_columns, raw.frame, has_header=raw.has_header)
         same_file = active.content_hash == file_hash
-        mapping = views.mapping_picker(raw, guess, key=file_hash, active=active.mapping if same_file else None)
-        options = views.options_picker(active.options)
+        mapping = data_views.mapping_picker(raw, guess, key=file_hash, active=active.mapping if same_file else None)
+        options = data_views.options_picker(active.options)
         complete = mapping.customer_id and mapping.date and (mapping.amount or (mapping.price and mapping.quantity))
         if complete or not guess.ambiguous:  # an incomplete mapping fails with clv_core's "not found" message
             with views.steps(f"Loading {views.md(name)}", ("load", file_hash, mapping, options)) as step:
@@ -101,7 +101,7 @@ if data is not None or database is not None:
 
 tx = state.ensure_dataset()
 views.sidebar_dataset(tx, state.current_label())
-views.quality_report(tx)
+data_views.quality_report(tx)
 
 st.subheader("Preview")
 tab_tx, tab_summary = st.tabs(["Cleaned transactions", "Customer summary"])
@@ -127,7 +127,7 @@ with tab_tx:
 with tab_summary:
     unit = st.segmented_control("Time unit", ("days", "weeks", "months"), default="weeks", key="summary-unit")
     customer_summary = state.summary(tx, unit or "weeks")
-    views.summary_preview(customer_summary)
+    data_views.summary_preview(customer_summary)
     views.full_download(
         "Download the customer summary (CSV)",
         customer_summary.table,

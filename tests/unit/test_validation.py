@@ -130,3 +130,23 @@ def test_scorecard_names_the_lowest_error_model_in_one_sentence(cdnow):
     assert f"{best} predicted best" in sentence and f"off by {errors[best]:.2f} repeat purchases" in sentence
     error = result.metrics.loc[best, "purchases % error"]
     assert f"{abs(error):.0%} {'over' if error > 0 else 'under'} in total" in sentence
+
+
+def test_the_challenger_grows_its_trees_on_one_openmp_thread(cdnow, monkeypatch):
+    """Two backtests at once on two cores took 52 s each with a thread per core in each, 7 s with one."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_info
+
+    from clv_core import challenger
+
+    seen = []
+    fit = HistGradientBoostingClassifier.fit
+
+    def watched(self, *args, **kwargs):
+        seen.extend(p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp")
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(HistGradientBoostingClassifier, "fit", watched)
+    holdout = split(cdnow, calibration_end="1997-09-30", holdout_end="1998-06-30", time_unit="weeks")
+    challenger.challenger_predictions(cdnow, holdout, folds=2)
+    assert seen and set(seen) == {1}

@@ -1,0 +1,241 @@
+"""What the Data page lays out for the data it has: the column mapping and cleaning options, the quality report and
+the customer summary. Where the data comes from is :mod:`clv_app.source_views`; shared renderers are in
+:mod:`clv_app.views`."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from clv_app.views import SHOWN_ROWS, md
+from clv_core.ingest import (
+    AUTO,
+    DAY_FIRST,
+    MONTH_FIRST,
+    ROLE_LABELS,
+    ColumnMapping,
+    IngestOptions,
+    MappingGuess,
+    RawTable,
+    Transactions,
+)
+from clv_core.summary import CustomerSummary
+
+NONE = "(none)"
+PRICE_TIMES_QTY = "(unit price × quantity)"
+TIMEZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "Asia/Tokyo",
+    "Asia/Singapore",
+    "Australia/Sydney",
+)
+
+
+def mapping_picker(raw: RawTable, guess: MappingGuess, key: str, active: ColumnMapping | None = None) -> ColumnMapping:
+    """Column pickers pre-filled with the active mapping when this file is the active dataset, else with the
+    detected one; roles the detector could not decide start empty and say why."""
+    columns = list(raw.frame.columns)
+    st.subheader("Columns")
+    if guess.ambiguous and active is None:
+        roles = ", ".join(ROLE_LABELS[r] for r in guess.ambiguous)
+        st.warning(
+            f"More than one column could be the {md(roles)}. Choose the right one below.", icon=":material/warning:"
+        )
+    m = active or guess.mapping
+    c1, c2, c3 = st.columns(3)
+    customer = _pick(c1, "Customer id", columns, m.customer_id, f"{key}-customer", required=True)
+    date = _pick(c2, "Purchase date", columns, m.date, f"{key}-date", required=True)
+    amount_choices = [*columns, PRICE_TIMES_QTY]
+    price_times_qty = m.price and m.quantity and (active is not None or "amount" not in guess.ambiguous)
+    amount_default = m.amount or (PRICE_TIMES_QTY if price_times_qty else None)
+    amount = _pick(c3, "Amount", amount_choices, amount_default, f"{key}-amount", required=True)
+    with st.expander("Optional columns: order id, quantity, unit price, product, attributes", expanded=False):
+        o1, o2, o3, o4 = st.columns(4)
+        order_id = _pick(o1, "Order id", columns, m.order_id, f"{key}-order")
+        quantity = _pick(o2, "Quantity", columns, m.quantity, f"{key}-quantity")
+        price = _pick(o3, "Unit price", columns, m.price, f"{key}-price")
+        product = _pick(o4, "Product", columns, m.product, f"{key}-product")
+        attributes = st.multiselect(
+            "Attributes for splits (channel, country, plan …)",
+            columns,
+            default=[a for a in (m.attributes if active else guess.attribute_candidates) if a in columns],
+            key=f"{key}-attributes",
+            help="Categorical columns later pages can split cohorts, survival curves and segments by.",
+        )
+    return ColumnMapping(
+        customer_id=customer,
+        date=date,
+        amount=None if amount == PRICE_TIMES_QTY else amount,
+        price=price,
+        quantity=quantity,
+        order_id=order_id,
+        product=product,
+        attributes=tuple(
+            a for a in attributes if a not in {customer, date, amount, price, quantity, order_id, product}
+        ),
+    )
+
+
+def _pick(where, label: str, columns: list[str], default: str | None, key: str, required: bool = False) -> str | None:
+    options = columns if required else [NONE, *columns]
+    index = options.index(default) if default in options else (None if required else 0)
+    value = where.selectbox(label, options, index=index, key=key, placeholder="Choose a column…")
+    return None if value in (None, NONE) else value
+
+
+def options_picker(current: IngestOptions) -> IngestOptions:
+    """Cleaning options, starting from the active dataset's (the quality report states each one)."""
+
+    def at(choices: tuple, value) -> int:
+        return choices.index(value) if value in choices else 0
+
+    with st.expander("Cleaning options: date order, returns, zero amounts, duplicates, time zone"):
+        c1, c2, c3 = st.columns(3)
+        order = c1.radio(
+            "Date order",
+            (AUTO, DAY_FIRST, MONTH_FIRST),
+            index=at((AUTO, DAY_FIRST, MONTH_FIRST), current.date_order),
+            format_func={AUTO: "Detect", DAY_FIRST: "Day first (DD/MM)", MONTH_FIRST: "Month first (MM/DD)"}.get,
+            key="opt-date-order",
+            help="Detect reads the order from any day above 12; when none exists the dates are ambiguous and "
+            "are read day first unless you choose otherwise.",
+        )
+        returns = c2.selectbox(
+            "Returns and refunds (negative amounts)",
+            ("net", "drop", "keep"),
+            index=at(("net", "drop", "keep"), current.returns),
+            format_func={"net": "Net against the purchase", "drop": "Drop them", "keep": "Keep as negative rows"}.get,
+            key="opt-returns",
+        )
+        zero = c2.selectbox(
+            "Zero amounts",
+            ("keep", "drop"),
+            index=at(("keep", "drop"), current.zero_amounts),
+            format_func={"keep": "Keep (count as purchases)", "drop": "Drop"}.get,
+            key="opt-zero",
+        )
+        duplicates = c3.selectbox(
+            "Exact duplicate rows",
+            ("auto", "drop", "keep"),
+            index=at(("auto", "drop", "keep"), current.duplicates),
+            format_func={
+                "auto": "Drop if an order id or time tells them apart",
+                "drop": "Always drop",
+                "keep": "Keep",
+            }.get,
+            key="opt-duplicates",
+        )
+        timezone = c3.selectbox(
+            "Business time zone", TIMEZONES, index=at(TIMEZONES, current.timezone), key="opt-timezone"
+        )
+    return IngestOptions(date_order=order, returns=returns, zero_amounts=zero, duplicates=duplicates, timezone=timezone)
+
+
+def quality_report(tx: Transactions) -> None:
+    r = tx.report
+    st.subheader("Data quality")
+    cols = st.columns(4)
+    cols[0].metric("Rows read", f"{r.rows_read:,}")
+    cols[1].metric("Transactions kept", f"{r.rows_kept:,}")
+    cols[2].metric("Rows dropped", f"{r.rows_dropped:,}")
+    cols[3].metric("Customers", f"{r.customers:,}")
+    days = (pd.Timestamp(r.date_max) - pd.Timestamp(r.date_min)).days + 1
+    st.caption(f"Purchases from {r.date_min} to {r.date_max} ({days:,} days); observation end {r.observation_end}.")
+    if r.dates_ambiguous:
+        st.warning(
+            "Ambiguous dates: no day above 12 tells day from month. They were read as "
+            f"{'DD/MM (day first)' if r.date_order == DAY_FIRST else 'MM/DD (month first)'}. "
+            "If that is wrong, change *Date order* in the cleaning options.",
+            icon=":material/event:",
+        )
+    for note in r.notes:
+        st.markdown(f"- {md(note)}")
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown("**Rows dropped, and why**")
+        if r.dropped:
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "reason": [d.reason for d in r.dropped],
+                        "rows": [d.rows for d in r.dropped],
+                        "examples (row: value)": [
+                            "; ".join(f"{row}: {val!r}" for row, val in d.examples) for d in r.dropped
+                        ],
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+        else:
+            st.caption("No rows were dropped.")
+    with right:
+        st.markdown("**How the file was read**")
+        st.dataframe(_detection_table(tx), hide_index=True, width="stretch")
+    st.download_button(
+        "Download the quality report (JSON)",
+        json.dumps(r.to_dict(), indent=2, default=str),
+        file_name=f"quality-report-{tx.content_hash}.json",
+        mime="application/json",
+        key="download-report",
+        on_click="ignore",
+    )
+
+
+FORMATS = {"text": "delimited text", "excel": "Excel workbook", "parquet": "Parquet", "database": "database table"}
+
+
+def _detection_table(tx: Transactions) -> pd.DataFrame:
+    r = tx.report
+    m = tx.mapping
+    rows = {
+        "file": r.source_name + (f" ({r.compression}: {r.archive_member})" if r.compression else ""),
+        "format": FORMATS.get(r.file_format, r.file_format),
+        "encoding": r.encoding or "–",
+        "delimiter": r.delimiter or "–",
+        "sheet": f"{r.sheet} (of {len(r.sheets)})" if r.sheet else "–",
+        "customer id": m.customer_id,
+        "date": m.date,
+        "amount": m.amount or f"{m.price} × {m.quantity}",
+        "date format": ", ".join(f for f, _ in r.date_formats) or "–",
+        "decimal mark": r.decimal_mark,
+        "currency": ", ".join(c for c, _ in r.currencies) or "none marked",
+        "time zone": r.timezone,
+        "returns": f"{r.return_rows:,} rows, policy: {r.returns_policy}",
+        "observation end": r.observation_end,
+    }
+    return pd.DataFrame({"item": list(rows), "value": [str(v) for v in rows.values()]})
+
+
+def summary_preview(summary: CustomerSummary) -> None:
+    unit = summary.time_unit
+    st.caption(
+        f"{len(summary.table):,} customers, observed to {summary.observation_end.date()} (the first "
+        f"{min(SHOWN_ROWS, len(summary.table)):,} shown). "
+        f"frequency = repeat purchase days; recency = first → last purchase and T = first purchase → "
+        f"observation end, in {unit}; days_since_last_purchase is RFM recency."
+    )
+    st.dataframe(
+        summary.table.head(SHOWN_ROWS),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "frequency": st.column_config.NumberColumn("frequency", help="Days with a purchase after the first one"),
+            "recency": st.column_config.NumberColumn(f"recency ({unit})", format="%.2f"),
+            "T": st.column_config.NumberColumn(f"T ({unit})", format="%.2f"),
+            "monetary_value": st.column_config.NumberColumn(
+                "monetary_value", format="%.2f", help="Mean spend per repeat purchase day"
+            ),
+            "total_revenue": st.column_config.NumberColumn("total_revenue", format="%.2f"),
+            "average_order_value": st.column_config.NumberColumn("average_order_value", format="%.2f"),
+        },
+    )
