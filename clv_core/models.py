@@ -24,6 +24,11 @@ from clv_core.summary import TIME_UNITS, CustomerSummary
 
 PURCHASE_MODELS = {"bgnbd": BetaGeoFitter, "paretonbd": ParetoNBDFitter, "mbgnbd": ModifiedBetaGeoFitter}
 MODEL_LABELS = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD", "mbgnbd": "MBG/NBD", "gammagamma": "Gamma–Gamma"}
+#: Options for a model's lifetimes fitter. lifetimes starts Pareto/NBD from an unseeded random guess near 1 and
+#: stops Nelder–Mead at tol 1e-6, so three fits of the same data gave β = 11.667–11.670 on the CDNOW sample (and
+#: once 11.66, failing the published 11.67): a fixed start at the guess's mean and a tighter tolerance give the same
+#: answer every time (β = 11.6687, unchanged at tol 1e-10) for 50 % more fitting time (0.17 → 0.26 s).
+FIT_OPTIONS = {"paretonbd": {"initial_params": np.ones(4), "tol": 1e-8}}
 PENALIZERS = (0.0, 0.001, 0.01, 0.1)
 MIN_CUSTOMERS = 20
 MIN_REPEAT_BUYERS = 20
@@ -207,7 +212,9 @@ def fit_purchases(summary: CustomerSummary, model: str = "bgnbd", *, weights: np
         fitter = cls(penalizer_coef=penalizer)
         try:
             with _quiet():
-                fitter.fit(rows["frequency"], rows["recency"], rows["T"], weights=rows["w"])
+                fitter.fit(
+                    rows["frequency"], rows["recency"], rows["T"], weights=rows["w"], **FIT_OPTIONS.get(model, {})
+                )
         except (ConvergenceError, ValueError, np.linalg.LinAlgError) as exc:
             failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             continue
