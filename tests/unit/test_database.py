@@ -117,6 +117,9 @@ def attack_strings(folder: str, oid: int) -> list[str]:
         "PREPARE p AS SELECT 1",
         "SELECT set_config('statement_timeout', '0', false) AS a, pg_sleep(30) AS b",
         "SELECT set_config('statement_timeout', '0', false) AS a, pg_sleep(0.5) AS b FROM generate_series(1, 60)",
+        "SELECT set_config('statement_timeout', '0', false) AS a, CASE WHEN g > 10 THEN pg_sleep(30) END AS b "
+        "FROM generate_series(1, 100) AS g",  # a quick first fetch, then a slow one with no server limit left
+        "/**/" * 40 + "/*",  # stalls a regular expression that skips comments (it took a day at this length)
     ]
 
 
@@ -290,6 +293,9 @@ PASSWORD_URLS = [  # (URL, the password in it, how it is shown)
     ("postgresql://ann:hun:ter/2@db.example.com/shop", "hun:ter/2", "postgresql://ann:***@db.example.com/shop"),
     ("postgres://ann:hunter2%40x@[::1]:5433/shop", "hunter2@x", "postgresql://ann:***@[::1]:5433/shop"),
     ("postgresql://db.example.com/shop?user=ann&password=hunter2&sslmode=require", "hunter2", None),
+    ("postgresql://db.example.com/shop?sslmode=require&user=ann&password=hun@ter2", "hun@ter2", None),
+    ("postgresql://db.example.com/shop?user=ann&password=hun%40ter@2", "hun@ter@2", None),
+    ("postgresql://db.example.com/shop?user=ann&password=hun+ter2", "hun+ter2", None),
 ]
 MALFORMED_URLS = [
     ("postgresql://qz7:hunter2@db.example.com:notaport/shop", "port"),
@@ -323,6 +329,33 @@ def test_a_malformed_url_is_one_clear_message_without_the_password(url, reason):
     assert "hunter2" not in safe_url(url)
 
 
+def test_a_query_with_two_columns_of_one_name_or_odd_types_is_read_as_cells_or_refused_with_a_message(target):
+    for query in ("SELECT 1 AS a, 2 AS A", "SELECT 1, 2"):
+        with pytest.raises(ClvError, match="more than one column named"):
+            read_database(target["reader"], query=query)
+    query = (
+        "SELECT 'c1' AS customer_id, now() AS day, 2.5 AS amount, interval '1 day' AS gap, ARRAY[1, 2] AS items, "
+        """'{"a": 1}'::json AS extra, int4range(1, 5) AS span"""
+    )
+    _, raw = read_database(target["reader"], query=query)
+    row = raw.frame.iloc[0]
+    assert [type(row[c]) for c in ("gap", "items", "extra", "span")] == [str] * 4
+    assert row["items"] == "[1, 2]" and row["amount"] == 2.5
+
+
+def test_a_visitors_url_gets_one_message_for_every_failure_to_connect(target):
+    reader = target["reader"]
+    closed = reader.rsplit(":", 1)[0] + ":1/postgres"  # nothing listens on port 1
+    messages = set()
+    for url in (closed, reader.replace("/postgres", "/no_such_db"), reader.replace("clv_reader@", "nobody@")):
+        with pytest.raises(ClvError) as refused:
+            read_database(url, table="victim", trusted=False)
+        messages.add(str(refused.value).split(": ", 1)[1])  # what follows the address
+    assert len(messages) == 1 and "check the host, port, user and password" in messages.pop()
+    with pytest.raises(ClvError, match="Connection refused"):  # the settings' own URL keeps the server's reason
+        read_database(closed, table="victim", trusted=True)
+
+
 def test_a_typed_url_cannot_use_the_servers_own_sockets_files_or_stored_passwords():
     for url in (
         "postgresql:///shop",  # no host: the server's Unix socket, with its own OS user
@@ -333,8 +366,9 @@ def test_a_typed_url_cannot_use_the_servers_own_sockets_files_or_stored_password
     ):
         with pytest.raises(ClvError):
             parse_url(url, trusted=False)
-    kwargs = parse_url("postgresql://ann@db.example.com/shop", trusted=False).connect_kwargs(trusted=False)
+    kwargs = parse_url("postgresql://ann@db.example.com/shop", trusted=False).connect_kwargs()
     assert kwargs["passfile"] == os.devnull and kwargs["password"] == ""  # never ~/.pgpass or PGPASSWORD
+    assert kwargs["sslcertmode"] == "disable" and kwargs["gssencmode"] == "disable"  # nor its certificate, tickets
     assert parse_url("postgresql://ann@/shop?host=/var/run/postgresql").host == "/var/run/postgresql"  # trusted
 
 
