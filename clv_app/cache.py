@@ -167,13 +167,14 @@ class Store:
 
 class Jobs:
     """Slots for heavy work: ``per_server`` at once in the process, one at a time per visitor. Work nested inside
-    a slot (same thread) runs in it."""
+    a slot (same thread) runs in it. Every lock taken is released whatever happens after it was taken (a page
+    stopped by its visitor raises from the next Streamlit call, the notice's removal included)."""
 
     def __init__(self, per_server: int, *, max_wait_s: float = MAX_WAIT_S) -> None:
         self.per_server = per_server
         self.max_wait_s = max_wait_s
         self._slots = threading.BoundedSemaphore(per_server)
-        self._visitors: dict[str, threading.Lock] = {}
+        self._visitors: dict[str, list] = {}  # visitor -> [lock, how many ask for it]: gone when none does
         self._running: dict[str, str] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -188,48 +189,68 @@ class Jobs:
                 self._local.depth -= 1
             return
         visitor = visitor or _visitor()
-        with self._lock:
-            mine = self._visitors.setdefault(visitor, threading.Lock())
-            earlier = self._running.get(visitor)
-        self._wait(
-            mine, f"Your earlier job ({earlier or 'a large one'}) is still running: this one starts when it ends."
-        )
-        try:
+        with contextlib.ExitStack() as held:
+            with self._lock:
+                mine = self._visitors.setdefault(visitor, [threading.Lock(), 0])
+                mine[1] += 1
+                earlier = self._running.get(visitor) or "a large one"
+            held.callback(self._forget, visitor)
+            self._wait(mine[0], f"Your earlier job ({earlier}) is still running: this one starts when it ends.")
+            held.callback(mine[0].release)
             self._wait(
                 self._slots,
                 f"{self.per_server} large jobs are running on this server, the most it runs at once: yours "
                 f"({work}) starts when one ends.",
             )
-            try:
-                with self._lock:
-                    self._running[visitor] = work
-                self._local.depth = 1
-                yield
-            finally:
-                self._local.depth = 0
-                with self._lock:
-                    self._running.pop(visitor, None)
-                self._slots.release()
-        finally:
-            mine.release()
+            held.callback(self._slots.release)
+            with self._lock:
+                self._running[visitor] = work
+            held.callback(self._finished, visitor)
+            self._local.depth = 1
+            yield
+
+    def _finished(self, visitor: str) -> None:
+        self._local.depth = 0
+        with self._lock:
+            self._running.pop(visitor, None)
+
+    def _forget(self, visitor: str) -> None:
+        with self._lock:
+            mine = self._visitors[visitor]
+            mine[1] -= 1
+            if not mine[1]:
+                del self._visitors[visitor]
 
     def running(self) -> dict[str, str]:
         """Visitor → the heavy work it runs now."""
         with self._lock:
             return dict(self._running)
 
+    def visitors(self) -> int:
+        """Visitors with heavy work running or waiting."""
+        with self._lock:
+            return len(self._visitors)
+
     def _wait(self, lock, message: str) -> None:
+        """Take ``lock``, telling the visitor why when it is not free at once; never leaves it taken on an error."""
         if lock.acquire(blocking=False):
             return
         notice = _notice(message)
+        taken = False
         try:
-            if not lock.acquire(timeout=self.max_wait_s):
+            taken = lock.acquire(timeout=self.max_wait_s)
+            if not taken:
+                if notice is not None:
+                    notice.empty()
                 raise ClvError(
                     f"The server stayed busy for {self.max_wait_s / 60:,.0f} minutes ({message}) Try again later."
                 )
-        finally:
             if notice is not None:
                 notice.empty()
+        except BaseException:
+            if taken:
+                lock.release()
+            raise
 
 
 def _visitor() -> str:

@@ -174,17 +174,29 @@ def test_heavy_app_work_takes_a_slot_and_light_work_does_not(monkeypatch):
         return fit(*args, **kwargs)
 
     monkeypatch.setattr(models, "fit_purchases", watched_fit)
+    summarise = state.summarise
+
+    def watched_summary(*args, **kwargs):
+        seen["during summary"] = list(jobs.running().values())
+        return summarise(*args, **kwargs)
+
+    monkeypatch.setattr(state, "summarise", watched_summary)
     tx = ingest(*sample_bytes("cdnow_sample"))
     state.fits(tx, "weeks", "bgnbd")
     assert seen["during fit"] == ["fitting the models"] and jobs.running() == {}
+    assert seen["during summary"] == []  # the summary (light) ran outside any slot
 
 
-@pytest.mark.parametrize("budget_mb", ["0", "-5", "lots"])
-def test_a_limit_that_is_not_a_positive_number_keeps_its_default(monkeypatch, budget_mb):
+@pytest.mark.parametrize("value", ["0", "-5", "lots", float("inf"), float("nan"), 0.5, None, [3]])
+def test_a_limit_that_is_not_a_whole_number_of_at_least_one_keeps_its_default(monkeypatch, value):
     from clv_app import access, settings
 
-    monkeypatch.setattr(access, "section", lambda name: {"cache_mb": budget_mb} if name == "limits" else None)
-    assert settings.limits().cache_bytes == settings.Limits().cache_bytes
+    tiny = 1e-7  # a fraction of a byte, in MB
+    section = {"cache_mb": tiny, "heavy_jobs": value, "max_rows": value, "workspace_quota_mb": tiny}
+    if value != 0.5:  # half a megabyte is a (small) budget; half a job or half a row is nothing
+        section.update(cache_mb=value, workspace_quota_mb=value)
+    monkeypatch.setattr(access, "section", lambda name: section if name == "limits" else None)
+    assert settings.limits() == settings.ServerLimits()  # 0.5 heavy jobs would be none at all; inf would crash
 
 
 def test_sessions_waiting_for_the_same_heavy_result_take_no_slot(monkeypatch):
@@ -215,3 +227,47 @@ def test_sessions_waiting_for_the_same_heavy_result_take_no_slot(monkeypatch):
     for t in threads:
         t.join()
     assert results == ["fit"] * 4 and slots == ["fitting"]  # one computation, one slot: the others only waited
+
+
+def test_a_page_stopped_while_its_job_waits_gives_back_every_lock(monkeypatch):
+    """Streamlit raises from the next element call once the visitor stops or reruns the page: here, from removing
+    the "waiting" notice just after the slot was taken. The slot and the visitor's turn must not stay taken."""
+
+    class Stopped(Exception):
+        pass
+
+    class Notice:
+        def empty(self):
+            raise Stopped
+
+    monkeypatch.setattr(cache, "_notice", lambda message: Notice())
+    jobs = cache.Jobs(per_server=1, max_wait_s=2)  # a slot left taken makes the last job fail, not hang
+    inside, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with jobs.slot("a long fit", visitor="ann"):
+            inside.set()
+            release.wait()
+
+    outcome = []
+
+    def second() -> None:
+        try:
+            with jobs.slot("a backtest", visitor="bob"):
+                outcome.append("ran")
+        except Stopped:
+            outcome.append("stopped")
+
+    threads = [threading.Thread(target=first)]
+    threads[0].start()
+    inside.wait()
+    threads.append(threading.Thread(target=second))
+    threads[1].start()
+    time.sleep(0.2)  # bob is waiting for the slot, with a notice
+    release.set()
+    for t in threads:
+        t.join()
+    assert outcome == ["stopped"]
+    assert jobs.running() == {} and jobs.visitors() == 0  # nothing held, and no visitor remembered
+    with jobs.slot("the next job", visitor="cy"):  # the one slot is free
+        assert jobs.running() == {"cy": "the next job"}
