@@ -108,8 +108,17 @@ class AllowList:
         return address is not None and (address in self.emails or address.rsplit("@", 1)[1] in self.domains)
 
     def is_admin(self, email: object) -> bool:
-        """Whether ``email`` is admitted and listed under ``admins``."""
-        return self.admits(email) and normalise_address(email) in self.admins
+        """Whether ``email`` is admitted and listed under ``admins``, spelled as listed (ASCII, any case): an address
+        that only NFKC folding makes equal to an administrator's (a Kelvin sign for a K) is admitted as a user, never
+        as an administrator.
+
+        >>> rules = AllowList(domains=frozenset({"example.com"}), admins=frozenset({"kate@example.com"}))
+        >>> kelvin = "\u212aate@example.com"
+        >>> rules.is_admin("Kate@Example.com"), rules.is_admin(kelvin), rules.admits(kelvin)
+        (True, False, True)
+        """
+        text = str(email).strip() if email is not None else ""
+        return text.isascii() and self.admits(text) and text.lower() in self.admins
 
 
 @dataclass(frozen=True)

@@ -23,17 +23,18 @@ the app does not know counts as ``off``.
 
 from __future__ import annotations
 
-import re
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from clv_app import access
+from clv_core.ingest.database import is_table_name
 
 MODES = ("off", "admins", "everyone")
-_TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?")
 
 
 @dataclass(frozen=True)
-class Limits:
+class ServerLimits:
     """Limits on what one visitor can make the server do (see the module notes)."""
 
     max_rows: int = 10_000_000
@@ -50,50 +51,58 @@ class DatabasePolicy:
     ----------
     queries, urls : {"off", "admins", "everyone"}
         Who may type a query, and who may type a connection URL.
-    tables : tuple of str
-        The tables offered (``name`` or ``schema.name``); empty: any table the login can read, typed by name. A
-        list turns typed queries off: a query could read any other table the login can.
+    tables : tuple of str or None
+        The tables offered (``name`` or ``schema.name``), the only ones readable; None: any table the login can
+        read, typed by name. A list, even an empty one, turns typed queries off: a query could read any table.
     admin : bool
         Whether this visitor is one of ``[access] admins``.
+    problem : str
+        What is wrong with the ``tables`` setting, if anything (the page says it; entries it cannot use are left
+        out, never read as "no list").
     """
 
     queries: str
     urls: str
-    tables: tuple[str, ...]
+    tables: tuple[str, ...] | None
     admin: bool
+    problem: str = ""
 
     def may(self, what: str) -> bool:
         """Whether this visitor may type ``what`` ("queries" or "urls").
 
-        >>> DatabasePolicy("admins", "everyone", (), admin=False).may("queries")
+        >>> DatabasePolicy("admins", "everyone", None, admin=False).may("queries")
         False
-        >>> DatabasePolicy("admins", "everyone", (), admin=True).may("queries")
+        >>> DatabasePolicy("admins", "everyone", None, admin=True).may("queries")
         True
-        >>> DatabasePolicy("everyone", "everyone", ("public.orders",), admin=True).may("queries")  # a table list
+        >>> DatabasePolicy("everyone", "everyone", (), admin=True).may("queries")  # a table list, even empty
         False
         """
-        mode = getattr(self, what)
-        if what == "queries" and self.tables:
+        if what == "queries" and self.tables is not None:
             return False
+        mode = getattr(self, what)
         return mode == "everyone" or (mode == "admins" and self.admin)
 
     def table_allowed(self, table: str) -> bool:
-        return not self.tables or table.strip().casefold() in {t.casefold() for t in self.tables}
+        """Whether ``table`` may be read: any table without a list, else exactly one on it (names are case
+        sensitive once quoted)."""
+        return self.tables is None or table.strip() in self.tables
 
 
-def _number(section, key: str, default: float, scale: float = 1) -> int:
+def _number(section, key: str, default: int, scale: float = 1) -> int:
+    """A positive whole setting (``value × scale``), or ``default`` when missing, not a number, infinite or below 1."""
+    raw = section.get(key) if hasattr(section, "get") else None
     try:
-        value = float(section.get(key, default / scale)) if hasattr(section, "get") else default / scale
+        value = float(raw) * scale
     except (TypeError, ValueError):
         return int(default)
-    return int(value * scale) if value > 0 else int(default)
+    return int(value) if math.isfinite(value) and value >= 1 else int(default)
 
 
-def limits() -> Limits:
+def limits() -> ServerLimits:
     """The ``[limits]`` section, each value falling back on its default when missing or not a positive number."""
     section = access.section("limits") or {}
-    defaults = Limits()
-    return Limits(
+    defaults = ServerLimits()
+    return ServerLimits(
         max_rows=_number(section, "max_rows", defaults.max_rows),
         heavy_jobs=_number(section, "heavy_jobs", defaults.heavy_jobs),
         cache_bytes=_number(section, "cache_mb", defaults.cache_bytes, 1e6),
@@ -111,12 +120,29 @@ def database_policy(*, configured_connection: bool) -> DatabasePolicy:
         value = str(get(key, default)).strip().lower()
         return value if value in MODES else "off"
 
-    tables = get("tables", ()) or ()
-    if isinstance(tables, str):
-        tables = [tables]
+    tables, problem = _tables(section)
     return DatabasePolicy(
         queries=mode("queries", "off" if signed or configured_connection else "everyone"),
         urls=mode("urls", "off" if signed else "everyone"),
-        tables=tuple(str(t).strip() for t in tables if _TABLE.fullmatch(str(t).strip())),
+        tables=tables,
         admin=access.is_admin(),
+        problem=problem,
     )
+
+
+def _tables(section) -> tuple[tuple[str, ...] | None, str]:
+    """The ``tables`` list: None when the setting is absent; otherwise the usable names and what was wrong."""
+    if not hasattr(section, "get") or section.get("tables") is None:
+        return None, ""
+    raw = section.get("tables")
+    if isinstance(raw, str) or not isinstance(raw, Sequence):
+        return (), '[database] tables must be a list of table names ("name" or "schema.name"); none is offered.'
+    names = [str(t).strip() for t in raw]
+    usable = tuple(dict.fromkeys(n for n in names if is_table_name(n)))
+    wrong = [n for n in names if not is_table_name(n)]
+    problem = (
+        f"[database] tables lists names that are not plain table names: {', '.join(map(repr, wrong[:5]))}."
+        if wrong
+        else ""
+    )
+    return usable, problem

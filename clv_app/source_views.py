@@ -11,7 +11,7 @@ import streamlit as st
 from clv_app import access, settings, state
 from clv_app.views import md, steps
 from clv_core.errors import ClvError
-from clv_core.ingest.database import safe_url
+from clv_core.ingest.database import DEFAULT_TIMEOUT_S, safe_url
 
 
 def database_source():
@@ -20,7 +20,7 @@ def database_source():
     None. What a visitor may do is set under ``[database]`` (see :mod:`clv_app.settings`)."""
 
     policy = state.database_policy()
-    limit = settings.limits().max_rows
+    limit, minutes = settings.limits().max_rows, f"{DEFAULT_TIMEOUT_S / 60:g}"
     configured = state.configured_database_url()
     if configured:
         st.caption(f"Connection set up by the administrator: {md(safe_url(configured))}")
@@ -44,8 +44,12 @@ def database_source():
     ways = ("A table", "A query") if policy.may("queries") else ("A table",)
     how = st.radio("Read", ways, horizontal=True, key="db-how") if len(ways) > 1 else ways[0]
     if how == "A table":
-        if policy.tables:
-            table = st.selectbox("Table", policy.tables, key="db-table-choice")
+        if policy.problem:
+            st.warning(policy.problem, icon=":material/warning:")
+        if policy.tables is not None:
+            table = st.selectbox(
+                "Table", policy.tables, key="db-table-choice", placeholder="No table is offered on this server"
+            )
         else:
             table = st.text_input("Table", placeholder="orders or sales.orders", key="db-table")
         query = None
@@ -60,11 +64,11 @@ def database_source():
             "Query (read-only)",
             placeholder="SELECT customer_id, ordered_at, total FROM orders WHERE country = 'DE'",
             key="db-query",
-            help="One SELECT (or WITH … SELECT, VALUES, TABLE) statement, run read-only with a 2-minute limit: it "
-            "can select, join and filter, never change the database. On a login that can reach beyond its "
+            help=f"One SELECT (or WITH … SELECT, VALUES, TABLE) statement, run read-only with a {minutes}-minute "
+            "limit: it can select, join and filter, never change the database. On a login that can reach beyond its "
             "database (a superuser, server files), typed queries are refused.",
         )
-    st.caption(f"At most {limit:,} rows are read, within 2 minutes (the limits set for this server).")
+    st.caption(f"At most {limit:,} rows are read, within {minutes} minutes (the limits set for this server).")
     request = (url, table, query)
     asked = bool(url and (table or query or "").strip())
     if st.button("Read from the database", key="db-read", icon=":material/database:", disabled=not asked):
@@ -184,4 +188,4 @@ def _delete_saved(key: str, label: str) -> None:
     for widget in ("data-saved", "data-saved-confirm"):
         st.session_state.pop(widget, None)
     st.session_state["data-saved-deleted"] = label
-    st.session_state["_remembered"] = {}  # loading it again keeps it again
+    state.forget_kept()

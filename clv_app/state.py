@@ -6,7 +6,13 @@ Session keys (set only through the functions here):
 * ``dataset_label`` – how the sidebar names it ("Sample: …" or the uploaded file's name);
 * ``dataset_source`` – ``("sample", key)`` or ``("upload", file name)``: where it came from. The Data page's
   widgets default to it, because Streamlit forgets a page's widget values when another page is shown, and a
-  forgotten radio must not silently swap the active dataset for the default sample.
+  forgotten radio must not silently swap the active dataset for the default sample;
+* ``dataset_id`` – the workspace entry of the active dataset, when it is kept (the address carries it);
+* ``_remembered`` – what this session kept in the workspace, or could not and why (:func:`remember`);
+* ``_upload_hashes`` – the current upload's content hash, so a rerun does not hash its bytes again.
+
+The Data page's database source keeps ``db-request`` and ``db-nonce`` (what was asked, and how many times Read was
+pressed) in :mod:`clv_app.source_views`.
 
 Cached work is keyed on the SHA-256 of the file bytes plus the mapping and options (Streamlit would otherwise hash
 only a sample of a large DataFrame's rows); the bytes and frames themselves are passed as unhashed ``_``
@@ -27,6 +33,8 @@ import io
 import os
 import re
 import sqlite3
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import pandas as pd
@@ -125,6 +133,9 @@ def activate(transactions: Transactions, label: str, source: tuple[str, str]) ->
 # --- the persistent workspace (clv_core.workspace): what was loaded survives a refresh or a restart ---
 
 DATASET_ID = "dataset_id"
+#: What this session has kept in the workspace (or could not): (content hash, mapping, options, sheet) -> (entry id,
+#: or None and why not).
+_KEPT = "_remembered"
 #: Where the workspace lives: the CLV_WORKSPACE environment variable, else ``folder`` under ``[workspace]`` in
 #: ``.streamlit/secrets.toml``, else ``.workspace`` beside app.py. ``off`` turns it off.
 DEFAULT_WORKSPACE = Path(__file__).resolve().parent.parent / ".workspace"
@@ -158,7 +169,7 @@ def remember(transactions: Transactions, data: bytes, name: str, label: str, she
     space = workspace()
     if space is None or is_default(transactions):  # what every fresh session opens anyway: nothing to keep
         return None
-    done = st.session_state.setdefault("_remembered", {})
+    done = st.session_state.setdefault(_KEPT, {})
     marker = (transactions.content_hash, transactions.mapping, transactions.options, sheet)
     if marker not in done:  # once per session and dataset: no hashing of a large upload on every rerun
         key = workspace_.entry_id(hashlib.sha256(data).hexdigest(), sheet, transactions.mapping, transactions.options)
@@ -189,23 +200,25 @@ def remember(transactions: Transactions, data: bytes, name: str, label: str, she
 
 def remember_snapshot(transactions: Transactions, raw: RawTable, label: str) -> str | None:
     """Keep what a database query returned as a Parquet snapshot in the workspace, so a refresh or a restart
-    reopens it without the database (the entry's label says it is a snapshot). Built once per session."""
-    done = st.session_state.setdefault("_snapshots", {})
-    key = (transactions.content_hash, transactions.mapping, transactions.options)
-    if key not in done:
-        buffer = io.BytesIO()
-        try:
-            raw.frame.to_parquet(buffer, index=False)
-        except (ValueError, TypeError, ImportError, ArrowException):  # a column type Parquet cannot hold
-            done[key] = None
-        else:
-            done[key] = buffer.getvalue()
-    data = done[key]
-    if data is None:
-        return None
+    reopens it without the database (the entry's label says it is a snapshot). The Parquet bytes are built only
+    when this session has not kept this dataset yet, and not held after."""
     stamp = dt.date.today().isoformat()
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", label.rsplit(" · ", 1)[-1]).strip("-") or "query"
-    return remember(transactions, data, f"{name}.parquet", f"{label} (snapshot {stamp})", None)
+    marker = (transactions.content_hash, transactions.mapping, transactions.options, None)
+    if marker in st.session_state.get(_KEPT, {}):  # kept (or refused) before: remember() needs no bytes
+        return remember(transactions, b"", f"{name}.parquet", f"{label} (snapshot {stamp})", None)
+    buffer = io.BytesIO()
+    try:
+        raw.frame.to_parquet(buffer, index=False)
+    except (ValueError, TypeError, ImportError, ArrowException):  # a column type Parquet cannot hold
+        st.session_state.setdefault(_KEPT, {})[marker] = (None, "Parquet cannot hold one of its column types.")
+        return None
+    return remember(transactions, buffer.getvalue(), f"{name}.parquet", f"{label} (snapshot {stamp})", None)
+
+
+def forget_kept() -> None:
+    """After a deletion: loading a dataset again keeps it again."""
+    st.session_state[_KEPT] = {}
 
 
 def is_default(transactions: Transactions) -> bool:
@@ -244,7 +257,7 @@ def saved_bytes(key: str) -> tuple[bytes, workspace_.Entry]:
     return _saved_bytes(str(space.folder), space.owner, key, entry.content_hash, space), entry
 
 
-@cache.shared(heavy="reading from the database", ttl=600)
+@cache.shared(heavy="reading from the database")
 def _database(
     url: str, table: str | None, query: str | None, trusted: bool, max_rows: int, nonce: int
 ) -> tuple[str, RawTable]:
@@ -256,8 +269,8 @@ def database_policy() -> settings.DatabasePolicy:
 
 
 def database(url: str, table: str | None, query: str | None, nonce: int = 0) -> tuple[str, RawTable]:
-    """A table or query read from a database (kept ten minutes; a new ``nonce`` reads it again), within this
-    visitor's permissions (:mod:`clv_app.settings`) and the row limit. A URL is trusted only when it is the
+    """A table or query read from a database (kept while the store has room; a new ``nonce`` reads it again), within
+    this visitor's permissions (:mod:`clv_app.settings`) and the row limit. A URL is trusted only when it is the
     configured connection (see :func:`clv_core.ingest.database.parse_url`)."""
     policy = database_policy()
     configured = configured_database_url()
@@ -266,7 +279,8 @@ def database(url: str, table: str | None, query: str | None, nonce: int = 0) -> 
     if query is not None and not policy.may("queries"):
         raise ClvError("Typed queries are turned off on this server; read a table by its name.")
     if table is not None and not policy.table_allowed(table):
-        raise ClvError(f"{table.strip()[:80]!r} is not one of the tables offered here: {', '.join(policy.tables)}.")
+        offered = ", ".join(policy.tables or ()) or "none"
+        raise ClvError(f"{table.strip()[:80]!r} is not one of the tables offered here ({offered}).")
     return _database(url, table, query, url == configured, settings.limits().max_rows, nonce)
 
 
@@ -304,10 +318,14 @@ def ensure_dataset() -> Transactions:
         except ClvError:
             pass  # gone or damaged: the default sample, and the Data page lists what is there
     if tx is None:
-        data, name = cached_sample(DEFAULT_SAMPLE)
-        file_hash, raw = read_file(data, name, bundled=True)
-        mapping = resolve_mapping(raw.frame, detect_columns(raw.frame, has_header=raw.has_header))
-        tx = load(file_hash, raw, mapping, IngestOptions())
+        try:
+            data, name = cached_sample(DEFAULT_SAMPLE)
+            file_hash, raw = read_file(data, name, bundled=True)
+            mapping = resolve_mapping(raw.frame, detect_columns(raw.frame, has_header=raw.has_header))
+            tx = load(file_hash, raw, mapping, IngestOptions())
+        except ClvError as exc:  # the server stayed busy: nothing to show yet, and no traceback
+            st.error(f"{exc} The page opens once the sample is loaded: reload it in a moment.", icon=":material/block:")
+            st.stop()
         activate(tx, f"Sample: {SAMPLES[DEFAULT_SAMPLE].label}", ("sample", DEFAULT_SAMPLE))
     return tx
 
@@ -614,10 +632,15 @@ def report(tx: Transactions, model: str, econ, thresholds) -> str:
 # --- progress: shown the first time work is done, not on the reruns that find it cached ----------------------
 
 
+_FINISHED_KEPT = 10_000
+_finished_lock = threading.Lock()
+
+
 @st.cache_resource(show_spinner=False)
-def _finished() -> set:
-    """Keys of multi-step work that has completed in this server process (shared, like the caches)."""
-    return set()
+def _finished() -> OrderedDict:
+    """Keys of multi-step work that has completed in this server process (shared, like the caches), the most recent
+    ``_FINISHED_KEPT``: a key forgotten only shows its progress once more."""
+    return OrderedDict()
 
 
 def seen(key: tuple) -> bool:
@@ -626,4 +649,9 @@ def seen(key: tuple) -> bool:
 
 
 def mark_done(key: tuple) -> None:
-    _finished().add(key)
+    done = _finished()
+    with _finished_lock:
+        done[key] = None
+        done.move_to_end(key)
+        while len(done) > _FINISHED_KEPT:
+            done.popitem(last=False)

@@ -45,6 +45,7 @@ from pathlib import Path
 
 from clv_core.errors import ClvError
 from clv_core.ingest import ColumnMapping, IngestOptions
+from clv_core.ingest.limits import DEFAULT_MAX_CELL_CHARS, DEFAULT_MAX_COLUMNS
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -142,9 +143,15 @@ class Listing:
         )
 
 
+#: Read limits added to IngestOptions after entries were first saved: left out of an entry's id while they have their
+#: defaults, so a file saved before they existed is still the same entry.
+_LATER_LIMITS = {"max_columns": DEFAULT_MAX_COLUMNS, "max_cell_chars": DEFAULT_MAX_CELL_CHARS}
+
+
 def entry_id(content_hash: str, sheet: str | None, mapping: ColumnMapping, options: IngestOptions) -> str:
     """The same file loaded the same way is one entry: 16 hex digits of a hash of all four."""
-    text = json.dumps([content_hash, sheet, _mapping_json(mapping), _options_json(options)], sort_keys=True)
+    chosen = {k: v for k, v in _options_json(options).items() if _LATER_LIMITS.get(k, object()) != v}
+    text = json.dumps([content_hash, sheet, _mapping_json(mapping), chosen], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -432,7 +439,9 @@ def _entry(row: sqlite3.Row) -> Entry:
             saved_at=_column(row, "saved_at", str),
             opened_at=_column(row, "opened_at", str),
         )
-    except (_Unreadable, json.JSONDecodeError, ClvError) as exc:  # ClvError: an option value this version refuses
+    # ClvError: an option value this version refuses; ValueError: also an integer too long to read (json refuses
+    # more than 4,300 digits); RecursionError: JSON nested deeper than Python goes
+    except (_Unreadable, ValueError, RecursionError, ClvError) as exc:
         raise ClvError(f"The saved dataset {_label(row)!r} is damaged; delete it and load the file again.") from exc
 
 

@@ -204,9 +204,9 @@ REFUSED = "owner=refused admin=False"
         (account("Ann@Example.com", sub="a1"), ANN_ADMIN, f'owner=["{ISSUER}", "a1"] admin=True'),
         (account("bob@example.com", sub="b1"), ANN_ADMIN, f'owner=["{ISSUER}", "b1"] admin=False'),
         (
-            account(KELVIN_KATE, sub="k2"),  # kate's address after NFKC, so kate's rights, in a workspace of its own
-            {"allowed_emails": ["kate@example.com"], "admins": ["kate@example.com"]},
-            f'owner=["{ISSUER}", "k2"] admin=True',
+            account(KELVIN_KATE, sub="k2"),  # kate's address after NFKC: admitted, in a workspace of its own, but
+            {"allowed_emails": ["kate@example.com"], "admins": ["kate@example.com"]},  # not kate's administrator rights
+            f'owner=["{ISSUER}", "k2"] admin=False',
         ),
         (account("ann@partner.io"), {"allowed_domains": ["example.com"], "admins": ["ann@partner.io"]}, REFUSED),
         (account("ann@example.com", email_verified=None), ANN_ADMIN, REFUSED),

@@ -119,12 +119,12 @@ def test_a_connection_in_secrets_is_used_without_typing_it_and_its_password_neve
     [
         ("postgresql://clv:hunter2@127.0.0.1:notaport/postgres", "port"),
         ("postgresql://clv:hunter2@[::1/postgres", "unclosed ["),
-        ("postgresql://clv:hun@ter2@127.0.0.1:1/postgres", "failed"),
-        ("postgresql://clv@127.0.0.1:1/postgres?password=hunter2", "failed"),
+        ("postgresql://clv:hun@ter2@127.0.0.1:1/postgres", "Could not connect or sign in"),
+        ("postgresql://clv@127.0.0.1:1/postgres?password=hunter2", "Could not connect or sign in"),
         ("postgresql://clv:hunter2@127.0.0.1/postgres?options=-c%20statement_timeout%3D0", "not passed on"),
         ("postgresql://clv:hunter2@127.0.0.1/postgres?application_name=mytool", "not passed on"),
         ("postgresql://clv:hunter2@" + "h" * 10_000 + "/postgres", "not a valid host name"),
-        ("postgresql://clv:hunter2@" + "h." * 100 + "/postgres", "failed"),
+        ("postgresql://clv:hunter2@" + "h." * 100 + "/postgres", "Could not connect or sign in"),
     ],
 )
 def test_a_typed_url_never_shows_its_password_and_a_malformed_one_is_one_message(app, url, message):
@@ -185,8 +185,14 @@ def test_an_allow_list_offers_only_its_tables(postgres_url, sample_table):
     }
     at = run_signed_in("ann@example.com", secrets)
     assert [s.options for s in at.selectbox if s.key == "db-table-choice"] == [["public.sample_orders"]]
+    assert any("not plain table names: 'not a table; DROP'" in w.value for w in at.warning)  # said, not hidden
     at.button(key="db-read").click().run()
     assert not at.exception and not at.error and "Customers 2,357" in text_of(at)
+
+    for broken in (["sales.2024_orders"], "public.sample_orders, sales.invoices", 5):  # a list that fails closed
+        at = run_signed_in("ann@example.com", {**secrets, "database": {"tables": broken, "queries": "everyone"}})
+        assert not at.exception and [s.options for s in at.selectbox if s.key == "db-table-choice"] == [[]]
+        assert all(r.key != "db-how" for r in at.radio) and at.warning  # no query either, and it says why
 
 
 def test_a_table_off_the_allow_list_is_refused_below_the_widgets_too(monkeypatch):
@@ -194,10 +200,11 @@ def test_a_table_off_the_allow_list_is_refused_below_the_widgets_too(monkeypatch
     from clv_core.errors import ClvError
 
     policy = settings.DatabasePolicy("everyone", "everyone", ("public.sample_orders",), admin=False)
+    assert not policy.table_allowed("PUBLIC.SAMPLE_ORDERS")  # quoted names are case sensitive: exactly as listed
     monkeypatch.setattr(state, "database_policy", lambda: policy)
-    with pytest.raises(ClvError, match=r"not one of the tables offered here: public\.sample_orders"):
+    with pytest.raises(ClvError, match=r"not one of the tables offered here \(public\.sample_orders\)"):
         state.database("postgresql://clv@127.0.0.1:1/postgres", "pg_authid", None)
-    monkeypatch.setattr(state, "database_policy", lambda: settings.DatabasePolicy("off", "off", (), admin=False))
+    monkeypatch.setattr(state, "database_policy", lambda: settings.DatabasePolicy("off", "off", None, admin=False))
     with pytest.raises(ClvError, match="Typing a database address is turned off"):
         state.database("postgresql://clv@127.0.0.1:1/postgres", "orders", None)
 

@@ -136,6 +136,8 @@ def damage(folder, entry_id_: str, column: str, value) -> None:
         ("label", b"\xff"),  # a blob: a text column keeps it as one
         ("content_hash", "../../etc/passwd"),
         ("saved_at", None),
+        ("options", '{"max_rows": ' + "9" * 5_000 + "}"),  # json refuses more than 4,300 digits (ValueError)
+        ("options", "[" * 100_000 + "]" * 100_000),  # deeper than Python's recursion limit
     ],
 )
 def test_a_damaged_row_is_skipped_by_the_listing_and_a_message_elsewhere_and_can_still_be_deleted(
@@ -312,3 +314,19 @@ def test_the_quota_counts_only_the_owners_own_files(tmp_path):
 def test_a_quota_that_is_not_a_whole_number_of_bytes_is_a_message(tmp_path, quota):
     with pytest.raises(ClvError, match="quota"):
         Workspace(tmp_path, quota_bytes=quota)
+
+
+def test_an_entry_keeps_the_id_it_had_before_read_limits_joined_the_options():
+    import dataclasses
+    import hashlib
+    import json
+
+    from clv_core.ingest import ColumnMapping, IngestOptions
+    from clv_core.workspace import entry_id
+
+    mapping, options = ColumnMapping("customer_id", "date", "amount"), IngestOptions()
+    before = {k: v for k, v in dataclasses.asdict(options).items() if k not in ("max_columns", "max_cell_chars")}
+    mapping_json = {**dataclasses.asdict(mapping), "attributes": []}
+    old = hashlib.sha256(json.dumps(["ab" * 32, None, mapping_json, before], sort_keys=True).encode()).hexdigest()
+    assert entry_id("ab" * 32, None, mapping, options) == old[:16]  # what the previous version computed
+    assert entry_id("ab" * 32, None, mapping, dataclasses.replace(options, max_columns=5)) != old[:16]
