@@ -23,6 +23,12 @@ DEFAULT_MAX_COLUMNS = 1_000
 #: Characters in one cell: Excel's own limit (32,767), so nothing a spreadsheet can hold is refused.
 DEFAULT_MAX_CELL_CHARS = 32_767
 
+#: What the table read from a file may take in memory: every text cell is a Python string (its characters plus
+#: ``CELL_BYTES``), so many short cells cost far more than their text (500 MB of "0,0,0…" is 15 GB as cells).
+DEFAULT_MAX_TABLE_BYTES = 4_000_000_000
+#: A Python string's own header (49 bytes) and the frame's pointer to it (8 bytes).
+CELL_BYTES = 57
+
 _SCAN_CHUNK = 1 << 18  # 256 KB: the compare and its positions stay in cache (0.11 s per 270 MB, 16 MB: 0.20 s)
 
 
@@ -40,12 +46,15 @@ class Limits:
         Columns.
     max_cell_chars : int
         Characters in one cell (also one column name).
+    max_table_bytes : int
+        Bytes the table may take once read, text cells counted as Python strings (see ``CELL_BYTES``).
     """
 
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES
     max_rows: int | None = None
     max_columns: int = DEFAULT_MAX_COLUMNS
     max_cell_chars: int = DEFAULT_MAX_CELL_CHARS
+    max_table_bytes: int = DEFAULT_MAX_TABLE_BYTES
 
 
 def check_columns(columns: int, name: str, *, limit: int) -> None:

@@ -25,9 +25,11 @@ import pyarrow.parquet as pq
 
 from clv_core.errors import ColumnMappingError, UnreadableFileError
 from clv_core.ingest.limits import (
+    CELL_BYTES,
     DEFAULT_MAX_CELL_CHARS,
     DEFAULT_MAX_COLUMNS,
     DEFAULT_MAX_DECOMPRESSED_BYTES,
+    DEFAULT_MAX_TABLE_BYTES,
     Limits,
     LineScan,
     check_cell,
@@ -109,6 +111,7 @@ def read_raw(
     max_rows: int | None = None,
     max_columns: int = DEFAULT_MAX_COLUMNS,
     max_cell_chars: int = DEFAULT_MAX_CELL_CHARS,
+    max_table_bytes: int = DEFAULT_MAX_TABLE_BYTES,
     sheet_chooser=None,
 ) -> RawTable:
     """Read uploaded bytes into a :class:`RawTable`, refusing what would not fit the limits before reading it.
@@ -131,6 +134,9 @@ def read_raw(
         Refuse tables with more columns than this (text: counted on the header line, before parsing).
     max_cell_chars : int
         Refuse a cell or column name longer than this many characters.
+    max_table_bytes : int
+        Refuse a table that would take more memory than this once read, estimated before reading (text and
+        Parquet): each text cell costs its characters plus ``CELL_BYTES``.
     sheet_chooser : callable, optional
         Given ``{sheet name: header-only DataFrame}``, returns the sheet holding transactions (or None).
 
@@ -154,6 +160,7 @@ def read_raw(
         max_rows=max_rows,
         max_columns=max_columns,
         max_cell_chars=max_cell_chars,
+        max_table_bytes=max_table_bytes,
     )
     try:
         return _read_raw(data, name, sheet=sheet, limits=limits, chooser=sheet_chooser)
@@ -439,6 +446,8 @@ def _read_text(utf8: bytes, name: str, *, encoding: str, limits: Limits) -> RawT
     scan = scan_lines(utf8, longer_than=limits.max_cell_chars)
     _check_text_rows(utf8, scan, name, has_header=has_header, limit=limits.max_rows)
     cells_unchecked = _check_long_line(utf8, scan, name, delimiter=delimiter, limit=limits.max_cell_chars)
+    cells = (scan.lines - scan.empty_lines) * len(first)
+    check_memory(len(utf8) + cells * CELL_BYTES, name, limit=limits.max_table_bytes, what=f"{cells:,} text cells")
     try:
         frame = pd.read_csv(
             io.BytesIO(utf8),
@@ -791,6 +800,9 @@ def _check_parquet_metadata(schema: pa.Schema, metadata, name: str, *, limits: L
     stored = sum(g.total_byte_size for g in groups)
     fixed = rows * sum(_fixed_bytes(f.type) for f in schema)
     check_memory(max(stored, fixed), name, limit=limits.max_decompressed_bytes, what="by its metadata")
+    cells = rows * sum(1 for f in schema if _is_text(f.type) or not _fixed_bytes(f.type))  # Python objects in pandas
+    table = max(stored, fixed) + cells * CELL_BYTES
+    check_memory(table, name, limit=limits.max_table_bytes, what=f"{cells:,} text cells, by its metadata")
 
 
 def _read_row_groups(reader: pq.ParquetFile, name: str, *, limits: Limits) -> pa.Table:

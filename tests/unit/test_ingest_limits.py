@@ -405,3 +405,23 @@ def test_a_memory_error_while_reading_becomes_a_clv_error(monkeypatch):
     monkeypatch.setattr(pd, "read_csv", short_of_memory)
     with pytest.raises(UnreadableFileError, match=r"needs more memory to read than is available"):
         load("customer_id,date,amount\n1,2024-01-05,10\n")
+
+
+def test_many_short_text_cells_are_refused_by_what_they_take_as_a_table_before_parsing(no_csv_parse):
+    """500 MB of "0,0,0…" is 250 million cells: 15 GB as Python strings, though every other limit passes."""
+    row = ",".join("0" * 1 for _ in range(20)) + "\n"
+    data = gzip.compress((",".join(f"c{i}" for i in range(20)) + "\n" + row * 200_000).encode(), 1)
+    with pytest.raises(UnreadableFileError) as refused:
+        read_raw(data, "zeros.csv.gz", max_table_bytes=100 * MB)  # 4,000,020 cells: about 236 MB as a table
+    assert "4,000,020 text cells" in str(refused.value) and "the limit is 100 MB" in str(refused.value)
+
+
+def test_many_short_parquet_text_cells_are_refused_from_the_metadata_before_any_value_is_read(arrow_peak):
+    """1M rows × 20 dictionary-encoded columns of "ab": 53 KB on disk, 20M cells, over a gigabyte in pandas."""
+    columns = {f"c{i}": repeated("ab", 1_000_000) for i in range(20)}
+    data = parquet(pa.table(columns))
+    assert len(data) < 200_000
+    with python_peak() as peak, pytest.raises(UnreadableFileError, match=r"20,000,000 text cells, by its metadata"):
+        read_raw(data, "narrow.parquet", max_table_bytes=500 * MB)
+    assert peak["bytes"] < 5 * MB and arrow_peak.max_memory() < 5 * MB
+    assert read_raw(data, "narrow.parquet").frame.shape == (1_000_000, 20)  # within the default 4 GB: it loads
