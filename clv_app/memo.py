@@ -1,6 +1,6 @@
 """Tables and figures derived from a shared result, computed once per result and arguments for every session.
 
-The expensive results (a fit, a forecast base, a backtest, a cohort table) live in ``st.cache_resource``, one
+The expensive results (a fit, a forecast base, a backtest, a cohort table) live in :mod:`clv_app.cache`, one
 object per dataset and options, shared by every session. What a page derives from them (a summary table, a
 Plotly figure, a scenario for the slider values) is the same for every session too, yet used to be rebuilt on
 each rerun of each session: with 10 sessions on one server, building figures and tables was most of the
@@ -55,7 +55,7 @@ def _token(value: Any) -> Any:
 def of(fn: Callable[..., T], source: Any, *args: Any, **kwargs: Any) -> T:
     """``fn(source, *args, **kwargs)``, computed once per ``source`` object, ``fn`` and arguments.
 
-    ``source`` must be a shared, unchanging object with a ``__dict__`` (a result from ``st.cache_resource``, a
+    ``source`` must be a shared, unchanging object with a ``__dict__`` (a result from :mod:`clv_app.cache`, a
     DataFrame in one, or a value from :func:`of` itself). ``fn`` must be a module-level function: a function
     defined in a page script is a new object on every run and would never be found again. Two sessions asking
     at the same moment may both compute; the results are equal and one is kept.

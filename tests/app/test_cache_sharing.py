@@ -1,4 +1,4 @@
-"""Cached results are shared objects (st.cache_resource): a tour of every page must leave them as computed.
+"""Cached results are shared objects (clv_app.cache): a tour of every page must leave them as computed.
 
 A page that changed a cached table in place would change it for every other session on the same data; this test
 compares what the caches hold after the tour with the same results computed afresh by clv_core.
