@@ -321,19 +321,20 @@ def shared(*, spinner: str | None = None, heavy: str | None = None, ttl: float |
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
             key = (name, *((k, v) for k, v in bound.arguments.items() if not k.startswith("_")))
-            return store().compute(key, lambda: _with_spinner(spinner, fn, args, kwargs), heavy=heavy, ttl=ttl)
+            return store().compute(key, lambda: spinning(spinner, lambda: fn(*args, **kwargs)), heavy=heavy, ttl=ttl)
 
         return call
 
     return wrap
 
 
-def _with_spinner(text: str | None, fn: Callable, args: tuple, kwargs: dict) -> Any:
+def spinning(text: str | None, fn: Callable[[], Any]) -> Any:
+    """``fn()``, under a spinner saying ``text`` when on a page."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     if not text or get_script_run_ctx(suppress_warning=True) is None:
-        return fn(*args, **kwargs)
+        return fn()
     import streamlit as st
 
     with st.spinner(text):
-        return fn(*args, **kwargs)
+        return fn()

@@ -115,11 +115,15 @@ def _encode(value: Any) -> list[str] | str | None:
 
 
 def publish(keys: Iterable[str]) -> None:
-    """Write the current values of widgets ``keys`` into the URL (only those; other pages' settings go), and the
-    active dataset's workspace id when it is kept there (``dataset``: a refresh reopens it)."""
+    """Write the current values of widgets ``keys`` into the URL (only those; other pages' settings go), the
+    settings every page shares where they differ from the defaults (model, time unit, economics: kept by
+    :mod:`clv_app.session` in ``_settings_link``), and the active dataset's workspace id when it is kept there
+    (``dataset``: a refresh reopens it)."""
     params = {}
     if dataset := st.session_state.get("dataset_id"):
         params["dataset"] = dataset
+    for key, value in st.session_state.get("_settings_link", {}).items():
+        params[key] = _encode(value)
     for key in keys:
         if key in st.session_state:
             encoded = _encode(st.session_state[key])

@@ -26,6 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from clv_app import cache
 from clv_app.cache import sizeof
 
 T = TypeVar("T")
@@ -84,3 +85,16 @@ def held(source: Any) -> int:
     """How many derived values ``source`` keeps."""
     with _lock:
         return len(vars(source).get(_ATTR, ()))
+
+
+class AnalysisMemo:
+    """Where a :class:`clv_core.analysis.Analysis` keeps its steps in the app: expensive ones (fits, forecast bases,
+    backtests) in the shared store, in a heavy-job slot when they are heavy; cheap results derived from one of them
+    (a scenario for one set of slider values, a scored table) beside their source (:func:`of`), so slider
+    positions never push a fit out of the store."""
+
+    def compute(self, key: tuple, fn: Callable[[], Any], *, heavy: str | None = None, spinner: str | None = None):
+        return cache.store().compute(("analysis", *key), lambda: cache.spinning(spinner, fn), heavy=heavy)
+
+    def derive(self, fn: Callable[..., Any], source: Any, *args: Any):
+        return of(fn, source, *args)

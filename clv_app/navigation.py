@@ -12,7 +12,7 @@ import threading
 
 import streamlit as st
 
-from clv_app import access, links, state
+from clv_app import access, links, sources
 
 _local = threading.local()  # each session's script runs in its own thread
 
@@ -38,7 +38,7 @@ def run() -> None:
     page = st.navigation(pages(), position="sidebar" if allowed else "hidden")
     if not allowed:
         st.stop()
-    state.ensure_dataset()
+    sources.ensure_dataset()
     links.start()
     _local.inside = True
     try:

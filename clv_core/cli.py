@@ -13,15 +13,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from clv_core.analysis import AUTO, CHOICES, Analysis
 from clv_core.contractual import fit_sbg
 from clv_core.economics import Economics
 from clv_core.errors import ClvError
-from clv_core.forecast import score_customers
 from clv_core.ingest import DAY_FIRST, MONTH_FIRST, RETURN_POLICIES, ZERO_POLICIES, IngestOptions, clean, ingest
 from clv_core.ingest.database import is_database_url, read_database, safe_url
 from clv_core.models import PURCHASE_MODELS, fit_purchases, fit_spend
+from clv_core.segments import VALUE_GROUPS, ValueGroupCuts
 from clv_core.summary import TIME_UNITS, summarise
-from clv_core.validation import METRIC_KEYS, backtest
+from clv_core.validation import METRIC_KEYS, backtest, default_calibration_end
 
 SUMMARY_COLUMNS = (
     "customer_id",
@@ -65,7 +66,6 @@ def build_parser() -> argparse.ArgumentParser:
     score = sub.add_parser("score", help="predicted CLV per customer as CSV")
     add_input_arguments(score)
     add_scoring_arguments(score)
-    score.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks")
     score.add_argument("--churn-multiplier", type=float, default=1.0)
     score.add_argument("--bootstrap", type=int, default=0, metavar="B", help="resamples for clv_lower/clv_upper")
     score.add_argument("--seed", type=int, default=0)
@@ -73,11 +73,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_engine_argument(score)
     score.set_defaults(func=_score)
 
-    segments = sub.add_parser("segments", help="scored and segmented customer list as CSV (spreadsheet-safe)")
+    segments = sub.add_parser(
+        "segments", help="scored customer list with value groups, RFM segments and lifecycle stages as CSV"
+    )
     add_input_arguments(segments)
     add_scoring_arguments(segments)
-    segments.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks")
-    segments.add_argument("--segment", action="append", help="keep only this CLV segment (repeatable)")
+    segments.add_argument(
+        "--value-group",
+        action="append",
+        metavar="GROUP",
+        help=f"keep only this value group (repeatable): {', '.join(VALUE_GROUPS)}",
+    )
+    segments.add_argument(
+        "--rfm-segment", action="append", metavar="SEGMENT", help="keep only this RFM segment (repeatable)"
+    )
     segments.add_argument("--out", metavar="OUT.csv", type=Path, required=True)
     segments.set_defaults(func=_segments)
 
@@ -89,7 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="backtest the models on a holdout period and print metrics as JSON")
     add_input_arguments(validate)
-    validate.add_argument("--calibration-end", metavar="YYYY-MM-DD", required=True)
+    validate.add_argument(
+        "--calibration-end",
+        metavar="YYYY-MM-DD",
+        help="default: two thirds of the way through the history, the test --model auto and the app use",
+    )
     validate.add_argument("--holdout-end", metavar="YYYY-MM-DD", help="default: the last day of the data")
     validate.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks")
     validate.add_argument("--no-challenger", action="store_true", help="skip the ML challenger")
@@ -140,7 +153,14 @@ def add_engine_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
     """The model and economics options of every command that predicts CLV."""
-    parser.add_argument("--model", choices=tuple(PURCHASE_MODELS), default="bgnbd")
+    parser.add_argument(
+        "--model",
+        choices=CHOICES,
+        default=AUTO,
+        help="purchase model (default auto: the most accurate on a holdout of the last third of the history, as in "
+        "the app; the choice and why is printed on standard error)",
+    )
+    parser.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks", help="the model's time unit")
     parser.add_argument("--horizon-months", type=int, default=12)
     parser.add_argument("--annual-discount-rate", type=float, default=0.10)
     parser.add_argument("--margin", type=float, default=0.30, help="gross margin as a share, e.g. 0.3")
@@ -234,58 +254,72 @@ def _fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def analysis_of(args: argparse.Namespace, transactions) -> Analysis:
+    """The analysis the app would make of this input, with the model decision said on standard error (so the
+    CSV or HTML written stays clean)."""
+    analysis = Analysis(transactions, model=args.model, time_unit=args.time_unit, chosen_in="chosen with --model")
+    print(analysis.decision().line(), file=sys.stderr)
+    return analysis
+
+
 def _score(args: argparse.Namespace) -> int:
     economics = economics_from(args, churn_multiplier=args.churn_multiplier)
     if args.engine == "spark":
         if args.bootstrap:
             raise ClvError("--bootstrap runs on the embedded engine only")
+        if args.model == AUTO:
+            raise ClvError(
+                "the Spark engine has no holdout test to choose a model: give --model bgnbd, paretonbd or mbgnbd"
+            )
         spark, table = _spark_summary(args)
         table = table.cache()
         purchase, spend = spark.fit(table, args.model, args.time_unit)
         scored = spark.score(table, purchase, spend, economics).toPandas()
         scored = scored.sort_values("customer_id", ignore_index=True)
         scored["clv_lower"] = scored["clv_upper"] = scored["clv_risk_adjusted"] = float("nan")
-        scored.to_csv(args.out, index=False, float_format="%.6g")
+        scored.to_csv(args.out, index=False)
         return 0
-    summary = summarise(load(args), time_unit=args.time_unit)
-    forecast = score_customers(summary, args.model, economics, bootstrap=args.bootstrap, seed=args.seed)
-    forecast.to_csv(args.out, index=False, float_format="%.6g")
+    analysis = analysis_of(args, load(args))
+    out = analysis.scenario(economics).customers.drop(columns="historical_revenue")
+    if args.bootstrap:
+        boot = analysis.bootstrap(economics, args.bootstrap)
+        out["clv_lower"], out["clv_upper"], out["clv_risk_adjusted"] = boot.lower, boot.upper, boot.risk_adjusted
+    else:
+        out["clv_lower"] = out["clv_upper"] = out["clv_risk_adjusted"] = float("nan")
+    out.to_csv(args.out, index=False)  # every digit: money to the cent, whatever its size
     return 0
 
 
 def _segments(args: argparse.Namespace) -> int:
     from clv_core import export, rfm
     from clv_core import segments as seg
-    from clv_core.cohorts import first_purchase_attributes
 
-    transactions = load(args)
-    summary = summarise(transactions, time_unit=args.time_unit)
-    economics = economics_from(args)
-    scored = score_customers(summary, args.model, economics)
-    rfm_table = rfm.rfm(summarise(transactions, time_unit="days")).table
-    table = seg.scored_customers(scored, rfm_table=rfm_table, attributes=first_purchase_attributes(transactions))
-    if args.segment:
-        unknown = set(args.segment) - set(seg.SEGMENT_ORDER)
+    analysis = analysis_of(args, load(args))
+    table = analysis.scored(economics_from(args), ValueGroupCuts())
+    for given, known, what in (
+        (args.value_group, VALUE_GROUPS, "value group"),
+        (args.rfm_segment, rfm.SEGMENT_ORDER, "RFM segment"),
+    ):
+        unknown = set(given or ()) - set(known)
         if unknown:
-            raise ClvError(f"Unknown segment {sorted(unknown)[0]!r}. Segments: {', '.join(seg.SEGMENT_ORDER)}.")
-        table = seg.filter_customers(table, segments=args.segment)
+            raise ClvError(f"Unknown {what} {sorted(unknown)[0]!r}. They are: {', '.join(known)}.")
+    table = seg.filter_customers(table, value_groups=args.value_group, rfm_segments=args.rfm_segment)
     args.out.write_bytes(export.to_csv_bytes(table))
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from clv_core.report import executive_report
-
-    economics = economics_from(args)
-    page = executive_report(load(args), label=input_label(args), model=args.model, economics=economics)
+    analysis = analysis_of(args, load(args))
+    page = analysis.report(economics_from(args), ValueGroupCuts(), label=input_label(args))
     args.out.write_text(page, encoding="utf-8")
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
+    transactions = load(args)
     result = backtest(
-        load(args),
-        calibration_end=args.calibration_end,
+        transactions,
+        calibration_end=args.calibration_end or str(default_calibration_end(transactions).date()),
         holdout_end=args.holdout_end,
         time_unit=args.time_unit,
         challenger=not args.no_challenger,
@@ -302,6 +336,7 @@ def _validate(args: argparse.Namespace) -> int:
                 "customers": len(result.holdout.actual),
                 "time_unit": args.time_unit,
                 "best_model": result.best,
+                "default_calibration_end": args.calibration_end is None,
                 "models": models,
                 "notes": list(result.notes),
             },

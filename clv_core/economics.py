@@ -379,3 +379,33 @@ def formula_inputs(data: pd.DataFrame, observation_end: pd.Timestamp) -> Formula
         f"in the {window} months after; buyers spent {per_year:,.2f} a year."
     )
     return FormulaInputs(float(retention), per_year, window, sentence)
+
+
+def formula_table(inputs: FormulaInputs, margin: float, rate: float) -> pd.DataFrame:
+    """The textbook CLV formulas on the data's retention and yearly spend (``margin`` a share of revenue, ``rate``
+    the annual discount rate): one row per view with its formula and CLV per customer.
+
+    >>> inputs = FormulaInputs(retention=0.5, revenue_per_year=100.0, window_months=12, sentence="")
+    >>> formula_table(inputs, 0.3, 0.1)["CLV per customer"].round(2).tolist()
+    [25.0, 50.0, 24.51]
+    """
+    m, r = inputs.revenue_per_year * margin, inputs.retention
+    years = np.arange(1, 6)
+    rows = [
+        (
+            "Simple retention CLV",
+            "m · r / (1 + d − r)",
+            simple_retention_clv(margin_per_period=m, retention=r, discount_rate=rate),
+        ),
+        (
+            "Subscription CLV",
+            "m / (c + d), c = 1 − r",
+            subscription_clv(margin_per_period=m, churn=1 - r, discount_rate=rate),
+        ),
+        (
+            "Discounted margin × survival, 5 years",
+            "Σₜ m · S(t) / (1 + d)ᵗ, S(t) = rᵗ",
+            discounted_margin_survival(margin_per_period=m, survival=r**years, discount_rate=rate),
+        ),
+    ]
+    return pd.DataFrame(rows, columns=["view", "formula", "CLV per customer"])

@@ -241,3 +241,22 @@ def interval_sentence(name: str, horizon_months: int, total: float, interval: tu
     """
     lo, hi = interval
     return f"{name}: {horizon_months}-month value {total:,.0f}, {level * 100:.0f} % interval {lo:,.0f}–{hi:,.0f}."
+
+
+def churn_what_if(bases: dict[float, ForecastBase], economics: Economics, groups: pd.Series) -> pd.DataFrame:
+    """Each group's value as fitted (×1) and at ``economics.churn_multiplier``, with the change and the change in
+    per cent (``bases`` must hold both multipliers)."""
+    table = churn_by_group(bases, economics, groups)
+    k = economics.churn_multiplier
+    out = pd.DataFrame({"as fitted (×1)": table[1.0], f"at churn ×{k:g}": table[k]})
+    out["change"] = out.iloc[:, 1] - out.iloc[:, 0]
+    out["change %"] = out["change"] / out.iloc[:, 0].where(out.iloc[:, 0] != 0)
+    return out.rename_axis(groups.name or "group")
+
+
+def top_customers(customers: pd.DataFrame, boot: BootstrapCLV | None = None, *, n: int = 100) -> pd.DataFrame:
+    """The ``n`` customers with the highest predicted CLV, with their bootstrap interval when ``boot`` is given
+    (scored on the same customers, in the same order)."""
+    if boot is not None:
+        customers = customers.assign(clv_lower=boot.lower, clv_upper=boot.upper, clv_risk_adjusted=boot.risk_adjusted)
+    return customers.nlargest(n, "clv")

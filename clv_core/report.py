@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from clv_core import charts, cohorts, overview, segments, survival
-from clv_core.economics import Economics, precompute, scenario
+from clv_core import charts, segments, survival
+from clv_core.economics import Economics
 from clv_core.errors import ClvError
-from clv_core.ingest import Transactions
-from clv_core.models import MODEL_LABELS, fit_purchases, fit_spend
-from clv_core.summary import summarise
+
+if TYPE_CHECKING:
+    from clv_core.analysis import Analysis
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;color:#1B2430;max-width:1100px;margin:2rem auto;
@@ -47,16 +48,17 @@ def _table(frame: pd.DataFrame, formats: dict | None = None) -> str:
 
 
 def executive_report(
-    transactions: Transactions,
+    analysis: Analysis,
     *,
     label: str,
-    model: str = "bgnbd",
     economics: Economics | None = None,
-    thresholds: segments.SegmentThresholds | None = None,
+    cuts: segments.ValueGroupCuts | None = None,
     today: dt.date | None = None,
 ) -> str:
-    """The report as an HTML string: KPIs, cohort retention, survival, CLV segments, and the assumptions."""
+    """The report as an HTML string: KPIs, cohort retention, survival, value groups, the glossary and the
+    assumptions. Every number comes from ``analysis`` (the scoring chain the pages and the CLI use)."""
     economics = economics or Economics()
+    transactions = analysis.transactions
     parts: list[str] = []
     first_figure = True
 
@@ -76,7 +78,7 @@ def executive_report(
         parts.append(f"<section><h2>{html.escape(title)}</h2>{body}</section>")
 
     def kpi_section() -> str:
-        window = overview.kpis(transactions, window="quarter")
+        window = analysis.overview("quarter")[0]
         cards = []
         for k in window.kpis:
             value = (
@@ -93,48 +95,68 @@ def executive_report(
         )
 
     def cohort_section() -> str:
-        table = cohorts.build_cohorts(transactions, period="month")
-        return figure(charts.cohort_heatmap(table, "retention"))
+        return figure(charts.cohort_heatmap(analysis.cohorts("month"), "retention"))
 
     def survival_section() -> str:
-        suggestion = survival.suggest_inactivity_days(transactions)
-        data = survival.survival_data(transactions, survival.ChurnDefinition(suggestion.days))
-        km = survival.kaplan_meier(data.table["duration_days"], data.table["churned"])
+        suggestion = analysis.suggested_threshold()
+        data = analysis.survival(survival.ChurnDefinition(suggestion.days))
+        km = analysis.kaplan_meier(data, None)
         return f"<p>{html.escape(suggestion.explanation)}</p>" + figure(charts.km_chart(km))
 
-    def segment_section() -> str:
-        summary = summarise(transactions, time_unit="weeks")
-        base = precompute(
-            fit_purchases(summary, model), fit_spend(summary), summary, churn_multiplier=economics.churn_multiplier
-        )
-        result = scenario(base, economics)
-        table = segments.segment_summary(segments.scored_customers(result.customers, thresholds=thresholds))
+    def value_section() -> str:
+        result = analysis.scenario(economics)
+        table = analysis.value_summary(economics, cuts)
+        total = pd.DataFrame([table.sum(numeric_only=True)], index=pd.Index(["All customers"], name=table.index.name))
+        total["mean CLV"] = result.mean_clv
+        total["mean P(alive)"] = float(analysis.scored(economics, cuts)["p_alive"].mean())
+        note = analysis.p_alive_note()
         return (
-            f"<p>Customer-base value over {economics.horizon_months} months: <b>{result.total_clv:,.0f}</b>; "
+            f"<p>{html.escape(analysis.decision().line())}</p>"
+            f"<p>Customer-base value over {economics.horizon_months} months: <b>{result.total_clv:,.2f}</b>; "
             f"new-customer CLV {result.new_customer_clv:,.2f}.</p>"
+            + (f"<p class='muted'>{html.escape(note)}</p>" if note else "")
             + _table(
-                table,
+                pd.concat([table, total]),
                 {"customers": "{:,.0f}", "slipping": "{:,.0f}", "share of value": "{:.1%}", "mean P(alive)": "{:.2f}"},
             )
         )
 
+    def glossary_section() -> str:
+        terms = pd.DataFrame({"meaning": analysis.glossary(cuts)}).rename_axis("term")
+        return _table(terms)
+
     section("Headline numbers", kpi_section)
     section("Cohort retention", cohort_section)
     section("How long customers stay", survival_section)
-    section("Customer segments by predicted value", segment_section)
+    section("Customers by predicted value", value_section)
+    section("What the names mean", glossary_section)
+    try:
+        model = analysis.decision()
+        model_text = f"{model.label} ({model.reason})"
+    except ClvError as exc:
+        model_text = f"none: {exc}"
     assumptions = pd.DataFrame(
         {
             "value": [
-                MODEL_LABELS[model],
+                model_text,
                 f"{economics.annual_discount_rate:.0%} a year",
                 f"{economics.gross_margin:.0%}",
                 f"{economics.horizon_months} months",
                 f"×{economics.churn_multiplier:g}",
+                analysis.time_unit,
                 str(transactions.observation_end.date()),
             ]
         },
         index=pd.Index(
-            ["model", "discount rate", "gross margin", "horizon", "churn multiplier", "data observed to"],
+            [
+                "model",
+                "discount rate",
+                "gross margin",
+                "horizon",
+                "churn multiplier",
+                "model time unit",
+                "data observed to",
+            ],
             name="assumption",
         ),
     )

@@ -1,4 +1,5 @@
-"""CLV segments, recommended actions and budget allocation, on scored customers."""
+"""Value groups, recommended actions and budget allocation, on scored customers; the RFM × P(alive) matrix and the
+migration of value groups between two snapshots."""
 
 from __future__ import annotations
 
@@ -11,44 +12,54 @@ import pandas as pd
 from clv_core import forecast
 from clv_core.errors import ClvError
 
-SEGMENT_ORDER = ("Champions", "Loyal", "Potential Loyalists", "New", "At Risk")
+#: Value groups: customers ranked by predicted CLV, best first. Named for what they are (a rank of value from now on),
+#: never with an RFM segment's or a lifecycle stage's word: "new" means recently acquired and "at risk" comes from
+#: recency or P(alive) everywhere in the product (see :mod:`clv_core.glossary`).
+VALUE_GROUPS = ("Top value", "High value", "Middle value", "Low value", "Lowest value")
 
 
 @dataclass(frozen=True)
-class SegmentThresholds:
-    """Lower percentile of predicted CLV for each segment (customers below ``new`` are At Risk)."""
+class ValueGroupCuts:
+    """Lower percentile of predicted CLV for each value group (customers below ``low`` are Lowest value)."""
 
-    champions: float = 95
-    loyal: float = 80
-    potential: float = 50
-    new: float = 20
+    top: float = 95
+    high: float = 80
+    middle: float = 50
+    low: float = 20
 
     def __post_init__(self) -> None:
-        if not 0 < self.new < self.potential < self.loyal < self.champions < 100:
-            raise ClvError("Segment percentiles must rise: New < Potential Loyalists < Loyal < Champions, all 1–99.")
+        if not 0 < self.low < self.middle < self.high < self.top < 100:
+            raise ClvError("Value-group percentiles must rise: Low < Middle < High < Top value, all 1–99.")
+
+    def describe(self) -> dict[str, str]:
+        """Each group's range of CLV percentiles, in words.
+
+        >>> ValueGroupCuts().describe()["High value"]
+        'CLV from the 80th to the 95th percentile'
+        """
+        cuts = (self.top, self.high, self.middle, self.low)
+        out = {VALUE_GROUPS[0]: f"CLV from the {cuts[0]:g}th percentile up"}
+        for name, lo, hi in zip(VALUE_GROUPS[1:-1], cuts[1:], cuts[:-1], strict=True):
+            out[name] = f"CLV from the {lo:g}th to the {hi:g}th percentile"
+        out[VALUE_GROUPS[-1]] = f"CLV below the {cuts[-1]:g}th percentile"
+        return out
 
 
-def clv_segments(clv: pd.Series, thresholds: SegmentThresholds | None = None) -> pd.Series:
-    """Segment by percentile of predicted CLV (ties at a cut share the higher segment).
+def value_groups(clv: pd.Series, cuts: ValueGroupCuts | None = None) -> pd.Series:
+    """Value group by percentile of predicted CLV (ties at a cut share the higher group).
 
-    >>> clv_segments(pd.Series(np.arange(100.0))).value_counts().reindex(SEGMENT_ORDER).tolist()
+    >>> value_groups(pd.Series(np.arange(100.0))).value_counts().reindex(VALUE_GROUPS).tolist()
     [5, 15, 30, 30, 20]
     """
-    t = thresholds or SegmentThresholds()
+    t = cuts or ValueGroupCuts()
     values = clv.to_numpy(float)
-    cuts = np.percentile(values, [t.new, t.potential, t.loyal, t.champions])
+    edges = np.percentile(values, [t.low, t.middle, t.high, t.top])
     labels = np.select(
-        [values >= cuts[3], values >= cuts[2], values >= cuts[1], values >= cuts[0]],
-        ["Champions", "Loyal", "Potential Loyalists", "New"],
-        default="At Risk",
+        [values >= edges[3], values >= edges[2], values >= edges[1], values >= edges[0]],
+        list(VALUE_GROUPS[:4]),
+        default=VALUE_GROUPS[4],
     )
-    return pd.Series(pd.Categorical(labels, SEGMENT_ORDER), index=clv.index, name="clv_segment")
-
-
-def value_tier(clv: pd.Series) -> pd.Series:
-    """High (top 20 %), medium (next 30 %) or low value."""
-    pct = clv.rank(pct=True, method="max")
-    return pd.Series(np.select([pct > 0.8, pct > 0.5], ["High", "Medium"], "Low"), index=clv.index, name="value_tier")
+    return pd.Series(pd.Categorical(labels, VALUE_GROUPS), index=clv.index, name="value_group")
 
 
 def slipping(
@@ -64,23 +75,23 @@ def slipping(
 
 
 def default_actions() -> pd.DataFrame:
-    """Recommended action per segment; ``max spend share`` caps spend per customer as a share of its CLV."""
+    """Recommended action per value group; ``max spend share`` caps spend per customer as a share of its CLV."""
     return pd.DataFrame(
         {
-            "segment": list(SEGMENT_ORDER),
+            "value group": list(VALUE_GROUPS),
             "strategy": [
                 "Retain and reward",
                 "Grow share of wallet",
-                "Develop into loyal",
-                "Second purchase",
-                "Win back selectively",
+                "Develop: the next purchase",
+                "Keep in touch cheaply",
+                "Automated contact only",
             ],
             "tactics": [
                 "Early access, VIP service, referral asks",
                 "Cross-sell, subscriptions, loyalty tiers",
                 "Personalised recommendations, bundles",
-                "Onboarding series, first-repeat incentive",
-                "Reactivation offer to the valuable ones only",
+                "Newsletter, seasonal offers",
+                "Email and remarketing audiences, no paid incentives",
             ],
             "max spend share": [0.20, 0.15, 0.10, 0.08, 0.05],
             "response rate": [0.30, 0.20, 0.12, 0.08, 0.04],
@@ -88,9 +99,9 @@ def default_actions() -> pd.DataFrame:
     )
 
 
-def segment_summary(customers: pd.DataFrame) -> pd.DataFrame:
-    """Customers, total and mean CLV, mean P(alive) and slipping count per CLV segment."""
-    grouped = customers.groupby("clv_segment", observed=False)
+def value_group_summary(customers: pd.DataFrame) -> pd.DataFrame:
+    """Customers, total and mean CLV, mean P(alive) and slipping count per value group."""
+    grouped = customers.groupby("value_group", observed=False)
     out = pd.DataFrame(
         {
             "customers": grouped.size(),
@@ -101,14 +112,14 @@ def segment_summary(customers: pd.DataFrame) -> pd.DataFrame:
         }
     )
     out["share of value"] = out["total CLV"] / out["total CLV"].sum() if out["total CLV"].sum() else np.nan
-    return out.rename_axis("segment")
+    return out.rename_axis("value group")
 
 
 def with_intervals(summary: pd.DataFrame, customers: pd.DataFrame, boot, customer_ids) -> pd.DataFrame:
-    """``summary`` (:func:`segment_summary`) with the bootstrap interval of each segment's total CLV
-    (``total_lower``, ``total_upper``); ``boot`` is scored on ``customer_ids`` in that order. A customer's segment
-    is fixed by its point estimate; the interval says how far that segment's total could be off."""
-    groups = customers.set_index("customer_id")["clv_segment"]
+    """``summary`` (:func:`value_group_summary`) with the bootstrap interval of each group's total CLV
+    (``total_lower``, ``total_upper``); ``boot`` is scored on ``customer_ids`` in that order. A customer's group
+    is fixed by its point estimate; the interval says how far that group's total could be off."""
+    groups = customers.set_index("customer_id")["value_group"]
     intervals = forecast.group_intervals(boot, groups, customer_ids)
     return summary.join(intervals.reindex(summary.index.astype(str)).set_axis(summary.index))
 
@@ -116,12 +127,12 @@ def with_intervals(summary: pd.DataFrame, customers: pd.DataFrame, boot, custome
 def allocate_budget(summary: pd.DataFrame, actions: pd.DataFrame, total_budget: float) -> pd.DataFrame:
     """Split ``total_budget`` by CLV weight × response rate, capped per segment at customers × mean CLV × max
     spend share; what the caps leave is reported as unallocated. Expected return = customers × response rate ×
-    mean CLV (the value of those who respond)."""
+    mean CLV (the value of those who respond). One row per value group."""
     if total_budget < 0:
         raise ClvError("The budget cannot be negative.")
-    a = actions.set_index("segment").reindex(summary.index)
+    a = actions.set_index("value group").reindex(summary.index)
     if a[["max spend share", "response rate"]].isna().any().any():
-        raise ClvError("Every segment needs a response rate and a maximum spend share.")
+        raise ClvError("Every value group needs a response rate and a maximum spend share.")
     weight = summary["total CLV"].clip(lower=0) * a["response rate"].clip(0, 1)
     cap = summary["customers"] * summary["mean CLV"].fillna(0) * a["max spend share"].clip(lower=0)
     budget = pd.Series(0.0, index=summary.index)
@@ -161,8 +172,7 @@ def scored_columns(economics, observation_end: pd.Timestamp) -> dict[str, str]:
             f"{economics.annual_discount_rate:.1%} a year (currency of the file)"
         ),
         "historical_revenue": f"revenue to {end} (currency of the file)",
-        "clv_segment": "CLV segment by percentile of clv (see settings)",
-        "value_tier": "High (top 20 % of clv), Medium (next 30 %) or Low",
+        "value_group": "rank of clv among all customers (Top, High, Middle, Low, Lowest value; see settings)",
         "slipping": "clv at p_alive = 1 in the top 20 %, but p_alive below 0.5 (true/false)",
         "rfm_segment": "RFM segment (quintile scores)",
         "lifecycle": "lifecycle stage (default thresholds)",
@@ -174,13 +184,12 @@ def scored_customers(
     *,
     rfm_table: pd.DataFrame | None = None,
     attributes: pd.DataFrame | None = None,
-    thresholds: SegmentThresholds | None = None,
+    cuts: ValueGroupCuts | None = None,
 ) -> pd.DataFrame:
-    """Forecast output with CLV segment, value tier, the slipping flag, RFM segment and lifecycle stage and the
-    first purchase's attributes, one row per customer."""
+    """Forecast output with the value group, the slipping flag, RFM segment and lifecycle stage and the first
+    purchase's attributes, one row per customer."""
     out = customers.reset_index(drop=True).copy()
-    out["clv_segment"] = clv_segments(out["clv"], thresholds).array  # keep the categorical order
-    out["value_tier"] = value_tier(out["clv"]).to_numpy()
+    out["value_group"] = value_groups(out["clv"], cuts).array  # keep the categorical order
     out["slipping"] = slipping(out["clv"], out["p_alive"]).to_numpy()
     if rfm_table is not None:
         r = rfm_table.set_index("customer_id")
@@ -195,7 +204,7 @@ def scored_customers(
 def filter_customers(
     table: pd.DataFrame,
     *,
-    segments=None,
+    value_groups=None,
     rfm_segments=None,
     lifecycle=None,
     clv_range: tuple[float, float] | None = None,
@@ -205,7 +214,7 @@ def filter_customers(
 ) -> pd.DataFrame:
     """Rows matching every given filter (None or empty means no filter on that field)."""
     keep = pd.Series(True, index=table.index)
-    for column, values in (("clv_segment", segments), ("rfm_segment", rfm_segments), ("lifecycle", lifecycle)):
+    for column, values in (("value_group", value_groups), ("rfm_segment", rfm_segments), ("lifecycle", lifecycle)):
         if values:
             keep &= table[column].astype(str).isin([str(v) for v in values])
     if clv_range is not None:
@@ -267,10 +276,10 @@ def rfm_alive_cell(table: pd.DataFrame, rfm_segment: str, band: str) -> pd.DataF
 
 @dataclass(frozen=True)
 class Migration:
-    """CLV segments at two snapshots and the moves between them.
+    """Value groups at two snapshots and the moves between them.
 
-    ``customers``: ``customer_id``, ``segment_a`` ("Not yet a customer" for those acquired after the first
-    snapshot), ``segment_b``, ``moved`` ("up", "down", "same", "new"). ``matrix`` counts customers per (a, b).
+    ``customers``: ``customer_id``, ``group_a`` ("Not yet a customer" for those acquired after the first
+    snapshot), ``group_b``, ``moved`` ("up", "down", "same", "new"). ``matrix`` counts customers per (a, b).
     """
 
     date_a: pd.Timestamp
@@ -286,49 +295,34 @@ class Migration:
 NOT_YET = "Not yet a customer"
 
 
-def segments_at(transactions, date, *, model: str, time_unit: str, economics, thresholds=None) -> pd.Series:
-    """Each customer's CLV segment as it would have been computed on ``date`` (a refit on the data to that day)."""
-    from clv_core.economics import precompute, scenario
+def groups_at(transactions, date, *, model: str, time_unit: str, economics, cuts=None) -> pd.Series:
+    """Each customer's value group as it would have been computed on ``date``: the scoring chain (fit, forecast,
+    scenario: :func:`clv_core.forecast.score_table`) on the data to that day."""
     from clv_core.models import fit_purchases, fit_spend
     from clv_core.summary import summarise
 
     data = transactions.data
     upto = data[data["date"].dt.normalize() <= pd.Timestamp(date)]
     summary = summarise(upto, time_unit=time_unit, observation_end=date)
-    base = precompute(
-        fit_purchases(summary, model), fit_spend(summary), summary, churn_multiplier=economics.churn_multiplier
-    )
-    customers = scenario(base, economics).customers
-    return pd.Series(clv_segments(customers["clv"], thresholds).to_numpy(), index=customers["customer_id"].to_numpy())
+    customers = forecast.score_table(summary.table, fit_purchases(summary, model), fit_spend(summary), economics)
+    return pd.Series(value_groups(customers["clv"], cuts).to_numpy(), index=customers["customer_id"].to_numpy())
 
 
-def migration(
-    transactions, date_a, date_b, *, model: str = "bgnbd", time_unit: str = "weeks", economics=None, thresholds=None
-) -> Migration:
-    """Segments at ``date_a`` and ``date_b`` (each from a refit on the data to that day) and the moves between."""
-    from clv_core.economics import Economics
-
+def migration(transactions, date_a, date_b, *, model: str, time_unit: str, economics, cuts=None) -> Migration:
+    """Value groups at ``date_a`` and ``date_b`` (each from a refit on the data to that day) and the moves between."""
     a, b = pd.Timestamp(date_a).normalize(), pd.Timestamp(date_b).normalize()
     if not a < b:
         raise ClvError("The first snapshot must come before the second.")
-    economics = economics or Economics()
-    seg_a = segments_at(transactions, a, model=model, time_unit=time_unit, economics=economics, thresholds=thresholds)
-    seg_b = segments_at(transactions, b, model=model, time_unit=time_unit, economics=economics, thresholds=thresholds)
-    frame = pd.DataFrame({"customer_id": seg_b.index, "segment_b": seg_b.astype(str).to_numpy()})
-    frame["segment_a"] = seg_a.astype(str).reindex(frame["customer_id"]).fillna(NOT_YET).to_numpy()
-    rank = {name: i for i, name in enumerate(SEGMENT_ORDER)}  # 0 is best
-    ra, rb = frame["segment_a"].map(rank), frame["segment_b"].map(rank)
+    at_a = groups_at(transactions, a, model=model, time_unit=time_unit, economics=economics, cuts=cuts)
+    at_b = groups_at(transactions, b, model=model, time_unit=time_unit, economics=economics, cuts=cuts)
+    frame = pd.DataFrame({"customer_id": at_b.index, "group_b": at_b.astype(str).to_numpy()})
+    frame["group_a"] = at_a.astype(str).reindex(frame["customer_id"]).fillna(NOT_YET).to_numpy()
+    rank = {name: i for i, name in enumerate(VALUE_GROUPS)}  # 0 is best
+    ra, rb = frame["group_a"].map(rank), frame["group_b"].map(rank)
     frame["moved"] = np.select([ra.isna(), rb > ra, rb < ra], ["new", "down", "up"], default="same")
-    rows = [*SEGMENT_ORDER, NOT_YET]
-    matrix = pd.crosstab(frame["segment_a"], frame["segment_b"]).reindex(
-        index=rows, columns=list(SEGMENT_ORDER), fill_value=0
+    rows = [*VALUE_GROUPS, NOT_YET]
+    matrix = pd.crosstab(frame["group_a"], frame["group_b"]).reindex(
+        index=rows, columns=list(VALUE_GROUPS), fill_value=0
     )
     matrix = matrix.loc[matrix.sum(axis=1) > 0]
-    return Migration(a, b, frame[["customer_id", "segment_a", "segment_b", "moved"]], matrix)
-
-
-def tier_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Customers and total CLV per value tier (High, Medium, Low)."""
-    grouped = table.groupby("value_tier")
-    out = pd.DataFrame({"customers": grouped.size(), "total CLV": grouped["clv"].sum()})
-    return out.reindex(["High", "Medium", "Low"]).fillna(0).rename_axis("value tier")
+    return Migration(a, b, frame[["customer_id", "group_a", "group_b", "moved"]], matrix)

@@ -505,3 +505,46 @@ def survival_clv(
         {"month": months, "survival": survival, "discount factor": discount, "expected revenue": terms}
     )
     return SurvivalCLV(float(terms.sum()), float(spend), horizon_months, annual_discount_rate, monthly)
+
+
+def median_table(km: KMResult) -> pd.DataFrame:
+    """Median lifetime (days; ∞ when more than half are still customers), customers and churned, per curve."""
+    medians = km.medians.to_frame()
+    medians["customers"] = [c.customers for c in km.curves]
+    medians["churned"] = [c.churned for c in km.curves]
+    return medians
+
+
+def churned_after_one_visit(data: SurvivalData) -> float:
+    """Share of customers who churned with a lifetime no longer than the grace period (one visit, never back)."""
+    t = data.table
+    return float(((t["duration_days"] <= data.definition.grace_days + 1) & t["churned"]).mean())
+
+
+def implied_curve(fit, longest_days: float, *, points: int = 241) -> pd.DataFrame:
+    """The purchase model's implied survival (:func:`clv_core.models.implied_survival`) on ``points`` days from 0 to
+    ``longest_days``, as a ``timeline``/``survival`` frame to draw beside Kaplan–Meier curves."""
+    from clv_core.models import implied_survival
+
+    timeline = pd.Series(np.linspace(0.0, longest_days, points))
+    return pd.DataFrame({"timeline": timeline, "survival": implied_survival(fit, timeline)})
+
+
+def model_against_curves(km: KMResult, implied: pd.DataFrame, *, day: float = 365.0) -> tuple[float, float, dict]:
+    """(day, the model's share not dropped out then, each Kaplan–Meier group's share still a customer then), at
+    ``day`` or the end of the model's curve if sooner; groups whose curve does not reach it are left out."""
+    day = min(day, float(implied["timeline"].iloc[-1]))
+    model_share = float(np.interp(day, implied["timeline"], implied["survival"]))
+    observed = {c.group: survival_at(c, day) for c in km.curves}
+    return day, model_share, {g: s for g, s in observed.items() if np.isfinite(s)}
+
+
+def survival_clv_of(curve: KMCurve, transactions, data: SurvivalData, horizon_months: int, rate: float) -> SurvivalCLV:
+    """:func:`survival_clv` with the spend per active month measured on ``transactions`` and ``data``'s lifetimes."""
+    return survival_clv(
+        curve,
+        total_revenue=float(transactions.data["amount"].sum()),
+        total_customer_days=float(data.table["duration_days"].sum()),
+        horizon_months=horizon_months,
+        annual_discount_rate=rate,
+    )

@@ -145,8 +145,14 @@ class Backtest:
     @property
     def best(self) -> str:
         """The probabilistic model with the lowest holdout MAE on purchases."""
+        return self.ranking[0]
+
+    @property
+    def ranking(self) -> tuple[str, ...]:
+        """The probabilistic models fitted on the calibration period, most accurate (lowest holdout MAE on
+        purchases) first; ties keep the registry's order."""
         probabilistic = self.metrics[self.metrics.index.isin([MODEL_LABELS[m] for m in PURCHASE_MODELS])]
-        return str(probabilistic["MAE (purchases)"].idxmin())
+        return tuple(probabilistic["MAE (purchases)"].sort_values(kind="stable").index.astype(str))
 
 
 def predict_holdout(fit: FitResult, spend: FitResult, holdout: Holdout) -> pd.DataFrame:

@@ -2,13 +2,16 @@
 
 import streamlit as st
 
-from clv_app import links, memo, navigation, state, views
+from clv_app import links, memo, navigation
+from clv_app.views import cohorts as views
+from clv_app.views import common
 from clv_core import charts, cohorts
 from clv_core.errors import ClvError
 
 navigation.page_guard()
 
-tx = views.page_start("Cohorts")
+analysis = common.page_start("Cohorts")
+tx = analysis.transactions
 
 c1, c2 = st.columns([1, 2])
 PERIODS = ("week", "month", "quarter")
@@ -27,17 +30,17 @@ metric = links.choose(
     format_func=lambda m: charts.COHORT_METRICS[m][0],
     key="cohort-metric",
 )
-where = views.choose_filter(tx, state.first_attributes(tx), key="cohort-filter")
+where = views.choose_filter(tx, analysis.attributes(), key="cohort-filter")
 
 try:
-    table = state.cohort_table(tx, period, where)
+    table = analysis.cohorts(period, where)
 except ClvError as exc:
     st.error(str(exc), icon=":material/block:")
     st.stop()
 
 scope = f"{where[0]} = {where[1]}" if where else "all customers"
 st.caption(
-    f"{table.customers:,} customers ({views.md(scope)}) in {len(table.sizes)} {period}ly cohorts. "
+    f"{table.customers:,} customers ({common.md(scope)}) in {len(table.sizes)} {period}ly cohorts. "
     + (
         f"The {period} {table.excluded_partial_period} is left out: the data ends inside it."
         if table.excluded_partial_period
@@ -61,9 +64,10 @@ if links.switch(
     else:
         ahead = links.ranged(f2.slider, f"And {period}s past the oldest cohort's age", 0, 24, 6, key="cohort-ahead")
         try:
-            with views.steps("Forecasting the cohorts", ("cohort-forecast", state.dataset_key(tx))) as step:
+            with common.steps("Forecasting the cohorts", ("cohort-forecast", analysis.key, analysis.choice)) as step:
                 step("Choosing and fitting the purchase model (once per dataset)…")
-                forecast = state.cohort_forecast(tx, table, where, ahead)
+                forecast = analysis.cohort_forecast(table, where, ahead)
+            common.model_line(analysis, where=f2)
         except ClvError as exc:
             f2.info(f"No forecast cells: {exc}", icon=":material/info:")
 st.plotly_chart(memo.of(charts.cohort_heatmap, table, metric, forecast), width="stretch")

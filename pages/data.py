@@ -2,7 +2,10 @@
 
 import streamlit as st
 
-from clv_app import data_views, links, memo, navigation, settings, source_views, state, views
+from clv_app import links, memo, navigation, session, settings, sources
+from clv_app.views import common as views
+from clv_app.views import data as data_views
+from clv_app.views import data_sources as source_views
 from clv_core import export
 from clv_core.errors import ClvError
 from clv_core.ingest import detect_columns
@@ -14,12 +17,12 @@ navigation.page_guard()
 st.title("Data")
 st.caption("Load a transaction history: one row per purchase with a customer id, a date and an amount.")
 
-active = state.ensure_dataset()
-kind, origin = state.current_source()  # widgets default to the active dataset (see clv_app.state)
-sources = ("Bundled sample", "Upload a file", "Recent datasets", "Database")
+active = sources.ensure_dataset()
+kind, origin = sources.current_source()  # widgets default to the active dataset (see clv_app.sources)
+SOURCES = ("Bundled sample", "Upload a file", "Recent datasets", "Database")
 source = st.radio(
     "Source",
-    sources,
+    SOURCES,
     index={"upload": 1, "workspace": 2, "database": 3}.get(kind, 0),
     horizontal=True,
     key="data-source",
@@ -36,8 +39,8 @@ elif source == "Recent datasets":
     if chosen is not None:
         try:
             if (kind, origin) != ("workspace", chosen):  # reopen it as it was loaded: the pickers below start there
-                active = state.open_saved(chosen)
-            data, entry = state.saved_bytes(chosen)
+                active = sources.open_saved(chosen)
+            data, entry = sources.saved_bytes(chosen)
         except ClvError as exc:
             st.error(str(exc), icon=":material/block:")
         else:
@@ -48,7 +51,7 @@ elif source == "Bundled sample":
     index = keys.index(origin) if kind == "sample" else 0
     key = st.selectbox("Sample", keys, index=index, format_func=lambda k: SAMPLES[k].label, key="data-sample")
     st.caption(SAMPLES[key].description)
-    data, name = state.cached_sample(key)
+    data, name = sources.cached_sample(key)
     label, origin = f"Sample: {SAMPLES[key].label}", ("sample", key)
 else:
     limit_mb, limit_rows = st.get_option("server.maxUploadSize"), settings.limits().max_rows
@@ -59,7 +62,7 @@ else:
         key="data-upload",
     )
     if upload is None:
-        st.info(f"Choose a file to load. Until then the app keeps using: {views.md(state.current_label())}.")
+        st.info(f"Choose a file to load. Until then the app keeps using: {views.md(sources.current_label())}.")
     else:
         data, name, file_id = upload.getvalue(), upload.name, upload.file_id
         label, origin = upload.name, ("upload", upload.name)
@@ -74,7 +77,7 @@ if data is not None or database is not None:
             with views.steps(f"Reading {views.md(name)}", ("read", len(data), name, sheet, file_id)) as step:
                 step(f"Reading {source_views.size_text(len(data))} and detecting its format and columns…")
                 bundled = source == "Bundled sample"
-                file_hash, raw = state.read_file(data, name, sheet=sheet, file_id=file_id, bundled=bundled)
+                file_hash, raw = sources.read_file(data, name, sheet=sheet, file_id=file_id, bundled=bundled)
         if len(raw.sheets) > 1:
             st.selectbox("Sheet", raw.sheets, index=raw.sheets.index(raw.sheet), key=f"sheet-{name}")
         guess = memo.of(detect_columns, raw.frame, has_header=raw.has_header)
@@ -85,22 +88,22 @@ if data is not None or database is not None:
         if complete or not guess.ambiguous:  # an incomplete mapping fails with clv_core's "not found" message
             with views.steps(f"Loading {views.md(name)}", ("load", file_hash, mapping, options)) as step:
                 step(f"Cleaning {len(raw.frame):,} rows: dates, amounts, duplicates, returns…")
-                loaded = state.load(file_hash, raw, mapping, options)
+                loaded = sources.load(file_hash, raw, mapping, options)
                 step(f"Summarising {loaded.customers:,} customers…")
-                state.summary(loaded, "weeks")
-            state.activate(loaded, label, origin)
+                session.summary(loaded, "weeks")
+            sources.activate(loaded, label, origin)
             if data is not None:
-                state.remember(loaded, data, name, label, sheet)
+                sources.remember(loaded, data, name, label, sheet)
             else:  # a database's answer is kept as a snapshot: a refresh reopens it without the database
-                state.remember_snapshot(loaded, raw, label)
+                sources.remember_snapshot(loaded, raw, label)
         else:
             st.info("Choose the customer id, date and amount columns to load the file.")
     except ClvError as exc:
         st.error(str(exc), icon=":material/block:")
-        st.caption(f"Nothing was lost: the app keeps using {views.md(state.current_label())}.")
+        st.caption(f"Nothing was lost: the app keeps using {views.md(sources.current_label())}.")
 
-tx = state.ensure_dataset()
-views.sidebar_dataset(tx, state.current_label())
+tx = sources.ensure_dataset()
+views.sidebar_dataset(tx, sources.current_label())
 data_views.quality_report(tx)
 
 st.subheader("Preview")
@@ -126,7 +129,7 @@ with tab_tx:
     )
 with tab_summary:
     unit = st.segmented_control("Time unit", ("days", "weeks", "months"), default="weeks", key="summary-unit")
-    customer_summary = state.summary(tx, unit or "weeks")
+    customer_summary = session.summary(tx, unit or "weeks")
     data_views.summary_preview(customer_summary)
     views.full_download(
         "Download the customer summary (CSV)",

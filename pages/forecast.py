@@ -1,16 +1,16 @@
-"""CLV forecast: fitted models, per-customer predictions, and what-if economics that never refit."""
+"""CLV forecast: the model every page uses, per-customer predictions, and what-if economics that never refit."""
 
 import streamlit as st
 
-from clv_app import forecast_views as fviews
-from clv_app import links, memo, navigation, state, views
+from clv_app import links, memo, navigation
+from clv_app.views import common, subscriptions
+from clv_app.views import forecast as views
 from clv_core import validation
 from clv_core.errors import ClvError
-from clv_core.models import MODEL_LABELS, PURCHASE_MODELS
 
 navigation.page_guard()
 
-tx = views.page_start("CLV forecast")
+analysis = common.page_start("CLV forecast")
 
 mode = (
     st.segmented_control(
@@ -19,63 +19,44 @@ mode = (
     or "Purchases any time"
 )
 if mode == "Subscriptions":
-    fviews.subscription_mode(tx)
+    subscriptions.subscription_mode(analysis.transactions)
     st.stop()
 
-c1, c2 = st.columns(2)
-units = ("weeks", "days", "months")
-unit = links.choose(
-    c2.selectbox,
-    "Model time unit",
-    units,
-    "weeks",
-    key="fc-unit",
-    help="The unit the model is fitted in. Money figures do not depend on it: horizons are converted.",
-)
-with views.steps("Choosing the model", ("scorecard", state.dataset_key(tx), unit)) as step:
-    step(
-        "Fitting BG/NBD, Pareto/NBD and MBG/NBD on the first two thirds of the history and scoring them on "
-        "what customers bought in the last third…"
-    )
-    best, card, why_not = state.default_model(tx, unit)
-if card is None:
-    st.caption(f"No holdout test, so BG/NBD is the default: {why_not}")
-choices = tuple(PURCHASE_MODELS)
-model = links.choose(
-    c1.selectbox,
-    "Purchase model",
-    choices,
-    best,
-    format_func=lambda k: MODEL_LABELS[k] + (" (most accurate on the holdout)" if card and k == best else ""),
-    key="fc-model",
-)
-if card is not None:
-    st.caption(f"{validation.scorecard(card)} It is the default here; the Model validation page has the details.")
 try:
-    with views.steps("Fitting the models", ("forecast", state.dataset_key(tx), unit, model)) as step:
-        step(f"Fitting {MODEL_LABELS[model]} and Gamma–Gamma on {tx.customers:,} customers…")
-        summary, fit, spend = state.fits(tx, unit, model)
+    with common.steps("Choosing and fitting the model", ("forecast", analysis.key, analysis.choice)) as step:
+        step(
+            "Fitting BG/NBD, Pareto/NBD and MBG/NBD on the first two thirds of the history and scoring them on "
+            "what customers bought in the last third…"
+        )
+        decision = analysis.decision()
+        step(f"Fitting {decision.label} and Gamma–Gamma on {analysis.transactions.customers:,} customers…")
+        fit, spend = analysis.fits()
         step("Predicting each customer's purchases for the next 60 months…")
-        state.forecast_base(tx, unit, model, 1.0)
-        step("Fitting BG/NBD, Pareto/NBD and MBG/NBD for the comparison table…")
-        state.model_comparison(tx, unit)
+        analysis.base()
+        step("Fitting BG/NBD, Pareto/NBD and MBG/NBD on the whole history for the comparison table…")
+        analysis.comparison()
 except ClvError as exc:
+    views.model_pickers(None)
     st.error(str(exc), icon=":material/block:")
     st.stop()
+views.model_pickers(analysis)
+common.model_line(analysis)
+if decision.scorecard is not None:
+    st.caption(f"{validation.scorecard(decision.scorecard)} The Model validation page has the details.")
 
-gate = state.sufficiency(tx, unit)
-fviews.sufficiency(gate)
+gate = analysis.sufficiency()
+views.sufficiency(gate)
 
 with st.expander("Fit diagnostics: parameters, model comparison, goodness of fit, spend check"):
-    fviews.fit_diagnostics(fit, spend, state.model_comparison(tx, unit), *state.diagnostics(tx, unit, model, fit))
+    views.fit_diagnostics(fit, spend, analysis.comparison(), *analysis.diagnostics())
 
 
 @st.fragment
 def what_if() -> None:
     """Only this part reruns when a slider moves: the fit is cached, CLV is recomputed vectorised."""
-    econ = fviews.economics_sliders(model)
-    result = state.scenario(tx, unit, model, econ)
-    fviews.clv_headline(result, extrapolated=gate.extrapolates(econ.horizon_months))
+    econ = common.economics_sliders(analysis.model)
+    result = analysis.scenario(econ)
+    views.clv_headline(result, extrapolated=gate.extrapolates(econ.horizon_months))
     if gate.extrapolates(econ.horizon_months):
         st.warning(
             f"{econ.horizon_months} months is past the {gate.supported_months} months of history this data covers: "
@@ -83,8 +64,12 @@ def what_if() -> None:
             icon=":material/trending_flat:",
         )
     left, right = st.columns(2)
-    left.plotly_chart(memo.of(fviews.clv_histogram, result), width="stretch")
-    right.plotly_chart(memo.of(fviews.p_alive_figure, result.base, summary, unit), width="stretch")
+    left.plotly_chart(memo.of(views.clv_histogram, result), width="stretch")
+    right.plotly_chart(
+        memo.of(views.p_alive_figure, result.base, analysis.summary(), analysis.time_unit), width="stretch"
+    )
+    if note := analysis.p_alive_note():
+        right.caption(note)
     boot = None
     b1, b2 = st.columns([1, 3])
     resamples = links.choose(
@@ -98,19 +83,18 @@ def what_if() -> None:
     )
     if resamples:
         try:
-            boot = state.bootstrap(tx, unit, model, econ, resamples)
+            boot = common.bootstrap(analysis, econ, resamples)
         except ClvError as exc:
             b2.warning(str(exc))
-    segments = state.default_segments(tx)
-    fviews.clv_by_segment(fviews.value_by_segment(result, segments, boot), econ.horizon_months, boot)
-    bases = fviews.sensitivity(result, lambda k: state.forecast_base(tx, unit, model, k))
-    fviews.churn_by_segment(result, bases, segments)
-    st.plotly_chart(memo.of(fviews.predicted_vs_historical, result), width="stretch")
-    fviews.top_customers(result, boot)
-    links.publish(SHARED)
+    segments = analysis.rfm_segments()
+    views.clv_by_segment(views.value_by_segment(result, segments, boot), econ.horizon_months, boot)
+    bases = views.sensitivity(result, analysis.base)
+    views.churn_by_segment(result, bases, segments)
+    st.plotly_chart(memo.of(views.predicted_vs_historical, result), width="stretch")
+    views.top_customers(result, boot)
+    links.publish(("fc-boot",))
 
 
-SHARED = ("fc-unit", "fc-model", "fc-boot", *fviews.ECONOMICS_KEYS)
 what_if()
-links.publish(SHARED)
-fviews.formula_views(tx)
+links.publish(("fc-boot",))
+views.formula_views(analysis.transactions)

@@ -2,15 +2,16 @@
 
 import streamlit as st
 
-from clv_app import forecast_views as fviews
-from clv_app import links, memo, navigation, state, views
+from clv_app import links, memo, navigation, sources
+from clv_app.views import common
+from clv_app.views import overview as views
 from clv_core import charts
 from clv_core.cohorts import cohort_trend, default_trend_age
 from clv_core.errors import ClvError
 
 navigation.page_guard()
 
-tx = views.page_start("Overview")
+analysis = common.page_start("Overview")
 WINDOWS = ("month", "quarter", "year")
 
 window = (
@@ -22,11 +23,11 @@ window = (
     )
     or "quarter"
 )
-kpi_window, trend, concentration = state.overview_of(tx, window)
+kpi_window, trend, concentration = analysis.overview(window)
 if kpi_window.has_previous:
     st.caption(
         f"{kpi_window.start.date()} – {kpi_window.end.date()}, compared with the {window} before "
-        f"(from {kpi_window.previous_start.date()}). Data: {views.md(state.current_label())}."
+        f"(from {kpi_window.previous_start.date()}). Data: {common.md(sources.current_label())}."
     )
 else:
     st.caption(
@@ -41,7 +42,7 @@ st.subheader("Revenue concentration")
 left, right = st.columns([1, 2])
 with left:
     for label, share in concentration.top_shares.items():
-        st.metric(f"Revenue from the {label} of customers", views.format_value(share, "share"))
+        st.metric(f"Revenue from the {label} of customers", common.format_value(share, "share"))
     st.metric(
         "Gini coefficient",
         f"{concentration.gini:.2f}",
@@ -51,7 +52,7 @@ right.plotly_chart(memo.of(charts.lorenz_chart, concentration), width="stretch")
 
 st.subheader("Are newer cohorts worth more?")
 try:
-    table = state.cohort_table(tx, "month")
+    table = analysis.cohorts("month")
 except ClvError as exc:
     st.info(str(exc))
 else:
@@ -67,8 +68,9 @@ with value_slot:
         st.toggle,
         "Forecast the customer base's value, with its 90 % interval",
         key="overview-value",
-        help="As the CLV forecast page opens: the model most accurate on a holdout, 12 months, 30 % margin, 10 % "
-        "discount rate, and 30 refits on resampled customers. Seconds the first time on a dataset, then shared.",
+        help="The CLV forecast page's base value: its model and economics (the most accurate model on a holdout, "
+        "12 months, 30 % margin, 10 % discount rate unless changed there), with 30 refits on resampled customers. "
+        "Seconds the first time on a dataset, then shared.",
     ):
-        fviews.base_value(tx)
+        views.base_value(analysis)
 links.publish(("overview-window", "overview-value"))

@@ -2,13 +2,15 @@
 
 import streamlit as st
 
-from clv_app import links, memo, navigation, state, views
+from clv_app import links, memo, navigation
+from clv_app.views import common
+from clv_app.views import rfm as views
 from clv_core import charts, rfm
 from clv_core.errors import ClvError
 
 navigation.page_guard()
 
-tx = views.page_start("RFM & lifecycle")
+analysis = common.page_start("RFM & lifecycle")
 
 c1, c2 = st.columns([1, 2])
 bins = (
@@ -32,7 +34,7 @@ try:
 except ClvError as exc:
     st.error(str(exc), icon=":material/block:")
     st.stop()
-result = state.rfm_result(tx, bins, thresholds)
+result = analysis.rfm(bins, thresholds)
 st.caption(
     f"{len(result.table):,} customers scored at {result.observation_end.date()}: R = days since the last purchase "
     f"(recent scores high), F = orders, M = revenue. Tied values share a score."

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from clv_app import links, memo, navigation, state, views
+from clv_app import links, memo, navigation
+from clv_app.views import common
+from clv_app.views import survival as views
 from clv_core import charts, survival
 from clv_core.errors import ClvError
 
@@ -19,14 +21,15 @@ SURVIVAL_KEYS = (
     "surv-clv-rate",
 )
 
-tx = views.page_start("Survival")
+analysis = common.page_start("Survival")
+tx = analysis.transactions
 
-with views.steps("Measuring lifetimes", ("survival", state.dataset_key(tx))) as step:
+with common.steps("Measuring lifetimes", ("survival", analysis.key)) as step:
     step(f"Finding the typical gap between purchases of {tx.customers:,} customers…")
-    suggestion = state.suggested_threshold(tx)
+    suggestion = analysis.suggested_threshold()
     step("Measuring each customer's lifetime, with RFM segments to split by, and drawing the Kaplan–Meier curve…")
-    first_data = state.survival_of(tx, survival.ChurnDefinition(suggestion.days, 1))
-    state.km_of(tx, first_data, None)
+    first_data = analysis.survival(survival.ChurnDefinition(suggestion.days, 1))
+    analysis.kaplan_meier(first_data, None)
 c1, c2 = st.columns([3, 1])
 inactivity = links.ranged(
     c1.slider,
@@ -47,18 +50,18 @@ grace = links.ranged(
     help="Added to a churned customer's lifetime: first purchase → last purchase + grace.",
 )
 st.caption(f"Suggested {suggestion.days} days. {suggestion.explanation}")
-data = state.survival_of(tx, survival.ChurnDefinition(inactivity, grace))
+data = analysis.survival(survival.ChurnDefinition(inactivity, grace))
 views.survival_summary(data)
 
 group = links.choose(
     st.selectbox, "Split curves by", ["(all customers)", *data.groups], "(all customers)", key="surv-group"
 )
 group = None if group == "(all customers)" else group
-km = state.km_of(tx, data, group)
+km = analysis.kaplan_meier(data, group)
 fit, implied = None, None
 t1, t2 = st.columns(2)
 if group is None and links.switch(t1.toggle, "Draw the best parametric fit", key="surv-fit"):
-    fit = state.parametric_of(tx, data, 365)
+    fit = analysis.parametric(data, 365)
 if links.switch(
     t2.toggle,
     "Beside the purchase model's survival",
@@ -66,7 +69,7 @@ if links.switch(
     help="The share of customers the CLV forecast's purchase model says have not dropped out, from its fitted "
     "parameters: the same story told by the model and by the data.",
 ):
-    implied = views.implied_survival(tx, km)
+    implied = views.implied_survival(analysis, km)
 st.plotly_chart(memo.of(charts.km_chart, km, parametric=fit, implied=implied), width="stretch")
 if implied is not None:
     views.implied_survival_note(km, implied, inactivity)
@@ -87,7 +90,7 @@ with tab_cox:
         key="surv-cox",
     )
     try:
-        views.cox_result(state.cox_of(tx, data, tuple(chosen)))
+        views.cox_result(analysis.cox(data, tuple(chosen)))
     except ClvError as exc:
         st.warning(str(exc), icon=":material/warning:")
 with tab_param:
@@ -95,7 +98,7 @@ with tab_param:
         st.slider, "Horizon for the restricted mean (days)", 30, 1095, 365, step=15, key="surv-horizon"
     )
     try:
-        views.parametric_result(state.parametric_of(tx, data, horizon))
+        views.parametric_result(analysis.parametric(data, horizon))
     except ClvError as exc:
         st.warning(str(exc), icon=":material/warning:")
 with tab_clv:
@@ -104,14 +107,6 @@ with tab_clv:
     rate = links.ranged(
         h2.slider, "Annual discount rate", 0.0, 0.30, 0.10, step=0.01, format="%.2f", key="surv-clv-rate"
     )
-    overall = state.km_of(tx, data, None).curves[0]
-    value = memo.of(
-        survival.survival_clv,
-        overall,
-        total_revenue=memo.of(views.column_total, tx.data, "amount"),
-        total_customer_days=memo.of(views.column_total, data.table, "duration_days"),
-        horizon_months=months,
-        annual_discount_rate=rate,
-    )
+    value = analysis.survival_clv(data, months, rate)
     views.survival_clv_result(value)
 links.publish(SURVIVAL_KEYS)

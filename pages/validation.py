@@ -2,13 +2,16 @@
 
 import streamlit as st
 
-from clv_app import links, memo, navigation, state, views
+from clv_app import links, memo, navigation, session
+from clv_app.views import common
+from clv_app.views import validation as views
 from clv_core import charts, validation
 from clv_core.errors import ClvError
 
 navigation.page_guard()
 
-tx = views.page_start("Model validation")
+analysis = common.page_start("Model validation")
+tx = analysis.transactions
 first, last = tx.data["date"].min().date(), tx.observation_end.date()
 c1, c2 = st.columns(2)
 cal_end = c1.date_input(
@@ -18,14 +21,14 @@ cal_end = c1.date_input(
     max_value=last,
     key="val-end",
 )
-unit = links.choose(c2.selectbox, "Model time unit", ("weeks", "days", "months"), "weeks", key="val-unit")
+unit = session.choose(c2.selectbox, "Model time unit (shared with the CLV forecast)", "unit", session.UNITS)
 try:
-    with views.steps("Backtesting", ("backtest", state.dataset_key(tx), str(cal_end), unit)) as step:
+    with common.steps("Backtesting", ("backtest", analysis.key, str(cal_end), unit)) as step:
         step(
             f"Refitting BG/NBD, Pareto/NBD, MBG/NBD, Gamma–Gamma and the ML challenger on purchases to {cal_end}, "
             "then scoring them on what customers bought afterwards…"
         )
-        result = state.backtest_of(tx, str(cal_end), unit)
+        result = analysis.backtest(str(cal_end))
 except ClvError as exc:
     st.error(str(exc), icon=":material/block:")
     st.stop()
@@ -35,6 +38,7 @@ st.caption(
     f"{h.calibration_end.date()} → {h.holdout_end.date()} ({h.duration:,.1f} {unit})."
 )
 st.markdown(f"**{validation.verdict(result)}**")
+st.caption(analysis.against_decision(result))
 for note in result.notes:
     st.caption(note)
 views.metrics_table(result.metrics)
@@ -43,7 +47,7 @@ probabilistic = [m.name for m in result.models if m.fit is not None]
 model = links.choose(st.selectbox, "Model to inspect", probabilistic, result.best, key="val-model")
 chosen = next(m for m in result.models if m.name == model)
 st.plotly_chart(
-    memo.of(charts.tracking_chart, state.tracking_of(tx, result, str(cal_end), unit, model), h.calibration_end, model),
+    memo.of(charts.tracking_chart, analysis.tracking(result, model), h.calibration_end, model),
     width="stretch",
 )
 left, right = st.columns(2)
@@ -76,4 +80,4 @@ if challenger is not None:
         f"out-of-fold for the same {len(h.actual):,} customers; its metrics are in the table above."
     )
     st.plotly_chart(memo.of(charts.importance_chart, challenger.feature_importance), width="stretch")
-links.publish(("val-end", "val-unit", "val-model"))
+links.publish(("val-end", "val-model"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from clv_app import state
+from clv_app import sources
 from tests.app.conftest import APP, text_of, upload
 
 AUTH = {
@@ -48,7 +48,7 @@ def run_as(user: dict, access: dict | None, page: str | None = None) -> AppTest:
 
 def shows_data(at: AppTest) -> bool:
     """The dataset was loaded for this session and some figure was drawn."""
-    return state.TRANSACTIONS in at.session_state and bool(at.metric)
+    return sources.TRANSACTIONS in at.session_state and bool(at.metric)
 
 
 def saved_datasets(at: AppTest) -> list[str]:

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clv_app import cache, state
+from clv_app import cache, memo, sources
+from clv_core import analysis as analysis_
 from clv_core.errors import ClvError
 from clv_core.ingest import IngestOptions, detect_columns, ingest, resolve_mapping
 from clv_core.samples import sample_bytes
@@ -88,8 +89,8 @@ def test_loading_many_datasets_holds_no_more_than_the_budget(monkeypatch):
                 "amount": rng.gamma(2, 20, rows).round(2) + i,
             }
         ).to_csv(index=False)
-        file_hash, raw = state.read_file(csv.encode(), f"file-{i}.csv")
-        state.load(file_hash, raw, resolve_mapping(raw.frame, detect_columns(raw.frame)), IngestOptions())
+        file_hash, raw = sources.read_file(csv.encode(), f"file-{i}.csv")
+        sources.load(file_hash, raw, resolve_mapping(raw.frame, detect_columns(raw.frame)), IngestOptions())
         assert store.held_bytes() <= 30_000_000 or len(store) == 1
     assert 1 <= len(store) < 10  # the first files' tables went to make room
 
@@ -174,15 +175,15 @@ def test_heavy_app_work_takes_a_slot_and_light_work_does_not(monkeypatch):
         return fit(*args, **kwargs)
 
     monkeypatch.setattr(models, "fit_purchases", watched_fit)
-    summarise = state.summarise
+    summarise = analysis_.summarise
 
     def watched_summary(*args, **kwargs):
         seen["during summary"] = list(jobs.running().values())
         return summarise(*args, **kwargs)
 
-    monkeypatch.setattr(state, "summarise", watched_summary)
+    monkeypatch.setattr(analysis_, "summarise", watched_summary)
     tx = ingest(*sample_bytes("cdnow_sample"))
-    state.fits(tx, "weeks", "bgnbd")
+    analysis_.Analysis(tx, model="bgnbd", memo=memo.AnalysisMemo()).fits()
     assert seen["during fit"] == ["fitting the models"] and jobs.running() == {}
     assert seen["during summary"] == []  # the summary (light) ran outside any slot
 

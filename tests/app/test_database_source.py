@@ -9,7 +9,8 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from clv_app import state, views
+from clv_app import sources
+from clv_app.views import common as views
 from tests.app.conftest import APP, text_of
 from tests.app.test_access import AUTH
 from tests.conftest import load
@@ -33,9 +34,9 @@ def shown_everywhere(at: AppTest) -> str:
     parts = [text_of(at)]
     parts += [str(m.value) for m in at.sidebar.markdown] + [str(c.value) for c in at.sidebar.caption]
     parts += [str(e.value) for e in at.exception]
-    if state.TRANSACTIONS in at.session_state:
-        tx = at.session_state[state.TRANSACTIONS]
-        parts.append(at.session_state[state.DATASET_LABEL])
+    if sources.TRANSACTIONS in at.session_state:
+        tx = at.session_state[sources.TRANSACTIONS]
+        parts.append(at.session_state[sources.DATASET_LABEL])
         parts.append(json.dumps(tx.report.to_dict() if hasattr(tx.report, "to_dict") else str(tx.report)))
     return "\n".join(parts).replace("\\", "")
 
@@ -108,10 +109,10 @@ def test_a_connection_in_secrets_is_used_without_typing_it_and_its_password_neve
     at.text_input(key="db-table").input("sample_orders").run()
     at.button(key="db-read").click().run()
     assert not at.error and "hunter2" not in shown_everywhere(at)
-    tx = at.session_state[state.TRANSACTIONS]
+    tx = at.session_state[sources.TRANSACTIONS]
     assumptions = json.dumps(views.dataset_settings(tx))  # what every export carries about its data
     assert "clv:***@127.0.0.1" in assumptions and "hunter2" not in assumptions
-    assert "hunter2" not in json.dumps(state.workspace().entries()[0].label)
+    assert "hunter2" not in json.dumps(sources.workspace().entries()[0].label)
 
 
 @pytest.mark.parametrize(
@@ -201,12 +202,12 @@ def test_a_table_off_the_allow_list_is_refused_below_the_widgets_too(monkeypatch
 
     policy = settings.DatabasePolicy("everyone", "everyone", ("public.sample_orders",), admin=False)
     assert not policy.table_allowed("PUBLIC.SAMPLE_ORDERS")  # quoted names are case sensitive: exactly as listed
-    monkeypatch.setattr(state, "database_policy", lambda: policy)
+    monkeypatch.setattr(sources, "database_policy", lambda: policy)
     with pytest.raises(ClvError, match=r"not one of the tables offered here \(public\.sample_orders\)"):
-        state.database("postgresql://clv@127.0.0.1:1/postgres", "pg_authid", None)
-    monkeypatch.setattr(state, "database_policy", lambda: settings.DatabasePolicy("off", "off", None, admin=False))
+        sources.database("postgresql://clv@127.0.0.1:1/postgres", "pg_authid", None)
+    monkeypatch.setattr(sources, "database_policy", lambda: settings.DatabasePolicy("off", "off", None, admin=False))
     with pytest.raises(ClvError, match="Typing a database address is turned off"):
-        state.database("postgresql://clv@127.0.0.1:1/postgres", "orders", None)
+        sources.database("postgresql://clv@127.0.0.1:1/postgres", "orders", None)
 
 
 def test_database_reads_have_the_apps_row_cap(postgres_url, sample_table):

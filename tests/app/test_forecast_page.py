@@ -49,10 +49,10 @@ def test_economics_sliders_recompute_without_refitting(forecast, monkeypatch):
     monkeypatch.setattr(models, "fit_purchases", counting_fit)
     monkeypatch.setattr(economics, "precompute", counting_pre)
     base_12 = number(metric(forecast, "Base value"))
-    forecast.slider(key="fc-horizon").set_value(24).run()
-    forecast.slider(key="fc-rate").set_value(0.2).run()
-    forecast.slider(key="fc-margin").set_value(0.6).run()
-    forecast.number_input(key="fc-cac").set_value(50.0).run()
+    forecast.slider(key="horizon").set_value(24).run()
+    forecast.slider(key="rate").set_value(0.2).run()
+    forecast.slider(key="margin").set_value(0.6).run()
+    forecast.number_input(key="cac").set_value(50.0).run()
     assert not forecast.exception
     assert calls == {"fit": 0, "precompute": 0}
     assert number(metric(forecast, "Base value (24 mo")) > base_12
@@ -60,7 +60,7 @@ def test_economics_sliders_recompute_without_refitting(forecast, monkeypatch):
 
 def test_churn_multiplier_lowers_the_value(forecast):
     before = number(metric(forecast, "Base value"))
-    forecast.select_slider(key="fc-churn").set_value(2.0).run()
+    forecast.select_slider(key="churn").set_value(2.0).run()
     assert number(metric(forecast, "Base value")) < before
     assert "multiplies the mean probability of dropping out" in text_of(forecast)
 
@@ -71,7 +71,7 @@ def test_churn_what_if_shows_the_change_per_segment(forecast):
 
     as_fitted = what_if()
     assert (as_fitted["change"] == 0).all() and "Champions" in as_fitted.index
-    forecast.select_slider(key="fc-churn").set_value(1.5).run()
+    forecast.select_slider(key="churn").set_value(1.5).run()
     moved = what_if()
     assert not forecast.exception and "at churn ×1.5" in moved.columns
     assert (moved["change"] < 0).all()  # more churn costs every segment something
@@ -85,10 +85,10 @@ def test_the_page_says_whether_the_data_is_enough_and_marks_extrapolation(foreca
     assert any(s.value.startswith("The data is enough for a forecast") for s in forecast.success)
     assert "up to 18 months are supported" in forecast.success[0].value
     assert not any("extrapolation" in w.value for w in forecast.warning)
-    forecast.slider(key="fc-horizon").set_value(24).run()
+    forecast.slider(key="horizon").set_value(24).run()
     assert any(m.label == "Base value (24 mo, extrapolated)" for m in forecast.metric)
     assert any("24 months is past the 18 months of history" in w.value for w in forecast.warning)
-    forecast.slider(key="fc-horizon").set_value(18).run()
+    forecast.slider(key="horizon").set_value(18).run()
     assert any(m.label == "Base value (18 mo)" for m in forecast.metric)
 
 
@@ -102,13 +102,15 @@ def test_the_default_model_is_the_one_most_accurate_on_the_holdout(forecast):
     tested = validation.backtest(tx, calibration_end=validation.default_calibration_end(tx), challenger=False)
     errors = tested.metrics.loc[[MODEL_LABELS[m] for m in models.PURCHASE_MODELS], "MAE (purchases)"]
     assert tested.best == errors.idxmin()
-    chosen = forecast.selectbox(key="fc-model")
-    assert MODEL_LABELS[chosen.value] == tested.best
+    chosen = forecast.selectbox(key="model")
+    assert chosen.value == "auto"
+    assert any(c.value.startswith(f"Model: {tested.best} for purchases") for c in forecast.caption)
     sentence = f"Tested on 1997-12-30 → 1998-06-30, {tested.best} predicted best"
     assert any(c.value.startswith(sentence) for c in forecast.caption)
-    assert f"{tested.best} (most accurate on the holdout)" in chosen.options
+    assert f"Most accurate on the holdout test ({tested.best})" in chosen.options
     chosen.set_value("bgnbd").run()  # the user's choice stands
-    assert not forecast.exception and forecast.selectbox(key="fc-model").value == "bgnbd"
+    assert not forecast.exception and forecast.selectbox(key="model").value == "bgnbd"
+    assert any(c.value.startswith("Model: BG/NBD for purchases") for c in forecast.caption)
 
 
 def test_bootstrap_gives_an_interval_for_the_total(forecast):
@@ -122,7 +124,7 @@ def test_bootstrap_gives_an_interval_for_the_total(forecast):
     assert (by_segment["total_lower"] < by_segment["total_upper"]).all()
     top = by_segment.index[0]
     assert any(m.value.startswith(f"- {top}: 12-month value") for m in forecast.markdown)
-    forecast.slider(key="fc-horizon").set_value(24).run()  # rescored from the same refits, for the new horizon
+    forecast.slider(key="horizon").set_value(24).run()  # rescored from the same refits, for the new horizon
     assert any(re.search(r"Customer base: 24-month value", c.value) for c in forecast.caption)
 
 

@@ -22,34 +22,52 @@ def opened_with(**params) -> AppTest:
 
 
 def test_a_forecast_link_opens_its_sliders_and_the_url_follows_the_view():
-    at = opened_with(fc_horizon="24", fc_rate="0.2", fc_margin="0.5", fc_model="paretonbd")
+    at = opened_with(horizon="24", rate="0.2", margin="0.5", model="paretonbd")
     at.switch_page("pages/forecast.py").run()
     assert not at.exception, at.exception
-    assert at.slider(key="fc-horizon").value == 24 and at.slider(key="fc-rate").value == 0.2
-    assert at.slider(key="fc-margin").value == 0.5 and at.selectbox(key="fc-model").value == "paretonbd"
+    assert at.slider(key="horizon").value == 24 and at.slider(key="rate").value == 0.2
+    assert at.slider(key="margin").value == 0.5 and at.selectbox(key="model").value == "paretonbd"
     assert any(m.label == "Base value (24 mo, extrapolated)" for m in at.metric)
-    assert param(at, "fc-horizon") == ["24"] and param(at, "fc-model") == ["paretonbd"]
+    assert param(at, "horizon") == ["24"] and param(at, "model") == ["paretonbd"]
     assert any("not available for Pareto/NBD" in c.value for c in at.caption)  # said, not a traceback
-    at.slider(key="fc-horizon").set_value(6).run()
-    assert param(at, "fc-horizon") == ["6"]  # the address bar holds what is on screen
+    at.slider(key="horizon").set_value(6).run()
+    assert param(at, "horizon") == ["6"]  # the address bar holds what is on screen
+
+
+def test_the_model_and_economics_chosen_once_follow_every_page_and_its_link():
+    at = opened_with()
+    at.switch_page("pages/forecast.py").run()
+    at.selectbox(key="model").set_value("bgnbd").run()
+    at.slider(key="horizon").set_value(18).run()
+    for page in ("pages/segments.py", "pages/overview.py", "pages/rfm.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        assert param(at, "model") == ["bgnbd"] and param(at, "horizon") == ["18"], page  # in every page's link
+    at.switch_page("pages/segments.py").run()
+    assert at.slider(key="horizon").value == 18  # the Segments page scores with the forecast's economics
+    assert any(c.value.startswith("Model: BG/NBD for purchases") for c in at.caption)
+    assert any("P(alive) = 1" in c.value for c in at.caption)  # what BG/NBD's P(alive) cannot say, beside it
+    at.switch_page("pages/forecast.py").run()
+    assert at.selectbox(key="model").value == "bgnbd" and at.slider(key="horizon").value == 18  # not forgotten
 
 
 def test_a_mangled_link_falls_back_to_the_defaults_without_an_error():
-    at = opened_with(fc_horizon="999", fc_rate="lots", fc_churn="9", fc_model="<script>", fc_unit="")
+    at = opened_with(horizon="999", rate="lots", churn="9", model="<script>", unit="")
     at.switch_page("pages/forecast.py").run()
     assert not at.exception, at.exception
-    assert at.slider(key="fc-horizon").value == 12 and at.slider(key="fc-rate").value == 0.1
-    assert at.select_slider(key="fc-churn").value == 1.0 and at.selectbox(key="fc-unit").value == "weeks"
+    assert at.slider(key="horizon").value == 12 and at.slider(key="rate").value == 0.1
+    assert at.select_slider(key="churn").value == 1.0 and at.selectbox(key="unit").value == "weeks"
+    assert at.selectbox(key="model").value == "auto"
 
 
 def test_a_segment_link_opens_the_same_customer_list():
     by_hand = opened_with()
     by_hand.switch_page("pages/segments.py").run()
-    by_hand.multiselect(key="seg-f-segment").set_value(["Champions"]).run()
+    by_hand.multiselect(key="seg-f-group").set_value(["Top value"]).run()
     by_hand.toggle(key="seg-f-slip").set_value(True).run()
     count = next(m.value for m in by_hand.metric if m.label == "Customers in the list")
     link = {k: param(by_hand, k) for k in by_hand.query_params}
-    assert link["seg-f-segment"] == ["Champions"] and link["seg-f-slip"] == ["1"]
+    assert link["seg-f-group"] == ["Top value"] and link["seg-f-slip"] == ["1"]
     assert "dataset" in link  # the 1/10 sample, chosen by hand, is kept in the workspace: the link carries it
 
     at = AppTest.from_file(APP, default_timeout=120)
@@ -59,7 +77,7 @@ def test_a_segment_link_opens_the_same_customer_list():
     assert "CDNOW 1/10 sample" in "\n".join(str(m.value) for m in at.sidebar.markdown).replace("\\", "")
     at.switch_page("pages/segments.py").run()
     assert not at.exception, at.exception
-    assert at.multiselect(key="seg-f-segment").value == ["Champions"] and at.toggle(key="seg-f-slip").value
+    assert at.multiselect(key="seg-f-group").value == ["Top value"] and at.toggle(key="seg-f-slip").value
     assert next(m.value for m in at.metric if m.label == "Customers in the list") == count
 
 
@@ -83,7 +101,7 @@ def test_rfm_survival_and_validation_links():
         surv_group="RFM segment",
         surv_clv_months="36",
         val_end="1997-06-30",
-        val_unit="days",
+        unit="days",
     )
     at.switch_page("pages/rfm.py").run()
     assert not at.exception, at.exception
@@ -97,7 +115,7 @@ def test_rfm_survival_and_validation_links():
     assert param(at, "surv-inactivity") == ["210"] and param(at, "surv-group") == ["RFM segment"]
     at.switch_page("pages/validation.py").run()
     assert not at.exception, at.exception
-    assert str(at.date_input(key="val-end").value) == "1997-06-30" and at.selectbox(key="val-unit").value == "days"
+    assert str(at.date_input(key="val-end").value) == "1997-06-30" and at.selectbox(key="unit").value == "days"
     assert param(at, "val-end") == ["1997-06-30"]
 
 

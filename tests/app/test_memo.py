@@ -147,5 +147,5 @@ def test_a_second_session_reuses_the_first_sessions_figures(monkeypatch):
             assert not at.exception, (page, at.exception)
     assert built == {"clv_histogram": 1, "trend_chart": 1}
     at.switch_page("pages/forecast.py").run()
-    at.slider(key="fc-horizon").set_value(24).run()  # other slider values: another scenario, another figure
+    at.slider(key="horizon").set_value(24).run()  # other slider values: another scenario, another figure
     assert not at.exception and built["clv_histogram"] == 2

@@ -7,7 +7,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from clv_app import state
+from clv_app import sources
 from clv_core.samples import sample_bytes
 from tests.app.conftest import APP, text_of, upload
 from tests.conftest import ROOT
@@ -103,7 +103,7 @@ def revisit(app):
     """The Data page as it runs after another page was shown: app state kept, every widget value forgotten
     (Streamlit drops the widget state of pages that are not rendered)."""
     fresh = AppTest.from_file(APP, default_timeout=60)
-    for key in (state.TRANSACTIONS, state.DATASET_LABEL, state.DATASET_SOURCE):
+    for key in (sources.TRANSACTIONS, sources.DATASET_LABEL, sources.DATASET_SOURCE):
         fresh.session_state[key] = app.session_state[key]
     fresh.run()
     assert not fresh.exception, fresh.exception

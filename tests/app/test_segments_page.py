@@ -13,14 +13,14 @@ def test_segments_page_filters_and_exports_the_rows_it_shows(app):
     assert summary["customers"].sum() == 2357
     # each segment's total with its bootstrap interval, in the table and in words for the top segments
     assert (summary["total_lower"] < summary["total_upper"]).all()
-    champions = summary.loc["Champions"]
-    words = f"Champions: 12-month value {champions['total CLV']:,.0f}, 90 % interval {champions['total_lower']:,.0f}–"
+    top = summary.loc["Top value"]
+    words = f"Top value: 12-month value {top['total CLV']:,.0f}, 90 % interval {top['total_lower']:,.0f}–"
     assert any(words in m.value for m in app.markdown)
     allocation = next(d.value for d in app.dataframe if "expected return" in d.value.columns)
     assert allocation["budget"].sum() == 10_000
     total = next(m.value for m in app.metric if m.label == "Expected return in total")
     assert float(total.replace(",", "")) == round(allocation["expected return"].sum())
-    app.multiselect(key="seg-f-segment").set_value(["Champions"]).run()
+    app.multiselect(key="seg-f-group").set_value(["Top value"]).run()
     count = int(next(m.value for m in app.metric if m.label == "Customers in the list").replace(",", ""))
     assert count == 118
     csv = next(b for b in app.get("download_button") if b.proto.label.startswith("Download CSV"))
@@ -29,7 +29,7 @@ def test_segments_page_filters_and_exports_the_rows_it_shows(app):
     assert "Assumptions of this list (JSON)" in labels  # beside the list: how its numbers were made
     assert any("a year compounded continuously" in c.value for c in app.caption)
     assert not app.warning
-    app.slider(key="seg-horizon").set_value(36).run()
+    app.slider(key="horizon").set_value(36).run()
     assert any("36 months is past the 18 months of history" in w.value for w in app.warning)
 
 
@@ -90,7 +90,7 @@ def test_every_value_column_on_the_segments_page_says_its_horizon(app):
 
     app.selectbox(key="data-sample").set_value("cdnow_sample").run()
     app.switch_page("pages/segments.py").run()
-    app.slider(key="seg-horizon").set_value(24).run()
+    app.slider(key="horizon").set_value(24).run()
     assert not app.exception
     checked = 0
     for frame in app.dataframe:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
-from clv_app import state
+from clv_app import memo
 from clv_core import economics, models
+from clv_core.analysis import Analysis
 from clv_core.ingest import ingest
 from clv_core.samples import sample_bytes
 
@@ -32,7 +33,7 @@ def test_six_sessions_asking_for_the_same_fit_at_once_share_one_computation(monk
 
     def session():
         barrier.wait()
-        bases.append(state.forecast_base(tx, "weeks", "bgnbd", 1.0))
+        bases.append(Analysis(tx, model="bgnbd", memo=memo.AnalysisMemo()).base())
 
     threads = [threading.Thread(target=session) for _ in range(6)]
     for t in threads:
@@ -44,5 +45,5 @@ def test_six_sessions_asking_for_the_same_fit_at_once_share_one_computation(monk
 
     # A different dataset is a different key: its fit runs (once) on its own
     other = ingest(*sample_bytes("cdnow"))
-    assert state.forecast_base(other, "weeks", "bgnbd", 1.0) is not bases[0]
+    assert Analysis(other, model="bgnbd", memo=memo.AnalysisMemo()).base() is not bases[0]
     assert calls["fit"] == 2

@@ -135,13 +135,40 @@ def test_validate_prints_per_model_metrics_as_json(cdnow_sample_path):
 
 def test_segments_writes_a_safe_segmented_list(cdnow_sample_path, tmp_path):
     out = tmp_path / "champions.csv"
-    result = run("segments", str(cdnow_sample_path), "--segment", "Champions", "--out", str(out))
+    result = run("segments", str(cdnow_sample_path), "--value-group", "Top value", "--out", str(out))
     assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("Model: ") and "the most accurate of 3 on the holdout" in result.stderr
     table = pd.read_csv(out, encoding="utf-8-sig", dtype={"customer_id": str})
-    assert len(table) == 118 and set(table["clv_segment"]) == {"Champions"}  # top 5 % of 2,357
-    assert {"p_alive", "clv", "rfm_segment", "lifecycle"} <= set(table.columns)
-    bad = run("segments", str(cdnow_sample_path), "--segment", "Whales", "--out", str(out))
-    assert bad.returncode == 2 and "Unknown segment 'Whales'" in bad.stderr
+    assert len(table) == 118 and set(table["value_group"]) == {"Top value"}  # top 5 % of 2,357
+    assert {"p_alive", "clv", "rfm_segment", "lifecycle", "slipping"} <= set(table.columns)
+    bad = run("segments", str(cdnow_sample_path), "--value-group", "Whales", "--out", str(out))
+    assert bad.returncode == 2 and "Unknown value group 'Whales'" in bad.stderr
+    both = run(
+        "segments",
+        str(cdnow_sample_path),
+        "--value-group",
+        "Top value",
+        "--rfm-segment",
+        "Champions",
+        "--out",
+        str(out),
+    )
+    assert both.returncode == 0, both.stderr
+    table = pd.read_csv(out, encoding="utf-8-sig", dtype={"customer_id": str})
+    assert set(table["rfm_segment"]) == {"Champions"} and set(table["value_group"]) == {"Top value"}
+    lost = run("segments", str(cdnow_sample_path), "--rfm-segment", "Lost", "--out", str(out))
+    assert lost.returncode == 0 and set(pd.read_csv(out, encoding="utf-8-sig")["rfm_segment"]) == {"Lost"}
+
+
+def test_model_auto_is_the_validate_commands_winner_and_says_so(cdnow_sample_path, tmp_path):
+    """--model auto (the default) runs the holdout test validate runs by default, as the app does."""
+    validated = json.loads(run("validate", str(cdnow_sample_path), "--no-challenger").stdout)
+    assert validated["default_calibration_end"] and validated["calibration_end"] == "1997-12-30"
+    scored = run("score", str(cdnow_sample_path), "--out", str(tmp_path / "s.csv"))
+    assert scored.returncode == 0, scored.stderr
+    assert scored.stderr.startswith(f"Model: {validated['best_model']} for purchases")
+    chosen = run("score", str(cdnow_sample_path), "--model", "bgnbd", "--out", str(tmp_path / "s.csv"))
+    assert chosen.stderr.startswith("Model: BG/NBD for purchases, Gamma–Gamma for spend (chosen with --model)")
 
 
 def test_report_writes_one_self_contained_html_file(cdnow_sample_path, tmp_path):

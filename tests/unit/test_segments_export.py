@@ -1,4 +1,4 @@
-"""CLV segments, budget allocation, and exports that are safe to open in a spreadsheet."""
+"""Value groups, budget allocation, and exports that are safe to open in a spreadsheet."""
 
 from __future__ import annotations
 
@@ -11,17 +11,19 @@ import pytest
 from openpyxl import load_workbook
 
 from clv_core import export
+from clv_core.analysis import Analysis
+from clv_core.economics import Economics
 from clv_core.errors import ClvError
 from clv_core.segments import (
-    SEGMENT_ORDER,
-    SegmentThresholds,
+    VALUE_GROUPS,
+    ValueGroupCuts,
     allocate_budget,
-    clv_segments,
     default_actions,
     filter_customers,
     scored_customers,
-    segment_summary,
     slipping,
+    value_group_summary,
+    value_groups,
 )
 
 
@@ -39,15 +41,24 @@ def customers():
     )
 
 
-def test_segment_counts_sum_to_the_customers_and_follow_the_percentiles(customers):
+def test_value_group_counts_sum_to_the_customers_and_follow_the_percentiles(customers):
     table = scored_customers(customers)
-    counts = table["clv_segment"].value_counts().reindex(SEGMENT_ORDER)
+    counts = table["value_group"].value_counts().reindex(VALUE_GROUPS)
     assert counts.sum() == 1000 and counts.tolist() == [50, 150, 300, 300, 200]
-    assert table.groupby("clv_segment", observed=True)["clv"].min().is_monotonic_decreasing
-    custom = clv_segments(customers["clv"], SegmentThresholds(champions=90, loyal=70, potential=40, new=10))
-    assert custom.value_counts()["Champions"] == 100
+    assert table.groupby("value_group", observed=True)["clv"].min().is_monotonic_decreasing
+    custom = value_groups(customers["clv"], ValueGroupCuts(top=90, high=70, middle=40, low=10))
+    assert custom.value_counts()["Top value"] == 100
     with pytest.raises(ClvError, match="must rise"):
-        SegmentThresholds(champions=50, loyal=80)
+        ValueGroupCuts(top=50, high=80)
+
+
+def test_value_groups_never_borrow_a_word_from_rfm_or_lifecycle():
+    from clv_core import rfm
+
+    words = {w.lower() for name in (*rfm.SEGMENT_ORDER, *rfm.LIFECYCLE_ORDER) for w in name.replace("/", " ").split()}
+    for group in VALUE_GROUPS:
+        assert not ({w.lower() for w in group.split()} - {"value"}) & words, group
+    assert not {"new", "risk", "champions", "loyal", "lost"} & {w.lower() for g in VALUE_GROUPS for w in g.split()}
 
 
 def test_slipping_finds_valuable_customers_who_are_probably_gone():
@@ -57,23 +68,23 @@ def test_slipping_finds_valuable_customers_who_are_probably_gone():
 
 
 def test_budget_sums_to_the_total_and_respects_the_caps(customers):
-    summary = segment_summary(scored_customers(customers))
+    summary = value_group_summary(scored_customers(customers))
     for total in (1_000.0, 10_000_000.0):
         allocation = allocate_budget(summary, default_actions(), total)
         assert allocation["budget"].sum() == pytest.approx(total)
     capped = allocate_budget(summary, default_actions(), 10_000_000.0)
-    caps = summary["customers"] * summary["mean CLV"] * default_actions().set_index("segment")["max spend share"]
-    assert (capped.loc[list(SEGMENT_ORDER), "budget"] <= caps + 1e-6).all()
+    caps = summary["customers"] * summary["mean CLV"] * default_actions().set_index("value group")["max spend share"]
+    assert (capped.loc[list(VALUE_GROUPS), "budget"] <= caps + 1e-6).all()
     assert capped.loc["Unallocated (caps reached)", "budget"] > 0
     edited = default_actions()
-    edited.loc[edited["segment"] == "At Risk", "response rate"] = 0.0
-    assert allocate_budget(summary, edited, 1_000.0).loc["At Risk", "budget"] == 0
+    edited.loc[edited["value group"] == "Lowest value", "response rate"] = 0.0
+    assert allocate_budget(summary, edited, 1_000.0).loc["Lowest value", "budget"] == 0
 
 
 def test_filters_combine(customers):
     table = scored_customers(customers)
-    out = filter_customers(table, segments=["Champions"], p_alive_range=(0.5, 1.0))
-    assert set(out["clv_segment"]) == {"Champions"} and (out["p_alive"] >= 0.5).all()
+    out = filter_customers(table, value_groups=["Top value"], p_alive_range=(0.5, 1.0))
+    assert set(out["value_group"]) == {"Top value"} and (out["p_alive"] >= 0.5).all()
     assert len(filter_customers(table)) == 1000
 
 
@@ -115,16 +126,17 @@ def test_migration_counts_every_customer_and_flags_moves():
     from tests.conftest import load
 
     data, name = sample_bytes("cdnow_sample")
-    result = migration(load(data, name), "1997-12-31", "1998-06-30")
+    options = {"model": "bgnbd", "time_unit": "weeks", "economics": Economics()}
+    result = migration(load(data, name), "1997-12-31", "1998-06-30", **options)
     assert result.matrix.to_numpy().sum() == len(result.customers) == 2357
-    rank = {n: i for i, n in enumerate(SEGMENT_ORDER)}
+    rank = {n: i for i, n in enumerate(VALUE_GROUPS)}
     down = result.moved_down
-    assert len(down) > 0 and (down["segment_b"].map(rank) > down["segment_a"].map(rank)).all()
+    assert len(down) > 0 and (down["group_b"].map(rank) > down["group_a"].map(rank)).all()
     same = result.customers[result.customers["moved"] == "same"]
-    assert (same["segment_a"] == same["segment_b"]).all()
+    assert (same["group_a"] == same["group_b"]).all()
     assert NOT_YET not in result.matrix.index  # CDNOW's customers were all acquired in Q1 1997
     with pytest.raises(ClvError, match="must come before"):
-        migration(load(data, name), "1998-06-30", "1997-12-31")
+        migration(load(data, name), "1998-06-30", "1997-12-31", **options)
 
 
 def test_executive_report_is_self_contained_and_escapes_user_text():
@@ -135,7 +147,8 @@ def test_executive_report_is_self_contained_and_escapes_user_text():
     from tests.conftest import load
 
     data, name = sample_bytes("cdnow_sample")
-    page = executive_report(load(data, name), label="<script>alert('x')</script>.csv", today=dt.date(2024, 1, 5))
+    analysis = Analysis(load(data, name), model="bgnbd")
+    page = executive_report(analysis, label="<script>alert('x')</script>.csv", today=dt.date(2024, 1, 5))
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;.csv" in page and "<script>alert('x')" not in page
     assert not re.search(r"<script[^>]*\bsrc=", page)  # plotly.js is inlined: no network needed
@@ -144,11 +157,15 @@ def test_executive_report_is_self_contained_and_escapes_user_text():
         "Headline numbers",
         "Cohort retention",
         "How long customers stay",
-        "Customer segments by predicted value",
+        "Customers by predicted value",
+        "What the names mean",
         "Assumptions",
     ):
         assert f"<h2>{heading}</h2>" in page
     assert "BG/NBD" in page and "10% a year" in page and "12 months" in page and "2,357 customers" in page
+    assert "P(alive) = 1" in page  # what BG/NBD's P(alive) cannot say, beside the table that shows it
+    for group in VALUE_GROUPS:
+        assert f"<td>{group}</td>" in page
 
 
 def test_report_sections_that_cannot_be_computed_say_why():
@@ -156,16 +173,8 @@ def test_report_sections_that_cannot_be_computed_say_why():
     from tests.conftest import load
 
     tiny = load("customer_id,date,amount\na,2024-01-05,10\nb,2024-01-06,20\n")
-    page = executive_report(tiny, label="tiny.csv")
+    page = executive_report(Analysis(tiny), label="tiny.csv")
     assert "Not available for this data: The models need at least 20 customers" in page
-
-
-def test_value_tiers_cover_every_customer(customers):
-    from clv_core.segments import tier_summary
-
-    tiers = tier_summary(scored_customers(customers))
-    assert tiers["customers"].tolist() == [200, 300, 500]
-    assert tiers.loc["High", "total CLV"] > tiers.loc["Low", "total CLV"]
 
 
 def test_fingerprints_tell_different_tables_apart():

@@ -1,31 +1,55 @@
-"""Renderers for the CLV forecast page. Numbers come from clv_core; this module only lays them out."""
+"""The CLV forecast page's parts: the model and economics pickers, the headline, diagnostics and what-ifs."""
 
 from __future__ import annotations
 
-import numpy as np
+import math
+
 import pandas as pd
 import streamlit as st
 
-from clv_app import links, memo, state, views
-from clv_app.views import md
-from clv_core import charts, contractual, economics, forecast
+from clv_app import memo, session
+from clv_app.session import CHURN_STEPS
+from clv_app.views.common import customer_columns, interval_columns, interval_sentences, md, money
+from clv_core import charts, economics, forecast
 from clv_core import sufficiency as suff
-from clv_core.economics import CHURN_MEANING, MAX_MONTHS, Economics
+from clv_core.analysis import CHOICES, Analysis
+from clv_core.economics import Economics
 from clv_core.errors import ClvError
 from clv_core.models import MIN_CUSTOMERS, MIN_REPEAT_BUYERS, MODEL_LABELS
 
-CHURN_STEPS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
-#: The what-if inputs a shared link carries (see clv_app.links).
-ECONOMICS_KEYS = ("fc-rate", "fc-churn", "fc-horizon", "fc-margin", "fc-cac")
+
+def model_pickers(analysis: Analysis) -> None:
+    """The session's purchase model and time unit (every page's model numbers follow them)."""
+    c1, c2 = st.columns(2)
+    session.choose(
+        c1.selectbox,
+        "Purchase model (for every page)",
+        "model",
+        CHOICES,
+        format_func=lambda k: session.model_label(k, analysis),
+        help="Most accurate on the holdout test: BG/NBD, Pareto/NBD and MBG/NBD refitted on the first two thirds "
+        "of the history and scored on what customers bought in the last third (the Model validation page's default "
+        "test). Choosing a model here changes every page, the exports and the report.",
+    )
+    session.choose(
+        c2.selectbox,
+        "Model time unit",
+        "unit",
+        session.UNITS,
+        help="The unit the model is fitted in. Money figures do not depend on it: horizons are converted.",
+    )
 
 
 def fit_diagnostics(fit, spend, comparison: pd.DataFrame, repeat_fit: pd.DataFrame | str, check) -> None:
     left, right = st.columns(2)
     with left:
-        st.markdown(
-            f"**{MODEL_LABELS[fit.model]}** on {fit.customers:,} customers, rates per {fit.time_unit[:-1]}; "
+        likelihood = (
             f"log-likelihood {fit.log_likelihood:,.1f}"
+            if math.isfinite(fit.log_likelihood)
+            else "no finite log-likelihood (the comparison says why)"
         )
+        rates = f"rates per {fit.time_unit[:-1]}"
+        st.markdown(f"**{MODEL_LABELS[fit.model]}** on {fit.customers:,} customers, {rates}; {likelihood}")
         st.dataframe(memo.of(_params, fit), width="stretch")
         st.markdown(f"**Gamma–Gamma** on {spend.customers:,} repeat buyers; log-likelihood {spend.log_likelihood:,.1f}")
         st.dataframe(memo.of(_params, spend), width="stretch")
@@ -48,26 +72,6 @@ def fit_diagnostics(fit, spend, comparison: pd.DataFrame, repeat_fit: pd.DataFra
 
 def _params(fit) -> pd.DataFrame:
     return pd.DataFrame({"estimate": fit.params, "standard error": fit.standard_errors}).rename_axis("parameter")
-
-
-def economics_sliders(model: str) -> Economics:
-    c = st.columns(5)
-    rate = links.ranged(c[0].slider, "Annual discount rate", 0.0, 0.30, 0.10, 0.01, format="%.2f", key="fc-rate")
-    churn = c[1].select_slider(
-        "Churn multiplier",
-        CHURN_STEPS,
-        value=links.initial("fc-churn", 1.0, options=CHURN_STEPS),
-        key="fc-churn",
-        help=f"For {MODEL_LABELS[model]} it {CHURN_MEANING[model]}.",
-    )
-    horizon = links.ranged(c[2].slider, "Horizon (months)", 1, MAX_MONTHS, 12, key="fc-horizon")
-    margin = links.ranged(c[3].slider, "Gross margin", 0.05, 1.0, 0.30, 0.05, format="%.2f", key="fc-margin")
-    cac = links.ranged(c[4].number_input, "CAC per customer", 0.0, 100_000.0, 25.0, step=1.0, key="fc-cac")
-    econ = Economics(
-        annual_discount_rate=rate, gross_margin=margin, horizon_months=horizon, churn_multiplier=churn, cac=cac
-    )
-    st.caption(f"{econ.discount_sentence()} Churn ×{churn:g}: it {CHURN_MEANING[model]}.")
-    return econ
 
 
 def sufficiency(gate) -> None:
@@ -95,7 +99,7 @@ def clv_headline(result, *, extrapolated: bool = False) -> None:
     c = st.columns(5)
     c[0].metric(
         f"Base value ({e.horizon_months} mo{', extrapolated' if extrapolated else ''})",
-        f"{result.total_clv:,.0f}",
+        money(result.total_clv),
         border=True,
         help=f"Predicted discounted margin of today's customers over the next {e.horizon_months} months.",
     )
@@ -132,7 +136,7 @@ def clv_headline(result, *, extrapolated: bool = False) -> None:
 def clv_by_segment(table: pd.DataFrame, horizon_months: int, boot=None) -> None:
     st.markdown(f"**Predicted {horizon_months}-month value by RFM segment**")
     if boot is not None:
-        views.interval_sentences(table, "total_clv", horizon_months, boot.level)
+        interval_sentences(table, "total_clv", horizon_months, boot.level)
     st.dataframe(
         table,
         width="stretch",
@@ -142,12 +146,9 @@ def clv_by_segment(table: pd.DataFrame, horizon_months: int, boot=None) -> None:
             "mean_clv": st.column_config.NumberColumn(f"mean CLV ({horizon_months} mo)", format="%.2f"),
             "mean_p_alive": st.column_config.NumberColumn("mean P(alive) now", format="%.2f"),
             "share of value": st.column_config.NumberColumn(format="percent"),
-            **views.interval_columns(boot, horizon_months),
+            **interval_columns(boot, horizon_months),
         },
     )
-
-
-# Tables and figures of one scenario (shared by every session through clv_app.memo: module-level functions).
 
 
 def clv_histogram(result: economics.CLVScenario):
@@ -186,22 +187,9 @@ def churn_sensitivity(base: economics.ForecastBase, econ: Economics, *others: ec
 
 
 def churn_what_if(base: economics.ForecastBase, econ: Economics, segments: pd.Series, *others) -> pd.DataFrame:
-    """Value per segment as fitted and at the chosen churn multiplier; ``base`` and ``others`` as in
-    :func:`churn_sensitivity`."""
-    bases = dict(zip(CHURN_STEPS, (base, *others), strict=True))
-    table = forecast.churn_by_group(bases, econ, segments)
-    k = econ.churn_multiplier
-    out = pd.DataFrame({"as fitted (×1)": table[1.0], f"at churn ×{k:g}": table[k]})
-    out["change"] = out.iloc[:, 1] - out.iloc[:, 0]
-    out["change %"] = out["change"] / out.iloc[:, 0].where(out.iloc[:, 0] != 0)
-    return out.rename_axis("segment")
-
-
-def top_table(result: economics.CLVScenario, boot) -> pd.DataFrame:
-    table = result.customers
-    if boot is not None:
-        table = table.assign(clv_lower=boot.lower, clv_upper=boot.upper, clv_risk_adjusted=boot.risk_adjusted)
-    return table.nlargest(100, "clv")
+    """:func:`clv_core.forecast.churn_what_if` with ``base`` and ``others`` the bases of CHURN_STEPS, in order
+    (positional, so :func:`clv_app.memo.of` keys on each)."""
+    return forecast.churn_what_if(dict(zip(CHURN_STEPS, (base, *others), strict=True)), econ, segments)
 
 
 def sensitivity(result, base_for) -> list:
@@ -234,7 +222,11 @@ def churn_by_segment(result, bases, segments: pd.Series) -> None:
 
 
 def top_customers(result, boot) -> None:
-    table = memo.of(top_table, result, None) if boot is None else top_table(result, boot)
+    table = (
+        memo.of(forecast.top_customers, result.customers)
+        if boot is None
+        else forecast.top_customers(result.customers, boot)
+    )
     caption = "Top 100 customers by predicted CLV."
     if boot is not None:
         caption = (
@@ -250,7 +242,7 @@ def top_customers(result, boot) -> None:
         table,
         hide_index=True,
         width="stretch",
-        column_config=views.customer_columns(result.economics.horizon_months),
+        column_config=customer_columns(result.economics.horizon_months),
     )
 
 
@@ -264,131 +256,15 @@ def formula_views(tx) -> None:
         c1, c2 = st.columns(2)
         margin = c1.slider("Margin", 0.05, 1.0, 0.30, 0.05, key="fv-margin")
         rate = c2.slider("Annual discount rate ", 0.0, 0.30, 0.10, 0.01, key="fv-rate")
-        m, r = inputs.revenue_per_year * margin, inputs.retention
         st.caption(md(inputs.sentence))
-        years = np.arange(1, 6)
-        rows = [
-            (
-                "Simple retention CLV",
-                "m · r / (1 + d − r)",
-                economics.simple_retention_clv(margin_per_period=m, retention=r, discount_rate=rate),
-            ),
-            (
-                "Subscription CLV",
-                "m / (c + d), c = 1 − r",
-                economics.subscription_clv(margin_per_period=m, churn=1 - r, discount_rate=rate),
-            ),
-            (
-                "Discounted margin × survival, 5 years",
-                "Σₜ m · S(t) / (1 + d)ᵗ, S(t) = rᵗ",
-                economics.discounted_margin_survival(margin_per_period=m, survival=r**years, discount_rate=rate),
-            ),
-        ]
+        table = memo.of(economics.formula_table, inputs, margin, rate)
         st.dataframe(
-            pd.DataFrame(rows, columns=["view", "formula", "CLV per customer"]),
+            table,
             hide_index=True,
             width="stretch",
             column_config={"CLV per customer": st.column_config.NumberColumn(format="%.2f")},
         )
         st.caption(
-            f"m = margin per year ({m:,.2f}), r = annual retention ({r:.1%}), d = annual discount rate ({rate:.0%})."
+            f"m = margin per year ({inputs.revenue_per_year * margin:,.2f}), r = annual retention "
+            f"({inputs.retention:.1%}), d = annual discount rate ({rate:.0%})."
         )
-
-
-def subscription_mode(tx) -> None:
-    st.markdown(
-        "The **shifted-beta-geometric** model (Fader & Hardie 2007): each subscriber renews every period with "
-        "their own churn probability, varying across subscribers as Beta(α, β)."
-    )
-    sources = ("From this dataset", "Upload subscriptions (start and end dates)", "Type them in")
-    source = st.radio("Survivor counts", sources, horizontal=True, key="sbg-source")
-    try:
-        if source == "Type them in":
-            text = st.text_input(
-                "Survivors per period, cohort size first", "1000, 869, 743, 653, 593, 551, 517, 491", key="sbg-text"
-            )
-            try:
-                survivors = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
-            except ValueError:
-                raise ClvError("Type numbers separated by commas, e.g. 1000, 869, 743.") from None
-        elif source == sources[1]:
-            upload = st.file_uploader(
-                "Subscriptions: one row per subscription with customer, start and end (blank while active) dates",
-                type=["csv", "tsv", "txt", "xlsx", "parquet", "gz", "zip"],
-                key="sbg-upload",
-            )
-            if upload is None:
-                st.info("Upload a file to fit the model to it.")
-                return
-            subs = state.subscriptions(upload.getvalue(), upload.name)
-            months = sorted(subs.table["start"].dt.to_period("M").astype(str).unique())
-            cohort = st.selectbox("Start month (cohort)", months, key="sbg-sub-cohort")
-            st.caption(
-                f"Columns used: {', '.join(f'{k} = {md(v)}' for k, v in subs.columns.items())}; "
-                f"{len(subs.table):,} subscriptions, {subs.dropped:,} unusable rows left out; "
-                f"observed to {subs.observation_end.date()}."
-            )
-            survivors = contractual.survivors_from_subscriptions(subs, cohort=cohort)
-        else:
-            cohorts = sorted(tx.data["date"].dt.to_period("M").astype(str).unique())
-            cohort = st.selectbox(
-                "Acquisition month (its customers' last purchase month ends their subscription)",
-                cohorts,
-                key="sbg-cohort",
-            )
-            survivors = contractual.survivors_from_transactions(tx.data, tx.observation_end, cohort=cohort)
-        result = state.sbg(tuple(survivors))
-    except ClvError as exc:
-        st.error(str(exc), icon=":material/block:")
-        return
-    c = st.columns(3)
-    periods = c[0].slider("Periods to project", len(survivors), 60, max(24, len(survivors)), key="sbg-periods")
-    margin = c[1].number_input("Margin per period", 0.0, 1e6, 10.0, key="sbg-margin")
-    rate = c[2].slider("Discount rate per period", 0.001, 0.10, 0.01, 0.001, format="%.3f", key="sbg-rate")
-    m = st.columns(4)
-    m[0].metric("α", f"{result.alpha:.3f}")
-    m[1].metric("β", f"{result.beta:.3f}")
-    m[2].metric("Discounted expected lifetime", f"{result.discounted_expected_lifetime(rate):.2f} periods")
-    m[3].metric("CLV of a new subscriber", f"{result.clv(margin_per_period=margin, discount_rate=rate):,.2f}")
-    st.plotly_chart(charts.retention_projection_chart(result.projection(periods)), width="stretch")
-    st.caption(
-        "Retention rises with tenure (the subscribers likely to cancel leave first): "
-        + ", ".join(f"{v:.1%}" for v in result.retention_rates(6))
-        + " in periods 1–6. Expected lifetime: "
-        + (
-            "unbounded (α ≤ 1)."
-            if not np.isfinite(result.expected_lifetime())
-            else f"{result.expected_lifetime():.1f} periods."
-        )
-    )
-
-
-def base_value(tx) -> None:
-    """The customer base's predicted value with its bootstrap interval, as the CLV forecast page opens (its default
-    model, time unit and economics), for the Overview."""
-    econ = Economics()
-    try:
-        with views.steps("Forecasting the customer base", ("base-value", state.dataset_key(tx))) as step:
-            step("Choosing the most accurate model on a holdout period…")
-            model, card, _ = state.default_model(tx, "weeks")
-            step(f"Fitting {MODEL_LABELS[model]} and Gamma–Gamma, then 30 refits on resampled customers…")
-            result = state.scenario(tx, "weeks", model, econ)
-            boot = state.bootstrap(tx, "weeks", model, econ, 30)
-    except ClvError as exc:
-        st.info(f"No forecast of the customer base's value: {exc}", icon=":material/info:")
-        return
-    lo, hi = boot.total_interval()
-    left, right = st.columns([1, 2])
-    left.metric(
-        f"Customer-base value, next {econ.horizon_months} months",
-        f"{result.total_clv:,.0f}",
-        border=True,
-        help="Predicted discounted margin of today's customers: the CLV forecast page's opening figure.",
-    )
-    right.markdown(
-        f"{boot.level * 100:.0f} % interval **{lo:,.0f} – {hi:,.0f}** "
-        f"({boot.resamples} bootstrap refits). {MODEL_LABELS[model]}"
-        f"{', the most accurate model on the holdout' if card is not None else ''}; "
-        f"{econ.gross_margin:.0%} gross margin, {econ.annual_discount_rate:.0%} annual discount rate: "
-        "the CLV forecast page's defaults, where they can be changed."
-    )

@@ -8,8 +8,8 @@ import hashlib
 
 import streamlit as st
 
-from clv_app import access, settings, state
-from clv_app.views import md, steps
+from clv_app import access, settings, sources
+from clv_app.views.common import md, steps
 from clv_core.errors import ClvError
 from clv_core.ingest.database import DEFAULT_TIMEOUT_S, safe_url
 
@@ -19,9 +19,9 @@ def database_source():
     (when this visitor may type one), and a Read button; returns the content hash and raw table once read, else
     None. What a visitor may do is set under ``[database]`` (see :mod:`clv_app.settings`)."""
 
-    policy = state.database_policy()
+    policy = sources.database_policy()
     limit, minutes = settings.limits().max_rows, f"{DEFAULT_TIMEOUT_S / 60:g}"
-    configured = state.configured_database_url()
+    configured = sources.configured_database_url()
     if configured:
         st.caption(f"Connection set up by the administrator: {md(safe_url(configured))}")
         url = configured
@@ -81,10 +81,10 @@ def database_source():
         asked = hashlib.sha256(repr(request).encode()).hexdigest()  # the progress key holds no password
         with steps("Reading from the database", ("db", asked, st.session_state["db-nonce"])) as step:
             step(f"Reading {md(table or 'the query')} from {md(safe_url(url))}…")
-            return state.database(url, table, query, st.session_state["db-nonce"])
+            return sources.database(url, table, query, st.session_state["db-nonce"])
     except ClvError as exc:
         st.error(str(exc), icon=":material/block:")
-        st.caption(f"Nothing was lost: the app keeps using {md(state.current_label())}.")
+        st.caption(f"Nothing was lost: the app keeps using {md(sources.current_label())}.")
         return None
 
 
@@ -106,7 +106,7 @@ def recent_datasets(current: str | None) -> str | None:
     named, with a button to remove them."""
 
     try:
-        space = state.workspace()
+        space = sources.workspace()
         listing = space.listing() if space is not None else None
     except ClvError as exc:
         st.warning(str(exc), icon=":material/warning:")
@@ -141,7 +141,7 @@ def recent_datasets(current: str | None) -> str | None:
         return f"{entry.label} · {entry.customers:,} customers · {entry.rows:,} rows{saved}"
 
     if current not in ids:
-        current = st.session_state.get(state.DATASET_ID)  # the dataset just loaded, kept under this id
+        current = st.session_state.get(sources.DATASET_ID)  # the dataset just loaded, kept under this id
     chosen = st.selectbox(
         "Saved dataset",
         ids,
@@ -179,13 +179,13 @@ def recent_datasets(current: str | None) -> str | None:
 
 def _delete_saved(key: str, label: str) -> None:
 
-    space = state.workspace()
+    space = sources.workspace()
     if space is not None:
         with contextlib.suppress(ClvError):  # already gone (a second click, another tab): nothing to do
             space.delete(key)
-    if st.session_state.get(state.DATASET_ID) == key:
-        st.session_state.pop(state.DATASET_ID)
+    if st.session_state.get(sources.DATASET_ID) == key:
+        st.session_state.pop(sources.DATASET_ID)
     for widget in ("data-saved", "data-saved-confirm"):
         st.session_state.pop(widget, None)
     st.session_state["data-saved-deleted"] = label
-    state.forget_kept()
+    sources.forget_kept()

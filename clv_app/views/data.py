@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from clv_app.views import SHOWN_ROWS, md
+from clv_app.views.common import SHOWN_ROWS, md
 from clv_core.ingest import (
     AUTO,
     DAY_FIRST,

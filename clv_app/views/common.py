@@ -1,0 +1,274 @@
+"""What every page shares: the opening (title, dataset, model line), progress, number formats, downloads and the
+glossary. Laying out only: numbers come from :mod:`clv_app.session`'s analysis and :mod:`clv_core`."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pandas as pd
+import streamlit as st
+
+from clv_app import session, sources
+from clv_app.session import CHURN_STEPS
+from clv_core import export, forecast
+from clv_core.analysis import Analysis
+from clv_core.economics import CHURN_MEANING, MAX_MONTHS, Economics
+from clv_core.errors import ClvError
+from clv_core.ingest import Transactions
+from clv_core.models import MODEL_LABELS
+
+#: Rows of a per-customer or per-transaction table sent to the browser; the whole table is a download.
+SHOWN_ROWS = 1_000
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$])")
+
+
+def md(text: str) -> str:
+    """Escape text from a user's file so Markdown renders it literally (and never as a link or HTML)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def page_start(title: str) -> Analysis:
+    """Every analysis page's opening: the title, the active dataset's card in the sidebar, and the session's
+    analysis of it (the shared settings are read from the link the first time)."""
+    st.title(title)
+    analysis = session.analysis()
+    sidebar_dataset(analysis.transactions, sources.current_label())
+    return analysis
+
+
+def sidebar_dataset(tx: Transactions, label: str) -> None:
+    r = tx.report
+    with st.sidebar:
+        st.caption("Active dataset")
+        st.markdown(f"**{md(label)}**")
+        st.caption(f"{r.rows_kept:,} transactions · {r.customers:,} customers · {r.date_min} → {r.date_max}")
+
+
+def model_line(analysis: Analysis, *, where=st, p_alive: bool = False) -> bool:
+    """The one line naming the model a page's numbers come from (and, with ``p_alive``, what P(alive) cannot say
+    under it, next to a page's P(alive)); False (after saying why) when no model can be used on this data."""
+    try:
+        decision = analysis.decision()
+    except ClvError as exc:
+        where.error(str(exc), icon=":material/block:")
+        return False
+    where.caption(decision.line() + " Change it on the CLV forecast page.")
+    if p_alive and (note := analysis.p_alive_note()):
+        where.caption(note)
+    return True
+
+
+def glossary(analysis: Analysis, cuts=None) -> None:
+    """What the names on the page mean (the exports carry the same in their assumptions)."""
+    with st.expander("What the names mean"):
+        terms = analysis.glossary(cuts)
+        st.markdown("\n".join(f"- **{term}**: {md(text)}" for term, text in terms.items()))
+
+
+#: Keys of multi-step work that has completed in this server process, the most recent ``_FINISHED_KEPT`` (a key
+#: forgotten only shows its progress once more).
+_FINISHED_KEPT = 10_000
+_finished: OrderedDict = OrderedDict()
+_finished_lock = threading.Lock()
+
+
+@contextmanager
+def steps(label: str, key: tuple) -> Iterator[Callable[[str], None]]:
+    """Run multi-step cached work under an ``st.status`` that lists each step as it starts and ends with the
+    elapsed time, but only the first time (``key`` not done before in this process): later reruns find every step
+    cached and show nothing. Yields ``announce(text)``, to call before each step."""
+    if key in _finished:
+        yield lambda text: None
+        return
+    start = time.perf_counter()
+    with st.status(label, expanded=True) as status:
+        try:
+            yield lambda text: status.write(text)
+        except Exception:
+            status.update(label=f"{label}: stopped", state="error", expanded=False)  # the message below says why
+            raise
+        status.update(label=f"{label}: done in {time.perf_counter() - start:.1f} s", state="complete", expanded=False)
+    with _finished_lock:
+        _finished[key] = None
+        _finished.move_to_end(key)
+        while len(_finished) > _FINISHED_KEPT:
+            _finished.popitem(last=False)
+
+
+def format_value(value: float, unit: str) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    if unit == "share":
+        return f"{value:.1%}"
+    if unit == "currency":  # compact where cards are narrow: 213,330 not 213,330.48; 1.23M not 1,234,567
+        if abs(value) >= 1e6:
+            return f"{value / 1e6:,.2f}M"
+        return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:,.2f}"
+    return f"{value:,.0f}"
+
+
+def money(value: float, *, cents: bool = False) -> str:
+    """An amount with thousands separators (in the file's currency): whole units unless ``cents``.
+
+    >>> money(230113.734), money(230113.734, cents=True), money(float("nan"))
+    ('230,114', '230,113.73', '–')
+    """
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{value:,.2f}" if cents else f"{value:,.0f}"
+
+
+def head(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows a table on screen shows (the downloads have all of them)."""
+    return frame.head(SHOWN_ROWS)
+
+
+def frozen(chosen: dict) -> dict:
+    """Filter choices with lists as tuples, so equal choices are equal keys for :func:`clv_app.memo.of`.
+
+    >>> frozen({"value_groups": ["Top value"], "attribute": ("channel", ["web"]), "slipping_only": False})
+    {'value_groups': ('Top value',), 'attribute': ('channel', ('web',)), 'slipping_only': False}
+    """
+
+    def freeze(value):
+        return tuple(freeze(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+    return {k: freeze(v) for k, v in chosen.items()}
+
+
+def full_download(
+    label: str, frame: pd.DataFrame, name: str, *, identity: str, key: str, about: Callable[[], dict]
+) -> None:
+    """A CSV download of a whole table shown capped at ``SHOWN_ROWS``, and its assumptions as JSON under the same
+    name (``about`` builds them, see :func:`clv_core.export.assumptions`). Files are written only when clicked.
+
+    Downloads here and elsewhere use ``on_click="ignore"``: a download changes nothing on the page, and a rerun
+    started by the click could replace the file the browser is about to fetch.
+
+    ``identity`` names the content in the file name (e.g. the dataset's content hash), so a rerun does not hash a
+    large table just to name a file nobody may download."""
+    left, right = st.columns([3, 2])
+    left.download_button(
+        f"{label}: {len(frame):,} rows",
+        lambda: export.to_csv_bytes(frame),
+        file_name=export.file_name(name, identity.encode(), "csv"),
+        mime="text/csv",
+        key=key,
+        on_click="ignore",
+    )
+    assumptions_download(right, about, export.file_name(name, identity.encode(), "assumptions.json"), f"{key}-about")
+
+
+def dataset_settings(tx: Transactions) -> dict:
+    """How the active data was read and cleaned: part of every export's assumptions."""
+    r = tx.report.to_dict()
+    keep = ("source_name", "rows_read", "rows_kept", "customers", "date_min", "date_max", "observation_end")
+    return {
+        "data": {k: r[k] for k in keep},
+        "cleaning": {k: v for k, v in dataclasses.asdict(tx.options).items() if v is not None},
+        "columns used": {k: v for k, v in dataclasses.asdict(tx.mapping).items() if v},
+    }
+
+
+def assumptions_download(
+    where, about: Callable[[], dict], file_name: str, key: str, label: str = "Assumptions (JSON)"
+) -> None:
+    """The assumptions behind an export, as the JSON that travels with its CSV."""
+    where.download_button(
+        label,
+        lambda: export.assumptions_json(about()),
+        file_name=file_name,
+        mime="application/json",
+        key=key,
+        on_click="ignore",
+        help="Model and parameters, economics, time unit, column meanings and units, data fingerprint, app version.",
+    )
+
+
+def customer_columns(horizon_months: int) -> dict:
+    """Headers with their units for a scored customer list (the exports carry the same in their assumptions)."""
+    h = horizon_months
+    money = st.column_config.NumberColumn
+    return {
+        "p_alive": money("P(alive) now", format="%.2f", help="Probability the customer is still active (0–1)."),
+        "expected_purchases": money(f"expected purchases ({h} mo)", format="%.2f"),
+        "expected_avg_value": money("expected order value", format="%.2f", help="Revenue per order (Gamma–Gamma)."),
+        "clv": money(f"CLV ({h} mo, discounted margin)", format="%.2f"),
+        "clv_lower": money(f"CLV {h} mo, 90 % low", format="%.2f"),
+        "clv_upper": money(f"CLV {h} mo, 90 % high", format="%.2f"),
+        "clv_risk_adjusted": money(f"CLV {h} mo, 10th percentile", format="%.2f"),
+        "historical_revenue": money("revenue to date", format="%.2f"),
+        "value_group": st.column_config.TextColumn("value group"),
+        "slipping": st.column_config.CheckboxColumn("slipping"),
+        "rfm_segment": st.column_config.TextColumn("RFM segment"),
+    }
+
+
+def interval_columns(boot, horizon_months: int) -> dict:
+    """Column labels for a table's ``total_lower``/``total_upper`` (bootstrap interval of each group's total)."""
+    if boot is None:
+        return {}
+    pct = f"{boot.level * 100:.0f} %"
+    return {
+        "total_lower": st.column_config.NumberColumn(f"total ({horizon_months} mo), {pct} low", format="%.0f"),
+        "total_upper": st.column_config.NumberColumn(f"total ({horizon_months} mo), {pct} high", format="%.0f"),
+    }
+
+
+def interval_sentences(table: pd.DataFrame, total: str, horizon_months: int, level: float, *, top: int = 3) -> None:
+    """The most valuable groups' totals with their bootstrap intervals, as sentences a decision can quote."""
+    ranked = table.sort_values(total, ascending=False).head(top)
+    st.markdown(
+        "\n".join(
+            "- "
+            + forecast.interval_sentence(
+                str(name), horizon_months, row[total], (row["total_lower"], row["total_upper"]), level
+            )
+            for name, row in ranked.iterrows()
+        )
+    )
+
+
+def bootstrap(analysis: Analysis, econ, resamples: int) -> forecast.BootstrapCLV:
+    """Bootstrap CLV under ``econ``, with a progress bar per refit the first time the refits are made (they are
+    shared by every slider position, page and session on the same dataset and model)."""
+    bar = None
+    text = "Refitting both models on resampled customers: {} of {}"
+
+    def report(done: int, total: int) -> None:
+        nonlocal bar
+        bar = bar or st.progress(0.0, text=text.format(0, total))
+        bar.progress(done / total, text=text.format(done, total))
+
+    try:
+        return analysis.bootstrap(econ, resamples, progress=report)
+    finally:
+        if bar is not None:
+            bar.empty()
+
+
+def economics_sliders(model: str) -> Economics:
+    """The session's economics (shared with the Segments page, the Overview and the report)."""
+    c = st.columns(5)
+    rate = session.choose(c[0].slider, "Annual discount rate", "rate", 0.0, 0.30, step=0.01, format="%.2f")
+    churn = session.choose(
+        c[1].select_slider,
+        "Churn multiplier",
+        "churn",
+        CHURN_STEPS,
+        help=f"For {MODEL_LABELS[model]} it {CHURN_MEANING[model]}.",
+    )
+    horizon = session.choose(c[2].slider, "Horizon (months)", "horizon", 1, MAX_MONTHS)
+    margin = session.choose(c[3].slider, "Gross margin", "margin", 0.05, 1.0, step=0.05, format="%.2f")
+    cac = session.choose(c[4].number_input, "CAC per customer", "cac", 0.0, 100_000.0, step=1.0)
+    econ = Economics(
+        annual_discount_rate=rate, gross_margin=margin, horizon_months=horizon, churn_multiplier=churn, cac=cac
+    )
+    st.caption(f"{econ.discount_sentence()} Churn ×{churn:g}: it {CHURN_MEANING[model]}.")
+    return econ

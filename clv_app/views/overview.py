@@ -1,0 +1,53 @@
+"""The Overview page's parts: KPI cards and the customer base's predicted value."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from clv_app import session
+from clv_app.views.common import bootstrap, format_value, model_line, money, steps
+from clv_core.analysis import Analysis
+from clv_core.errors import ClvError
+
+#: The refits behind the Overview's interval (the CLV forecast page's 30-resample setting: shared with it).
+RESAMPLES = 30
+
+
+def kpi_cards(window) -> None:
+    """KPI cards with the change against the previous window (none when there is no previous window)."""
+    items = window.kpis
+    for start in range(0, len(items), 4):
+        cols = st.columns(4)
+        for col, kpi in zip(cols, items[start : start + 4], strict=False):
+            delta = None if kpi.change is None else f"{kpi.change:+.1%}"
+            col.metric(kpi.name, format_value(kpi.value, kpi.unit), delta=delta, help=kpi.help, border=True)
+
+
+def base_value(analysis: Analysis) -> None:
+    """The customer base's predicted value with its bootstrap interval, under the session's model and economics:
+    the CLV forecast page's headline figure, the same number."""
+    econ = session.economics()
+    try:
+        with steps("Forecasting the customer base", ("base-value", analysis.key, analysis.choice)) as step:
+            step("Choosing the purchase model (the most accurate on a holdout period, unless one was chosen)…")
+            decision = analysis.decision()
+            step(f"Fitting {decision.label} and Gamma–Gamma, then {RESAMPLES} refits on resampled customers…")
+            result = analysis.scenario(econ)
+            boot = bootstrap(analysis, econ, RESAMPLES)
+    except ClvError as exc:
+        st.info(f"No forecast of the customer base's value: {exc}", icon=":material/info:")
+        return
+    lo, hi = boot.total_interval()
+    left, right = st.columns([1, 2])
+    left.metric(
+        f"Customer-base value, next {econ.horizon_months} months",
+        money(result.total_clv),
+        border=True,
+        help="Predicted discounted margin of today's customers: the CLV forecast page's base value.",
+    )
+    right.markdown(
+        f"{boot.level * 100:.0f} % interval **{money(lo)} – {money(hi)}** ({boot.resamples} bootstrap refits); "
+        f"{econ.gross_margin:.0%} gross margin, {econ.annual_discount_rate:.0%} annual discount rate, churn "
+        f"×{econ.churn_multiplier:g}: set on the CLV forecast page."
+    )
+    model_line(analysis, where=right)

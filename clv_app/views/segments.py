@@ -1,0 +1,268 @@
+"""The Segments & export page's parts: the value-group table, the RFM × P(alive) matrix, budget, migration, the
+customer list and its downloads."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from clv_app import links, memo
+from clv_app.views.common import (
+    SHOWN_ROWS,
+    assumptions_download,
+    customer_columns,
+    dataset_settings,
+    frozen,
+    full_download,
+    head,
+    interval_columns,
+    interval_sentences,
+    md,
+)
+from clv_core import charts, export, segments
+from clv_core.analysis import Analysis
+from clv_core.errors import ClvError
+
+
+def value_table(summary: pd.DataFrame, horizon_months: int, boot=None) -> None:
+    if boot is not None:
+        interval_sentences(summary, "total CLV", horizon_months, boot.level)
+    st.dataframe(
+        summary,
+        width="stretch",
+        column_config={
+            "total CLV": st.column_config.NumberColumn(f"total CLV ({horizon_months} mo)", format="%.0f"),
+            "mean CLV": st.column_config.NumberColumn(f"mean CLV ({horizon_months} mo)", format="%.2f"),
+            "mean P(alive)": st.column_config.NumberColumn("mean P(alive) now", format="%.2f"),
+            "share of value": st.column_config.NumberColumn(format="percent"),
+            **interval_columns(boot, horizon_months),
+        },
+    )
+
+
+def budget_table(allocation: pd.DataFrame) -> None:
+    st.dataframe(
+        allocation,
+        width="stretch",
+        column_config={
+            "budget": st.column_config.NumberColumn(format="%.0f"),
+            "per customer": st.column_config.NumberColumn(format="%.2f"),
+            "expected return": st.column_config.NumberColumn(format="%.0f"),
+            "return on budget": st.column_config.NumberColumn(format="%.1f×"),
+        },
+    )
+    st.caption(
+        "Budget split by value group: its CLV × response rate, capped at customers × mean CLV × max spend share "
+        "(edit both in the table above); expected return = customers × response rate × mean CLV."
+    )
+
+
+#: The customer-list filters a shared link carries (see clv_app.links).
+FILTER_KEYS = ("seg-f-group", "seg-f-rfm", "seg-f-life", "seg-f-clv", "seg-f-alive", "seg-f-slip")
+
+
+def customer_filters(table: pd.DataFrame, attributes: tuple[str, ...]) -> dict:
+    c = st.columns(3)
+    lists = {
+        "seg-f-group": list(segments.VALUE_GROUPS),
+        "seg-f-rfm": sorted(table["rfm_segment"].unique()),
+        "seg-f-life": sorted(table["lifecycle"].unique()),
+    }
+
+    def pick(column, label: str, key: str) -> list:
+        options = lists[key]
+        return column.multiselect(label, options, default=links.initial(key, [], options=options), key=key)
+
+    chosen = {
+        "value_groups": pick(c[0], "Value group", "seg-f-group"),
+        "rfm_segments": pick(c[1], "RFM segment", "seg-f-rfm"),
+        "lifecycle": pick(c[2], "Lifecycle stage", "seg-f-life"),
+    }
+    r = st.columns(3)
+    top = max(float(table["clv"].max()) if len(table) else 1.0, 1.0)
+    clv = links.initial("seg-f-clv", (0.0, top), bounds=(0.0, top))
+    chosen["clv_range"] = r[0].slider("CLV range", 0.0, top, clv, key="seg-f-clv")
+    alive = links.initial("seg-f-alive", (0.0, 1.0), bounds=(0.0, 1.0))
+    chosen["p_alive_range"] = r[1].slider("P(alive) range", 0.0, 1.0, alive, 0.05, key="seg-f-alive")
+    chosen["slipping_only"] = links.switch(r[2].toggle, "Only valuable but slipping", key="seg-f-slip")
+    if attributes:
+        a1, a2 = st.columns(2)
+        name = a1.selectbox("Attribute", ["(any)", *attributes], key="seg-f-attr")
+        if name != "(any)":
+            chosen["attribute"] = (name, a2.multiselect(f"{name} is", sorted(table[name].unique()), key="seg-f-attr-v"))
+    return chosen
+
+
+def customer_list_downloads(
+    analysis: Analysis,
+    filtered: pd.DataFrame,
+    chosen: dict,
+    *,
+    econ,
+    cuts,
+    key: str = "seg",
+    label: str | None = None,
+    verb: str = "Download",
+    about_label: str = "Assumptions of this list (JSON)",
+):
+    """CSV, Excel (assumptions on a second sheet) and the assumptions as JSON for the filtered customer list; the
+    files are built only when a button is clicked. ``chosen`` (the filters) goes into the assumptions; ``label``
+    names the list in file names (default: its value group when one is chosen); ``key`` prefixes widget keys and
+    ``verb`` starts the button labels, ``about_label`` is the assumptions button's."""
+    tx, gate = analysis.transactions, analysis.sufficiency()
+    if label is None:
+        one = chosen.get("value_groups") or []
+        label = one[0] if len(one) == 1 else "filtered"
+    stamp, today = memo.of(export.fingerprint, filtered), dt.date.today()
+
+    def about() -> dict:
+        decision = analysis.decision()
+        return export.assumptions(
+            f"customer list: {label}",
+            filtered,
+            fingerprint=tx.content_hash,
+            columns=segments.scored_columns(econ, tx.observation_end),
+            fits=analysis.fits(),
+            economics=econ,
+            settings={
+                "model chosen": f"{decision.label}: {decision.reason}",
+                "horizon supported by the history (months)": gate.supported_months,
+                "extrapolated": gate.extrapolates(econ.horizon_months),
+                "filters": frozen(chosen),
+                "value groups (percentiles of CLV)": cuts.describe(),
+                "glossary": analysis.glossary(cuts),
+                **dataset_settings(tx),
+            },
+        )
+
+    d1, d2, d3 = st.columns(3)
+    d1.download_button(
+        f"{verb} CSV ({len(filtered):,} rows)",
+        lambda: export.to_csv_bytes(filtered),
+        file_name=export.file_name(label, stamp, "csv", today=today),
+        mime="text/csv",
+        key=f"{key}-csv",
+        on_click="ignore",
+    )
+    d2.download_button(
+        f"{verb} Excel ({len(filtered):,} rows)",
+        lambda: export.to_excel_bytes(filtered, about=about()),
+        file_name=export.file_name(label, stamp, "xlsx", today=today),
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"{key}-xlsx",
+        on_click="ignore",
+        help="The second sheet, assumptions, says how every number was made.",
+    )
+    assumptions_download(
+        d3, about, export.file_name(label, stamp, "assumptions.json", today=today), f"{key}-about", about_label
+    )
+
+
+CELL_KEYS = ("seg-cell-metric", "seg-cell-rfm", "seg-cell-band")
+
+
+def rfm_alive_section(analysis: Analysis, table: pd.DataFrame, *, econ, cuts) -> None:
+    """What customers did (RFM segment) against whether the model thinks they are still there (P(alive)), and
+    any cell as a downloadable action list."""
+    h = econ.horizon_months
+    metrics = {"customers": "Customers", "total_clv": f"Predicted value ({h} mo)"}
+    metric = (
+        st.segmented_control(
+            "Colour by",
+            tuple(metrics),
+            format_func=metrics.get,
+            default=links.initial(CELL_KEYS[0], "customers", options=tuple(metrics)),
+            key=CELL_KEYS[0],
+        )
+        or "customers"
+    )
+    cells = memo.of(segments.rfm_alive_matrix, table)
+    st.plotly_chart(memo.of(charts.rfm_alive_heatmap, cells, metric, h), width="stretch")
+    st.caption(
+        "Rows: RFM segment (what customers did). Columns: the model's probability they are still active. "
+        "Each cell: customers, then their predicted value. A cell is an action list below."
+    )
+    if note := analysis.p_alive_note():
+        st.caption(note)
+    c1, c2 = st.columns(2)
+    rows = list(dict.fromkeys(cells["rfm_segment"]))
+    start = next((r for r in ("Champions", "Loyal Customers") if r in rows), rows[0])
+    rfm_segment = links.choose(c1.selectbox, "RFM segment", rows, start, key=CELL_KEYS[1])
+    band = links.choose(c2.selectbox, "P(alive) band", segments.ALIVE_BANDS, segments.ALIVE_BANDS[1], key=CELL_KEYS[2])
+    cell = memo.of(segments.rfm_alive_cell, table, rfm_segment, band)
+    action = segments.ALIVE_ACTIONS[segments.ALIVE_BANDS.index(band)]
+    name = f"{rfm_segment}, {band}" if band.startswith("P(") else f"{rfm_segment}, P(alive) {band}"
+    st.markdown(
+        f"**{md(name)}**: {len(cell):,} customers, {h}-month predicted value {cell['clv'].sum():,.0f}. "
+        f"Suggested: {action}."
+    )
+    if cell.empty:
+        return
+    st.dataframe(memo.of(head, cell), hide_index=True, width="stretch", height=220, column_config=customer_columns(h))
+    customer_list_downloads(
+        analysis,
+        cell,
+        {"rfm_segments": [rfm_segment], "p_alive band": band},
+        econ=econ,
+        cuts=cuts,
+        key="seg-cell",
+        label=name,
+        verb="Action list as",
+        about_label="Action list assumptions (JSON)",
+    )
+
+
+def migration_section(analysis: Analysis, econ, cuts) -> None:
+    """Value groups at two snapshot dates (each a refit on the data to that day) and who moved down."""
+    tx = analysis.transactions
+    first, last = tx.data["date"].min().date(), tx.observation_end.date()
+    default_a = max(first, (tx.observation_end - pd.DateOffset(months=6)).date())
+    c1, c2 = st.columns(2)
+    date_a = c1.date_input("First snapshot", default_a, min_value=first, max_value=last, key="mig-a")
+    date_b = c2.date_input("Second snapshot", last, min_value=first, max_value=last, key="mig-b")
+    try:
+        result = analysis.migration(date_a, date_b, econ, cuts)
+    except ClvError as exc:
+        st.error(str(exc), icon=":material/block:")
+        return
+    counts = result.customers["moved"].value_counts()
+    st.caption(
+        f"Each snapshot refits the models on the data up to that day. Moved up {counts.get('up', 0):,}, "
+        f"down {counts.get('down', 0):,}, same {counts.get('same', 0):,}, new {counts.get('new', 0):,}."
+    )
+    left, right = st.columns([2, 3])
+    left.dataframe(result.matrix, width="stretch")
+    right.plotly_chart(memo.of(charts.sankey_chart, result.matrix, result.date_a, result.date_b), width="stretch")
+    st.markdown(f"**Customers who moved down** ({len(result.moved_down):,})")
+    if len(result.moved_down) > SHOWN_ROWS:
+        st.caption(f"The first {SHOWN_ROWS:,} are shown; the download has all of them.")
+    st.dataframe(memo.of(head, result.moved_down), hide_index=True, width="stretch")
+    full_download(
+        "Download the customers who moved down (CSV)",
+        result.moved_down,
+        "moved-down",
+        identity=f"{result.date_a}-{result.date_b}-{len(result.moved_down)}",
+        key="seg-mig-csv",
+        about=lambda: export.assumptions(
+            "customers whose value group moved down between two snapshots",
+            result.moved_down,
+            fingerprint=tx.content_hash,
+            columns={
+                "customer_id": "customer id, as in the file",
+                "group_a": f"value group with the models refitted on the data to {result.date_a.date()}",
+                "group_b": f"value group with the models refitted on the data to {result.date_b.date()}",
+                "moved": "up, down, same or new",
+            },
+            economics=econ,
+            settings={
+                "model": analysis.decision().label,
+                "model time unit": analysis.time_unit,
+                "first snapshot": str(result.date_a.date()),
+                "second snapshot": str(result.date_b.date()),
+                "value groups (percentiles of CLV)": cuts.describe(),
+                **dataset_settings(tx),
+            },
+        ),
+    )

@@ -1,0 +1,499 @@
+"""One dataset, one analysis: the model decision and the scoring chain that every page, the CLI and the report ask.
+
+The chain, each step computed once per dataset and what it depends on::
+
+    summary ─► model decision (the holdout test, or the user's choice) ─► fits ─► forecast base (per churn
+    multiplier) ─► scenario (per economics) ─► scored customers (P(alive), CLV, value group, slipping, RFM segment,
+    lifecycle stage, first-purchase attributes)
+
+A number two places show (a page's headline, a segment table, an export, the CLI, the report) is read from the
+same step of the same :class:`Analysis`, so it is the same number. Where results are kept is the caller's choice
+(:class:`Memo`): the command line keeps them for one run in a dictionary, the app in its shared, byte-bounded store.
+
+>>> from clv_core.samples import sample_bytes
+>>> from clv_core.ingest import ingest
+>>> analysis = Analysis(ingest(*sample_bytes("cdnow-sample")))
+>>> analysis.decision().model in REGISTRY
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pandas as pd
+
+from clv_core import cohorts, economics, forecast, models, overview, rfm, segments, survival, validation
+from clv_core import sufficiency as sufficiency_
+from clv_core.errors import ClvError
+from clv_core.glossary import glossary
+from clv_core.ingest import Transactions
+from clv_core.models import MODEL_LABELS, PURCHASE_MODELS
+from clv_core.runs import runs
+from clv_core.summary import CustomerSummary, summarise
+
+#: The model choice that means "the most accurate on the holdout test" (the default everywhere).
+AUTO = "auto"
+REGISTRY = PURCHASE_MODELS
+CHOICES = (AUTO, *PURCHASE_MODELS)
+_KEY_OF_LABEL = {label: key for key, label in MODEL_LABELS.items()}
+
+
+class Memo(Protocol):
+    """Where an analysis keeps its results.
+
+    ``compute`` keeps the expensive steps (fits, forecast bases, backtests) under ``key``; ``heavy`` names the work
+    for whoever limits concurrent heavy jobs and ``spinner`` says what is happening while it runs. ``derive`` keeps
+    a cheap result computed from one of them (``fn(source, *args)``: a scenario for one set of slider values)
+    beside its source, so the many slider positions never push a fit out.
+    """
+
+    def compute(self, key: tuple, fn: Callable[[], Any], *, heavy: str | None = None, spinner: str | None = None): ...
+
+    def derive(self, fn: Callable[..., Any], source: Any, *args: Any): ...
+
+
+class LocalMemo:
+    """Results kept for the life of one object (the command line: one run, one dataset)."""
+
+    def __init__(self) -> None:
+        self._values: dict = {}
+
+    def compute(self, key: tuple, fn: Callable[[], Any], *, heavy: str | None = None, spinner: str | None = None):
+        if key not in self._values:
+            self._values[key] = fn()
+        return self._values[key]
+
+    def derive(self, fn: Callable[..., Any], source: Any, *args: Any):
+        key = ("derived", fn, *(_token(v) for v in (source, *args)))
+        if key not in self._values:
+            self._values[key] = (fn(source, *args), source, args)  # the inputs stay alive: their ids stay theirs
+        return self._values[key][0]
+
+
+@dataclass(frozen=True)
+class ModelDecision:
+    """Which purchase model the analysis uses, and why.
+
+    ``chosen_by`` is ``"holdout"`` (most accurate on the holdout test), ``"user"`` (chosen by name) or
+    ``"fallback"`` (no holdout test was possible, or the models it preferred cannot score this data);
+    ``scorecard`` is the holdout test when one ran; ``passed_over`` says why better-ranked models were not used.
+    """
+
+    model: str
+    chosen_by: str
+    scorecard: validation.Backtest | None
+    reason: str
+    passed_over: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return MODEL_LABELS[self.model]
+
+    def line(self) -> str:
+        """The one line a page shows to name its model.
+
+        >>> ModelDecision("mbgnbd", "user", None, "chosen on the CLV forecast page").line()
+        'Model: MBG/NBD for purchases, Gamma–Gamma for spend (chosen on the CLV forecast page).'
+        """
+        return f"Model: {self.label} for purchases, Gamma–Gamma for spend ({self.reason})."
+
+
+class Analysis:
+    """A dataset's analysis under one model choice (``"auto"`` or a key of :data:`REGISTRY`) and time unit.
+
+    Cheap to create: the work happens when a result is first asked for, and is kept in ``memo`` under the
+    dataset's identity (its content hash, mapping and cleaning options), so analyses of the same dataset share it.
+    """
+
+    def __init__(
+        self,
+        transactions: Transactions,
+        *,
+        model: str = AUTO,
+        time_unit: str = "weeks",
+        memo: Memo | None = None,
+        today: dt.date | None = None,
+        chosen_in: str = "chosen by name",
+    ) -> None:
+        if model not in CHOICES:
+            raise ClvError(f"Model must be one of {', '.join(CHOICES)}, not {model!r}.")
+        self.transactions = transactions
+        self.choice = model
+        self.time_unit = time_unit
+        self.memo = memo or LocalMemo()
+        self.today = today
+        self.chosen_in = chosen_in
+        tx = transactions
+        self.key = (tx.content_hash, tx.mapping, tx.options)
+
+    def _keep(self, name: str, *args: Any, fn: Callable[[], Any], heavy: str | None = None, spinner=None):
+        return self.memo.compute((self.key, name, *args), fn, heavy=heavy, spinner=spinner)
+
+    # --- the model decision -----------------------------------------------------------------------------------
+
+    def summary(self, time_unit: str | None = None) -> CustomerSummary:
+        unit = time_unit or self.time_unit
+        return self._keep(
+            "summary", unit, fn=lambda: summarise(self.transactions, time_unit=unit), spinner="Summarising customers…"
+        )
+
+    def scorecard(self) -> validation.Backtest:
+        """The probabilistic models refitted on the first two thirds of the history and scored on the last third
+        (:func:`clv_core.validation.default_calibration_end`): the test the default model comes from, the same
+        test the Model validation page opens on and ``python -m clv_core validate`` runs by default."""
+        return self.backtest(str(validation.default_calibration_end(self.transactions).date()), challenger=False)
+
+    def backtest(self, calibration_end: str, *, challenger: bool = True) -> validation.Backtest:
+        unit = self.time_unit
+        return self._keep(
+            "backtest",
+            calibration_end,
+            unit,
+            challenger,
+            fn=lambda: validation.backtest(
+                self.transactions, calibration_end=calibration_end, time_unit=unit, challenger=challenger
+            ),
+            heavy="testing the models on a holdout period",
+            spinner="Refitting the models on the calibration period…",
+        )
+
+    def decision(self) -> ModelDecision:
+        """The model every page, export and command uses for this dataset (see :class:`ModelDecision`)."""
+        return self._keep("decision", self.choice, self.time_unit, fn=self._decide)
+
+    @property
+    def model(self) -> str:
+        return self.decision().model
+
+    def _decide(self) -> ModelDecision:
+        if self.choice != AUTO:
+            return ModelDecision(self.choice, "user", None, self.chosen_in)
+        try:
+            card = self.scorecard()
+        except ClvError as exc:
+            return ModelDecision("bgnbd", "fallback", None, f"BG/NBD by default: no holdout test, {_lower(exc)}")
+        ranked = [_KEY_OF_LABEL[name] for name in card.ranking]
+        passed = []
+        for position, model in enumerate(ranked):
+            try:
+                self.base(1.0, model)  # the fit and its predictions for every customer must work
+            except ClvError as exc:
+                passed.append(f"{MODEL_LABELS[model]} ranked {_ordinal(position)} but {_lower(exc)}")
+                continue
+            h = card.holdout
+            window = f"{h.calibration_end.date()} → {h.holdout_end.date()}"
+            if position == 0:
+                reason = f"the most accurate of {len(ranked)} on the holdout {window}"
+            else:
+                reason = f"ranked {_ordinal(position)} of {len(ranked)} on the holdout {window}; " + "; ".join(passed)
+            return ModelDecision(model, "holdout", card, reason, tuple(passed))
+        raise ClvError("No purchase model can score this data: " + "; ".join(passed) + ".")
+
+    def against_decision(self, result: validation.Backtest) -> str:
+        """How a backtest's winner relates to the model the analysis uses: the same test, or why they differ."""
+        try:
+            decision = self.decision()
+        except ClvError as exc:
+            return f"No model can score the whole history: {exc}"
+        winner, used = result.best, decision.label
+        if decision.chosen_by == "user":
+            same = "the same model" if winner == used else f"this test ranks {winner} first"
+            return f"The forecast uses {used}, {decision.reason}; {same}."
+        if decision.scorecard is None:
+            return f"The forecast uses {used}: {decision.reason}."
+        default_end = decision.scorecard.holdout.calibration_end
+        if result.holdout.calibration_end == default_end:
+            if winner == used:
+                return f"The forecast uses {used}: this test (without the ML challenger) chose it."
+            return f"The forecast uses {used}, {decision.reason}."
+        agree = "the same model" if winner == used else f"{used}, not {winner}"
+        return (
+            f"The forecast's model comes from the holdout from {default_end.date()} (the last third of the history): "
+            f"{agree}. Another calibration end gives another holdout, and models this close can change places."
+        )
+
+    # --- the scoring chain ------------------------------------------------------------------------------------
+
+    def fits(self, model: str | None = None) -> tuple[models.FitResult, models.FitResult]:
+        """(purchase fit, Gamma–Gamma fit) on the whole history; raises ClvError when the data cannot support them."""
+        model = model or self.model
+        s = self.summary()
+        return self._keep(
+            "fits",
+            self.time_unit,
+            model,
+            fn=lambda: (models.fit_purchases(s, model), models.fit_spend(s)),
+            heavy="fitting the models",
+            spinner=f"Fitting {MODEL_LABELS[model]} and Gamma–Gamma…",
+        )
+
+    def base(self, churn_multiplier: float = 1.0, model: str | None = None) -> economics.ForecastBase:
+        """Every customer's expected purchases at each month boundary (the only model work a slider move causes,
+        once per churn multiplier)."""
+        model = model or self.model
+        fit, spend = self.fits(model)
+        s = self.summary()
+        return self._keep(
+            "base",
+            self.time_unit,
+            model,
+            churn_multiplier,
+            fn=lambda: economics.precompute(fit, spend, s, churn_multiplier=churn_multiplier),
+            spinner="Predicting each customer's purchases…",
+        )
+
+    def scenario(self, econ: economics.Economics) -> economics.CLVScenario:
+        """CLV under ``econ`` for every customer: array arithmetic on the forecast base, never a refit."""
+        return self.memo.derive(economics.scenario, self.base(econ.churn_multiplier), econ)
+
+    def rfm(self, bins: int = 5, thresholds: rfm.LifecycleThresholds | None = None) -> rfm.RFMResult:
+        thresholds = thresholds or rfm.LifecycleThresholds()
+        tx = self.transactions
+        return self._keep(
+            "rfm",
+            bins,
+            thresholds,
+            fn=lambda: rfm.rfm(
+                self.summary("days"), bins=bins, thresholds=thresholds, previous_gap_days=rfm.previous_gaps(tx)
+            ),
+            spinner="Scoring customers…",
+        )
+
+    def rfm_segments(self) -> pd.Series:
+        """Each customer's RFM segment under the default scoring, indexed by customer id (the grouping the
+        Survival and Forecast pages offer)."""
+        return self.memo.derive(_segment_of_customer, self.rfm())
+
+    def attributes(self) -> pd.DataFrame:
+        return self._keep("attributes", fn=lambda: cohorts.first_purchase_attributes(self.transactions))
+
+    def scored(self, econ: economics.Economics, cuts: segments.ValueGroupCuts | None = None) -> pd.DataFrame:
+        """One row per customer: the scenario's P(alive), expected purchases, order value and CLV, with value group,
+        slipping flag, RFM segment and lifecycle stage (default thresholds) and first-purchase attributes. The table
+        the Segments page, its exports, ``python -m clv_core segments`` and the report all read."""
+        cuts = cuts or segments.ValueGroupCuts()
+        return self.memo.derive(_scored, self.scenario(econ), self.rfm().table, self.attributes(), cuts)
+
+    def value_summary(self, econ: economics.Economics, cuts: segments.ValueGroupCuts | None = None) -> pd.DataFrame:
+        return self.memo.derive(segments.value_group_summary, self.scored(econ, cuts))
+
+    def glossary(self, cuts: segments.ValueGroupCuts | None = None, thresholds=None) -> dict[str, str]:
+        return glossary(cuts, thresholds, p_alive_note=self.p_alive_note())
+
+    def p_alive_note(self) -> str:
+        """What P(alive) cannot say under the model in use (BG/NBD: one-time buyers are 1 by construction)."""
+        return (
+            models.REGISTRY[self.model].p_alive_note
+            if hasattr(models, "REGISTRY")
+            else _P_ALIVE_NOTES.get(self.model, "")
+        )
+
+    def comparison(self) -> pd.DataFrame:
+        """Every purchase model fitted on the whole history: log-likelihood, AIC, BIC, and why a fit failed."""
+        s = self.summary()
+        return self._keep(
+            "comparison",
+            self.time_unit,
+            fn=lambda: models.compare_models(s),
+            heavy="comparing the models",
+            spinner="Fitting every model for the comparison…",
+        )
+
+    def diagnostics(self) -> tuple[pd.DataFrame | str, models.SpendCheck]:
+        """(repeat-purchase table, or the reason there is none; the spend–frequency check)."""
+        fit, _ = self.fits()
+
+        def build():
+            try:
+                repeat = models.repeat_purchase_fit(fit, self.summary())
+            except ClvError as exc:
+                repeat = str(exc)
+            return repeat, models.spend_frequency_check(self.summary())
+
+        return self._keep("diagnostics", self.time_unit, self.model, fn=build)
+
+    def bootstrap_fits(self, resamples: int, progress=None) -> forecast.BootstrapFits:
+        s, model = self.summary(), self.model
+        return self._keep(
+            "bootstrap",
+            self.time_unit,
+            model,
+            resamples,
+            fn=lambda: forecast.bootstrap_fits(s, model, resamples=resamples, seed=0, progress=progress),
+            heavy="bootstrap refits",
+        )
+
+    def bootstrap(self, econ: economics.Economics, resamples: int, progress=None) -> forecast.BootstrapCLV:
+        """Each customer's CLV under every bootstrap refit (the refits are shared by every slider position)."""
+        fits = self.bootstrap_fits(resamples, progress)
+        s = self.summary()
+        return self.memo.derive(_bootstrap_clv, fits, s, econ)
+
+    def sufficiency(self) -> sufficiency_.Sufficiency:
+        first_day = pd.Timestamp(self.transactions.report.date_min)
+        return self.memo.derive(_assess, self.summary(), first_day, self.today or dt.date.today())
+
+    def migration(self, date_a, date_b, econ: economics.Economics, cuts=None) -> segments.Migration:
+        model, unit = self.model, self.time_unit
+        return self._keep(
+            "migration",
+            str(date_a),
+            str(date_b),
+            unit,
+            model,
+            econ,
+            cuts,
+            fn=lambda: segments.migration(
+                self.transactions, date_a, date_b, model=model, time_unit=unit, economics=econ, cuts=cuts
+            ),
+            heavy="scoring two snapshots",
+            spinner="Scoring both snapshots…",
+        )
+
+    def cohort_forecast(self, table: cohorts.CohortTable, where, ahead: int) -> cohorts.CohortForecast:
+        """A cohort table's future cells from the analysis's purchase model."""
+        fit, _ = self.fits()
+        base = self.base()
+        return self.memo.derive(_cohort_forecast, table, self.transactions, fit, self.summary(), base, where, ahead)
+
+    def report(self, econ: economics.Economics, cuts=None, *, label: str) -> str:
+        from clv_core.report import executive_report
+
+        return self._keep(
+            "report",
+            self.time_unit,
+            self.model,
+            econ,
+            cuts,
+            label,
+            fn=lambda: executive_report(self, label=label, economics=econ, cuts=cuts, today=self.today),
+            heavy="writing the report",
+            spinner="Writing the report…",
+        )
+
+    # --- what needs no model ----------------------------------------------------------------------------------
+
+    def cohorts(self, period: str, where: tuple[str, str] | None = None) -> cohorts.CohortTable:
+        return self._keep(
+            "cohorts",
+            period,
+            where,
+            fn=lambda: cohorts.build_cohorts(self.transactions, period=period, where=where),
+            spinner="Building cohorts…",
+        )
+
+    def overview(self, window: str):
+        """(KPIWindow, monthly trend, Concentration)."""
+        tx = self.transactions
+
+        def build():
+            revenue = runs(tx.data).per_customer(tx.data["amount"].to_numpy())
+            return overview.kpis(tx, window=window), overview.monthly_trend(tx), overview.concentration(revenue)
+
+        return self._keep("overview", window, fn=build, spinner="Computing the overview…")
+
+    def suggested_threshold(self) -> survival.SuggestedThreshold:
+        return self._keep("suggested-threshold", fn=lambda: survival.suggest_inactivity_days(self.transactions))
+
+    def survival(self, definition: survival.ChurnDefinition) -> survival.SurvivalData:
+        """Lifetimes under ``definition``, with the default RFM segment as one of the groups."""
+        groups = {"RFM segment": self.rfm_segments()}
+        return self._keep(
+            "survival",
+            definition,
+            fn=lambda: survival.survival_data(self.transactions, definition, extra_groups=groups),
+            spinner="Measuring customer lifetimes…",
+        )
+
+    def kaplan_meier(self, data: survival.SurvivalData, group: str | None) -> survival.KMResult:
+        t = data.table
+        return self._keep(
+            "km",
+            data.definition,
+            group,
+            fn=lambda: survival.kaplan_meier(t["duration_days"], t["churned"], None if group is None else t[group]),
+            spinner="Drawing survival curves…",
+        )
+
+    def cox(self, data: survival.SurvivalData, covariates: tuple[str, ...]) -> survival.CoxResult:
+        return self._keep(
+            "cox",
+            data.definition,
+            covariates,
+            fn=lambda: survival.cox(
+                data.table, duration_col="duration_days", event_col="churned", covariates=list(covariates)
+            ),
+            spinner="Fitting the Cox model…",
+        )
+
+    def parametric(self, data: survival.SurvivalData, horizon_days: int) -> survival.ParametricResult:
+        t = data.table
+        return self._keep(
+            "parametric",
+            data.definition,
+            horizon_days,
+            fn=lambda: survival.parametric(t["duration_days"], t["churned"], horizon_days=horizon_days),
+            spinner="Fitting parametric lifetimes…",
+        )
+
+    def survival_clv(self, data: survival.SurvivalData, horizon_months: int, rate: float) -> survival.SurvivalCLV:
+        """Revenue per new customer from the overall Kaplan–Meier curve and the spend per active customer-month."""
+        curve = self.kaplan_meier(data, None).curves[0]
+        return self.memo.derive(survival.survival_clv_of, curve, self.transactions, data, horizon_months, rate)
+
+    def implied_survival(self, longest_days: float) -> pd.DataFrame:
+        """The purchase model's survival curve (from its fitted parameters) over ``longest_days``."""
+        fit, _ = self.fits()
+        return self.memo.derive(survival.implied_curve, fit, longest_days)
+
+    def tracking(self, result: validation.Backtest, model_label: str) -> pd.DataFrame:
+        fit = next(m.fit for m in result.models if m.name == model_label)
+        return self.memo.derive(validation.tracking, fit, self.transactions, result.holdout)
+
+
+def _token(value: Any) -> Any:
+    """A value as part of a key: itself when hashable, else its identity (kept alive by the entry)."""
+    try:
+        hash(value)
+    except TypeError:
+        return ("id", id(value))
+    return value
+
+
+def _segment_of_customer(result: rfm.RFMResult) -> pd.Series:
+    return result.table.set_index("customer_id")["segment"]
+
+
+def _scored(result: economics.CLVScenario, rfm_table, attributes, cuts) -> pd.DataFrame:
+    return segments.scored_customers(result.customers, rfm_table=rfm_table, attributes=attributes, cuts=cuts)
+
+
+def _bootstrap_clv(fits: forecast.BootstrapFits, summary: CustomerSummary, econ) -> forecast.BootstrapCLV:
+    return forecast.bootstrap_clv(summary, fits.model, econ, fits=fits)
+
+
+def _assess(summary: CustomerSummary, first_day: pd.Timestamp, today: dt.date) -> sufficiency_.Sufficiency:
+    return sufficiency_.assess(summary, first_day, today=today)
+
+
+def _cohort_forecast(table, tx, fit, summary, base, where, ahead):
+    return cohorts.forecast_cells(table, tx, fit, summary, base.expected_order_value, where=where, ahead=ahead)
+
+
+_P_ALIVE_NOTES = {
+    "bgnbd": "BG/NBD gives every one-time buyer P(alive) = 1 by construction (it lets customers drop out only after "
+    "a repeat purchase), so for them P(alive) says nothing: read recency (RFM segment, lifecycle stage) instead."
+}
+
+
+def _ordinal(position: int) -> str:
+    return ("first", "second", "third", "fourth", "fifth")[position] if position < 5 else f"#{position + 1}"
+
+
+def _lower(exc: Exception) -> str:
+    text = str(exc).rstrip(".")
+    return text[:1].lower() + text[1:]
