@@ -8,11 +8,16 @@ import pytest
 
 from clv_core.errors import ClvError
 from clv_core.models import (
+    MODEL_LABELS,
     PURCHASE_MODELS,
+    REGISTRY,
+    FitResult,
     compare_models,
     compress,
     fit_purchases,
     fit_spend,
+    implied_survival,
+    label_to_key,
     repeat_purchase_fit,
     spend_frequency_check,
 )
@@ -150,8 +155,6 @@ def test_random_small_subsamples_give_finite_parameters_or_the_clear_message():
 def test_implied_survival_matches_a_simulation_of_the_model(calibration, model):
     """Simulate each model's story (rates, dropout after purchases) with the CDNOW parameters, and compare the share
     not yet dropped out with the closed form."""
-    from clv_core.models import implied_survival
-
     fit = fit_purchases(calibration, model)
     k, rng, n = fit.params, np.random.default_rng(3), 400_000
     lam = rng.gamma(k["r"], 1 / k["alpha"], n)  # purchases per week
@@ -168,3 +171,48 @@ def test_implied_survival_matches_a_simulation_of_the_model(calibration, model):
     np.testing.assert_allclose(implied_survival(fit, days), simulated, atol=0.004)
     assert implied_survival(fit, [0.0])[0] == 1.0
     assert np.all(np.diff(implied_survival(fit, np.linspace(0, 2000, 50))) <= 0)
+
+
+# --- the registry: one entry per purchase model -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", list(REGISTRY))
+def test_each_model_has_lost_nobody_at_time_zero(calibration, key):
+    fit = fit_purchases(calibration, key)
+    assert REGISTRY[key].survival(fit.params, 0.0) == 1.0
+    assert implied_survival(fit, [0.0, 365.0])[0] == 1.0 > implied_survival(fit, [0.0, 365.0])[1]
+
+
+@pytest.mark.parametrize("key", list(REGISTRY))
+def test_registry_log_likelihood_is_lifetimes_objective_unscaled(calibration, key):
+    """lifetimes' objective is −ℓ divided by the mean weight (Pareto/NBD, on the raw parameters) or by the total
+    weight (BG/NBD and MBG/NBD, on their logs); undone, it is the registry's log-likelihood at the fitted
+    parameters. (Its value at the optimum is on rescaled time for BG/NBD and MBG/NBD, so it is evaluated here.)"""
+    spec = REGISTRY[key]
+    rows = compress(calibration.table)
+    x, t_x, T, w = (rows[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "weight"))
+    fit = fit_purchases(calibration, key)
+    values = np.array(list(fit.params.values()))
+    at, scale = (values, w.mean()) if key == "paretonbd" else (np.log(values), w.sum())
+    theirs = -spec.fitter_class._negative_log_likelihood(at, x, t_x, T, w, 0.0) * scale
+    assert spec.log_likelihood(fit.params, x, t_x, T, w) == pytest.approx(theirs, rel=1e-12)
+    assert fit.log_likelihood == pytest.approx(theirs, rel=1e-12)
+
+
+def test_only_bgnbd_warns_that_p_alive_is_one_for_every_one_time_buyer(calibration):
+    T = calibration.table.loc[calibration.table["frequency"] == 0, "T"].to_numpy()
+    for key, spec in REGISTRY.items():
+        alive = fit_purchases(calibration, key).probability_alive(np.zeros_like(T), np.zeros_like(T), T)
+        assert (alive == 1).all() == bool(spec.p_alive_note), key
+    assert "one-time buyer" in REGISTRY["bgnbd"].p_alive_note
+
+
+def test_views_of_the_registry_and_label_lookup():
+    fitters = {key: cls.__name__ for key, cls in PURCHASE_MODELS.items()}
+    assert fitters == {"bgnbd": "BetaGeoFitter", "paretonbd": "ParetoNBDFitter", "mbgnbd": "ModifiedBetaGeoFitter"}
+    assert MODEL_LABELS["gammagamma"] == "Gamma–Gamma"
+    assert all(label_to_key(MODEL_LABELS[key]) == key for key in MODEL_LABELS)
+    with pytest.raises(ClvError, match="No model is called 'NBD'"):
+        label_to_key("NBD")
+    with pytest.raises(ClvError, match="Model must be one of bgnbd, paretonbd, mbgnbd, not 'gammagamma'"):
+        implied_survival(FitResult("gammagamma", {"p": 6.0, "q": 4.0, "v": 15.0}, {}, 0.0, 30, "weeks"), [7.0])
