@@ -277,7 +277,8 @@ class FitResult:
         Parameter names as in lifetimes (r, alpha, a, b, s, beta, p, q, v); rates are per ``time_unit``.
         Standard errors are NaN where lifetimes gives none (Pareto/NBD).
     log_likelihood : float
-        On the unscaled data, without the penalty.
+        On the unscaled data, without the penalty; NaN when some customer's term cannot be computed (see
+        ``likelihood_note``).
     customers : int
         Customers the model was fitted on (Gamma–Gamma: repeat buyers with positive spend).
     time_unit : str
@@ -285,6 +286,8 @@ class FitResult:
         The penalty that was needed for convergence (0 when none).
     notes : tuple of str
         How the fit was reached (a penalty it needed).
+    likelihood_note : str
+        Why ``log_likelihood`` is not finite, in words, naming how many customers' terms are not; "" when it is.
     """
 
     model: str
@@ -295,6 +298,12 @@ class FitResult:
     time_unit: str
     penalizer: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    likelihood_note: str = ""
+
+    @property
+    def likelihood_is_finite(self) -> bool:
+        """Whether the log-likelihood (and so AIC and BIC) can compare or check this fit."""
+        return bool(np.isfinite(self.log_likelihood))
 
     @property
     def purchase_model(self) -> PurchaseModel:
@@ -356,6 +365,7 @@ class FitResult:
             "customers": self.customers,
             "time_unit": self.time_unit,
             "penalizer": self.penalizer,
+            "notes": [*self.notes, self.likelihood_note] if self.likelihood_note else list(self.notes),
         }
 
 
@@ -444,8 +454,9 @@ def fit_purchases(summary: CustomerSummary, model: str = "bgnbd", *, weights: np
             failure = implausible
             continue
         notes = (f"Fitted with penalizer {penalizer}: the unpenalised fit did not converge.",) if penalizer else ()
+        terms = spec.row_log_likelihood(params, rows["frequency"], rows["recency"], rows["T"])
         weights = rows["w"].to_numpy(dtype=float)
-        log_likelihood = spec.log_likelihood(params, rows["frequency"], rows["recency"], rows["T"], weights)
+        log_likelihood = float(np.sum(weights * terms))
         return FitResult(
             model=model,
             params=params,
@@ -455,6 +466,7 @@ def fit_purchases(summary: CustomerSummary, model: str = "bgnbd", *, weights: np
             time_unit=summary.time_unit,
             penalizer=penalizer,
             notes=notes,
+            likelihood_note="" if np.isfinite(log_likelihood) else likelihood_note(terms, rows, summary.time_unit),
         )
     raise ClvError(
         f"The {spec.label} model did not give usable parameters, even with a penalty ({failure}). "
@@ -485,6 +497,43 @@ def _standard_errors(fitter) -> dict:
         return {k: float(v) for k, v in fitter.standard_errors_.items()}
     except (AttributeError, TypeError, ValueError, np.linalg.LinAlgError):
         return {k: float("nan") for k in fitter.params_.index}
+
+
+def likelihood_note(terms: np.ndarray, rows: pd.DataFrame, time_unit: str) -> str:
+    """Why a log-likelihood is not finite, for people: how many customers' terms are not, and the most extreme
+    of them (the most repeat purchases), e.g. a Pareto/NBD fit on the full CDNOW data:
+
+    "The likelihood overflows for 1 customer (170 repeat purchases, the last on the final day); the parameters may
+    be fine but the fit cannot be compared or checked by likelihood."
+
+    Parameters
+    ----------
+    terms : numpy.ndarray
+        Each row's log-likelihood (:meth:`PurchaseModel.row_log_likelihood`).
+    rows : pandas.DataFrame
+        ``frequency``, ``recency``, ``T`` (in ``time_unit``) and ``w``, the customers each row stands for.
+    time_unit : str
+        A key of ``TIME_UNITS``.
+    """
+    terms = np.asarray(terms, dtype=float)
+    broken = ~np.isfinite(terms)
+    if not broken.any():
+        return ""
+    customers = round(float(rows["w"].to_numpy(dtype=float)[broken].sum()))
+    worst = rows[broken].sort_values("frequency", kind="stable").iloc[-1]
+    days_before_end = round((float(worst["T"]) - float(worst["recency"])) * TIME_UNITS[time_unit])
+    if worst["frequency"] == 0:
+        who = "no repeat purchases"
+    else:
+        last = "on the final day" if days_before_end == 0 else f"{days_before_end:,} days before the end"
+        who = f"{int(worst['frequency']):,} repeat purchase{'s' if worst['frequency'] != 1 else ''}, the last {last}"
+    # NaN is what inf − inf leaves; −inf alone is a probability that rounded to 0
+    what = "is zero" if (terms[broken] == -np.inf).all() else "overflows"
+    many = "the most extreme has " if customers > 1 else ""
+    return (
+        f"The likelihood {what} for {customers:,} customer{'s' if customers != 1 else ''} ({many}{who}); the "
+        "parameters may be fine but the fit cannot be compared or checked by likelihood."
+    )
 
 
 @dataclass(frozen=True)
@@ -562,7 +611,8 @@ def fit_spend(summary: CustomerSummary, *, weights: np.ndarray | None = None) ->
 
 
 def compare_models(summary: CustomerSummary) -> pd.DataFrame:
-    """Fit every purchase model; log-likelihood, AIC and BIC side by side (failures say why)."""
+    """Fit every purchase model; log-likelihood, AIC and BIC side by side (failures and non-finite likelihoods say
+    why, in ``note``)."""
     rows = []
     for spec in REGISTRY.values():
         try:
@@ -576,7 +626,7 @@ def compare_models(summary: CustomerSummary) -> pd.DataFrame:
                 "log-likelihood": fit.log_likelihood,
                 "AIC": fit.aic,
                 "BIC": fit.bic,
-                "note": "; ".join(fit.notes),
+                "note": "; ".join([*fit.notes, fit.likelihood_note] if fit.likelihood_note else fit.notes),
             }
         )
     return pd.DataFrame(rows)

@@ -18,11 +18,12 @@ from clv_core.models import (
     fit_spend,
     implied_survival,
     label_to_key,
+    likelihood_note,
     repeat_purchase_fit,
     spend_frequency_check,
 )
 from clv_core.samples import sample_bytes
-from clv_core.summary import summarise
+from clv_core.summary import CustomerSummary, summarise
 from tests.conftest import load
 
 
@@ -196,7 +197,7 @@ def test_registry_log_likelihood_is_lifetimes_objective_unscaled(calibration, ke
     at, scale = (values, w.mean()) if key == "paretonbd" else (np.log(values), w.sum())
     theirs = -spec.fitter_class._negative_log_likelihood(at, x, t_x, T, w, 0.0) * scale
     assert spec.log_likelihood(fit.params, x, t_x, T, w) == pytest.approx(theirs, rel=1e-12)
-    assert fit.log_likelihood == pytest.approx(theirs, rel=1e-12)
+    assert fit.log_likelihood == pytest.approx(theirs, rel=1e-12) and fit.likelihood_note == ""
 
 
 def test_only_bgnbd_warns_that_p_alive_is_one_for_every_one_time_buyer(calibration):
@@ -216,3 +217,53 @@ def test_views_of_the_registry_and_label_lookup():
         label_to_key("NBD")
     with pytest.raises(ClvError, match="Model must be one of bgnbd, paretonbd, mbgnbd, not 'gammagamma'"):
         implied_survival(FitResult("gammagamma", {"p": 6.0, "q": 4.0, "v": 15.0}, {}, 0.0, 30, "weeks"), [7.0])
+
+
+# --- a likelihood that cannot be computed says why ---------------------------------------------------------
+
+
+def heavy_buyer_summary() -> CustomerSummary:
+    """30 ordinary customers over 70 weeks and one with 170 repeat purchases, the last on the final day: lifetimes'
+    Pareto/NBD likelihood is a difference of two ₂F₁ terms that both overflow for that customer (inf − inf)."""
+    rng = np.random.default_rng(0)
+    frequency = rng.poisson(2, 30).astype(float)
+    recency = np.where(frequency > 0, rng.uniform(0, 70, 30).round(1), 0.0)
+    table = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(30)] + ["heavy"],
+            "frequency": [*frequency, 170.0],
+            "recency": [*recency, 70.0],
+            "T": 70.0,
+        }
+    )
+    return CustomerSummary(table, "weeks", pd.Timestamp("2024-06-30"))
+
+
+def test_an_overflowing_pareto_nbd_likelihood_is_explained_in_the_comparison():
+    summary = heavy_buyer_summary()
+    fit = fit_purchases(summary, "paretonbd")
+    assert np.isnan(fit.log_likelihood) and not fit.likelihood_is_finite
+    assert np.all(np.isfinite(list(fit.params.values())))
+    expected = (
+        "The likelihood overflows for 1 customer (170 repeat purchases, the last on the final day); the parameters "
+        "may be fine but the fit cannot be compared or checked by likelihood."
+    )
+    assert fit.likelihood_note == expected and fit.to_dict()["notes"] == [expected]
+    table = compare_models(summary).set_index("model")
+    assert table.loc["Pareto/NBD", "note"] == expected and np.isnan(table.loc["Pareto/NBD", "AIC"])
+    others = table.loc[["BG/NBD", "MBG/NBD"]]
+    assert np.isfinite(others["log-likelihood"]).all() and (others["note"] == "").all()
+    assert all(fit_purchases(summary, key).likelihood_is_finite for key in ("bgnbd", "mbgnbd"))
+
+
+def test_likelihood_note_counts_customers_not_rows_and_names_the_heaviest():
+    rows = pd.DataFrame({"frequency": [3.0, 9, 1], "recency": [10.0, 12, 20], "T": [20.0, 20, 20], "w": [4, 2, 7]})
+    note = likelihood_note(np.array([np.nan, np.inf, -1.0]), rows, "weeks")
+    assert note.startswith(
+        "The likelihood overflows for 6 customers "
+        "(the most extreme has 9 repeat purchases, the last 56 days before the end);"
+    )
+    assert likelihood_note(np.array([-1.0, -np.inf, -1.0]), rows, "weeks").startswith(
+        "The likelihood is zero for 2 customers (the most extreme has 9 repeat purchases"
+    )
+    assert likelihood_note(np.array([-1.0, -2.0, -3.0]), rows, "weeks") == ""
