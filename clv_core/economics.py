@@ -21,10 +21,9 @@ import pandas as pd
 
 from clv_core.errors import ClvError
 from clv_core.models import REGISTRY, FitResult
-from clv_core.summary import TIME_UNITS, CustomerSummary
+from clv_core.summary import DAYS_PER_MONTH, TIME_UNITS, CustomerSummary
 
 MAX_MONTHS = 60
-DAYS_PER_MONTH = 365.25 / 12
 
 #: What a churn multiplier does to each purchase model (its registry entry's ``churn_meaning``).
 CHURN_MEANING = {key: model.churn_meaning for key, model in REGISTRY.items()}
