@@ -13,25 +13,23 @@ from clv_core.overview import Concentration
 
 BLUE, ORANGE, GREY, GREEN = "#2B59C3", "#E07A1F", "#8A94A6", "#2E9E6B"
 
-#: The house template: plotly_white's layout (no per-trace defaults) with the app's margins and font. Figures get
-#: it as plotly's process default, not through update_layout(template=...), which builds and validates a whole
-#: new Template object on every call (30 ms a figure against 1.3 ms with the default, 8 ms assigning the object;
-#: measured). Its JSON is also 60 % smaller than plotly_white's.
-HOUSE = "clv_studio"
+#: The house template: plotly_white's layout (no per-trace defaults, so its JSON is 60 % smaller than plotly_white's)
+#: with the app's margins and font. Every figure built here carries it explicitly (see ``_figure``) rather than
+#: through plotly's process-wide default: importing clv_core must not change how anyone else's figures look, and
+#: Streamlit replaces that default with its own when it is imported anyway.
 TEMPLATE = go.layout.Template(layout=pio.templates["plotly_white"].layout)
 TEMPLATE.layout.update(margin={"l": 10, "r": 10, "t": 50, "b": 10}, font={"size": 13})
-pio.templates[HOUSE] = TEMPLATE
 
 
-def _house() -> None:
-    """Make the house template plotly's default again if something changed it: importing Streamlit sets its own."""
-    if pio.templates.default != HOUSE:
-        pio.templates.default = HOUSE
+def _figure(data=None) -> go.Figure:
+    """A figure carrying the house template, whatever plotly's default template is.
 
-
-def _figure(*args, **kwargs) -> go.Figure:
-    _house()
-    return go.Figure(*args, **kwargs)
+    The template goes in at construction, so plotly validates it once and skips applying its default: about 3.5 ms
+    a figure (update_layout(template=...) afterwards takes 6 ms, applying both). Plotly's own default is applied
+    unvalidated in 0.3 ms, so a chart costs about 4 ms more than when the house template was the default
+    (measured: cohort heatmap 5.8 → 12.9 ms, CLV histogram 2.2 → 6.6 ms); the app caches its figures.
+    """
+    return go.Figure(data, layout={"template": TEMPLATE})
 
 
 #: What each cohort matrix shows, how to format it, and its colour scale.
@@ -281,8 +279,7 @@ def lorenz_chart(result: Concentration) -> go.Figure:
 def trend_chart(trend: pd.DataFrame) -> go.Figure:
     """Monthly revenue split into new and returning customers (bars) and active customers (line).
     A month the data ends inside is drawn pale and named as incomplete."""
-    _house()
-    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    figure = make_subplots(specs=[[{"secondary_y": True}]], figure=_figure())
     opacity = np.where(trend["complete"], 1.0, 0.35)
     figure.add_bar(
         x=trend.index,

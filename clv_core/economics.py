@@ -20,17 +20,13 @@ import numpy as np
 import pandas as pd
 
 from clv_core.errors import ClvError
-from clv_core.models import FitResult
-from clv_core.summary import TIME_UNITS, CustomerSummary
+from clv_core.models import REGISTRY, FitResult
+from clv_core.summary import DAYS_PER_MONTH, TIME_UNITS, CustomerSummary
 
 MAX_MONTHS = 60
-DAYS_PER_MONTH = 365.25 / 12
 
-CHURN_MEANING = {
-    "bgnbd": "multiplies the mean probability of dropping out after each purchase, a / (a + b), keeping a + b",
-    "mbgnbd": "multiplies the mean probability of dropping out at each purchase, a / (a + b), keeping a + b",
-    "paretonbd": "multiplies the mean dropout rate s / β (β is divided by the multiplier)",
-}
+#: What a churn multiplier does to each purchase model (its registry entry's ``churn_meaning``).
+CHURN_MEANING = {key: model.churn_meaning for key, model in REGISTRY.items()}
 
 
 @dataclass(frozen=True)
@@ -103,19 +99,11 @@ class Economics:
 
 
 def adjust_churn(fit: FitResult, multiplier: float) -> FitResult:
-    """The fit with its dropout scaled by ``multiplier`` (see ``CHURN_MEANING``); no refit."""
+    """The fit with its dropout scaled by ``multiplier`` (see ``CHURN_MEANING``; the model's registry entry says
+    how); no refit."""
     if multiplier == 1:
         return fit
-    p = dict(fit.params)
-    if fit.model in ("bgnbd", "mbgnbd"):
-        total = p["a"] + p["b"]
-        mean = min(p["a"] / total * multiplier, 0.999)
-        p["a"], p["b"] = mean * total, (1 - mean) * total
-    elif fit.model == "paretonbd":
-        p["beta"] = p["beta"] / multiplier
-    else:
-        raise ClvError(f"No churn adjustment for a {fit.model} model.")
-    return replace(fit, params=p)
+    return replace(fit, params=fit.purchase_model.adjust_churn(fit.params, multiplier))
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """Buy-till-you-die models through lifetimes: BG/NBD, Pareto/NBD, MBG/NBD for purchases, Gamma–Gamma for spend.
 
+Each purchase model is one :class:`PurchaseModel` entry in :data:`REGISTRY`: its name, its lifetimes fitter and
+the maths the app needs beside lifetimes' predictions (dropout, survival, churn what-ifs, likelihood). Code that
+needs a model's behaviour asks its entry instead of comparing model names.
+
 Models are fitted on the *distinct* (frequency, recency, T) rows with their counts as weights, which gives the
 same parameters as fitting every customer and is much faster on large bases. Log-likelihoods are recomputed on
 the unscaled data with no penalty, so the models can be compared (lifetimes' own objective differs by model).
@@ -7,9 +11,11 @@ the unscaled data with no penalty, so the models can be compared (lifetimes' own
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import io
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,21 +23,246 @@ import pandas as pd
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 from lifetimes.utils import ConvergenceError
 from scipy import stats
-from scipy.special import hyp2f1
+from scipy.special import gammaln, hyp2f1
 
 from clv_core.errors import ClvError
 from clv_core.summary import TIME_UNITS, CustomerSummary
 
-PURCHASE_MODELS = {"bgnbd": BetaGeoFitter, "paretonbd": ParetoNBDFitter, "mbgnbd": ModifiedBetaGeoFitter}
-MODEL_LABELS = {"bgnbd": "BG/NBD", "paretonbd": "Pareto/NBD", "mbgnbd": "MBG/NBD", "gammagamma": "Gamma–Gamma"}
-#: Options for a model's lifetimes fitter. lifetimes starts Pareto/NBD from an unseeded random guess near 1 and
-#: stops Nelder–Mead at tol 1e-6, so three fits of the same data gave β = 11.667–11.670 on the CDNOW sample (and
-#: once 11.66, failing the published 11.67): a fixed start at the guess's mean and a tighter tolerance give the same
-#: answer every time (β = 11.6687, unchanged at tol 1e-10) for 50 % more fitting time (0.17 → 0.26 s).
-FIT_OPTIONS = {"paretonbd": {"initial_params": np.ones(4), "tol": 1e-8}}
 PENALIZERS = (0.0, 0.001, 0.01, 0.1)
 MIN_CUSTOMERS = 20
 MIN_REPEAT_BUYERS = 20
+
+
+@dataclass(frozen=True)
+class PurchaseModel(abc.ABC):
+    """One purchase-count model: what it is called, how lifetimes fits it, and its own maths.
+
+    Times ``t``, ``recency`` and ``T`` are in the fit's time unit; ``params`` are a fit's parameters by their
+    lifetimes names.
+
+    Attributes
+    ----------
+    key : str
+        The short name used in code, the CLI and saved results (``"bgnbd"``).
+    label : str
+        The name shown to people (``"BG/NBD"``).
+    fitter_class : type
+        The lifetimes fitter that estimates it and gives its predictions.
+    churn_meaning : str
+        What a churn multiplier does to this model, completing "For BG/NBD it …".
+    p_alive_note : str
+        What P(alive) cannot say under this model ("" when it can be read at face value).
+    fit_options : Mapping
+        Extra keyword arguments for ``fitter_class.fit``.
+    """
+
+    key: str
+    label: str
+    fitter_class: type
+    churn_meaning: str
+    p_alive_note: str = ""
+    fit_options: Mapping = field(default_factory=dict, compare=False)
+
+    @abc.abstractmethod
+    def mean_dropout(self, params: Mapping) -> float:
+        """The average chance a customer drops out after a purchase, or per time unit (Pareto/NBD)."""
+
+    @abc.abstractmethod
+    def survival(self, params: Mapping, t) -> np.ndarray:
+        """Share of customers not yet dropped out ``t`` units after their first purchase (1 at t = 0)."""
+
+    @abc.abstractmethod
+    def adjust_churn(self, params: Mapping, multiplier: float) -> dict:
+        """Parameters whose mean dropout is ``multiplier`` times this one's (see ``churn_meaning``)."""
+
+    @abc.abstractmethod
+    def row_log_likelihood(self, params: Mapping, frequency, recency, T) -> np.ndarray:
+        """Each row's log-likelihood, unweighted and unpenalised (NaN or ±inf where it cannot be computed)."""
+
+    def log_likelihood(self, params: Mapping, frequency, recency, T, weights) -> float:
+        """The data's log-likelihood: rows' terms times the customers each row stands for, summed."""
+        terms = self.row_log_likelihood(params, frequency, recency, T)
+        return float(np.sum(np.asarray(weights, dtype=float) * terms))
+
+
+@dataclass(frozen=True)
+class BetaGeometricDropout(PurchaseModel):
+    """BG/NBD: Poisson purchases at Gamma(r, α) rates; after each *repeat* purchase a customer drops out with a
+    Beta(a, b) probability p.
+
+    References
+    ----------
+    Fader, Hardie & Lee (2005), "Counting your customers the easy way: an alternative to the Pareto/NBD model",
+    Marketing Science 24(2), section 3 (the likelihood).
+    """
+
+    def mean_dropout(self, params: Mapping) -> float:
+        return params["a"] / (params["a"] + params["b"])
+
+    def survival(self, params: Mapping, t) -> np.ndarray:
+        """S(t) = ₂F₁(r, a; a + b; −t/α): dropout comes after a geometric number of repeat purchases, an
+        exponential time with rate λp, averaged over the rates and probabilities (nobody leaves before a repeat
+        purchase)."""
+        k = params
+        return hyp2f1(k["r"], k["a"], k["a"] + k["b"], -np.asarray(t, dtype=float) / k["alpha"])
+
+    def adjust_churn(self, params: Mapping, multiplier: float) -> dict:
+        """a / (a + b) times ``multiplier`` (at most 0.999), keeping a + b, the strength of the Beta prior."""
+        p = dict(params)
+        total = p["a"] + p["b"]
+        mean = min(p["a"] / total * multiplier, 0.999)
+        p["a"], p["b"] = mean * total, (1 - mean) * total
+        return p
+
+    def row_log_likelihood(self, params: Mapping, frequency, recency, T) -> np.ndarray:
+        """ln[B(a, b + x)/B(a, b) · Γ(r + x) α^r / Γ(r) · ((α + T)^−(r+x) + δ(x > 0) a/(b + x − 1) (α + t_x)^−(r+x))],
+        term by term as lifetimes writes it."""
+        r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+        x, t_x, T = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+        with np.errstate(all="ignore"):
+            a_1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+            a_2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+            a_3 = -(r + x) * np.log(alpha + T)
+            a_4 = np.log(a) - np.log(b + np.maximum(x, 1) - 1) - (r + x) * np.log(t_x + alpha)
+            return a_1 + a_2 + np.logaddexp(a_3, np.where(x > 0, a_4, -np.inf))
+
+
+@dataclass(frozen=True)
+class ModifiedBetaGeometricDropout(BetaGeometricDropout):
+    """MBG/NBD: as BG/NBD, but a customer may also drop out right after the first purchase, with probability p.
+
+    References
+    ----------
+    Batislam, Denizel & Filiztekin (2007), "Empirical validation and comparison of models for customer base
+    analysis", International Journal of Research in Marketing 24(3).
+    """
+
+    def survival(self, params: Mapping, t) -> np.ndarray:
+        """S(t) = b/(a + b) · ₂F₁(r, a; a + b + 1; −t/α) for t > 0, and 1 at t = 0 (those who leave right after
+        the first purchase are gone from any t > 0)."""
+        k, t = params, np.asarray(t, dtype=float)
+        later = k["b"] / (k["a"] + k["b"]) * hyp2f1(k["r"], k["a"], k["a"] + k["b"] + 1, -t / k["alpha"])
+        return np.where(t > 0, later, 1.0)
+
+    def row_log_likelihood(self, params: Mapping, frequency, recency, T) -> np.ndarray:
+        """ln[B(a, b + x + 1)/B(a, b) · Γ(r + x) α^r / Γ(r) · ((α + T)^−(r+x) + a/(b + x) (α + t_x)^−(r+x))], term by
+        term as lifetimes writes it."""
+        r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+        x, t_x, T = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+        with np.errstate(all="ignore"):
+            a_1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+            a_2 = gammaln(a + b) + gammaln(b + x + 1) - gammaln(b) - gammaln(a + b + x + 1)
+            a_3 = -(r + x) * np.log(alpha + T)
+            a_4 = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+            return a_1 + a_2 + a_3 + np.logaddexp(a_4, 0)
+
+
+@dataclass(frozen=True)
+class ExponentialLifetime(PurchaseModel):
+    """Pareto/NBD: Poisson purchases at Gamma(r, α) rates; each customer's lifetime is exponential with a
+    Gamma(s, β) dropout rate, so a customer may leave at any time.
+
+    References
+    ----------
+    Schmittlein, Morrison & Colombo (1987), "Counting your customers: who are they and what will they do next?",
+    Management Science 33(1).
+    Fader & Hardie (2005), "A note on deriving the Pareto/NBD model and related expressions", equation (18).
+    """
+
+    def mean_dropout(self, params: Mapping) -> float:
+        return params["s"] / params["beta"]
+
+    def survival(self, params: Mapping, t) -> np.ndarray:
+        """S(t) = (β / (β + t))^s: exponential lifetimes averaged over the Gamma(s, β) dropout rates."""
+        return (params["beta"] / (params["beta"] + np.asarray(t, dtype=float))) ** params["s"]
+
+    def adjust_churn(self, params: Mapping, multiplier: float) -> dict:
+        """s / β times ``multiplier``: β divided by it, keeping s (the spread of dropout rates)."""
+        return {**params, "beta": params["beta"] / multiplier}
+
+    def row_log_likelihood(self, params: Mapping, frequency, recency, T) -> np.ndarray:
+        """lifetimes' own terms, so the rows named when its objective breaks are the rows that break it.
+
+        lifetimes evaluates a difference of two ₂F₁ terms that overflow for customers with many repeat purchases,
+        the last near the end of the data (t_x ≈ T): inf − inf gives NaN for them.
+        """
+        values = np.array([params[k] for k in ("r", "alpha", "s", "beta")])
+        x, t_x, T = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return np.asarray(ParetoNBDFitter._conditional_log_likelihood(values, x, t_x, T), dtype=float)
+
+
+def _fixed_start() -> np.ndarray:
+    start = np.ones(4)
+    start.setflags(write=False)  # shared by every fit: nothing may change it in place
+    return start
+
+
+#: Every purchase model by key, in the order the app offers them.
+REGISTRY: dict[str, PurchaseModel] = {
+    m.key: m
+    for m in (
+        BetaGeometricDropout(
+            key="bgnbd",
+            label="BG/NBD",
+            fitter_class=BetaGeoFitter,
+            churn_meaning="multiplies the mean probability of dropping out after each purchase, a / (a + b), "
+            "keeping a + b",
+            p_alive_note=(
+                "BG/NBD's P(alive) is 1 for every one-time buyer by construction: the model lets customers drop out "
+                "only after a repeat purchase, so P(alive) says nothing about one-time buyers; their recency does."
+            ),
+        ),
+        ExponentialLifetime(
+            key="paretonbd",
+            label="Pareto/NBD",
+            fitter_class=ParetoNBDFitter,
+            churn_meaning="multiplies the mean dropout rate s / β (β is divided by the multiplier)",
+            # lifetimes starts Pareto/NBD from an unseeded random guess near 1 and stops Nelder–Mead at tol 1e-6, so
+            # three fits of the same data gave β = 11.667–11.670 on the CDNOW sample (and once 11.66, failing the
+            # published 11.67): a fixed start at the guess's mean and a tighter tolerance give the same answer every
+            # time (β = 11.6687, unchanged at tol 1e-10) for 50 % more fitting time (0.17 → 0.26 s).
+            fit_options={"initial_params": _fixed_start(), "tol": 1e-8},
+        ),
+        ModifiedBetaGeometricDropout(
+            key="mbgnbd",
+            label="MBG/NBD",
+            fitter_class=ModifiedBetaGeoFitter,
+            churn_meaning="multiplies the mean probability of dropping out at each purchase, a / (a + b), "
+            "keeping a + b",
+        ),
+    )
+}
+#: Views of the registry that other modules import: key → lifetimes fitter class, and key → label (with the spend
+#: model's).
+PURCHASE_MODELS = {key: m.fitter_class for key, m in REGISTRY.items()}
+MODEL_LABELS = {**{key: m.label for key, m in REGISTRY.items()}, "gammagamma": "Gamma–Gamma"}
+_FITTERS = {**PURCHASE_MODELS, "gammagamma": GammaGammaFitter}
+
+
+def purchase_model(key: str) -> PurchaseModel:
+    """The registry entry for ``key``; a :class:`ClvError` naming the choices for anything else.
+
+    >>> purchase_model("paretonbd").label
+    'Pareto/NBD'
+    """
+    try:
+        return REGISTRY[key]
+    except (KeyError, TypeError):
+        raise ClvError(f"Model must be one of {', '.join(REGISTRY)}, not {key!r}.") from None
+
+
+def label_to_key(label: str) -> str:
+    """The key of the model shown as ``label`` (a backtest names its best model by label).
+
+    >>> label_to_key("MBG/NBD")
+    'mbgnbd'
+    """
+    for key, name in MODEL_LABELS.items():
+        if name == label:
+            return key
+    raise ClvError(f"No model is called {label!r}; the models are {', '.join(MODEL_LABELS.values())}.")
 
 
 @dataclass(frozen=True)
@@ -46,12 +277,17 @@ class FitResult:
         Parameter names as in lifetimes (r, alpha, a, b, s, beta, p, q, v); rates are per ``time_unit``.
         Standard errors are NaN where lifetimes gives none (Pareto/NBD).
     log_likelihood : float
-        On the unscaled data, without the penalty.
+        On the unscaled data, without the penalty; NaN when some customer's term cannot be computed (see
+        ``likelihood_note``).
     customers : int
         Customers the model was fitted on (Gamma–Gamma: repeat buyers with positive spend).
     time_unit : str
     penalizer : float
         The penalty that was needed for convergence (0 when none).
+    notes : tuple of str
+        How the fit was reached (a penalty it needed).
+    likelihood_note : str
+        Why ``log_likelihood`` is not finite, in words, naming how many customers' terms are not; "" when it is.
     """
 
     model: str
@@ -62,6 +298,17 @@ class FitResult:
     time_unit: str
     penalizer: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    likelihood_note: str = ""
+
+    @property
+    def likelihood_is_finite(self) -> bool:
+        """Whether the log-likelihood (and so AIC and BIC) can compare or check this fit."""
+        return bool(np.isfinite(self.log_likelihood))
+
+    @property
+    def purchase_model(self) -> PurchaseModel:
+        """This fit's registry entry (a :class:`ClvError` for the Gamma–Gamma spend model, which has none)."""
+        return purchase_model(self.model)
 
     @property
     def aic(self) -> float:
@@ -73,20 +320,14 @@ class FitResult:
 
     def fitter(self):
         """A lifetimes fitter carrying these parameters (for its prediction methods); nothing is refitted."""
-        cls = GammaGammaFitter if self.model == "gammagamma" else PURCHASE_MODELS[self.model]
-        fitter = cls(penalizer_coef=self.penalizer)
+        fitter = _FITTERS[self.model](penalizer_coef=self.penalizer)
         fitter.params_ = pd.Series(self.params)
         return fitter
 
     @property
     def mean_dropout(self) -> float:
         """The average chance a customer drops out after a purchase (BG/NBD, MBG/NBD), or per unit (Pareto/NBD)."""
-        p = self.params
-        if self.model in ("bgnbd", "mbgnbd"):
-            return p["a"] / (p["a"] + p["b"])
-        if self.model == "paretonbd":
-            return p["s"] / p["beta"]
-        raise ClvError(f"A {self.model} model has no dropout.")
+        return self.purchase_model.mean_dropout(self.params)
 
     def expected_purchases(self, t, f, r, T) -> np.ndarray:
         """Expected purchases in the next ``t`` units for customers (frequency, recency, T).
@@ -124,6 +365,7 @@ class FitResult:
             "customers": self.customers,
             "time_unit": self.time_unit,
             "penalizer": self.penalizer,
+            "notes": [*self.notes, self.likelihood_note] if self.likelihood_note else list(self.notes),
         }
 
 
@@ -131,9 +373,10 @@ def implied_survival(fit: FitResult, days) -> np.ndarray:
     """Share of customers the purchase model says have not dropped out ``days`` after their first purchase
     (the population curve, from the fitted parameters; comparable to a Kaplan–Meier curve of lifetimes).
 
-    Given a customer's purchase rate λ and dropout probability p, dropout comes after a geometric number of repeat
-    purchases, an exponential time with rate λp; averaging over the Gamma(r, α) rates and Beta(a, b) dropout
-    probabilities gives, with t in the model's time unit:
+    Each model's formula is its registry entry's ``survival`` (:meth:`PurchaseModel.survival`). Given a customer's
+    purchase rate λ and dropout probability p, dropout comes after a geometric number of repeat purchases, an
+    exponential time with rate λp; averaging over the Gamma(r, α) rates and Beta(a, b) dropout probabilities gives,
+    with t in the model's time unit:
 
     - BG/NBD: S(t) = ₂F₁(r, a; a + b; −t/α) (nobody leaves before a repeat purchase);
     - MBG/NBD: S(t) = b/(a + b) · ₂F₁(r, a; a + b + 1; −t/α) for t > 0 (a customer may leave right after the
@@ -144,16 +387,7 @@ def implied_survival(fit: FitResult, days) -> np.ndarray:
     >>> implied_survival(fit, [0, 7, 21]).round(4).tolist()
     [1.0, 0.25, 0.0625]
     """
-    t = np.asarray(days, dtype=float) / TIME_UNITS[fit.time_unit]
-    k = fit.params
-    if fit.model == "paretonbd":
-        return (k["beta"] / (k["beta"] + t)) ** k["s"]
-    if fit.model == "bgnbd":
-        return hyp2f1(k["r"], k["a"], k["a"] + k["b"], -t / k["alpha"])
-    if fit.model == "mbgnbd":
-        later = k["b"] / (k["a"] + k["b"]) * hyp2f1(k["r"], k["a"], k["a"] + k["b"] + 1, -t / k["alpha"])
-        return np.where(t > 0, later, 1.0)
-    raise ClvError(f"No implied survival for a {fit.model} model.")
+    return fit.purchase_model.survival(fit.params, np.asarray(days, dtype=float) / TIME_UNITS[fit.time_unit])
 
 
 #: Below this mean dropout a purchase model is, for every practical purpose, the no-dropout NBD.
@@ -201,20 +435,16 @@ def fit_purchases(summary: CustomerSummary, model: str = "bgnbd", *, weights: np
     Schmittlein, Morrison & Colombo (1987), Management Science 33(1) (Pareto/NBD).
     Batislam, Denizel & Filiztekin (2007), IJRM 24(3) (MBG/NBD).
     """
-    if model not in PURCHASE_MODELS:
-        raise ClvError(f"Model must be one of {', '.join(PURCHASE_MODELS)}, not {model!r}.")
+    spec = purchase_model(model)
     check_purchase_data(summary, weights)
     table = summary.table[["frequency", "recency", "T"]].assign(w=1 if weights is None else weights)
     rows = table[table["w"] > 0].groupby(["frequency", "recency", "T"], sort=False)["w"].sum().reset_index()
-    cls = PURCHASE_MODELS[model]
     failure = ""
     for penalizer in PENALIZERS:
-        fitter = cls(penalizer_coef=penalizer)
+        fitter = spec.fitter_class(penalizer_coef=penalizer)
         try:
             with _quiet():
-                fitter.fit(
-                    rows["frequency"], rows["recency"], rows["T"], weights=rows["w"], **FIT_OPTIONS.get(model, {})
-                )
+                fitter.fit(rows["frequency"], rows["recency"], rows["T"], weights=rows["w"], **spec.fit_options)
         except (ConvergenceError, ValueError, np.linalg.LinAlgError) as exc:
             failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             continue
@@ -224,18 +454,22 @@ def fit_purchases(summary: CustomerSummary, model: str = "bgnbd", *, weights: np
             failure = implausible
             continue
         notes = (f"Fitted with penalizer {penalizer}: the unpenalised fit did not converge.",) if penalizer else ()
+        terms = spec.row_log_likelihood(params, rows["frequency"], rows["recency"], rows["T"])
+        weights = rows["w"].to_numpy(dtype=float)
+        log_likelihood = float(np.sum(weights * terms))
         return FitResult(
             model=model,
             params=params,
             standard_errors=_standard_errors(fitter),
-            log_likelihood=_log_likelihood(model, params, rows),
-            customers=int(rows["w"].sum()),
+            log_likelihood=log_likelihood,
+            customers=int(weights.sum()),
             time_unit=summary.time_unit,
             penalizer=penalizer,
             notes=notes,
+            likelihood_note="" if np.isfinite(log_likelihood) else likelihood_note(terms, rows, summary.time_unit),
         )
     raise ClvError(
-        f"The {MODEL_LABELS[model]} model did not give usable parameters, even with a penalty ({failure}). "
+        f"The {spec.label} model did not give usable parameters, even with a penalty ({failure}). "
         "Try another model, a longer history or a different time unit."
     )
 
@@ -265,15 +499,41 @@ def _standard_errors(fitter) -> dict:
         return {k: float("nan") for k in fitter.params_.index}
 
 
-def _log_likelihood(model: str, params: dict, rows: pd.DataFrame) -> float:
-    cls = PURCHASE_MODELS[model]
-    values = np.array(list(params.values()))
-    args = (rows["frequency"].to_numpy(), rows["recency"].to_numpy(), rows["T"].to_numpy(), rows["w"].to_numpy(), 0.0)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        if model == "paretonbd":  # lifetimes divides this model's objective by mean(weights), the others by sum
-            return float(-cls._negative_log_likelihood(values, *args) * rows["w"].mean())
-        return float(-cls._negative_log_likelihood(np.log(values), *args) * rows["w"].sum())
+def likelihood_note(terms: np.ndarray, rows: pd.DataFrame, time_unit: str) -> str:
+    """Why a log-likelihood is not finite, for people: how many customers' terms are not, and the most extreme
+    of them (the most repeat purchases), e.g. a Pareto/NBD fit on the full CDNOW data:
+
+    "The likelihood overflows for 1 customer (170 repeat purchases, the last on the final day); the parameters may
+    be fine but the fit cannot be compared or checked by likelihood."
+
+    Parameters
+    ----------
+    terms : numpy.ndarray
+        Each row's log-likelihood (:meth:`PurchaseModel.row_log_likelihood`).
+    rows : pandas.DataFrame
+        ``frequency``, ``recency``, ``T`` (in ``time_unit``) and ``w``, the customers each row stands for.
+    time_unit : str
+        A key of ``TIME_UNITS``.
+    """
+    terms = np.asarray(terms, dtype=float)
+    broken = ~np.isfinite(terms)
+    if not broken.any():
+        return ""
+    customers = round(float(rows["w"].to_numpy(dtype=float)[broken].sum()))
+    worst = rows[broken].sort_values("frequency", kind="stable").iloc[-1]
+    days_before_end = round((float(worst["T"]) - float(worst["recency"])) * TIME_UNITS[time_unit])
+    if worst["frequency"] == 0:
+        who = "no repeat purchases"
+    else:
+        last = "on the final day" if days_before_end == 0 else f"{days_before_end:,} days before the end"
+        who = f"{int(worst['frequency']):,} repeat purchase{'s' if worst['frequency'] != 1 else ''}, the last {last}"
+    # NaN is what inf − inf leaves; −inf alone is a probability that rounded to 0
+    what = "is zero" if (terms[broken] == -np.inf).all() else "overflows"
+    many = "the most extreme has " if customers > 1 else ""
+    return (
+        f"The likelihood {what} for {customers:,} customer{'s' if customers != 1 else ''} ({many}{who}); the "
+        "parameters may be fine but the fit cannot be compared or checked by likelihood."
+    )
 
 
 @dataclass(frozen=True)
@@ -351,23 +611,22 @@ def fit_spend(summary: CustomerSummary, *, weights: np.ndarray | None = None) ->
 
 
 def compare_models(summary: CustomerSummary) -> pd.DataFrame:
-    """Fit every purchase model; log-likelihood, AIC and BIC side by side (failures say why)."""
+    """Fit every purchase model; log-likelihood, AIC and BIC side by side (failures and non-finite likelihoods say
+    why, in ``note``)."""
     rows = []
-    for model in PURCHASE_MODELS:
+    for spec in REGISTRY.values():
         try:
-            fit = fit_purchases(summary, model)
+            fit = fit_purchases(summary, spec.key)
         except ClvError as exc:
-            rows.append(
-                {"model": MODEL_LABELS[model], "log-likelihood": np.nan, "AIC": np.nan, "BIC": np.nan, "note": str(exc)}
-            )
+            rows.append({"model": spec.label, "log-likelihood": np.nan, "AIC": np.nan, "BIC": np.nan, "note": str(exc)})
             continue
         rows.append(
             {
-                "model": MODEL_LABELS[model],
+                "model": spec.label,
                 "log-likelihood": fit.log_likelihood,
                 "AIC": fit.aic,
                 "BIC": fit.bic,
-                "note": "; ".join(fit.notes),
+                "note": "; ".join([*fit.notes, fit.likelihood_note] if fit.likelihood_note else fit.notes),
             }
         )
     return pd.DataFrame(rows)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from clv_core.errors import ClvError
+from clv_core.summary import DAYS_PER_MONTH
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,6 @@ def make_retail_sample(*, seed: int = 20240601, n_customers: int = 4000) -> byte
     # the simulation runs in float days since ``start``: Timestamp arithmetic in the loop is 20x slower
     acquired_days = ((acquired - start) / pd.Timedelta(days=1)).to_numpy()
     horizon = (end - start) / pd.Timedelta(days=1)
-    month = 365.25 / 12
     rows: list[tuple] = []
     for i in range(n_customers):
         t = acquired_days[i] + rng.uniform(7, 22) / 24
@@ -132,7 +132,7 @@ def make_retail_sample(*, seed: int = 20240601, n_customers: int = 4000) -> byte
                 n += 1
                 if rng.uniform() < cancel[i]:
                     break
-                t = acquired_days[i] + n * month + rng.uniform(0, 3) / 24
+                t = acquired_days[i] + n * DAYS_PER_MONTH + rng.uniform(0, 3) / 24
             continue
         while t <= horizon:
             k = rng.choice(len(products), p=product_p)

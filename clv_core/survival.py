@@ -29,12 +29,12 @@ from lifelines.utils import concordance_index, restricted_mean_survival_time
 from clv_core.errors import ClvError
 from clv_core.ingest import Transactions
 from clv_core.runs import in_order, runs
+from clv_core.summary import DAYS_PER_MONTH
 
 #: Groups beyond this many levels are pooled into "Other" for curves and tests.
 MAX_GROUPS = 8
 #: Above this many customers, the Cox concordance and proportional-hazards check run on a random sample of this size.
 DIAGNOSTIC_SAMPLE = 25_000
-DAYS_PER_MONTH = 365.25 / 12
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import plotly.io as pio
 import pytest
@@ -12,7 +15,7 @@ from clv_core.overview import concentration, monthly_trend
 from clv_core.rfm import rf_matrix, rfm, segment_summary
 from clv_core.samples import sample_bytes
 from clv_core.summary import summarise
-from tests.conftest import load
+from tests.conftest import ROOT, load
 
 
 def test_figures_hold_their_data():
@@ -44,23 +47,38 @@ def test_clv_histogram_bins_every_customer_once():
     assert bars.y[-1] >= 10  # the top 1 % is in the last bar, not off the axis
 
 
-def test_figures_use_the_slim_house_template():
-    """Every figure gets the house template by default: plotly_white's look and the app's margins, without the
-    per-trace defaults that double a chart's JSON (and without a per-figure template build, see charts.TEMPLATE)."""
-    import streamlit  # noqa: F401  (importing Streamlit makes its own template plotly's default)
+def test_importing_charts_leaves_plotlys_default_template_alone():
+    """Importing clv_core or building its figures must not restyle anyone else's (they used to make the house
+    template plotly's default)."""
+    code = (
+        "import plotly.io as pio\n"
+        "before = pio.templates.default\n"
+        "import clv_core.charts\n"
+        "clv_core.charts.clv_histogram([1.0, 2.0, 3.0], horizon_months=12)\n"
+        "assert pio.templates.default == before == 'plotly', pio.templates.default\n"
+        "assert 'clv_studio' not in pio.templates, 'a template was registered'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
 
-    pio.templates.default = "streamlit"
+
+def test_figures_carry_the_slim_house_template_whatever_the_default(monkeypatch):
+    """Every figure carries the house template itself: plotly_white's look and the app's margins, without the
+    per-trace defaults that double a chart's JSON, even when plotly's default is another template (Streamlit sets
+    its own on import)."""
+    monkeypatch.setattr(pio.templates, "default", "plotly_dark")
     data, name = sample_bytes("cdnow_sample")
     tx = load(data, name)
     figures = [
         charts.cohort_heatmap(build_cohorts(tx, period="month"), "retention"),
-        charts.trend_chart(monthly_trend(tx)),
+        charts.trend_chart(monthly_trend(tx)),  # built by make_subplots
         charts.clv_histogram(np.linspace(0, 100, 50), horizon_months=12),
     ]
     white = pio.templates["plotly_white"].layout
     for fig in figures:
         template = fig.layout.template
         assert template.layout.margin.l == 10 and template.layout.font.size == 13
-        assert template.layout.plot_bgcolor == white.plot_bgcolor
+        assert template.layout.plot_bgcolor == white.plot_bgcolor != pio.templates["plotly_dark"].layout.plot_bgcolor
         assert template.layout.xaxis.gridcolor == white.xaxis.gridcolor
         assert not template.data.to_plotly_json(), "per-trace template defaults are back in every figure's JSON"
+    assert pio.templates.default == "plotly_dark"

@@ -11,6 +11,7 @@ from scipy.special import betaln
 
 from clv_core.contractual import fit_sbg, survivors_from_lifetimes
 from clv_core.economics import (
+    CHURN_MEANING,
     Economics,
     adjust_churn,
     discounted_margin_survival,
@@ -23,7 +24,7 @@ from clv_core.economics import (
 )
 from clv_core.errors import ClvError
 from clv_core.forecast import bootstrap_clv, score_customers
-from clv_core.models import fit_purchases, fit_spend
+from clv_core.models import REGISTRY, fit_purchases, fit_spend
 from clv_core.samples import sample_bytes
 from clv_core.summary import summarise
 from tests.conftest import load
@@ -108,6 +109,17 @@ def test_money_does_not_depend_on_the_models_time_unit():
         base = precompute(fit_purchases(summary, "bgnbd"), fit_spend(summary), summary)
         totals.append(scenario(base, Economics(horizon_months=12)).total_clv)
     assert max(totals) / min(totals) - 1 < 1e-4
+
+
+@pytest.mark.parametrize("key", list(REGISTRY))
+def test_churn_multiplier_two_doubles_each_models_mean_dropout(cdnow_base, key):
+    summary, _ = cdnow_base
+    fit = fit_purchases(summary, key)
+    doubled = adjust_churn(fit, 2.0)
+    assert doubled.mean_dropout == pytest.approx(2 * fit.mean_dropout)
+    assert doubled.params["r"] == fit.params["r"] and doubled.params["alpha"] == fit.params["alpha"]
+    assert key in CHURN_MEANING and CHURN_MEANING[key] == REGISTRY[key].churn_meaning
+    assert adjust_churn(fit, 1.0) is fit
 
 
 def test_churn_multiplier_lowers_value_and_means_what_it_says(cdnow_base):

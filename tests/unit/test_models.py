@@ -8,16 +8,22 @@ import pytest
 
 from clv_core.errors import ClvError
 from clv_core.models import (
+    MODEL_LABELS,
     PURCHASE_MODELS,
+    REGISTRY,
+    FitResult,
     compare_models,
     compress,
     fit_purchases,
     fit_spend,
+    implied_survival,
+    label_to_key,
+    likelihood_note,
     repeat_purchase_fit,
     spend_frequency_check,
 )
 from clv_core.samples import sample_bytes
-from clv_core.summary import summarise
+from clv_core.summary import CustomerSummary, summarise
 from tests.conftest import load
 
 
@@ -150,8 +156,6 @@ def test_random_small_subsamples_give_finite_parameters_or_the_clear_message():
 def test_implied_survival_matches_a_simulation_of_the_model(calibration, model):
     """Simulate each model's story (rates, dropout after purchases) with the CDNOW parameters, and compare the share
     not yet dropped out with the closed form."""
-    from clv_core.models import implied_survival
-
     fit = fit_purchases(calibration, model)
     k, rng, n = fit.params, np.random.default_rng(3), 400_000
     lam = rng.gamma(k["r"], 1 / k["alpha"], n)  # purchases per week
@@ -168,3 +172,98 @@ def test_implied_survival_matches_a_simulation_of_the_model(calibration, model):
     np.testing.assert_allclose(implied_survival(fit, days), simulated, atol=0.004)
     assert implied_survival(fit, [0.0])[0] == 1.0
     assert np.all(np.diff(implied_survival(fit, np.linspace(0, 2000, 50))) <= 0)
+
+
+# --- the registry: one entry per purchase model -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", list(REGISTRY))
+def test_each_model_has_lost_nobody_at_time_zero(calibration, key):
+    fit = fit_purchases(calibration, key)
+    assert REGISTRY[key].survival(fit.params, 0.0) == 1.0
+    assert implied_survival(fit, [0.0, 365.0])[0] == 1.0 > implied_survival(fit, [0.0, 365.0])[1]
+
+
+@pytest.mark.parametrize("key", list(REGISTRY))
+def test_registry_log_likelihood_is_lifetimes_objective_unscaled(calibration, key):
+    """lifetimes' objective is −ℓ divided by the mean weight (Pareto/NBD, on the raw parameters) or by the total
+    weight (BG/NBD and MBG/NBD, on their logs); undone, it is the registry's log-likelihood at the fitted
+    parameters. (Its value at the optimum is on rescaled time for BG/NBD and MBG/NBD, so it is evaluated here.)"""
+    spec = REGISTRY[key]
+    rows = compress(calibration.table)
+    x, t_x, T, w = (rows[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "weight"))
+    fit = fit_purchases(calibration, key)
+    values = np.array(list(fit.params.values()))
+    at, scale = (values, w.mean()) if key == "paretonbd" else (np.log(values), w.sum())
+    theirs = -spec.fitter_class._negative_log_likelihood(at, x, t_x, T, w, 0.0) * scale
+    assert spec.log_likelihood(fit.params, x, t_x, T, w) == pytest.approx(theirs, rel=1e-12)
+    assert fit.log_likelihood == pytest.approx(theirs, rel=1e-12) and fit.likelihood_note == ""
+
+
+def test_only_bgnbd_warns_that_p_alive_is_one_for_every_one_time_buyer(calibration):
+    T = calibration.table.loc[calibration.table["frequency"] == 0, "T"].to_numpy()
+    for key, spec in REGISTRY.items():
+        alive = fit_purchases(calibration, key).probability_alive(np.zeros_like(T), np.zeros_like(T), T)
+        assert (alive == 1).all() == bool(spec.p_alive_note), key
+    assert "one-time buyer" in REGISTRY["bgnbd"].p_alive_note
+
+
+def test_views_of_the_registry_and_label_lookup():
+    fitters = {key: cls.__name__ for key, cls in PURCHASE_MODELS.items()}
+    assert fitters == {"bgnbd": "BetaGeoFitter", "paretonbd": "ParetoNBDFitter", "mbgnbd": "ModifiedBetaGeoFitter"}
+    assert MODEL_LABELS["gammagamma"] == "Gamma–Gamma"
+    assert all(label_to_key(MODEL_LABELS[key]) == key for key in MODEL_LABELS)
+    with pytest.raises(ClvError, match="No model is called 'NBD'"):
+        label_to_key("NBD")
+    with pytest.raises(ClvError, match="Model must be one of bgnbd, paretonbd, mbgnbd, not 'gammagamma'"):
+        implied_survival(FitResult("gammagamma", {"p": 6.0, "q": 4.0, "v": 15.0}, {}, 0.0, 30, "weeks"), [7.0])
+
+
+# --- a likelihood that cannot be computed says why ---------------------------------------------------------
+
+
+def heavy_buyer_summary() -> CustomerSummary:
+    """30 ordinary customers over 70 weeks and one with 170 repeat purchases, the last on the final day: lifetimes'
+    Pareto/NBD likelihood is a difference of two ₂F₁ terms that both overflow for that customer (inf − inf)."""
+    rng = np.random.default_rng(0)
+    frequency = rng.poisson(2, 30).astype(float)
+    recency = np.where(frequency > 0, rng.uniform(0, 70, 30).round(1), 0.0)
+    table = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(30)] + ["heavy"],
+            "frequency": [*frequency, 170.0],
+            "recency": [*recency, 70.0],
+            "T": 70.0,
+        }
+    )
+    return CustomerSummary(table, "weeks", pd.Timestamp("2024-06-30"))
+
+
+def test_an_overflowing_pareto_nbd_likelihood_is_explained_in_the_comparison():
+    summary = heavy_buyer_summary()
+    fit = fit_purchases(summary, "paretonbd")
+    assert np.isnan(fit.log_likelihood) and not fit.likelihood_is_finite
+    assert np.all(np.isfinite(list(fit.params.values())))
+    expected = (
+        "The likelihood overflows for 1 customer (170 repeat purchases, the last on the final day); the parameters "
+        "may be fine but the fit cannot be compared or checked by likelihood."
+    )
+    assert fit.likelihood_note == expected and fit.to_dict()["notes"] == [expected]
+    table = compare_models(summary).set_index("model")
+    assert table.loc["Pareto/NBD", "note"] == expected and np.isnan(table.loc["Pareto/NBD", "AIC"])
+    others = table.loc[["BG/NBD", "MBG/NBD"]]
+    assert np.isfinite(others["log-likelihood"]).all() and (others["note"] == "").all()
+    assert all(fit_purchases(summary, key).likelihood_is_finite for key in ("bgnbd", "mbgnbd"))
+
+
+def test_likelihood_note_counts_customers_not_rows_and_names_the_heaviest():
+    rows = pd.DataFrame({"frequency": [3.0, 9, 1], "recency": [10.0, 12, 20], "T": [20.0, 20, 20], "w": [4, 2, 7]})
+    note = likelihood_note(np.array([np.nan, np.inf, -1.0]), rows, "weeks")
+    assert note.startswith(
+        "The likelihood overflows for 6 customers "
+        "(the most extreme has 9 repeat purchases, the last 56 days before the end);"
+    )
+    assert likelihood_note(np.array([-1.0, -np.inf, -1.0]), rows, "weeks").startswith(
+        "The likelihood is zero for 2 customers (the most extreme has 9 repeat purchases"
+    )
+    assert likelihood_note(np.array([-1.0, -2.0, -3.0]), rows, "weeks") == ""

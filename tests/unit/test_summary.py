@@ -108,3 +108,12 @@ def test_orders_count_distinct_order_ids_per_customer():
     assert table["orders"].to_dict() == {"a": 2, "b": 2, "c": 1}
     assert table.loc["b", "frequency"] == 1 and table.loc["b", "monetary_value"] == 3
     assert table.loc["a", "frequency"] == 0 and table.loc["a", "total_revenue"] == 11
+
+
+def test_every_module_converts_months_with_the_one_month_length():
+    """A second definition (even of the same 365.25 / 12) would be another object: the modules must import it."""
+    from clv_core import economics, samples, sufficiency, summary, survival
+
+    assert summary.TIME_UNITS["months"] is summary.DAYS_PER_MONTH
+    for module in (economics, samples, sufficiency, survival):
+        assert module.DAYS_PER_MONTH is summary.DAYS_PER_MONTH, module.__name__
