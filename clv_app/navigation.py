@@ -12,7 +12,7 @@ import threading
 
 import streamlit as st
 
-from clv_app import access, links, sources
+from clv_app import access, links, session, sources
 
 _local = threading.local()  # each session's script runs in its own thread
 
@@ -40,6 +40,7 @@ def run() -> None:
         st.stop()
     sources.ensure_dataset()
     links.start()
+    session.settings()  # the model, time unit and economics every page shares, from the link on a fresh session
     _local.inside = True
     try:
         page.run()

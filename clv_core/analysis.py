@@ -12,7 +12,7 @@ same step of the same :class:`Analysis`, so it is the same number. Where results
 
 >>> from clv_core.samples import sample_bytes
 >>> from clv_core.ingest import ingest
->>> analysis = Analysis(ingest(*sample_bytes("cdnow-sample")))
+>>> analysis = Analysis(ingest(*sample_bytes("cdnow_sample")))
 >>> analysis.decision().model in REGISTRY
 True
 """
@@ -31,15 +31,13 @@ from clv_core import sufficiency as sufficiency_
 from clv_core.errors import ClvError
 from clv_core.glossary import glossary
 from clv_core.ingest import Transactions
-from clv_core.models import MODEL_LABELS, PURCHASE_MODELS
+from clv_core.models import MODEL_LABELS, REGISTRY, label_to_key
 from clv_core.runs import runs
 from clv_core.summary import CustomerSummary, summarise
 
 #: The model choice that means "the most accurate on the holdout test" (the default everywhere).
 AUTO = "auto"
-REGISTRY = PURCHASE_MODELS
-CHOICES = (AUTO, *PURCHASE_MODELS)
-_KEY_OF_LABEL = {label: key for key, label in MODEL_LABELS.items()}
+CHOICES = (AUTO, *REGISTRY)
 
 
 class Memo(Protocol):
@@ -176,7 +174,7 @@ class Analysis:
             card = self.scorecard()
         except ClvError as exc:
             return ModelDecision("bgnbd", "fallback", None, f"BG/NBD by default: no holdout test, {_lower(exc)}")
-        ranked = [_KEY_OF_LABEL[name] for name in card.ranking]
+        ranked = [label_to_key(name) for name in card.ranking]
         passed = []
         for position, model in enumerate(ranked):
             try:
@@ -286,11 +284,7 @@ class Analysis:
 
     def p_alive_note(self) -> str:
         """What P(alive) cannot say under the model in use (BG/NBD: one-time buyers are 1 by construction)."""
-        return (
-            models.REGISTRY[self.model].p_alive_note
-            if hasattr(models, "REGISTRY")
-            else _P_ALIVE_NOTES.get(self.model, "")
-        )
+        return REGISTRY[self.model].p_alive_note
 
     def comparison(self) -> pd.DataFrame:
         """Every purchase model fitted on the whole history: log-likelihood, AIC, BIC, and why a fit failed."""
@@ -482,12 +476,6 @@ def _assess(summary: CustomerSummary, first_day: pd.Timestamp, today: dt.date) -
 
 def _cohort_forecast(table, tx, fit, summary, base, where, ahead):
     return cohorts.forecast_cells(table, tx, fit, summary, base.expected_order_value, where=where, ahead=ahead)
-
-
-_P_ALIVE_NOTES = {
-    "bgnbd": "BG/NBD gives every one-time buyer P(alive) = 1 by construction (it lets customers drop out only after "
-    "a repeat purchase), so for them P(alive) says nothing: read recency (RFM segment, lifecycle stage) instead."
-}
 
 
 def _ordinal(position: int) -> str:

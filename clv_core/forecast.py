@@ -136,24 +136,6 @@ def bootstrap_clv(
     )
 
 
-def score_customers(
-    summary: CustomerSummary,
-    model: str,
-    economics: Economics,
-    *,
-    bootstrap: int = 0,
-    seed: int = 0,
-    base: ForecastBase | None = None,
-) -> pd.DataFrame:
-    """One row per customer: ``customer_id, p_alive, expected_purchases, expected_avg_value, clv, clv_lower,
-    clv_upper, clv_risk_adjusted`` (interval columns empty without ``bootstrap``)."""
-    if base is None:
-        out = score_table(summary.table, fit_purchases(summary, model), fit_spend(summary), economics)
-    else:
-        out = scenario(base, economics).customers.drop(columns="historical_revenue")
-    return _with_intervals(out, summary, model, economics, bootstrap, seed)
-
-
 def score_table(table: pd.DataFrame, fit: FitResult, spend: FitResult, economics: Economics) -> pd.DataFrame:
     """The scoring function every engine runs: summary rows (``customer_id, frequency, recency, T,
     monetary_value, total_revenue`` in ``fit.time_unit``) in, ``customer_id, p_alive, expected_purchases,
@@ -161,15 +143,6 @@ def score_table(table: pd.DataFrame, fit: FitResult, spend: FitResult, economics
     summary = CustomerSummary(table=table.reset_index(drop=True), time_unit=fit.time_unit, observation_end=pd.NaT)
     base = precompute(fit, spend, summary, churn_multiplier=economics.churn_multiplier, months=economics.horizon_months)
     return scenario(base, economics).customers.drop(columns="historical_revenue")
-
-
-def _with_intervals(out, summary, model, economics, bootstrap, seed) -> pd.DataFrame:
-    if bootstrap:
-        boot = bootstrap_clv(summary, model, economics, resamples=bootstrap, seed=seed)
-        out["clv_lower"], out["clv_upper"], out["clv_risk_adjusted"] = boot.lower, boot.upper, boot.risk_adjusted
-    else:
-        out["clv_lower"] = out["clv_upper"] = out["clv_risk_adjusted"] = np.nan
-    return out
 
 
 def p_alive_grid(

@@ -46,7 +46,7 @@ def test_the_model_and_economics_chosen_once_follow_every_page_and_its_link():
     at.switch_page("pages/segments.py").run()
     assert at.slider(key="horizon").value == 18  # the Segments page scores with the forecast's economics
     assert any(c.value.startswith("Model: BG/NBD for purchases") for c in at.caption)
-    assert any("P(alive) = 1" in c.value for c in at.caption)  # what BG/NBD's P(alive) cannot say, beside it
+    assert any("P(alive) is 1 for every one-time buyer" in c.value for c in at.caption)  # said beside P(alive)
     at.switch_page("pages/forecast.py").run()
     assert at.selectbox(key="model").value == "bgnbd" and at.slider(key="horizon").value == 18  # not forgotten
 

@@ -158,9 +158,9 @@ def test_download_a_filtered_segment_list_with_the_stated_row_count(page, server
     page.get_by_text("Customer list").wait_for(timeout=90_000)
     wait_for_run(page)
     everyone = metric(page, "Customers in the list")
-    box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="CLV segment").locator("input")
+    box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Value group").locator("input")
     box.click()
-    box.fill("Champions")
+    box.fill("Top value")
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
     for _ in range(100):  # the list is refiltered by a rerun: wait for the stated count to change
@@ -174,20 +174,21 @@ def test_download_a_filtered_segment_list_with_the_stated_row_count(page, server
     wait_for_run(page)
     with page.expect_download() as download:
         button.click()
-    assert download.value.suggested_filename.startswith("clv-champions-")
+    assert download.value.suggested_filename.startswith("clv-top-value-")
     rows = pd.read_csv(download.value.path(), encoding="utf-8-sig", dtype={"customer_id": str})
-    assert len(rows) == stated > 0 and set(rows["clv_segment"]) == {"Champions"}
+    assert len(rows) == stated > 0 and set(rows["value_group"]) == {"Top value"}
 
     # The assumptions travel with the list: as JSON under the same name, and on the Excel file's second sheet.
     wait_for_run(page)  # the page is idle before each click
     with page.expect_download() as download:
         page.get_by_role("button", name="Assumptions of this list (JSON)").click()
     stem = Path(download.value.suggested_filename).name.removesuffix(".assumptions.json")
-    assert stem.startswith("clv-champions-")
+    assert stem.startswith("clv-top-value-")
     about = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
     assert about["rows"] == stated and about["economics"]["horizon (months)"] == 12
-    assert set(about["model: BG/NBD"]["parameters"]) == {"r", "alpha", "a", "b"}
-    assert about["settings"]["filters"]["segments"] == ["Champions"]
+    assert set(about["model: MBG/NBD"]["parameters"]) == {"r", "alpha", "a", "b"}  # CDNOW's holdout winner
+    assert about["settings"]["filters"]["value_groups"] == ["Top value"]
+    assert about["settings"]["glossary"]["value group"].startswith("Rank of predicted CLV")
     assert set(about["columns"]) == set(rows.columns)
     wait_for_run(page)
     with page.expect_download() as download:
@@ -195,20 +196,20 @@ def test_download_a_filtered_segment_list_with_the_stated_row_count(page, server
     assert download.value.suggested_filename == f"{stem}.xlsx"
     book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()), read_only=True)
     settings = {r[0]: r[1] for r in book["assumptions"].iter_rows(min_row=2, values_only=True)}
-    r = about["model: BG/NBD"]["parameters"]["r"]
-    assert settings["model: BG/NBD / parameters / r"] == pytest.approx(r, rel=1e-12)
+    r = about["model: MBG/NBD"]["parameters"]["r"]
+    assert settings["model: MBG/NBD / parameters / r"] == pytest.approx(r, rel=1e-12)
 
 
 def test_a_shared_link_opens_the_same_view_and_the_address_follows_it(page, server):
-    page.goto(f"{server}/forecast?fc-horizon=24&fc-margin=0.5")
+    page.goto(f"{server}/forecast?horizon=24&margin=0.5")
     page.get_by_text("Base value (24 mo, extrapolated)").wait_for(timeout=90_000)
     wait_for_run(page)
-    assert "fc-horizon=24" in page.url and "fc-margin=0.5" in page.url
+    assert "horizon=24" in page.url and "margin=0.5" in page.url
     handle = page.get_by_role("slider", name="Horizon (months)")
     handle.focus()
     for _ in range(6):
         page.keyboard.press("ArrowLeft")
     page.get_by_text("Base value (18 mo)").wait_for()
     wait_for_run(page)
-    page.wait_for_url(re.compile(r"fc-horizon=18"))
+    page.wait_for_url(re.compile(r"horizon=18"))
     assert page.locator('[data-testid="stException"]').count() == 0

@@ -163,7 +163,7 @@ def test_executive_report_is_self_contained_and_escapes_user_text():
     ):
         assert f"<h2>{heading}</h2>" in page
     assert "BG/NBD" in page and "10% a year" in page and "12 months" in page and "2,357 customers" in page
-    assert "P(alive) = 1" in page  # what BG/NBD's P(alive) cannot say, beside the table that shows it
+    assert "P(alive) is 1 for every one-time buyer" in page  # said beside the table that shows P(alive)
     for group in VALUE_GROUPS:
         assert f"<td>{group}</td>" in page
 

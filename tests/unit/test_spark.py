@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clv_core.analysis import Analysis
 from clv_core.economics import Economics
-from clv_core.forecast import score_customers
 from clv_core.models import fit_purchases, fit_spend
 from clv_core.summary import summarise
 from tests.conftest import ROOT, load
@@ -70,7 +70,7 @@ def test_fits_on_sufficient_statistics_and_distributed_scoring_match(spark, cdno
     assert purchase.customers == 23_570
     econ = Economics(horizon_months=24, annual_discount_rate=0.15)
     ours = engine.score(table, purchase, spend, econ).toPandas().sort_values("customer_id", ignore_index=True)
-    theirs = score_customers(embedded, "bgnbd", econ).sort_values("customer_id", ignore_index=True)
+    theirs = Analysis(tx, model="bgnbd").scenario(econ).customers.sort_values("customer_id", ignore_index=True)
     assert list(ours["customer_id"]) == list(theirs["customer_id"])
     for column in ("p_alive", "expected_purchases", "expected_avg_value", "clv"):
         np.testing.assert_allclose(ours[column], theirs[column], rtol=1e-6, atol=1e-9)
