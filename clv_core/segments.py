@@ -124,6 +124,10 @@ def with_intervals(summary: pd.DataFrame, customers: pd.DataFrame, boot, custome
     return summary.join(intervals.reindex(summary.index.astype(str)).set_axis(summary.index))
 
 
+#: The allocation's last row: what the caps leave of the budget.
+UNALLOCATED = "Unallocated (caps reached)"
+
+
 def allocate_budget(summary: pd.DataFrame, actions: pd.DataFrame, total_budget: float) -> pd.DataFrame:
     """Split ``total_budget`` by CLV weight × response rate, capped per segment at customers × mean CLV × max
     spend share; what the caps leave is reported as unallocated. Expected return = customers × response rate ×
@@ -155,7 +159,7 @@ def allocate_budget(summary: pd.DataFrame, actions: pd.DataFrame, total_budget: 
         }
     )
     out["return on budget"] = out["expected return"] / out["budget"].replace(0, np.nan)
-    out.loc["Unallocated (caps reached)"] = [remaining, np.nan, 0.0, np.nan]
+    out.loc[UNALLOCATED] = [max(remaining, 0.0), np.nan, 0.0, np.nan]
     return out
 
 

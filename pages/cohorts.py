@@ -79,9 +79,10 @@ st.dataframe(
     comparison,
     width="stretch",
     column_config={
+        **common.counts(comparison),
         **{f"retention {a}": st.column_config.NumberColumn(f"retention at {a}", format="percent") for a in ages},
         **{
-            c: st.column_config.NumberColumn(c, format="%.2f")
+            c: st.column_config.NumberColumn(c, format="%,.2f")
             for c in comparison.columns
             if "revenue" in c or "order" in c
         },

@@ -92,9 +92,9 @@ def what_if() -> None:
     views.churn_by_segment(result, bases, segments)
     st.plotly_chart(memo.of(views.predicted_vs_historical, result), width="stretch")
     views.top_customers(result, boot)
+    views.formula_views(analysis.transactions, econ)
     links.publish(("fc-boot",))
 
 
 what_if()
 links.publish(("fc-boot",))
-views.formula_views(analysis.transactions)

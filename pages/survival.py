@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from clv_app import links, memo, navigation
+from clv_app import links, memo, navigation, session
 from clv_app.views import common
 from clv_app.views import survival as views
 from clv_core import charts, survival
+from clv_core.economics import MAX_MONTHS
 from clv_core.errors import ClvError
 
 navigation.page_guard()
@@ -17,8 +18,6 @@ SURVIVAL_KEYS = (
     "surv-model",
     "surv-cox",
     "surv-horizon",
-    "surv-clv-months",
-    "surv-clv-rate",
 )
 
 analysis = common.page_start("Survival")
@@ -103,9 +102,9 @@ with tab_param:
         st.warning(str(exc), icon=":material/warning:")
 with tab_clv:
     h1, h2 = st.columns(2)
-    months = links.ranged(h1.slider, "Horizon (months)", 6, 60, 24, key="surv-clv-months")
-    rate = links.ranged(
-        h2.slider, "Annual discount rate", 0.0, 0.30, 0.10, step=0.01, format="%.2f", key="surv-clv-rate"
+    months = session.choose(h1.slider, "Horizon (months, shared with the CLV forecast)", "horizon", 1, MAX_MONTHS)
+    rate = session.choose(
+        h2.slider, "Annual discount rate (shared with the CLV forecast)", "rate", 0.0, 0.30, step=0.01, format="%.2f"
     )
     value = analysis.survival_clv(data, months, rate)
     views.survival_clv_result(value)

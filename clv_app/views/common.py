@@ -113,6 +113,25 @@ def format_value(value: float, unit: str) -> str:
     return f"{value:,.0f}"
 
 
+#: A figure card's width: wide enough for "Customer-base value, next 12 months" and "1,234,567.89"; cards wrap onto
+#: the next row rather than cut their labels when the page is narrow.
+CARD_WIDTH = 260
+
+
+def cards():
+    """A row of figure cards (``st.metric(..., width=CARD_WIDTH)`` inside) that wraps on narrow screens."""
+    return st.container(horizontal=True, gap="small")
+
+
+def counts(frame: pd.DataFrame) -> dict:
+    """Column settings that show every whole-number column of ``frame`` with thousands separators."""
+    return {
+        str(c): st.column_config.NumberColumn(format="%,d")
+        for c in frame.columns
+        if pd.api.types.is_integer_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    }
+
+
 def money(value: float, *, cents: bool = False) -> str:
     """An amount with thousands separators (in the file's currency): whole units unless ``cents``.
 
@@ -196,14 +215,14 @@ def customer_columns(horizon_months: int) -> dict:
     h = horizon_months
     money = st.column_config.NumberColumn
     return {
-        "p_alive": money("P(alive) now", format="%.2f", help="Probability the customer is still active (0–1)."),
-        "expected_purchases": money(f"expected purchases ({h} mo)", format="%.2f"),
-        "expected_avg_value": money("expected order value", format="%.2f", help="Revenue per order (Gamma–Gamma)."),
-        "clv": money(f"CLV ({h} mo, discounted margin)", format="%.2f"),
-        "clv_lower": money(f"CLV {h} mo, 90 % low", format="%.2f"),
-        "clv_upper": money(f"CLV {h} mo, 90 % high", format="%.2f"),
-        "clv_risk_adjusted": money(f"CLV {h} mo, 10th percentile", format="%.2f"),
-        "historical_revenue": money("revenue to date", format="%.2f"),
+        "p_alive": money("P(alive) now", format="%,.2f", help="Probability the customer is still active (0–1)."),
+        "expected_purchases": money(f"expected purchases ({h} mo)", format="%,.2f"),
+        "expected_avg_value": money("expected order value", format="%,.2f", help="Revenue per order (Gamma–Gamma)."),
+        "clv": money(f"CLV ({h} mo, discounted margin)", format="%,.2f"),
+        "clv_lower": money(f"CLV {h} mo, 90 % low", format="%,.2f"),
+        "clv_upper": money(f"CLV {h} mo, 90 % high", format="%,.2f"),
+        "clv_risk_adjusted": money(f"CLV {h} mo, 10th percentile", format="%,.2f"),
+        "historical_revenue": money("revenue to date", format="%,.2f"),
         "value_group": st.column_config.TextColumn("value group"),
         "slipping": st.column_config.CheckboxColumn("slipping"),
         "rfm_segment": st.column_config.TextColumn("RFM segment"),
@@ -216,8 +235,8 @@ def interval_columns(boot, horizon_months: int) -> dict:
         return {}
     pct = f"{boot.level * 100:.0f} %"
     return {
-        "total_lower": st.column_config.NumberColumn(f"total ({horizon_months} mo), {pct} low", format="%.0f"),
-        "total_upper": st.column_config.NumberColumn(f"total ({horizon_months} mo), {pct} high", format="%.0f"),
+        "total_lower": st.column_config.NumberColumn(f"total ({horizon_months} mo), {pct} low", format="%,.0f"),
+        "total_upper": st.column_config.NumberColumn(f"total ({horizon_months} mo), {pct} high", format="%,.0f"),
     }
 
 

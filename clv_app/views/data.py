@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from clv_app.views.common import SHOWN_ROWS, md
+from clv_app.views.common import CARD_WIDTH, SHOWN_ROWS, cards, md
 from clv_core.ingest import (
     AUTO,
     DAY_FIRST,
@@ -143,11 +143,11 @@ def options_picker(current: IngestOptions) -> IngestOptions:
 def quality_report(tx: Transactions) -> None:
     r = tx.report
     st.subheader("Data quality")
-    cols = st.columns(4)
-    cols[0].metric("Rows read", f"{r.rows_read:,}")
-    cols[1].metric("Transactions kept", f"{r.rows_kept:,}")
-    cols[2].metric("Rows dropped", f"{r.rows_dropped:,}")
-    cols[3].metric("Customers", f"{r.customers:,}")
+    with cards():
+        st.metric("Rows read", f"{r.rows_read:,}", width=CARD_WIDTH)
+        st.metric("Transactions kept", f"{r.rows_kept:,}", width=CARD_WIDTH)
+        st.metric("Rows dropped", f"{r.rows_dropped:,}", width=CARD_WIDTH)
+        st.metric("Customers", f"{r.customers:,}", width=CARD_WIDTH)
     days = (pd.Timestamp(r.date_max) - pd.Timestamp(r.date_min)).days + 1
     st.caption(f"Purchases from {r.date_min} to {r.date_max} ({days:,} days); observation end {r.observation_end}.")
     if r.dates_ambiguous:
@@ -230,12 +230,12 @@ def summary_preview(summary: CustomerSummary) -> None:
         width="stretch",
         column_config={
             "frequency": st.column_config.NumberColumn("frequency", help="Days with a purchase after the first one"),
-            "recency": st.column_config.NumberColumn(f"recency ({unit})", format="%.2f"),
-            "T": st.column_config.NumberColumn(f"T ({unit})", format="%.2f"),
+            "recency": st.column_config.NumberColumn(f"recency ({unit})", format="%,.2f"),
+            "T": st.column_config.NumberColumn(f"T ({unit})", format="%,.2f"),
             "monetary_value": st.column_config.NumberColumn(
-                "monetary_value", format="%.2f", help="Mean spend per repeat purchase day"
+                "monetary_value", format="%,.2f", help="Mean spend per repeat purchase day"
             ),
-            "total_revenue": st.column_config.NumberColumn("total_revenue", format="%.2f"),
-            "average_order_value": st.column_config.NumberColumn("average_order_value", format="%.2f"),
+            "total_revenue": st.column_config.NumberColumn("total_revenue", format="%,.2f"),
+            "average_order_value": st.column_config.NumberColumn("average_order_value", format="%,.2f"),
         },
     )

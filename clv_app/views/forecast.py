@@ -9,7 +9,7 @@ import streamlit as st
 
 from clv_app import memo, session
 from clv_app.session import CHURN_STEPS
-from clv_app.views.common import customer_columns, interval_columns, interval_sentences, md, money
+from clv_app.views.common import CARD_WIDTH, cards, customer_columns, interval_columns, interval_sentences, md, money
 from clv_core import charts, economics, forecast
 from clv_core import sufficiency as suff
 from clv_core.analysis import CHOICES, Analysis
@@ -57,17 +57,21 @@ def fit_diagnostics(fit, spend, comparison: pd.DataFrame, repeat_fit: pd.DataFra
             st.caption(note)
     with right:
         st.markdown("**Model comparison** (lower AIC/BIC is better)")
-        st.dataframe(
-            comparison,
-            hide_index=True,
-            width="stretch",
-            column_config={c: st.column_config.NumberColumn(format="%.1f") for c in ("log-likelihood", "AIC", "BIC")},
-        )
+        st.dataframe(memo.of(_comparison_text, comparison), hide_index=True, width="stretch")
         if isinstance(repeat_fit, str):  # no such check for this model: the reason
             st.caption(repeat_fit)
         else:
             st.plotly_chart(memo.of(charts.repeat_purchases_chart, repeat_fit), width="stretch")
     (st.info if check.ok else st.warning)(check.sentence)
+
+
+def _comparison_text(comparison: pd.DataFrame) -> pd.DataFrame:
+    """The comparison with its figures as text: a fit without a finite log-likelihood reads "not finite" (its note
+    says why), not a blank or "None"."""
+    out = comparison.copy()
+    for column in ("log-likelihood", "AIC", "BIC"):
+        out[column] = [f"{v:,.1f}" if math.isfinite(v) else "not finite" for v in comparison[column]]
+    return out
 
 
 def _params(fit) -> pd.DataFrame:
@@ -96,39 +100,43 @@ def sufficiency(gate) -> None:
 
 def clv_headline(result, *, extrapolated: bool = False) -> None:
     e = result.economics
-    c = st.columns(5)
-    c[0].metric(
+    row = cards()
+    row.metric(
         f"Base value ({e.horizon_months} mo{', extrapolated' if extrapolated else ''})",
         money(result.total_clv),
         border=True,
+        width=CARD_WIDTH,
         help=f"Predicted discounted margin of today's customers over the next {e.horizon_months} months.",
     )
-    c[1].metric("Average CLV per customer", f"{result.mean_clv:,.2f}", border=True)
-    c[2].metric(
+    row.metric("Average CLV per customer", f"{result.mean_clv:,.2f}", border=True, width=CARD_WIDTH)
+    row.metric(
         "New-customer CLV",
         f"{result.new_customer_clv:,.2f}",
         border=True,
+        width=CARD_WIDTH,
         help="Margin of the first order plus the expected repeat orders of a customer acquired today.",
     )
     if result.clv_to_cac is None:
-        c[3].metric("CLV : CAC", "–", border=True, help="Enter a CAC to compare.")
-        c[4].metric("Payback", "–", border=True)
+        row.metric("CLV : CAC", "–", border=True, width=CARD_WIDTH, help="Enter a CAC to compare.")
+        row.metric("Payback", "–", border=True)
         return
     good = result.clv_to_cac >= 3
-    c[3].metric(
+    row.metric(
         "CLV : CAC",
         f"{result.clv_to_cac:.1f} : 1",
         delta="meets 3 : 1" if good else "below 3 : 1",
         delta_color="green" if good else "red",
         delta_arrow="off",
         border=True,
+        width=CARD_WIDTH,
         help="New-customer CLV over CAC; 3 : 1 is the common rule of thumb.",
     )
     payback = "not within 60 months" if result.payback_months is None else f"{result.payback_months:.0f} months"
-    c[4].metric(
+    row.metric(
         "Payback period",
         payback,
         border=True,
+        width=CARD_WIDTH,
         help="First month in which a new customer's cumulative discounted margin covers the CAC.",
     )
 
@@ -141,10 +149,10 @@ def clv_by_segment(table: pd.DataFrame, horizon_months: int, boot=None) -> None:
         table,
         width="stretch",
         column_config={
-            "customers": st.column_config.NumberColumn("customers", format="%d"),
-            "total_clv": st.column_config.NumberColumn(f"total CLV ({horizon_months} mo)", format="%.0f"),
-            "mean_clv": st.column_config.NumberColumn(f"mean CLV ({horizon_months} mo)", format="%.2f"),
-            "mean_p_alive": st.column_config.NumberColumn("mean P(alive) now", format="%.2f"),
+            "customers": st.column_config.NumberColumn("customers", format="%,d"),
+            "total_clv": st.column_config.NumberColumn(f"total CLV ({horizon_months} mo)", format="%,.0f"),
+            "mean_clv": st.column_config.NumberColumn(f"mean CLV ({horizon_months} mo)", format="%,.2f"),
+            "mean_p_alive": st.column_config.NumberColumn("mean P(alive) now", format="%,.2f"),
             "share of value": st.column_config.NumberColumn(format="percent"),
             **interval_columns(boot, horizon_months),
         },
@@ -215,7 +223,7 @@ def churn_by_segment(result, bases, segments: pd.Series) -> None:
         table,
         width="stretch",
         column_config={
-            **{c: st.column_config.NumberColumn(format="%.0f") for c in table.columns[:3]},
+            **{c: st.column_config.NumberColumn(format="%,.0f") for c in table.columns[:3]},
             "change %": st.column_config.NumberColumn(format="percent"),
         },
     )
@@ -246,23 +254,22 @@ def top_customers(result, boot) -> None:
     )
 
 
-def formula_views(tx) -> None:
+def formula_views(tx, econ: Economics) -> None:
+    """The textbook formulas on the data's retention and spend, at the page's margin and discount rate."""
     with st.expander("Formula views: the textbook CLV formulas on this data"):
         try:
             inputs = memo.of(economics.formula_inputs, tx.data, tx.observation_end)
         except ClvError as exc:
             st.info(str(exc))
             return
-        c1, c2 = st.columns(2)
-        margin = c1.slider("Margin", 0.05, 1.0, 0.30, 0.05, key="fv-margin")
-        rate = c2.slider("Annual discount rate ", 0.0, 0.30, 0.10, 0.01, key="fv-rate")
+        margin, rate = econ.gross_margin, econ.annual_discount_rate
         st.caption(md(inputs.sentence))
         table = memo.of(economics.formula_table, inputs, margin, rate)
         st.dataframe(
             table,
             hide_index=True,
             width="stretch",
-            column_config={"CLV per customer": st.column_config.NumberColumn(format="%.2f")},
+            column_config={"CLV per customer": st.column_config.NumberColumn(format="%,.2f")},
         )
         st.caption(
             f"m = margin per year ({inputs.revenue_per_year * margin:,.2f}), r = annual retention "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from clv_app import session
-from clv_app.views.common import bootstrap, format_value, model_line, money, steps
+from clv_app.views.common import CARD_WIDTH, bootstrap, cards, format_value, model_line, money, steps
 from clv_core.analysis import Analysis
 from clv_core.errors import ClvError
 
@@ -15,12 +15,17 @@ RESAMPLES = 30
 
 def kpi_cards(window) -> None:
     """KPI cards with the change against the previous window (none when there is no previous window)."""
-    items = window.kpis
-    for start in range(0, len(items), 4):
-        cols = st.columns(4)
-        for col, kpi in zip(cols, items[start : start + 4], strict=False):
+    with cards():
+        for kpi in window.kpis:
             delta = None if kpi.change is None else f"{kpi.change:+.1%}"
-            col.metric(kpi.name, format_value(kpi.value, kpi.unit), delta=delta, help=kpi.help, border=True)
+            st.metric(
+                kpi.name,
+                format_value(kpi.value, kpi.unit),
+                delta=delta,
+                help=kpi.help,
+                border=True,
+                width=CARD_WIDTH,
+            )
 
 
 def base_value(analysis: Analysis) -> None:
@@ -38,16 +43,24 @@ def base_value(analysis: Analysis) -> None:
         st.info(f"No forecast of the customer base's value: {exc}", icon=":material/info:")
         return
     lo, hi = boot.total_interval()
-    left, right = st.columns([1, 2])
-    left.metric(
-        f"Customer-base value, next {econ.horizon_months} months",
+    extrapolated = analysis.sufficiency().extrapolates(econ.horizon_months)
+    st.metric(
+        f"Customer-base value, next {econ.horizon_months} months" + (" (extrapolated)" if extrapolated else ""),
         money(result.total_clv),
         border=True,
+        width=2 * CARD_WIDTH,
         help="Predicted discounted margin of today's customers: the CLV forecast page's base value.",
     )
+    right = st.container()
     right.markdown(
         f"{boot.level * 100:.0f} % interval **{money(lo)} – {money(hi)}** ({boot.resamples} bootstrap refits); "
         f"{econ.gross_margin:.0%} gross margin, {econ.annual_discount_rate:.0%} annual discount rate, churn "
         f"×{econ.churn_multiplier:g}: set on the CLV forecast page."
+        + (
+            f" {econ.horizon_months} months is past the {analysis.sufficiency().supported_months} months of history: "
+            "beyond that the forecast is extrapolation."
+            if extrapolated
+            else ""
+        )
     )
     model_line(analysis, where=right)

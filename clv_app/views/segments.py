@@ -12,6 +12,7 @@ from clv_app import links, memo
 from clv_app.views.common import (
     SHOWN_ROWS,
     assumptions_download,
+    counts,
     customer_columns,
     dataset_settings,
     frozen,
@@ -33,9 +34,10 @@ def value_table(summary: pd.DataFrame, horizon_months: int, boot=None) -> None:
         summary,
         width="stretch",
         column_config={
-            "total CLV": st.column_config.NumberColumn(f"total CLV ({horizon_months} mo)", format="%.0f"),
-            "mean CLV": st.column_config.NumberColumn(f"mean CLV ({horizon_months} mo)", format="%.2f"),
-            "mean P(alive)": st.column_config.NumberColumn("mean P(alive) now", format="%.2f"),
+            **counts(summary),
+            "total CLV": st.column_config.NumberColumn(f"total CLV ({horizon_months} mo)", format="%,.0f"),
+            "mean CLV": st.column_config.NumberColumn(f"mean CLV ({horizon_months} mo)", format="%,.2f"),
+            "mean P(alive)": st.column_config.NumberColumn("mean P(alive) now", format="%,.2f"),
             "share of value": st.column_config.NumberColumn(format="percent"),
             **interval_columns(boot, horizon_months),
         },
@@ -43,19 +45,27 @@ def value_table(summary: pd.DataFrame, horizon_months: int, boot=None) -> None:
 
 
 def budget_table(allocation: pd.DataFrame) -> None:
+    """The split per value group; what the caps leave unallocated is said below the table, not as a row of blanks."""
+    left = allocation.index == segments.UNALLOCATED
+    unallocated = float(allocation.loc[left, "budget"].sum())
     st.dataframe(
-        allocation,
+        allocation.loc[~left],
         width="stretch",
         column_config={
-            "budget": st.column_config.NumberColumn(format="%.0f"),
-            "per customer": st.column_config.NumberColumn(format="%.2f"),
-            "expected return": st.column_config.NumberColumn(format="%.0f"),
+            "budget": st.column_config.NumberColumn(format="%,.0f"),
+            "per customer": st.column_config.NumberColumn(format="%,.2f"),
+            "expected return": st.column_config.NumberColumn(format="%,.0f"),
             "return on budget": st.column_config.NumberColumn(format="%.1f×"),
         },
     )
     st.caption(
         "Budget split by value group: its CLV × response rate, capped at customers × mean CLV × max spend share "
         "(edit both in the table above); expected return = customers × response rate × mean CLV."
+        + (
+            f" {unallocated:,.0f} of the budget is left unallocated: every group reached its cap."
+            if unallocated >= 0.5
+            else ""
+        )
     )
 
 

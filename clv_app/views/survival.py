@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from clv_app import memo
-from clv_app.views.common import md, model_line, steps
+from clv_app.views.common import CARD_WIDTH, cards, counts, md, model_line, steps
 from clv_core import charts, survival
 from clv_core.analysis import Analysis
 from clv_core.errors import ClvError
@@ -51,12 +51,14 @@ def implied_survival_note(km, implied: tuple[str, pd.DataFrame], inactivity_days
 
 def survival_summary(data) -> None:
     t = data.table
-    c = st.columns(4)
-    c[0].metric("Customers", f"{len(t):,}")
-    c[1].metric("Churned", f"{t['churned'].mean():.1%}")
     one_time = memo.of(survival.churned_after_one_visit, data)
-    c[2].metric("Churned after one visit", f"{one_time:.1%}", help="Their lifetime is the grace period.")
-    c[3].metric("Observed to", str(data.observation_end.date()))
+    with cards():
+        st.metric("Customers", f"{len(t):,}", width=CARD_WIDTH)
+        st.metric("Churned", f"{t['churned'].mean():.1%}", width=CARD_WIDTH)
+        st.metric(
+            "Churned after one visit", f"{one_time:.1%}", help="Their lifetime is the grace period.", width=CARD_WIDTH
+        )
+        st.metric("Observed to", str(data.observation_end.date()), width=CARD_WIDTH)
     if data.floored:
         st.caption(f"{data.floored:,} lifetimes shorter than one day were set to one day (lifetimes must be positive).")
 
@@ -66,10 +68,15 @@ def km_tables(km) -> None:
     medians = memo.of(survival.median_table, km)
     left.markdown("**Median lifetime** (∞: more than half are still customers)")
     left.dataframe(
-        medians, width="stretch", column_config={"median lifetime (days)": st.column_config.NumberColumn(format="%.0f")}
+        medians,
+        width="stretch",
+        column_config={
+            **counts(medians),
+            "median lifetime (days)": st.column_config.NumberColumn(format="%,.0f"),
+        },
     )
     right.markdown("**Customers still at risk** (observed and not yet churned)")
-    right.dataframe(km.at_risk, width="stretch")
+    right.dataframe(km.at_risk, width="stretch", column_config=counts(km.at_risk))
 
 
 def cox_result(result) -> None:
@@ -113,8 +120,8 @@ def survival_clv_result(value) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "month": st.column_config.NumberColumn("month ahead", format="%d"),
+            "month": st.column_config.NumberColumn("month ahead", format="%,d"),
             "survival": st.column_config.NumberColumn("still a customer", format="percent"),
-            "expected revenue": st.column_config.NumberColumn("expected revenue per new customer", format="%.2f"),
+            "expected revenue": st.column_config.NumberColumn("expected revenue per new customer", format="%,.2f"),
         },
     )

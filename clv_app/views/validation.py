@@ -14,9 +14,9 @@ def metrics_table(metrics: pd.DataFrame) -> None:
         column_config={
             **{c: st.column_config.NumberColumn(format="percent") for c in percent},
             **{c: st.column_config.NumberColumn(format="%.3f") for c in metrics.columns if c not in percent},
-            "holdout actual purchases": st.column_config.NumberColumn(format="%.0f"),
-            "holdout predicted purchases": st.column_config.NumberColumn(format="%.0f"),
-            "holdout actual revenue": st.column_config.NumberColumn(format="%.0f"),
-            "holdout predicted revenue": st.column_config.NumberColumn(format="%.0f"),
+            "holdout actual purchases": st.column_config.NumberColumn(format="%,.0f"),
+            "holdout predicted purchases": st.column_config.NumberColumn(format="%,.0f"),
+            "holdout actual revenue": st.column_config.NumberColumn(format="%,.0f"),
+            "holdout predicted revenue": st.column_config.NumberColumn(format="%,.0f"),
         },
     )

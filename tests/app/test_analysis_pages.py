@@ -40,6 +40,10 @@ def test_overview_gives_the_base_value_with_its_interval_as_the_forecast_page_op
     assert value == "230,114"  # CDNOW: MBG/NBD's base value (BG/NBD would say 236,976), on every page that shows it
     app.switch_page("pages/forecast.py").run()  # the same figure the forecast page opens with
     assert next(m.value for m in app.metric if m.label.startswith("Base value (12 mo")) == value
+    comparison = next(d.value for d in app.dataframe if "AIC" in d.value.columns).set_index("model")
+    pareto = comparison.loc["Pareto/NBD"]  # CDNOW's customer 14048 overflows lifetimes' likelihood
+    assert pareto["log-likelihood"] == "not finite" and "likelihood overflows for 1 customer" in pareto["note"]
+    assert comparison.loc["MBG/NBD", "log-likelihood"] == "-173,294.4"
 
 
 def test_overview_window_changes_the_comparison(app):

@@ -99,7 +99,7 @@ def test_rfm_survival_and_validation_links():
         rfm_churned="365",
         surv_inactivity="140",
         surv_group="RFM segment",
-        surv_clv_months="36",
+        horizon="36",
         val_end="1997-06-30",
         unit="days",
     )
@@ -110,7 +110,7 @@ def test_rfm_survival_and_validation_links():
     at.switch_page("pages/survival.py").run()
     assert not at.exception, at.exception
     assert at.slider(key="surv-inactivity").value == 140 and at.selectbox(key="surv-group").value == "RFM segment"
-    assert at.slider(key="surv-clv-months").value == 36
+    assert at.slider(key="horizon").value == 36  # the shared horizon, also the survival-based CLV's
     at.slider(key="surv-inactivity").set_value(210).run()
     assert param(at, "surv-inactivity") == ["210"] and param(at, "surv-group") == ["RFM segment"]
     at.switch_page("pages/validation.py").run()

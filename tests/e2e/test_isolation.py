@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clv_app.views import format_value
+from clv_app.views.common import format_value
 from tests.e2e.conftest import wait_for_run
 from tests.e2e.test_browser import metric, upload
 
