@@ -87,7 +87,7 @@ def page_rerun(repeats: int) -> float:
     times = []
     for i in range(repeats + 1):
         start = time.perf_counter()
-        app.slider(key="fc-horizon").set_value(13 + i).run()
+        app.slider(key="horizon").set_value(13 + i).run()
         times.append(time.perf_counter() - start)
     return statistics.median(times[1:])
 

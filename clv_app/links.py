@@ -1,6 +1,6 @@
 """Shareable views: a page's filters and slider values live in its URL, so a link opens the same view.
 
-The page is the URL's path (``/forecast``); its settings are the query string (``?fc-horizon=24&fc-rate=0.2``).
+The page is the URL's path (``/forecast``); its settings are the query string (``?horizon=24&rate=0.2``).
 When a session starts, the query string it was opened with is read once (:func:`start`), and each widget takes
 its starting value from it (:func:`initial`). Reading it once keeps each widget's default constant for the
 session (Streamlit would otherwise see a new widget each time the URL changed and reset it). After the widgets
@@ -19,12 +19,34 @@ from typing import Any
 import streamlit as st
 
 _OPENED_WITH = "_link_opened_with"
+#: Names links used before the model, time unit and economics were shared by every page: an old link still opens
+#: with its settings.
+RENAMED = {
+    "fc-model": "model",
+    "seg-model": "model",
+    "fc-unit": "unit",
+    "val-unit": "unit",
+    "fc-rate": "rate",
+    "seg-rate": "rate",
+    "surv-clv-rate": "rate",
+    "fc-churn": "churn",
+    "fc-horizon": "horizon",
+    "seg-horizon": "horizon",
+    "surv-clv-months": "horizon",
+    "fc-margin": "margin",
+    "seg-margin": "margin",
+    "fc-cac": "cac",
+}
 
 
 def start() -> None:
-    """Remember the query string this session was opened with (once per session)."""
+    """Remember the query string this session was opened with (once per session), old names read as new."""
     if _OPENED_WITH not in st.session_state:
-        st.session_state[_OPENED_WITH] = {k: st.query_params.get_all(k) for k in st.query_params}
+        opened = {k: st.query_params.get_all(k) for k in st.query_params}
+        for old, new in RENAMED.items():
+            if old in opened:
+                opened.setdefault(new, opened.pop(old))
+        st.session_state[_OPENED_WITH] = opened
 
 
 def _decode(raw: list[str], default: Any) -> Any:

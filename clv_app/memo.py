@@ -46,6 +46,8 @@ _lock = threading.Lock()
 def _token(value: Any) -> Any:
     """The value itself when it is hashable (equal settings share a result), else its identity: the entry keeps
     the object alive, so the identity cannot be reused by another object while the entry exists."""
+    if isinstance(value, tuple):  # e.g. (label, frame): equal labels and the same frame are the same key
+        return tuple(_token(v) for v in value)
     try:
         hash(value)
     except TypeError:

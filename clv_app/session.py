@@ -2,11 +2,13 @@
 
 One model decision, one time unit and one set of economics (discount rate, churn multiplier, horizon, margin,
 CAC) per session: the Overview's value, the CLV forecast, the Segments page and its exports, Survival's model
-curve, the Cohorts page's forecast cells and the report all read them, so a number two pages show is the same
-number. The choices are made on the CLV forecast page (the economics on the Segments page too) and kept in
-``_settings``, not in widget keys (Streamlit forgets a widget's value when its page is left). They start from the
-link the session was opened with (:mod:`clv_app.links`), and every page's address carries those that differ from
-the defaults (``_settings_link``, read by :func:`clv_app.links.publish`).
+curve and survival-based CLV, the Cohorts page's forecast cells and the report all read them, so a number two
+pages show is the same number. (The Cohorts forecast cells and Survival's model curve show the model as fitted,
+churn ×1: they set the model beside what the data shows, not beside a what-if.) The choices are made on the CLV
+forecast page (the economics also on the Segments and Survival pages, the time unit on the Model validation page)
+and kept in ``_settings``, not in widget keys (Streamlit forgets a widget's value when its page is left). They
+start from the link the session was opened with (:mod:`clv_app.links`), and every page's address carries those
+that differ from the defaults (``_settings_link``, read by :func:`clv_app.links.publish`).
 
 Pages ask :func:`analysis` for results: a :class:`clv_core.analysis.Analysis` whose steps are kept in the app's
 shared store (:mod:`clv_app.cache`), so every session on the same dataset and choices shares them.
@@ -40,7 +42,7 @@ SETTINGS: dict[str, tuple[Any, dict]] = {
 ECONOMICS_KEYS = ("rate", "churn", "horizon", "margin", "cac")
 _SETTINGS = "_settings"
 _LINK = "_settings_link"
-CHOSEN_IN = "chosen on the CLV forecast page"
+CHOSEN_IN = "chosen on the CLV forecast page, or in the link"
 assert set(UNITS) == set(TIME_UNITS)
 
 

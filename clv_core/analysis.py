@@ -77,8 +77,9 @@ class ModelDecision:
     """Which purchase model the analysis uses, and why.
 
     ``chosen_by`` is ``"holdout"`` (most accurate on the holdout test), ``"user"`` (chosen by name) or
-    ``"fallback"`` (no holdout test was possible, or the models it preferred cannot score this data);
-    ``scorecard`` is the holdout test when one ran; ``passed_over`` says why better-ranked models were not used.
+    ``"fallback"`` (BG/NBD, when no holdout test was possible: too little history); ``scorecard`` is the holdout
+    test when one ran; ``passed_over`` says why better-ranked models were not used (a model the test prefers whose
+    fit on the whole history cannot score every customer).
     """
 
     model: str
@@ -161,7 +162,7 @@ class Analysis:
 
     def decision(self) -> ModelDecision:
         """The model every page, export and command uses for this dataset (see :class:`ModelDecision`)."""
-        return self._keep("decision", self.choice, self.time_unit, fn=self._decide)
+        return self._keep("decision", self.choice, self.time_unit, self.chosen_in, fn=self._decide)
 
     @property
     def model(self) -> str:
@@ -173,14 +174,14 @@ class Analysis:
         try:
             card = self.scorecard()
         except ClvError as exc:
-            return ModelDecision("bgnbd", "fallback", None, f"BG/NBD by default: no holdout test, {_lower(exc)}")
+            return ModelDecision("bgnbd", "fallback", None, f"BG/NBD by default, since there is no holdout test: {exc}")
         ranked = [label_to_key(name) for name in card.ranking]
         passed = []
         for position, model in enumerate(ranked):
             try:
                 self.base(1.0, model)  # the fit and its predictions for every customer must work
             except ClvError as exc:
-                passed.append(f"{MODEL_LABELS[model]} ranked {_ordinal(position)} but {_lower(exc)}")
+                passed.append(f"{MODEL_LABELS[model]} ranked {_ordinal(position)}, but: {str(exc).rstrip('.')}")
                 continue
             h = card.holdout
             window = f"{h.calibration_end.date()} → {h.holdout_end.date()}"
@@ -310,20 +311,24 @@ class Analysis:
 
         return self._keep("diagnostics", self.time_unit, self.model, fn=build)
 
-    def bootstrap_fits(self, resamples: int, progress=None) -> forecast.BootstrapFits:
+    def bootstrap_fits(self, resamples: int, progress=None, *, seed: int = 0) -> forecast.BootstrapFits:
         s, model = self.summary(), self.model
         return self._keep(
             "bootstrap",
             self.time_unit,
             model,
             resamples,
-            fn=lambda: forecast.bootstrap_fits(s, model, resamples=resamples, seed=0, progress=progress),
+            seed,
+            fn=lambda: forecast.bootstrap_fits(s, model, resamples=resamples, seed=seed, progress=progress),
             heavy="bootstrap refits",
         )
 
-    def bootstrap(self, econ: economics.Economics, resamples: int, progress=None) -> forecast.BootstrapCLV:
-        """Each customer's CLV under every bootstrap refit (the refits are shared by every slider position)."""
-        fits = self.bootstrap_fits(resamples, progress)
+    def bootstrap(
+        self, econ: economics.Economics, resamples: int, progress=None, *, seed: int = 0
+    ) -> forecast.BootstrapCLV:
+        """Each customer's CLV under every bootstrap refit (the refits are shared by every slider position; the
+        app always uses seed 0, so its pages share them)."""
+        fits = self.bootstrap_fits(resamples, progress, seed=seed)
         s = self.summary()
         return self.memo.derive(_bootstrap_clv, fits, s, econ)
 
@@ -357,6 +362,9 @@ class Analysis:
     def report(self, econ: economics.Economics, cuts=None, *, label: str) -> str:
         from clv_core.report import executive_report
 
+        today = self.today or dt.date.today()
+        # Not marked heavy: its steps (fits, survival, cohorts) take their own slots, and a heavy step that waits
+        # for another key while holding a slot can keep that key's owner waiting for a slot (a lock-order inversion).
         return self._keep(
             "report",
             self.time_unit,
@@ -364,8 +372,8 @@ class Analysis:
             econ,
             cuts,
             label,
-            fn=lambda: executive_report(self, label=label, economics=econ, cuts=cuts, today=self.today),
-            heavy="writing the report",
+            today,
+            fn=lambda: executive_report(self, label=label, economics=econ, cuts=cuts, today=today),
             spinner="Writing the report…",
         )
 
@@ -480,8 +488,3 @@ def _cohort_forecast(table, tx, fit, summary, base, where, ahead):
 
 def _ordinal(position: int) -> str:
     return ("first", "second", "third", "fourth", "fifth")[position] if position < 5 else f"#{position + 1}"
-
-
-def _lower(exc: Exception) -> str:
-    text = str(exc).rstrip(".")
-    return text[:1].lower() + text[1:]

@@ -267,9 +267,12 @@ def _score(args: argparse.Namespace) -> int:
     if args.engine == "spark":
         if args.bootstrap:
             raise ClvError("--bootstrap runs on the embedded engine only")
-        if args.model == AUTO:
-            raise ClvError(
-                "the Spark engine has no holdout test to choose a model: give --model bgnbd, paretonbd or mbgnbd"
+        if args.model == AUTO:  # the holdout test runs on the embedded engine; say what is used instead
+            args.model = "bgnbd"
+            print(
+                "Model: BG/NBD for purchases, Gamma–Gamma for spend (the Spark engine runs no holdout test; "
+                "choose with --model)",
+                file=sys.stderr,
             )
         spark, table = _spark_summary(args)
         table = table.cache()
@@ -282,7 +285,7 @@ def _score(args: argparse.Namespace) -> int:
     analysis = analysis_of(args, load(args))
     out = analysis.scenario(economics).customers.drop(columns="historical_revenue")
     if args.bootstrap:
-        boot = analysis.bootstrap(economics, args.bootstrap)
+        boot = analysis.bootstrap(economics, args.bootstrap, seed=args.seed)
         out["clv_lower"], out["clv_upper"], out["clv_risk_adjusted"] = boot.lower, boot.upper, boot.risk_adjusted
     else:
         out["clv_lower"] = out["clv_upper"] = out["clv_risk_adjusted"] = float("nan")

@@ -41,9 +41,10 @@ def glossary(
         + ".",
         "new": "Recently acquired, by first purchase: the RFM segment 'Recent / New Customers' (bought recently, "
         "once or twice) and the lifecycle stage 'First-time' (one order, not yet inactive).",
-        "at risk": "From recency only: the RFM segment 'At Risk' (good customers who have not bought for a while) "
-        f"and the lifecycle stage 'At risk of churn' (no order for {thresholds.at_risk_days} days; churned after "
-        f"{thresholds.churned_days}).",
+        "at risk": "From how long ago customers last bought: the RFM segment 'At Risk' (a low recency score for "
+        "customers whose frequency and spend scored well) and the lifecycle stage 'At risk of churn' (no order for "
+        f"more than {thresholds.at_risk_days} days; churned after more than {thresholds.churned_days}). Never a "
+        "rank of predicted value; the model's view is 'slipping'.",
         "slipping": "Valuable but slipping: in the top 20 % by the value they would have if still active, with "
         "P(alive) below 0.5.",
     }

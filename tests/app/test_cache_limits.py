@@ -272,3 +272,42 @@ def test_a_page_stopped_while_its_job_waits_gives_back_every_lock(monkeypatch):
     assert jobs.running() == {} and jobs.visitors() == 0  # nothing held, and no visitor remembered
     with jobs.slot("the next job", visitor="cy"):  # the one slot is free
         assert jobs.running() == {"cy": "the next job"}
+
+
+def test_the_report_holds_no_slot_while_it_waits_for_a_fit_someone_else_is_making(monkeypatch):
+    """A heavy step that waits for another key while holding a slot would keep that key's owner waiting for the
+    slot: the report (whose steps take their own slots) and a fit of the same model, asked at once by one visitor,
+    both finish, and quickly."""
+    from clv_core import analysis as analysis_module
+    from clv_core import cohorts
+    from clv_core.economics import Economics
+
+    monkeypatch.setattr(cache, "_jobs", cache.Jobs(per_server=2, max_wait_s=8))
+    monkeypatch.setattr(cache, "_visitor", lambda: "alice")
+    build = cohorts.build_cohorts
+
+    def slow_cohorts(*args, **kwargs):  # the report's first step: the fit below starts meanwhile
+        time.sleep(2)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(cohorts, "build_cohorts", slow_cohorts)
+    tx = ingest(*sample_bytes("cdnow_sample"))
+    shared, done = memo.AnalysisMemo(), {}
+
+    def ask(name, work):
+        start = time.perf_counter()
+        try:
+            work(analysis_module.Analysis(tx, model="paretonbd", memo=shared))
+            done[name] = ("ok", time.perf_counter() - start)
+        except Exception as exc:  # whatever went wrong is reported by the assertion below
+            done[name] = (repr(exc), time.perf_counter() - start)
+
+    report = threading.Thread(target=ask, args=("report", lambda a: a.report(Economics(), label="x")))
+    fit = threading.Thread(target=ask, args=("fit", lambda a: a.fits()))
+    report.start()
+    time.sleep(0.5)
+    fit.start()
+    report.join()
+    fit.join()
+    assert done["report"][0] == "ok" and done["fit"][0] == "ok", done
+    assert max(t for _, t in done.values()) < 8  # nobody waited out the slot timeout

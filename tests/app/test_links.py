@@ -125,3 +125,12 @@ def test_a_link_to_a_survival_split_the_data_does_not_have_falls_back():
     assert not at.exception
     assert at.selectbox(key="surv-group").value == "(all customers)"
     assert at.slider(key="surv-inactivity").value != 99999
+
+
+def test_a_link_made_before_the_settings_were_shared_still_opens_its_view():
+    at = opened_with(fc_horizon="24", fc_model="bgnbd", seg_margin="0.5")
+    at.switch_page("pages/segments.py").run()
+    assert not at.exception, at.exception
+    assert at.slider(key="horizon").value == 24 and at.slider(key="margin").value == 0.5
+    assert any(c.value.startswith("Model: BG/NBD for purchases") for c in at.caption)
+    assert param(at, "horizon") == ["24"] and "fc-horizon" not in at.query_params  # rewritten in today's names

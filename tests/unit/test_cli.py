@@ -103,6 +103,15 @@ def test_score_writes_one_row_per_customer_with_intervals(cdnow_sample_path, tmp
     assert len(table) == 2357 and table["customer_id"].iloc[0] == "00004"
     for column in ("p_alive", "expected_purchases", "expected_avg_value", "clv", "clv_lower", "clv_upper"):
         assert table[column].notna().all()
+    runs = {}
+    for seed in ("0", "7"):
+        done = run(
+            "score", str(cdnow_sample_path), "--model", "bgnbd", "--bootstrap", "5", "--seed", seed, "--out", str(out)
+        )
+        assert done.returncode == 0, done.stderr
+        runs[seed] = pd.read_csv(out, dtype={"customer_id": str})
+    assert runs["0"]["clv"].equals(runs["7"]["clv"])  # the point estimate does not depend on the seed
+    assert not runs["0"]["clv_lower"].equals(runs["7"]["clv_lower"])  # the resamples do
 
 
 def test_retention_fits_sbg_and_refuses_bad_counts():
