@@ -73,6 +73,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_load.py
 	$(PY) benchmarks/bench_limits.py
 	$(PY) benchmarks/bench_cache.py
+	$(PY) benchmarks/bench_model_work.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

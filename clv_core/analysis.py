@@ -147,17 +147,28 @@ class Analysis:
         return self.backtest(str(validation.default_calibration_end(self.transactions).date()), challenger=False)
 
     def backtest(self, calibration_end: str, *, challenger: bool = True) -> validation.Backtest:
+        """The models refitted on purchases to ``calibration_end`` and scored on the rest; with ``challenger``, the
+        ML challenger beside them, on the same fits (the scorecard's, at the default calibration end)."""
         unit = self.time_unit
-        return self._keep(
+        tested = self._keep(
             "backtest",
             calibration_end,
             unit,
-            challenger,
             fn=lambda: validation.backtest(
-                self.transactions, calibration_end=calibration_end, time_unit=unit, challenger=challenger
+                self.transactions, calibration_end=calibration_end, time_unit=unit, challenger=False
             ),
             heavy="testing the models on a holdout period",
             spinner="Refitting the models on the calibration period…",
+        )
+        if not challenger:
+            return tested
+        return self._keep(
+            "backtest-challenger",
+            calibration_end,
+            unit,
+            fn=lambda: validation.with_challenger(tested, self.transactions),
+            heavy="training the ML challenger",
+            spinner="Training the ML challenger on the same customers…",
         )
 
     def decision(self) -> ModelDecision:
@@ -218,16 +229,32 @@ class Analysis:
     # --- the scoring chain ------------------------------------------------------------------------------------
 
     def fits(self, model: str | None = None) -> tuple[models.FitResult, models.FitResult]:
-        """(purchase fit, Gamma–Gamma fit) on the whole history; raises ClvError when the data cannot support them."""
+        """(purchase fit, Gamma–Gamma fit) on the whole history; raises ClvError when the data cannot support them.
+
+        Each model is fitted once per dataset and time unit, whoever asks first (the decision, the forecast, the
+        comparison table); a fit that fails is kept as its reason, so it is not tried again on every rerun."""
         model = model or self.model
+        return _unwrap(self._purchase_fit(model)), _unwrap(self._spend_fit())
+
+    def _purchase_fit(self, model: str) -> models.FitResult | ClvError:
         s = self.summary()
         return self._keep(
-            "fits",
+            "purchase-fit",
             self.time_unit,
             model,
-            fn=lambda: (models.fit_purchases(s, model), models.fit_spend(s)),
+            fn=lambda: _attempt(models.fit_purchases, s, model),
             heavy="fitting the models",
-            spinner=f"Fitting {MODEL_LABELS[model]} and Gamma–Gamma…",
+            spinner=f"Fitting {MODEL_LABELS[model]}…",
+        )
+
+    def _spend_fit(self) -> models.FitResult | ClvError:
+        s = self.summary()
+        return self._keep(
+            "spend-fit",
+            self.time_unit,
+            fn=lambda: _attempt(models.fit_spend, s),
+            heavy="fitting the models",
+            spinner="Fitting Gamma–Gamma…",
         )
 
     def base(self, churn_multiplier: float = 1.0, model: str | None = None) -> economics.ForecastBase:
@@ -288,15 +315,10 @@ class Analysis:
         return REGISTRY[self.model].p_alive_note
 
     def comparison(self) -> pd.DataFrame:
-        """Every purchase model fitted on the whole history: log-likelihood, AIC, BIC, and why a fit failed."""
-        s = self.summary()
-        return self._keep(
-            "comparison",
-            self.time_unit,
-            fn=lambda: models.compare_models(s),
-            heavy="comparing the models",
-            spinner="Fitting every model for the comparison…",
-        )
+        """Every purchase model fitted on the whole history: log-likelihood, AIC, BIC, and why a fit failed. The
+        fits are the analysis's own (the model in use is not fitted again for the table)."""
+        results = {key: self._purchase_fit(key) for key in REGISTRY}  # each in its own slot, before the table's key
+        return self._keep("comparison", self.time_unit, fn=lambda: models.comparison_table(results))
 
     def diagnostics(self) -> tuple[pd.DataFrame | str, models.SpendCheck]:
         """(repeat-purchase table, or the reason there is none; the spend–frequency check)."""
@@ -455,6 +477,20 @@ class Analysis:
     def tracking(self, result: validation.Backtest, model_label: str) -> pd.DataFrame:
         fit = next(m.fit for m in result.models if m.name == model_label)
         return self.memo.derive(validation.tracking, fit, self.transactions, result.holdout)
+
+
+def _attempt(fit: Callable[..., models.FitResult], *args: Any) -> models.FitResult | ClvError:
+    """A fit, or the reason it failed (kept like a result, so a failing fit is not retried on every rerun)."""
+    try:
+        return fit(*args)
+    except ClvError as exc:
+        return exc
+
+
+def _unwrap(result: models.FitResult | ClvError) -> models.FitResult:
+    if isinstance(result, ClvError):
+        raise ClvError(str(result))  # a fresh exception: the kept one is shared and keeps no traceback
+    return result
 
 
 def _token(value: Any) -> Any:

@@ -613,12 +613,22 @@ def fit_spend(summary: CustomerSummary, *, weights: np.ndarray | None = None) ->
 def compare_models(summary: CustomerSummary) -> pd.DataFrame:
     """Fit every purchase model; log-likelihood, AIC and BIC side by side (failures and non-finite likelihoods say
     why, in ``note``)."""
+    results = {}
+    for key in REGISTRY:
+        try:
+            results[key] = fit_purchases(summary, key)
+        except ClvError as exc:
+            results[key] = exc
+    return comparison_table(results)
+
+
+def comparison_table(results: dict[str, FitResult | ClvError]) -> pd.DataFrame:
+    """The comparison of fits already made (model key → fit, or the error that stopped it), in registry order."""
     rows = []
     for spec in REGISTRY.values():
-        try:
-            fit = fit_purchases(summary, spec.key)
-        except ClvError as exc:
-            rows.append({"model": spec.label, "log-likelihood": np.nan, "AIC": np.nan, "BIC": np.nan, "note": str(exc)})
+        fit = results[spec.key]
+        if isinstance(fit, ClvError):
+            rows.append({"model": spec.label, "log-likelihood": np.nan, "AIC": np.nan, "BIC": np.nan, "note": str(fit)})
             continue
         rows.append(
             {

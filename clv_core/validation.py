@@ -233,13 +233,24 @@ def backtest(
         results.append(ModelBacktest(MODEL_LABELS[model], predict_holdout(fit, spend, holdout), fit=fit))
     if not results:
         raise ClvError("No model could be fitted on the calibration period: " + " ".join(notes))
-    if challenger:
-        from clv_core.challenger import challenger_predictions
-
-        predictions, importance = challenger_predictions(transactions, holdout, seed=seed)
-        results.append(ModelBacktest(ML_LABEL, predictions, feature_importance=importance))
     metrics = pd.DataFrame({r.name: score(holdout.actual, r.predictions) for r in results}).T.rename_axis("model")
-    return Backtest(holdout, tuple(results), metrics, tuple(notes))
+    tested = Backtest(holdout, tuple(results), metrics, tuple(notes))
+    return with_challenger(tested, transactions, seed=seed) if challenger else tested
+
+
+def with_challenger(tested: Backtest, transactions: Transactions, *, seed: int = 0) -> Backtest:
+    """``tested`` with the ML challenger trained and scored on the same customers and holdout (the probabilistic
+    models are not refitted)."""
+    from clv_core.challenger import challenger_predictions
+
+    predictions, importance = challenger_predictions(transactions, tested.holdout, seed=seed)
+    row = pd.DataFrame({ML_LABEL: score(tested.holdout.actual, predictions)}).T.rename_axis("model")
+    return Backtest(
+        tested.holdout,
+        (*tested.models, ModelBacktest(ML_LABEL, predictions, feature_importance=importance)),
+        pd.concat([tested.metrics, row]),
+        tested.notes,
+    )
 
 
 def tracking(fit: FitResult, transactions: Transactions, holdout: Holdout) -> pd.DataFrame:

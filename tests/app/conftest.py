@@ -22,7 +22,7 @@ def clear_caches():
 
 @pytest.fixture
 def app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=300)
     at.run()
     assert not at.exception, at.exception
     return at

@@ -34,7 +34,7 @@ def account(email: str | None, sub: str = "248289761001", **claims) -> dict:
 
 
 def run_as(user: dict, access: dict | None, page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=300)
     at.secrets["auth"] = AUTH
     if access is not None:
         at.secrets["access"] = access
@@ -181,7 +181,7 @@ def who_am_i() -> None:
 
 
 def who(user: dict | None, access: dict | None) -> str:
-    at = AppTest.from_function(who_am_i, default_timeout=30)
+    at = AppTest.from_function(who_am_i, default_timeout=120)
     if user is not None:
         at.secrets["auth"] = AUTH
         at.user = user

@@ -21,7 +21,7 @@ from tests.app.test_pages import PAGE_FILES
 
 
 def test_a_tour_of_every_page_leaves_the_shared_results_unchanged():
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=300)
     at.run()
     for page in PAGE_FILES:
         at.switch_page(page).run()

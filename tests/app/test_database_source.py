@@ -74,7 +74,7 @@ def test_a_table_from_the_database_becomes_the_dataset_and_a_write_is_refused(ap
 
     # what the database returned is kept as a snapshot: a refresh reopens it without asking the database
     link = app.query_params["dataset"]
-    refreshed = AppTest.from_file(APP, default_timeout=120)
+    refreshed = AppTest.from_file(APP, default_timeout=300)
     refreshed.query_params["dataset"] = link[0] if isinstance(link, list) else link
     refreshed.run()
     assert not refreshed.exception, refreshed.exception
@@ -92,7 +92,7 @@ def test_a_table_from_the_database_becomes_the_dataset_and_a_write_is_refused(ap
 
 
 def test_a_connection_in_secrets_is_used_without_typing_it_and_its_password_never_shows(postgres_url, sample_table):
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=300)
     with_password = postgres_url.replace("clv@", "clv:hunter2@")  # trust authentication ignores it
     at.secrets["connections"] = {"clv": {"url": with_password}}
     at.run()
@@ -149,7 +149,7 @@ def user(email: str, sub: str) -> dict:
 
 
 def run_signed_in(email: str, secrets: dict, *, sub: str = "user-1") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=300)
     at.secrets["auth"] = AUTH
     access = {"allowed_domains": ["example.com"], "admins": ["boss@example.com"]}
     for name, section in {"access": access, **secrets}.items():
@@ -211,7 +211,7 @@ def test_a_table_off_the_allow_list_is_refused_below_the_widgets_too(monkeypatch
 
 
 def test_database_reads_have_the_apps_row_cap(postgres_url, sample_table):
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=300)
     at.secrets["limits"] = {"max_rows": 1000}
     at.run()
     read(at, url=postgres_url, table="sample_orders")

@@ -13,7 +13,7 @@ def param(at: AppTest, key: str) -> list[str]:
 
 
 def opened_with(**params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=300)
     for key, value in params.items():
         at.query_params[key.replace("_", "-")] = value
     at.run()
@@ -70,7 +70,7 @@ def test_a_segment_link_opens_the_same_customer_list():
     assert link["seg-f-group"] == ["Top value"] and link["seg-f-slip"] == ["1"]
     assert "dataset" in link  # the 1/10 sample, chosen by hand, is kept in the workspace: the link carries it
 
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=300)
     for key, values in link.items():
         at.query_params[key] = values
     at.run()  # no need to choose the sample again

@@ -140,7 +140,7 @@ def test_a_second_session_reuses_the_first_sessions_figures(monkeypatch):
 
         monkeypatch.setattr(charts, name, counting)
     for _ in range(2):  # two sessions, each visiting both pages twice
-        at = AppTest.from_file(APP, default_timeout=120)
+        at = AppTest.from_file(APP, default_timeout=300)
         at.run()
         for page in ("pages/forecast.py", "pages/overview.py", "pages/forecast.py", "pages/overview.py"):
             at.switch_page(page).run()

@@ -102,7 +102,7 @@ def test_summary_time_unit_changes_t(app):
 def revisit(app):
     """The Data page as it runs after another page was shown: app state kept, every widget value forgotten
     (Streamlit drops the widget state of pages that are not rendered)."""
-    fresh = AppTest.from_file(APP, default_timeout=60)
+    fresh = AppTest.from_file(APP, default_timeout=300)
     for key in (sources.TRANSACTIONS, sources.DATASET_LABEL, sources.DATASET_SOURCE):
         fresh.session_state[key] = app.session_state[key]
     fresh.run()

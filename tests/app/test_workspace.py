@@ -20,7 +20,7 @@ def sidebar(at: AppTest) -> str:
 
 def fresh(**params) -> AppTest:
     """A new session, as after a refresh (same server, same workspace)."""
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=300)
     for key, value in params.items():
         at.query_params[key] = value
     return at.run()
@@ -74,7 +74,7 @@ def test_recent_datasets_reopen_without_uploading_and_can_be_deleted(app):
 
 
 def test_a_full_workspace_keeps_the_dataset_open_and_says_why_it_is_not_kept():
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=300)
     at.secrets["limits"] = {"workspace_quota_mb": 0.001}  # 1 KB: the 3 KB file does not fit
     at.run()
     upload(at, "shop.csv", CSV)
@@ -100,7 +100,7 @@ def test_a_damaged_saved_dataset_is_named_not_a_crash_and_can_be_removed(app, ow
 
 
 def test_an_upload_over_the_servers_row_limit_is_refused_with_the_limit_and_the_sample_stays():
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=300)
     at.secrets["limits"] = {"max_rows": 200}
     at.run()
     upload(at, "shop.csv", CSV)  # 242 rows

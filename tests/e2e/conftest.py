@@ -59,7 +59,7 @@ def running_app():
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a loaded 2-core machine starts Streamlit slowly
     try:
         while time.monotonic() < deadline:
             try:
@@ -108,7 +108,7 @@ def browser():
 def page(browser, server):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
-    page.set_default_timeout(45_000)
+    page.set_default_timeout(120_000)
     yield page
     context.close()
 

@@ -130,7 +130,7 @@ def test_a_deep_link_as_the_first_visit_gets_the_app_navigation(page, fresh_serv
 @pytest.mark.parametrize("path", list(PAGES))
 def test_every_page_opens_by_its_url(page, server, path):
     page.goto(f"{server}/{path}")
-    page.get_by_text(PAGES[path]).first.wait_for(timeout=120_000)  # validation refits every model on first view
+    page.get_by_text(PAGES[path]).first.wait_for(timeout=300_000)  # validation refits every model on first view
     wait_for_run(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert nav_titles(page) == NAV_TITLES
@@ -138,7 +138,7 @@ def test_every_page_opens_by_its_url(page, server, path):
 
 def test_moving_the_horizon_slider_updates_the_forecast(page, server):
     page.goto(f"{server}/forecast")
-    page.get_by_text("Top customers").wait_for(timeout=90_000)
+    page.get_by_text("Top customers").wait_for(timeout=300_000)
     wait_for_run(page)
     before = metric(page, "Base value (12 mo)")
     handle = page.get_by_role("slider", name="Horizon (months)")
@@ -155,7 +155,7 @@ def test_moving_the_horizon_slider_updates_the_forecast(page, server):
 
 def test_download_a_filtered_segment_list_with_the_stated_row_count(page, server):
     page.goto(f"{server}/segments")
-    page.get_by_text("Customer list").wait_for(timeout=90_000)
+    page.get_by_text("Customer list").wait_for(timeout=300_000)
     wait_for_run(page)
     everyone = metric(page, "Customers in the list")
     box = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Value group").locator("input")
@@ -202,7 +202,7 @@ def test_download_a_filtered_segment_list_with_the_stated_row_count(page, server
 
 def test_a_shared_link_opens_the_same_view_and_the_address_follows_it(page, server):
     page.goto(f"{server}/forecast?horizon=24&margin=0.5")
-    page.get_by_text("Base value (24 mo, extrapolated)").wait_for(timeout=90_000)
+    page.get_by_text("Base value (24 mo, extrapolated)").wait_for(timeout=300_000)
     wait_for_run(page)
     assert "horizon=24" in page.url and "margin=0.5" in page.url
     handle = page.get_by_role("slider", name="Horizon (months)")

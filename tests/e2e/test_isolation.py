@@ -64,7 +64,7 @@ def test_two_sessions_with_look_alike_files_never_see_each_others_data(browser, 
         frame.to_csv(path, index=False)
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page = context.new_page()
-        page.set_default_timeout(90_000)
+        page.set_default_timeout(300_000)
         upload(page, server, path)
         pages[tag] = page
     for page in pages.values():

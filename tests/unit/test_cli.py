@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "clv_core", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+        [sys.executable, "-m", "clv_core", *args], capture_output=True, text=True, cwd=ROOT, timeout=600
     )
 
 
