@@ -103,10 +103,10 @@ def summary(transactions, time_unit: str):
 
 
 def model_label(choice: str, analysis_: Analysis | None = None) -> str:
-    """How the model picker names a choice ("Most accurate on the holdout: MBG/NBD" for auto, once known)."""
+    """How the model picker names a choice ("Best on the holdout (MBG/NBD)" for auto, once known)."""
     if choice != AUTO:
         return MODEL_LABELS[choice]
-    name = "Most accurate on the holdout test"
+    name = "Best on the holdout"
     if analysis_ is not None and analysis_.choice == AUTO:
         try:
             return f"{name} ({analysis_.decision().label})"

@@ -40,7 +40,7 @@ except ClvError as exc:
     st.error(str(exc), icon=":material/block:")
     st.stop()
 views.model_pickers(analysis)
-common.model_line(analysis)
+common.model_line(analysis, hint=False)  # the pickers are right above
 if decision.scorecard is not None:
     st.caption(f"{validation.scorecard(decision.scorecard)} The Model validation page has the details.")
 

@@ -50,7 +50,7 @@ def sidebar_dataset(tx: Transactions, label: str) -> None:
         st.caption(f"{r.rows_kept:,} transactions · {r.customers:,} customers · {r.date_min} → {r.date_max}")
 
 
-def model_line(analysis: Analysis, *, where=st, p_alive: bool = False) -> bool:
+def model_line(analysis: Analysis, *, where=st, p_alive: bool = False, hint: bool = True) -> bool:
     """The one line naming the model a page's numbers come from (and, with ``p_alive``, what P(alive) cannot say
     under it, next to a page's P(alive)); False (after saying why) when no model can be used on this data."""
     try:
@@ -58,7 +58,7 @@ def model_line(analysis: Analysis, *, where=st, p_alive: bool = False) -> bool:
     except ClvError as exc:
         where.error(str(exc), icon=":material/block:")
         return False
-    where.caption(decision.line() + " Change it on the CLV forecast page.")
+    where.caption(decision.line() + (" Change it on the CLV forecast page." if hint else ""))
     if p_alive and (note := analysis.p_alive_note()):
         where.caption(note)
     return True

@@ -27,7 +27,7 @@ def model_pickers(analysis: Analysis) -> None:
         "model",
         CHOICES,
         format_func=lambda k: session.model_label(k, analysis),
-        help="Most accurate on the holdout test: BG/NBD, Pareto/NBD and MBG/NBD refitted on the first two thirds "
+        help="Best on the holdout: BG/NBD, Pareto/NBD and MBG/NBD refitted on the first two thirds "
         "of the history and scored on what customers bought in the last third (the Model validation page's default "
         "test). Choosing a model here changes every page, the exports and the report.",
     )
