@@ -229,6 +229,21 @@ def customer_columns(horizon_months: int) -> dict:
     }
 
 
+def group_value_columns(frame: pd.DataFrame, horizon_months: int, boot=None) -> dict:
+    """Headers with their horizon for a table of value per group (RFM segment or value group), whichever way its
+    columns are spelled (``total_clv`` from clv_core.forecast, ``total CLV`` from clv_core.segments)."""
+    h = horizon_months
+    number = st.column_config.NumberColumn
+    return {
+        **counts(frame),
+        **{c: number(f"total CLV ({h} mo)", format="%,.0f") for c in ("total_clv", "total CLV")},
+        **{c: number(f"mean CLV ({h} mo)", format="%,.2f") for c in ("mean_clv", "mean CLV")},
+        **{c: number("mean P(alive) now", format="%,.2f") for c in ("mean_p_alive", "mean P(alive)")},
+        "share of value": number(format="percent"),
+        **interval_columns(boot, h),
+    }
+
+
 def interval_columns(boot, horizon_months: int) -> dict:
     """Column labels for a table's ``total_lower``/``total_upper`` (bootstrap interval of each group's total)."""
     if boot is None:

@@ -9,7 +9,15 @@ import streamlit as st
 
 from clv_app import memo, session
 from clv_app.session import CHURN_STEPS
-from clv_app.views.common import CARD_WIDTH, cards, customer_columns, interval_columns, interval_sentences, md, money
+from clv_app.views.common import (
+    CARD_WIDTH,
+    cards,
+    customer_columns,
+    group_value_columns,
+    interval_sentences,
+    md,
+    money,
+)
 from clv_core import charts, economics, forecast
 from clv_core import sufficiency as suff
 from clv_core.analysis import CHOICES, Analysis
@@ -145,18 +153,7 @@ def clv_by_segment(table: pd.DataFrame, horizon_months: int, boot=None) -> None:
     st.markdown(f"**Predicted {horizon_months}-month value by RFM segment**")
     if boot is not None:
         interval_sentences(table, "total_clv", horizon_months, boot.level)
-    st.dataframe(
-        table,
-        width="stretch",
-        column_config={
-            "customers": st.column_config.NumberColumn("customers", format="%,d"),
-            "total_clv": st.column_config.NumberColumn(f"total CLV ({horizon_months} mo)", format="%,.0f"),
-            "mean_clv": st.column_config.NumberColumn(f"mean CLV ({horizon_months} mo)", format="%,.2f"),
-            "mean_p_alive": st.column_config.NumberColumn("mean P(alive) now", format="%,.2f"),
-            "share of value": st.column_config.NumberColumn(format="percent"),
-            **interval_columns(boot, horizon_months),
-        },
-    )
+    st.dataframe(table, width="stretch", column_config=group_value_columns(table, horizon_months, boot))
 
 
 def clv_histogram(result: economics.CLVScenario):

@@ -12,13 +12,12 @@ from clv_app import links, memo
 from clv_app.views.common import (
     SHOWN_ROWS,
     assumptions_download,
-    counts,
     customer_columns,
     dataset_settings,
     frozen,
     full_download,
+    group_value_columns,
     head,
-    interval_columns,
     interval_sentences,
     md,
 )
@@ -30,18 +29,7 @@ from clv_core.errors import ClvError
 def value_table(summary: pd.DataFrame, horizon_months: int, boot=None) -> None:
     if boot is not None:
         interval_sentences(summary, "total CLV", horizon_months, boot.level)
-    st.dataframe(
-        summary,
-        width="stretch",
-        column_config={
-            **counts(summary),
-            "total CLV": st.column_config.NumberColumn(f"total CLV ({horizon_months} mo)", format="%,.0f"),
-            "mean CLV": st.column_config.NumberColumn(f"mean CLV ({horizon_months} mo)", format="%,.2f"),
-            "mean P(alive)": st.column_config.NumberColumn("mean P(alive) now", format="%,.2f"),
-            "share of value": st.column_config.NumberColumn(format="percent"),
-            **interval_columns(boot, horizon_months),
-        },
-    )
+    st.dataframe(summary, width="stretch", column_config=group_value_columns(summary, horizon_months, boot))
 
 
 def budget_table(allocation: pd.DataFrame) -> None:
