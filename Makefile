@@ -74,6 +74,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_limits.py
 	$(PY) benchmarks/bench_cache.py
 	$(PY) benchmarks/bench_model_work.py
+	$(PY) benchmarks/bench_paretonbd.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

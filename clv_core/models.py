@@ -1,8 +1,10 @@
-"""Buy-till-you-die models through lifetimes: BG/NBD, Pareto/NBD, MBG/NBD for purchases, Gamma–Gamma for spend.
+"""Buy-till-you-die models: BG/NBD, Pareto/NBD, MBG/NBD for purchases, Gamma–Gamma for spend.
 
 Each purchase model is one :class:`PurchaseModel` entry in :data:`REGISTRY`: its name, its lifetimes fitter and
 the maths the app needs beside lifetimes' predictions (dropout, survival, churn what-ifs, likelihood). Code that
-needs a model's behaviour asks its entry instead of comparing model names.
+needs a model's behaviour asks its entry instead of comparing model names. lifetimes fits and predicts BG/NBD,
+MBG/NBD and Gamma–Gamma; Pareto/NBD's likelihood, fit, P(alive) and conditional expectations are our own
+(:mod:`clv_core.paretonbd`), because lifetimes' overflow for heavy buyers and its fit is slow on large bases.
 
 Models are fitted on the *distinct* (frequency, recency, T) rows with their counts as weights, which gives the
 same parameters as fitting every customer and is much faster on large bases. Log-likelihoods are recomputed on
@@ -25,6 +27,7 @@ from lifetimes.utils import ConvergenceError
 from scipy import stats
 from scipy.special import gammaln, hyp2f1
 
+from clv_core import paretonbd
 from clv_core.errors import ClvError
 from clv_core.summary import TIME_UNITS, CustomerSummary
 
@@ -52,8 +55,6 @@ class PurchaseModel(abc.ABC):
         What a churn multiplier does to this model, completing "For BG/NBD it …".
     p_alive_note : str
         What P(alive) cannot say under this model ("" when it can be read at face value).
-    fit_options : Mapping
-        Extra keyword arguments for ``fitter_class.fit``.
     """
 
     key: str
@@ -61,7 +62,6 @@ class PurchaseModel(abc.ABC):
     fitter_class: type
     churn_meaning: str
     p_alive_note: str = ""
-    fit_options: Mapping = field(default_factory=dict, compare=False)
 
     @abc.abstractmethod
     def mean_dropout(self, params: Mapping) -> float:
@@ -83,6 +83,28 @@ class PurchaseModel(abc.ABC):
         """The data's log-likelihood: rows' terms times the customers each row stands for, summed."""
         terms = self.row_log_likelihood(params, frequency, recency, T)
         return float(np.sum(np.asarray(weights, dtype=float) * terms))
+
+    def estimate(self, rows: pd.DataFrame, penalizer: float) -> tuple[dict, dict]:
+        """(parameters, standard errors) fitted to distinct ``frequency, recency, T`` rows with customer counts
+        ``w``, by lifetimes' fitter. Raises ConvergenceError, ValueError or LinAlgError when it fails."""
+        fitter = self.fitter_class(penalizer_coef=penalizer)
+        with _quiet():
+            fitter.fit(rows["frequency"], rows["recency"], rows["T"], weights=rows["w"])
+        return {k: float(v) for k, v in fitter.params_.items()}, _standard_errors(fitter)
+
+    def _fitter(self, params: Mapping):
+        fitter = self.fitter_class()
+        fitter.params_ = pd.Series(dict(params))
+        return fitter
+
+    def probability_alive(self, params: Mapping, frequency, recency, T) -> np.ndarray:
+        """P(alive) at T for each history (lifetimes' formula unless the model has its own)."""
+        return np.asarray(self._fitter(params).conditional_probability_alive(frequency, recency, T), dtype=float)
+
+    def expected_purchases(self, params: Mapping, t, frequency, recency, T) -> np.ndarray:
+        """Expected purchases in the next ``t`` for each history (lifetimes' formula unless the model has its own)."""
+        fitter = self._fitter(params)
+        return np.asarray(fitter.conditional_expected_number_of_purchases_up_to_time(t, frequency, recency, T), float)
 
 
 @dataclass(frozen=True)
@@ -181,22 +203,23 @@ class ExponentialLifetime(PurchaseModel):
         return {**params, "beta": params["beta"] / multiplier}
 
     def row_log_likelihood(self, params: Mapping, frequency, recency, T) -> np.ndarray:
-        """lifetimes' own terms, so the rows named when its objective breaks are the rows that break it.
+        """Finite for every history (:mod:`clv_core.paretonbd`); lifetimes' own terms overflow to inf − inf for
+        customers with many repeat purchases, the last near the end of the data."""
+        return paretonbd.row_log_likelihood(params, frequency, recency, T)
 
-        lifetimes evaluates a difference of two ₂F₁ terms that overflow for customers with many repeat purchases,
-        the last near the end of the data (t_x ≈ T): inf − inf gives NaN for them.
-        """
-        values = np.array([params[k] for k in ("r", "alpha", "s", "beta")])
-        x, t_x, T = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            return np.asarray(ParetoNBDFitter._conditional_log_likelihood(values, x, t_x, T), dtype=float)
+    def estimate(self, rows: pd.DataFrame, penalizer: float) -> tuple[dict, dict]:
+        """Our own vectorised maximum likelihood (:func:`clv_core.paretonbd.fit`): lifetimes' Nelder–Mead on its
+        overflowing likelihood took 34 s on a 1M-row upload and stopped at a NaN on the full CDNOW data."""
+        result = paretonbd.fit(rows["frequency"], rows["recency"], rows["T"], rows["w"], penalizer=penalizer)
+        if not result.converged:
+            raise ConvergenceError(f"Pareto/NBD did not converge: {result.message}")
+        return result.params, {k: float("nan") for k in paretonbd.NAMES}
 
+    def probability_alive(self, params: Mapping, frequency, recency, T) -> np.ndarray:
+        return paretonbd.probability_alive(params, frequency, recency, T)
 
-def _fixed_start() -> np.ndarray:
-    start = np.ones(4)
-    start.setflags(write=False)  # shared by every fit: nothing may change it in place
-    return start
+    def expected_purchases(self, params: Mapping, t, frequency, recency, T) -> np.ndarray:
+        return paretonbd.expected_purchases(params, t, frequency, recency, T)
 
 
 #: Every purchase model by key, in the order the app offers them.
@@ -219,11 +242,6 @@ REGISTRY: dict[str, PurchaseModel] = {
             label="Pareto/NBD",
             fitter_class=ParetoNBDFitter,
             churn_meaning="multiplies the mean dropout rate s / β (β is divided by the multiplier)",
-            # lifetimes starts Pareto/NBD from an unseeded random guess near 1 and stops Nelder–Mead at tol 1e-6, so
-            # three fits of the same data gave β = 11.667–11.670 on the CDNOW sample (and once 11.66, failing the
-            # published 11.67): a fixed start at the guess's mean and a tighter tolerance give the same answer every
-            # time (β = 11.6687, unchanged at tol 1e-10) for 50 % more fitting time (0.17 → 0.26 s).
-            fit_options={"initial_params": _fixed_start(), "tol": 1e-8},
         ),
         ModifiedBetaGeometricDropout(
             key="mbgnbd",
@@ -340,7 +358,7 @@ class FitResult:
         f, r, T = (np.asarray(v, dtype=float) for v in (f, r, T))
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            out = np.asarray(self.fitter().conditional_expected_number_of_purchases_up_to_time(t, f, r, T), float)
+            out = self.purchase_model.expected_purchases(self.params, t, f, r, T)
         broken = ~np.isfinite(out)
         if broken.any() and self.mean_dropout < NO_DROPOUT:
             out = out.copy()
@@ -351,7 +369,7 @@ class FitResult:
         """P(alive) at the end of the data; 1 where the formula breaks down on a fit with no dropout."""
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            out = np.asarray(self.fitter().conditional_probability_alive(f, r, T), dtype=float)
+            out = self.purchase_model.probability_alive(self.params, f, r, T)
         broken = ~np.isfinite(out)
         if broken.any() and self.mean_dropout < NO_DROPOUT:
             out = np.where(broken, 1.0, out)
@@ -441,14 +459,11 @@ def fit_purchases(summary: CustomerSummary, model: str = "bgnbd", *, weights: np
     rows = table[table["w"] > 0].groupby(["frequency", "recency", "T"], sort=False)["w"].sum().reset_index()
     failure = ""
     for penalizer in PENALIZERS:
-        fitter = spec.fitter_class(penalizer_coef=penalizer)
         try:
-            with _quiet():
-                fitter.fit(rows["frequency"], rows["recency"], rows["T"], weights=rows["w"], **spec.fit_options)
+            params, standard_errors = spec.estimate(rows, penalizer)
         except (ConvergenceError, ValueError, np.linalg.LinAlgError) as exc:
             failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             continue
-        params = {k: float(v) for k, v in fitter.params_.items()}
         implausible = _implausible(params)
         if implausible:
             failure = implausible
@@ -460,7 +475,7 @@ def fit_purchases(summary: CustomerSummary, model: str = "bgnbd", *, weights: np
         return FitResult(
             model=model,
             params=params,
-            standard_errors=_standard_errors(fitter),
+            standard_errors=standard_errors,
             log_likelihood=log_likelihood,
             customers=int(weights.sum()),
             time_unit=summary.time_unit,
