@@ -68,6 +68,8 @@ e2e: $(STAMP) chromium
 	$(PY) -m pytest tests/e2e
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	$(PY) benchmarks/bench_exports.py
 	$(PY) benchmarks/bench_scale.py --rows 1000000 10000000
 	$(PY) benchmarks/bench_slider.py
 	$(PY) benchmarks/bench_load.py

@@ -3,12 +3,19 @@
 Each customer is drawn from BG/NBD (purchase rate λ ~ Gamma(r, α), dropout p ~ Beta(a, b), both per week, with
 Fader, Hardie & Lee's CDNOW parameters) and spends per order from Gamma–Gamma (Fader, Hardie & Lee's 2005
 figures: p = 6.25, q = 3.74, γ = 15.44). As in CDNOW, customers are acquired over the first 12 weeks and observed
-for 78 weeks. Customer ids are text ("C00000001"), as in most exports. Customers are added until the target row
-count is reached, then the file is cut there at a customer boundary, so the row count is exact to within one
-customer's purchases.
+for 78 weeks. Customers are added until the target row count is reached, then the file is cut there at a customer
+boundary, so the row count is exact to within one customer's purchases.
 
-Usage: python benchmarks/generate.py ROWS [--out benchmarks/data] [--seed 1] [--csv]
-Writes ``cdnowlike_<ROWS>.parquet`` (and ``.csv`` with ``--csv``), skipping files that already exist.
+Three shapes of file (``SHAPES``):
+
+* ``customer`` – sorted by customer then date, text ids ("C00000001"): what suits a per-customer pipeline;
+* ``date-int`` – sorted by date as real exports are (within a day, in no customer order), integer ids;
+* ``date-text`` – sorted by date, text ids.
+
+Usage: python benchmarks/generate.py ROWS [--shape customer|date-int|date-text] [--out benchmarks/data] [--seed 1]
+       [--csv]
+Writes ``cdnowlike_<ROWS>.parquet`` (``cdnowlike_<ROWS>_<shape>.parquet`` for the date-sorted shapes; and ``.csv``
+with ``--csv``), skipping files that already exist.
 """
 
 from __future__ import annotations
@@ -27,8 +34,26 @@ OBSERVED_WEEKS = 78
 ROWS_PER_CUSTOMER = 2.9  # about CDNOW's; only sizes the batches
 
 
-def transactions(rows: int, seed: int = 1) -> pd.DataFrame:
-    """About ``rows`` transactions (``customer_id``, ``date``, ``amount``), sorted by customer and date."""
+SHAPES = ("customer", "date-int", "date-text")
+
+
+def transactions(rows: int, seed: int = 1, shape: str = "customer") -> pd.DataFrame:
+    """About ``rows`` transactions (``customer_id``, ``date``, ``amount``) in one of :data:`SHAPES`; the same
+    purchases in every shape."""
+    if shape not in SHAPES:
+        raise ValueError(f"shape must be one of {SHAPES}")
+    frame = _by_customer(rows, seed)
+    if shape == "customer":
+        return frame
+    if shape == "date-int":
+        frame["customer_id"] = frame["customer_id"].str.slice(1).astype(np.int64)
+    # a stable sort by day with a random key inside each day: exports list a day's orders by time, not by customer
+    noise = np.random.default_rng(seed + 1).random(len(frame))
+    order = np.lexsort((noise, frame["date"].to_numpy()))
+    return frame.take(order).reset_index(drop=True)
+
+
+def _by_customer(rows: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     parts, total, next_id = [], 0, 0
     while total < rows:
@@ -72,15 +97,16 @@ def _customers(rng: np.random.Generator, n: int, first_id: int) -> pd.DataFrame:
     return pd.DataFrame({"customer_id": ids.astype(object), "date": day[order], "amount": amount[order]})
 
 
-def write(rows: int, out: Path, *, seed: int = 1, csv: bool = False) -> dict[str, Path]:
+def write(rows: int, out: Path, *, seed: int = 1, csv: bool = False, shape: str = "customer") -> dict[str, Path]:
     """Write the Parquet (and CSV) files for ``rows`` unless present; return their paths."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"parquet": out / f"cdnowlike_{rows}.parquet"}
+    stem = f"cdnowlike_{rows}" if shape == "customer" else f"cdnowlike_{rows}_{shape}"
+    paths = {"parquet": out / f"{stem}.parquet"}
     if csv:
-        paths["csv"] = out / f"cdnowlike_{rows}.csv"
+        paths["csv"] = out / f"{stem}.csv"
     if all(p.exists() for p in paths.values()):
         return paths
-    frame = transactions(rows, seed)
+    frame = transactions(rows, seed, shape)
     if not paths["parquet"].exists():
         frame.to_parquet(paths["parquet"], index=False)
     if csv and not paths["csv"].exists():
@@ -94,8 +120,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "data")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--csv", action="store_true")
+    parser.add_argument("--shape", choices=SHAPES, default="customer")
     args = parser.parse_args()
-    for kind, path in write(args.rows, args.out, seed=args.seed, csv=args.csv).items():
+    for kind, path in write(args.rows, args.out, seed=args.seed, csv=args.csv, shape=args.shape).items():
         print(f"{kind}: {path} ({path.stat().st_size / 1e6:,.1f} MB)")
 
 

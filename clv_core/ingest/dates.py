@@ -24,6 +24,8 @@ import dateutil.parser
 import numpy as np
 import pandas as pd
 
+from clv_core.ingest.text import factorized_values
+
 DAY_FIRST = "day-first"
 MONTH_FIRST = "month-first"
 AUTO = "auto"
@@ -120,7 +122,11 @@ def parse_dates(
             np.zeros(len(column), dtype=bool),
             DateInfo(formats=(("date/time values", int(values.notna().sum())),), tz_converted=converted),
         )
-    codes, uniques = pd.factorize(_as_text(column), use_na_sentinel=True)
+    # each distinct cell is read once: as text, then parsed (a date column has few distinct values)
+    codes, raw = pd.factorize(column, use_na_sentinel=True)
+    raw_texts = _as_text(factorized_values(raw, column.dtype))
+    text_codes, uniques = pd.factorize(raw_texts, use_na_sentinel=True)
+    codes = np.append(text_codes, -1).take(codes)
     texts = pd.Series(uniques, dtype=object).str.strip()
     counts = np.bincount(codes[codes >= 0], minlength=len(texts))
     parsed = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns]")

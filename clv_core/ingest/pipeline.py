@@ -14,7 +14,7 @@ from clv_core.ingest.columns import ColumnMapping, detect_columns, normalise_nam
 from clv_core.ingest.dates import AUTO, DAY_FIRST, MONTH_FIRST, parse_dates
 from clv_core.ingest.limits import DEFAULT_MAX_CELL_CHARS, DEFAULT_MAX_COLUMNS, DEFAULT_MAX_DECOMPRESSED_BYTES
 from clv_core.ingest.sniff import RawTable, read_raw
-from clv_core.ingest.text import cell_text, count_customers, in_customer_order, text_ids, text_rank
+from clv_core.ingest.text import count_customers, customer_codes, customer_date_order, text_ids
 
 RETURN_POLICIES = ("net", "drop", "keep")
 ZERO_POLICIES = ("keep", "drop")
@@ -286,8 +286,8 @@ def clean(
             drops.append(DroppedRows(reason, int(mask.sum()), examples))
             keep[mask] = False
 
-    ids = text_ids(frame[mapping.customer_id])
-    drop(ids.isna().to_numpy(), "missing customer id", frame[mapping.customer_id])
+    codes, labels = customer_codes(frame[mapping.customer_id])
+    drop(codes < 0, "missing customer id", frame[mapping.customer_id])
 
     tz = options.timezone
     today = pd.Timestamp(options.today) if options.today else pd.Timestamp.now(tz=tz).normalize().tz_localize(None)
@@ -316,7 +316,7 @@ def clean(
     future = (dates.values >= today + pd.Timedelta(days=1)).to_numpy()
     drop(future, f"future-dated (after {today.date()})", date_col)
 
-    table = pd.DataFrame({"customer_id": ids, "date": dates.values, "amount": amount.values})
+    table = pd.DataFrame({_CODE: codes, "date": dates.values, "amount": amount.values})
     for role in ("order_id", "product"):
         col = getattr(mapping, role)
         if col:
@@ -326,14 +326,14 @@ def clean(
     attributes = []
     for col in mapping.attributes:
         label = col if col not in _CANONICAL else f"{col} (attribute)"
-        values = frame[col].astype(str).str.strip() if frame[col].dtype != object else frame[col].map(cell_text)
-        table[label] = values.replace("", _BLANK_ATTRIBUTE).to_numpy()
+        table[label] = text_ids(frame[col]).fillna(_BLANK_ATTRIBUTE).to_numpy()
         attributes.append(label)
-    table = table.loc[keep].reset_index(drop=True)
+    rows = np.flatnonzero(keep)
+    order = customer_date_order(codes[rows], table["date"].to_numpy()[rows])
+    table = table.take(rows if order is None else rows[order]).reset_index(drop=True)
 
-    table[_CODE] = text_rank(table["customer_id"])
     key = [c for c in (_CODE, "date", "amount", "order_id", "product", "quantity") if c in table]
-    dup = table.duplicated(subset=key, keep="first").to_numpy()
+    dup = _duplicates(table, key)
     duplicate_rows = int(dup.sum())
     has_time = bool((table["date"] != table["date"].dt.normalize()).any())
     drop_duplicates = options.duplicates == "drop" or (
@@ -357,7 +357,7 @@ def clean(
     outliers = 0
     if positive.size >= 100:
         outliers = int((positive > 100 * np.quantile(positive, 0.99)).sum())
-    table = in_customer_order(table, table.pop(_CODE).to_numpy())
+    table.insert(0, "customer_id", labels.take(table.pop(_CODE).to_numpy()))
     observation_end = table["date"].max().normalize()
 
     notes.extend(
@@ -453,6 +453,21 @@ def _check_currencies(currencies: tuple[tuple[str, int], ...], frame: pd.DataFra
         )
 
 
+def _duplicates(table: pd.DataFrame, key: list[str]) -> np.ndarray:
+    """Rows that repeat an earlier row on every ``key`` column. The table is in customer and date order, so
+    copies are neighbours: only rows sharing customer and timestamp with a neighbour are compared."""
+    code, date = table[_CODE].to_numpy(), table["date"].to_numpy()
+    same = np.zeros(len(table), dtype=bool)
+    same[1:] = (code[1:] == code[:-1]) & (date[1:] == date[:-1])
+    shared = same.copy()
+    shared[:-1] |= same[1:]
+    dup = np.zeros(len(table), dtype=bool)
+    candidates = np.flatnonzero(shared)
+    if candidates.size:
+        dup[candidates] = table.iloc[candidates].duplicated(subset=key, keep="first").to_numpy()
+    return dup
+
+
 def _apply_returns(table: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, dict]:
     """Apply the returns policy. ``net`` subtracts each refund from the purchase it refunds: the same order id
     when there is one, else the customer's latest purchase on or before the refund. Purchases refunded in full
@@ -467,14 +482,14 @@ def _apply_returns(table: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, dict
     target = pd.Series(np.nan, index=returns.index)
     if "order_id" in table:
         with_id = purchases.loc[purchases["order_id"] != ""].reset_index()
-        first_row = with_id.drop_duplicates(["customer_id", "order_id"]).set_index(["customer_id", "order_id"])
-        keys = pd.MultiIndex.from_frame(returns[["customer_id", "order_id"]])
+        first_row = with_id.drop_duplicates([_CODE, "order_id"]).set_index([_CODE, "order_id"])
+        keys = pd.MultiIndex.from_frame(returns[[_CODE, "order_id"]])
         target[:] = first_row["index"].reindex(keys).to_numpy(dtype=float)
     rest = target.isna().to_numpy()
     if rest.any():
-        left = returns.loc[rest, ["customer_id", "date"]].reset_index().sort_values("date")
-        right = purchases[["customer_id", "date"]].reset_index().rename(columns={"index": "target"}).sort_values("date")
-        asof = pd.merge_asof(left, right, on="date", by="customer_id", direction="backward")
+        left = returns.loc[rest, [_CODE, "date"]].reset_index().sort_values("date")
+        right = purchases[[_CODE, "date"]].reset_index().rename(columns={"index": "target"}).sort_values("date")
+        asof = pd.merge_asof(left, right, on="date", by=_CODE, direction="backward")
         target.loc[asof["index"].to_numpy()] = asof["target"].to_numpy(dtype=float)
     matched = target.notna()
     info["unmatched"] = int((~matched).sum())

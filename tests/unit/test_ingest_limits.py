@@ -18,6 +18,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 
@@ -58,12 +59,13 @@ def arrow_peak() -> Iterator[pa.MemoryPool]:
 
 @pytest.fixture
 def no_csv_parse(monkeypatch):
-    """Fail the test if pandas' CSV parser is called: the refusal must come first."""
+    """Fail the test if a CSV parser (pandas' or pyarrow's) is called: the refusal must come first."""
 
     def parse(*args, **kwargs):
-        raise AssertionError("pandas.read_csv was called before the limit was checked")
+        raise AssertionError("a CSV parser was called before the limit was checked")
 
     monkeypatch.setattr(pd, "read_csv", parse)
+    monkeypatch.setattr(pa_csv, "read_csv", parse)
 
 
 def parquet(table: pa.Table, **options) -> bytes:
@@ -403,6 +405,7 @@ def test_a_memory_error_while_reading_becomes_a_clv_error(monkeypatch):
         raise MemoryError
 
     monkeypatch.setattr(pd, "read_csv", short_of_memory)
+    monkeypatch.setattr(pa_csv, "read_csv", short_of_memory)
     with pytest.raises(UnreadableFileError, match=r"needs more memory to read than is available"):
         load("customer_id,date,amount\n1,2024-01-05,10\n")
 
