@@ -432,9 +432,9 @@ def _read_csv_arrow(utf8: bytes, delimiter: str, width: int) -> pd.DataFrame | N
     """The table as pandas' C parser reads it (every cell a str, "" for empty, blank lines skipped), parsed by
     pyarrow's multithreaded reader into categorical columns: each distinct text is one Python string and each
     row a code, so a column is factorised once, by the reader, and never holds a string per cell. None, so that
-    pandas reads it (with its messages), for anything this path does not cover: whitespace delimiters, rows of
-    another width, bytes pyarrow rejects."""
-    if delimiter == " " or len(delimiter) != 1:
+    pandas reads it (with its messages), for anything this path does not cover: whitespace delimiters, a single
+    column, rows of another width, bytes pyarrow rejects."""
+    if delimiter == " " or len(delimiter) != 1 or width < 2:  # pandas skips a one-column file's blank-looking " "
         return None
     names = [f"f{i}" for i in range(width)]
     text = pa.dictionary(pa.int32(), pa.string())
