@@ -71,7 +71,7 @@ def child(kind: str, path: str, out: str) -> None:
                 cwd=ROOT,
                 capture_output=True,
             )
-            summary = pd.read_csv(out, usecols=["frequency", "T", "clv"])
+            summary = pd.read_csv(out, usecols=["customer_id", "clv"])  # compared by customers only
         else:
             sys.path.insert(0, str(ROOT))
             from clv_core.ingest import ingest

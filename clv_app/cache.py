@@ -53,6 +53,8 @@ def sizeof(value: Any, _seen: set | None = None, *, exclude: tuple = ()) -> int:
 
     >>> sizeof(np.zeros(1_000)) >= 8_000, sizeof(pd.DataFrame({"id": ["customer"] * 10_000})) > 500_000
     (True, True)
+    >>> 1_000 < sizeof(pd.Series(pd.Categorical(["x" * 1_000] * 10))) < 2_000  # each category counted once
+    True
     >>> source = np.zeros(1_000_000)
     >>> sizeof((source, np.zeros(10))) > 8_000_000, sizeof((source, np.zeros(10)), exclude=(source,)) < 1_000
     (True, True)
@@ -68,11 +70,9 @@ def sizeof(value: Any, _seen: set | None = None, *, exclude: tuple = ()) -> int:
     if isinstance(value, np.ndarray):
         return int(value.nbytes) + (_objects(value) if value.dtype == object else 0)
     if isinstance(value, pd.DataFrame):
-        return int(value.memory_usage(index=True, deep=False).sum()) + sum(
-            _objects(value[c].to_numpy()) for c in value.columns if value[c].dtype == object
-        )
+        return int(value.memory_usage(index=True, deep=False).sum()) + sum(_texts(value[c]) for c in value.columns)
     if isinstance(value, pd.Series | pd.Index):
-        return int(value.memory_usage(deep=False)) + (_objects(value.to_numpy()) if value.dtype == object else 0)
+        return int(value.memory_usage(deep=False)) + _texts(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         parts = [getattr(value, f.name, None) for f in dataclasses.fields(value)]
         return 64 + sum(sizeof(p, seen) for p in parts) + _attributes(value, seen)
@@ -88,6 +88,15 @@ def _attributes(value: Any, seen: set) -> int:
     if not isinstance(attributes, dict):
         return 0
     return sum(sizeof(v, seen) for k, v in attributes.items() if k != "_clv_derived")  # memo's values: small
+
+
+def _texts(column: pd.Series | pd.Index) -> int:
+    """The Python objects a column refers to: an object column's values, a categorical column's categories (the
+    loader's CSV columns hold each distinct text once)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        categories = column.cat.categories if isinstance(column, pd.Series) else column.categories
+        return _objects(np.asarray(categories, dtype=object)) if categories.dtype == object else 0
+    return _objects(column.to_numpy()) if column.dtype == object else 0
 
 
 def _objects(array: np.ndarray) -> int:

@@ -481,7 +481,10 @@ def p_alive_heatmap(grid: pd.DataFrame, unit: str) -> go.Figure:
 
 
 def predicted_vs_historical(customers: pd.DataFrame, *, sample: int = 3000, seed: int = 0) -> go.Figure:
-    shown = customers.sample(min(sample, len(customers)), random_state=seed) if len(customers) > sample else customers
+    if len(customers) > sample:  # the same customers on every slider move; a draw of `sample`, not a shuffle of all
+        shown = customers.iloc[np.sort(np.random.default_rng(seed).choice(len(customers), sample, replace=False))]
+    else:
+        shown = customers
     figure = _figure(
         go.Scattergl(
             x=shown["historical_revenue"],

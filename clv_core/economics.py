@@ -116,13 +116,18 @@ class ForecastBase:
     p_alive : numpy.ndarray
         Probability each customer is still active at the observation end.
     rows : numpy.ndarray
-        Each customer's row in ``distinct_cumulative``: customers with the same (frequency, recency, T) share one.
-    distinct_cumulative : numpy.ndarray
-        (distinct rows, months + 1): expected purchases from the observation end to each month boundary.
+        Each customer's distinct history: customers with the same (frequency, recency, T) share one.
+    pair_cumulative : numpy.ndarray
+        (distinct (x, T) pairs, months + 1): the part of the expected purchases from the observation end to each
+        month boundary that depends on (x, T, t) alone (see :meth:`clv_core.models.FitResult.cumulative_factors`).
+    row_pair, row_scale : numpy.ndarray
+        Each distinct history's pair and factor: its expected purchases are ``pair_cumulative[row_pair] *
+        row_scale`` (:attr:`distinct_cumulative`). Kept apart, a new churn multiplier or a slider move works on a
+        few thousand pairs instead of every history × 61 month boundaries.
     expected_order_value : numpy.ndarray
         Gamma–Gamma conditional expected spend per order (the population mean for one-time buyers).
     order_value_by_row : numpy.ndarray
-        ``expected_order_value`` summed over the customers of each distinct row (for base totals).
+        ``expected_order_value`` summed over the customers of each distinct history (for base totals).
     new_customer_cumulative : numpy.ndarray
         (months + 1,): expected repeat purchases of a customer acquired today.
     population_order_value : float
@@ -133,7 +138,9 @@ class ForecastBase:
     customer_id: np.ndarray
     p_alive: np.ndarray
     rows: np.ndarray
-    distinct_cumulative: np.ndarray
+    pair_cumulative: np.ndarray
+    row_pair: np.ndarray
+    row_scale: np.ndarray
     expected_order_value: np.ndarray
     order_value_by_row: np.ndarray
     new_customer_cumulative: np.ndarray
@@ -146,7 +153,22 @@ class ForecastBase:
     @property
     def months(self) -> int:
         """The longest horizon this base serves."""
-        return self.distinct_cumulative.shape[1] - 1
+        return self.pair_cumulative.shape[1] - 1
+
+    @property
+    def distinct_cumulative(self) -> np.ndarray:
+        """(distinct histories, months + 1): expected purchases to each month boundary, multiplied out (a large
+        matrix: for checks, not for slider moves)."""
+        return self.pair_cumulative[self.row_pair] * self.row_scale[:, None]
+
+    def expected_purchases(self, month: int) -> np.ndarray:
+        """Each distinct history's expected purchases over the next ``month`` months."""
+        return self.pair_cumulative[self.row_pair, month] * self.row_scale
+
+    def discounted_purchases(self, discount: np.ndarray) -> np.ndarray:
+        """Each distinct history's Σ_m (E[X(m)] − E[X(m−1)]) · discount[m − 1], for m up to len(discount)."""
+        h = len(discount)
+        return (np.diff(self.pair_cumulative[:, : h + 1], axis=1) @ discount)[self.row_pair] * self.row_scale
 
 
 def precompute(
@@ -170,14 +192,15 @@ def precompute(
     index = keys.groupby(["frequency", "recency", "T"], sort=False).ngroup().to_numpy()
     f, r, T = (distinct[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
     t_units = np.arange(months + 1) * DAYS_PER_MONTH / unit_days
-    cumulative = np.zeros((len(distinct), months + 1))
     new_customer = np.zeros(months + 1)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         alive = purchase.probability_alive(f, r, T)
         population = purchase.fitter()
+        grid, row_pair, row_scale = purchase.cumulative_factors(t_units[1:], f, r, T)
+        cumulative = np.zeros((len(grid), months + 1))
+        cumulative[:, 1:] = grid
         for m in range(1, months + 1):
-            cumulative[:, m] = purchase.expected_purchases(t_units[m], f, r, T)
             new_customer[m] = population.expected_number_of_purchases_up_to_time(t_units[m])
         mean_spend = spend.params["p"] * spend.params["v"] / (spend.params["q"] - 1)
         freq, value = table["frequency"].to_numpy(dtype=float), table["monetary_value"].to_numpy(dtype=float)
@@ -185,14 +208,16 @@ def precompute(
         order_value = np.full(len(table), mean_spend)
         if repeat.any():
             order_value[repeat] = gg.conditional_expected_average_profit(freq[repeat], value[repeat])
-    if not (np.all(np.isfinite(cumulative)) and np.all(np.isfinite(alive))):
+    if not (np.all(np.isfinite(cumulative)) and np.all(np.isfinite(row_scale)) and np.all(np.isfinite(alive))):
         raise ClvError("The fitted model gives non-finite predictions for some customers; try another model.")
     idx = np.asarray(index, dtype=np.int64)
     return ForecastBase(
         customer_id=table["customer_id"].to_numpy(),
         p_alive=np.clip(alive[idx], 0, 1),
         rows=idx,
-        distinct_cumulative=cumulative,
+        pair_cumulative=cumulative,
+        row_pair=np.asarray(row_pair, dtype=np.int64),
+        row_scale=np.asarray(row_scale, dtype=float),
         expected_order_value=order_value,
         order_value_by_row=np.bincount(idx, weights=order_value, minlength=len(distinct)),
         new_customer_cumulative=new_customer,
@@ -242,7 +267,7 @@ class CLVScenario:
             {
                 "customer_id": base.customer_id,
                 "p_alive": base.p_alive,
-                "expected_purchases": base.distinct_cumulative[base.rows, h],
+                "expected_purchases": base.expected_purchases(h)[base.rows],
                 "expected_avg_value": base.expected_order_value,
                 "clv": self.clv,
                 "historical_revenue": base.historical_revenue,
@@ -264,8 +289,8 @@ def scenario(base: ForecastBase, economics: Economics) -> CLVScenario:
         raise ClvError("This forecast was prepared for another churn multiplier; prepare it again.")
     h = _horizon(base, economics)
     discount = discount_factors(economics, base.months)
-    # One product per distinct (frequency, recency, T) row, then a gather: O(customers), whatever the horizon.
-    discounted_purchases = np.diff(base.distinct_cumulative[:, : h + 1], axis=1) @ discount[:h]
+    # One product per distinct (x, T) pair, then gathers: O(customers), whatever the horizon.
+    discounted_purchases = base.discounted_purchases(discount[:h])
     clv = discounted_purchases[base.rows] * base.expected_order_value * economics.gross_margin
     margin_per_order = base.population_order_value * economics.gross_margin
     new_curve = margin_per_order * (
@@ -291,7 +316,10 @@ def total_clv(base: ForecastBase, economics: Economics) -> float:
     """The customer-base total of :func:`scenario` without building per-customer results (for sensitivity curves):
     each month's expected value summed over customers, discounted, times margin."""
     h = _horizon(base, economics)
-    monthly_value = np.diff(base.distinct_cumulative[:, : h + 1], axis=1).T @ base.order_value_by_row
+    by_pair = np.bincount(
+        base.row_pair, weights=base.row_scale * base.order_value_by_row, minlength=len(base.pair_cumulative)
+    )
+    monthly_value = np.diff(base.pair_cumulative[:, : h + 1], axis=1).T @ by_pair
     return float(monthly_value @ discount_factors(economics, h)) * economics.gross_margin
 
 

@@ -182,16 +182,42 @@ def churn_by_group(bases: dict[float, ForecastBase], economics: Economics, group
     return table.sort_values(min(bases, key=lambda k: abs(k - 1)), ascending=False)
 
 
+def group_codes(groups: pd.Series, customer_ids) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, labels): each customer's group (``groups`` indexed by customer id, looked up for ``customer_ids``
+    in their order) as a position in ``labels``, the groups' names in sorted order. The look-up is the slow part
+    at a million customers; a slider move reuses it (:func:`clv_by_group`'s ``codes``)."""
+    names = groups.reindex(customer_ids).astype(str).to_numpy()
+    labels, codes = np.unique(names, return_inverse=True)
+    return codes.ravel(), labels
+
+
 def clv_by_group(
-    customers: pd.DataFrame, groups: pd.Series, *, name: str = "segment", boot: BootstrapCLV | None = None
+    customers: pd.DataFrame,
+    groups: pd.Series,
+    *,
+    name: str = "segment",
+    boot: BootstrapCLV | None = None,
+    codes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Customers, total and mean CLV, and share of value per group (``groups`` indexed by customer id). With
-    ``boot`` (scored on the same customers, in the same order), the bootstrap interval of each group's total too."""
-    labels = groups.reindex(customers["customer_id"]).astype(str).to_numpy()
-    frame = customers.assign(**{name: labels})
-    out = frame.groupby(name).agg(
-        customers=("clv", "size"), total_clv=("clv", "sum"), mean_clv=("clv", "mean"), mean_p_alive=("p_alive", "mean")
-    )
+    ``boot`` (scored on the same customers, in the same order), the bootstrap interval of each group's total too.
+    ``codes`` is :func:`group_codes` for these customers, when the caller keeps it."""
+    index, labels = group_codes(groups, customers["customer_id"]) if codes is None else codes
+    if len(index) != len(customers):
+        raise ClvError("These groups were looked up for other customers; look them up again.")
+    size = np.bincount(index, minlength=len(labels))
+    total = np.bincount(index, weights=customers["clv"].to_numpy(dtype=float), minlength=len(labels))
+    alive = np.bincount(index, weights=customers["p_alive"].to_numpy(dtype=float), minlength=len(labels))
+    present = size > 0
+    out = pd.DataFrame(
+        {
+            "customers": size,
+            "total_clv": total,
+            "mean_clv": total / np.maximum(size, 1),
+            "mean_p_alive": alive / np.maximum(size, 1),
+        },
+        index=pd.Index(labels, name=name),
+    )[present]
     out["share of value"] = out["total_clv"] / out["total_clv"].sum() if out["total_clv"].sum() else np.nan
     if boot is not None:
         out = out.join(group_intervals(boot, groups, customers["customer_id"]).rename_axis(name))
@@ -230,6 +256,28 @@ def churn_what_if(bases: dict[float, ForecastBase], economics: Economics, groups
 def top_customers(customers: pd.DataFrame, boot: BootstrapCLV | None = None, *, n: int = 100) -> pd.DataFrame:
     """The ``n`` customers with the highest predicted CLV, with their bootstrap interval when ``boot`` is given
     (scored on the same customers, in the same order)."""
+    clv = customers["clv"].to_numpy(dtype=float)
+    top = _largest(clv, n)  # a partition, not pandas' nlargest, which copies a million-row table on each slider move
+    out = customers.iloc[top]
     if boot is not None:
-        customers = customers.assign(clv_lower=boot.lower, clv_upper=boot.upper, clv_risk_adjusted=boot.risk_adjusted)
-    return customers.nlargest(n, "clv")
+        out = out.assign(
+            clv_lower=boot.lower[top], clv_upper=boot.upper[top], clv_risk_adjusted=boot.risk_adjusted[top]
+        )
+    return out
+
+
+def _largest(values: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` largest values, largest first, ties in position order, NaN left out (for n below
+    the number of values, what pandas' ``nlargest(n, keep="first")`` selects).
+
+    >>> _largest(np.array([3.0, 9.0, np.nan, 3.0, 5.0, 3.0]), 4).tolist()
+    [1, 4, 0, 3]
+    """
+    valid = np.flatnonzero(~np.isnan(values))
+    if n <= 0 or not valid.size:
+        return valid[:0]
+    if n < valid.size:
+        cut = np.partition(values[valid], valid.size - n)[valid.size - n]  # the n-th largest value
+        above, at = valid[values[valid] > cut], valid[values[valid] == cut]
+        valid = np.concatenate([above, at[: n - above.size]])
+    return valid[np.lexsort((valid, -values[valid]))][:n]

@@ -106,6 +106,20 @@ class PurchaseModel(abc.ABC):
         fitter = self._fitter(params)
         return np.asarray(fitter.conditional_expected_number_of_purchases_up_to_time(t, frequency, recency, T), float)
 
+    def cumulative_factors(self, params: Mapping, ts, frequency, recency, T):
+        """Expected purchases by each time in ``ts`` for each history, as ``(grid, pair, scale)``: history i's
+        expectation at ts[j] is ``grid[pair[i], j] * scale[i]``. This is what a forecast base needs (every month
+        boundary at once). Models whose formula is a part that depends on (x, T, t) times a part that depends on
+        the history alone give the first on the distinct (x, T) pairs, a few thousand rows however many customers;
+        others give one grid row per history and a scale of 1."""
+        grid = np.stack([self.expected_purchases(params, t, frequency, recency, T) for t in ts], axis=1)
+        return grid, np.arange(len(grid)), np.ones(len(grid))
+
+    def cumulative_purchases(self, params: Mapping, ts, frequency, recency, T) -> np.ndarray:
+        """:meth:`cumulative_factors` multiplied out: rows × len(ts)."""
+        grid, pair, scale = self.cumulative_factors(params, ts, frequency, recency, T)
+        return grid[pair] * scale[:, None]
+
 
 @dataclass(frozen=True)
 class BetaGeometricDropout(PurchaseModel):
@@ -136,6 +150,33 @@ class BetaGeometricDropout(PurchaseModel):
         p["a"], p["b"] = mean * total, (1 - mean) * total
         return p
 
+    #: (c₀, c₁): the expectation's ₂F₁(r + x, b + x + c₀; a + b + x + c₁; ·) and its (a + b + x + c₁)/(a − 1).
+    _shift = (0, -1)
+
+    def _dropout_odds(self, a, b, x):
+        """a/(b + x − 1) for repeat buyers, 0 for one-time buyers: BG/NBD lets nobody drop out before a repeat."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(x > 0, a / (b + np.maximum(x, 1) - 1), 0.0)
+
+    def cumulative_factors(self, params: Mapping, ts, frequency, recency, T):
+        """E[Y(t) | x, t_x, T] = (a + b + x − 1)/(a − 1) · [1 − ((α + T)/(α + T + t))^(r+x) ₂F₁(r + x, b + x;
+        a + b + x − 1; t/(α + T + t))] / [1 + δ(x > 0) a/(b + x − 1) ((α + T)/(α + t_x))^(r+x)] (Fader, Hardie & Lee
+        2005, eq. 10; MBG/NBD shifts b + x and a + b + x − 1 by one and counts dropout after the first purchase
+        too). The bracket depends on (x, T, t) only, so it is computed on the distinct (x, T) pairs; the
+        denominator once per history. Equal to lifetimes' formula (tested)."""
+        r, alpha, a, b = (float(params[k]) for k in ("r", "alpha", "a", "b"))
+        x, t_x, T = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+        ts = np.asarray(ts, dtype=float)
+        pair, px, pT = _distinct_pairs(x, T)
+        c0, c1 = self._shift
+        with np.errstate(all="ignore"):
+            z = ts[None, :] / (alpha + pT[:, None] + ts[None, :])
+            shrink = ((alpha + pT[:, None]) / (alpha + pT[:, None] + ts[None, :])) ** (r + px[:, None])
+            hyp = hyp2f1(r + px[:, None], b + px[:, None] + c0, a + b + px[:, None] + c1, z)
+            bracket = (a + b + px + c1)[:, None] / (a - 1) * (1 - shrink * hyp)
+            odds = self._dropout_odds(a, b, x) * ((alpha + T) / (alpha + t_x)) ** (r + x)
+            return bracket, pair, 1 / (1 + odds)
+
     def row_log_likelihood(self, params: Mapping, frequency, recency, T) -> np.ndarray:
         """ln[B(a, b + x)/B(a, b) · Γ(r + x) α^r / Γ(r) · ((α + T)^−(r+x) + δ(x > 0) a/(b + x − 1) (α + t_x)^−(r+x))],
         term by term as lifetimes writes it."""
@@ -158,6 +199,12 @@ class ModifiedBetaGeometricDropout(BetaGeometricDropout):
     Batislam, Denizel & Filiztekin (2007), "Empirical validation and comparison of models for customer base
     analysis", International Journal of Research in Marketing 24(3).
     """
+
+    _shift = (1, 0)
+
+    def _dropout_odds(self, a, b, x):
+        """a/(b + x): MBG/NBD lets a customer drop out at every purchase, the first one included."""
+        return a / (b + x)
 
     def survival(self, params: Mapping, t) -> np.ndarray:
         """S(t) = b/(a + b) · ₂F₁(r, a; a + b + 1; −t/α) for t > 0, and 1 at t = 0 (those who leave right after
@@ -220,6 +267,24 @@ class ExponentialLifetime(PurchaseModel):
 
     def expected_purchases(self, params: Mapping, t, frequency, recency, T) -> np.ndarray:
         return paretonbd.expected_purchases(params, t, frequency, recency, T)
+
+    def cumulative_factors(self, params: Mapping, ts, frequency, recency, T):
+        """The (x, T, t) part on the distinct (x, T) pairs, scaled by each history's P(alive) (see
+        :func:`clv_core.paretonbd.expected_purchases`)."""
+        alive = paretonbd.probability_alive(params, frequency, recency, T)
+        x, T = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
+        pair, px, pT = _distinct_pairs(x, T)
+        ts = np.asarray(ts, dtype=float)[None, :]
+        return paretonbd.expected_purchases_if_alive(params, ts, px[:, None], pT[:, None]), pair, alive
+
+
+def _distinct_pairs(x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(index of each row's pair, the distinct x, the distinct T) of the distinct (x, T) pairs."""
+    x_codes, xs = pd.factorize(x)
+    T_codes, Ts = pd.factorize(T)
+    width = max(len(Ts), 1)
+    pair, keys = pd.factorize(x_codes.astype(np.int64) * width + T_codes)
+    return pair, np.asarray(xs, dtype=float)[keys // width], np.asarray(Ts, dtype=float)[keys % width]
 
 
 #: Every purchase model by key, in the order the app offers them.
@@ -364,6 +429,26 @@ class FitResult:
             out = out.copy()
             out[broken] = (self.params["r"] + f[broken]) / (self.params["alpha"] + T[broken]) * t
         return out
+
+    def cumulative_factors(self, ts, f, r, T):
+        """Expected purchases by each time in ``ts`` as ``(grid, pair, scale)`` (see
+        :meth:`PurchaseModel.cumulative_factors`), with :meth:`expected_purchases`' limit where the formula breaks
+        down on a fit with no dropout (then one grid row per history)."""
+        f, r, T = (np.asarray(v, dtype=float) for v in (f, r, T))
+        ts = np.asarray(ts, dtype=float)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            grid, pair, scale = self.purchase_model.cumulative_factors(self.params, ts, f, r, T)
+            if (np.isfinite(grid).all() and np.isfinite(scale).all()) or self.mean_dropout >= NO_DROPOUT:
+                return grid, pair, scale
+            out = grid[pair] * scale[:, None]
+        limit = (self.params["r"] + f[:, None]) / (self.params["alpha"] + T[:, None]) * ts[None, :]
+        return np.where(np.isfinite(out), out, limit), np.arange(len(f)), np.ones(len(f))
+
+    def cumulative_purchases(self, ts, f, r, T) -> np.ndarray:
+        """Expected purchases by each time in ``ts``: rows × len(ts) (:meth:`cumulative_factors` multiplied out)."""
+        grid, pair, scale = self.cumulative_factors(ts, f, r, T)
+        return grid[pair] * scale[:, None]
 
     def probability_alive(self, f, r, T) -> np.ndarray:
         """P(alive) at the end of the data; 1 where the formula breaks down on a fit with no dropout."""

@@ -177,11 +177,17 @@ def expected_purchases(params, t, frequency, recency, T) -> np.ndarray:
 
     whose s → 1 limit is (r + x)(β + T)/(α + T) · ln((β + T + t)/(β + T)) · P(alive).
     """
+    return expected_purchases_if_alive(params, t, frequency, T) * probability_alive(params, frequency, recency, T)
+
+
+def expected_purchases_if_alive(params, t, frequency, T) -> np.ndarray:
+    """Expected purchases in the next ``t`` of a customer alive at T: the factor of :func:`expected_purchases`
+    that does not depend on t_x (``t`` may be a column against rows, giving rows × times)."""
     r, alpha, s, beta = (float(params[k]) for k in NAMES) if isinstance(params, dict) else map(float, params)
     x, T = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
     shrink = np.log(beta + T) - np.log(beta + T + np.asarray(t, dtype=float))  # ≤ 0
     horizon = -shrink if abs(s - 1) < 1e-12 else -np.expm1((s - 1) * shrink) / (s - 1)
-    return (r + x) * (beta + T) / (alpha + T) * horizon * probability_alive(params, x, recency, T)
+    return (r + x) * (beta + T) / (alpha + T) * horizon
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,8 @@ def value_by_segment(result: economics.CLVScenario, segments: pd.Series, boot=No
 
 
 def _value_by_segment(result: economics.CLVScenario, segments: pd.Series, boot=None) -> pd.DataFrame:
-    return forecast.clv_by_group(result.customers, segments, boot=boot)
+    codes = memo.of(forecast.group_codes, segments, result.base.customer_id)  # once per base, not per slider move
+    return forecast.clv_by_group(result.customers, segments, boot=boot, codes=codes)
 
 
 def predicted_vs_historical(result: economics.CLVScenario):

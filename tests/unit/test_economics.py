@@ -281,3 +281,32 @@ def test_one_set_of_refits_serves_every_economics_and_rolls_up_per_group(cdnow_b
     assert (table["total_lower"] <= table["total_upper"]).all()
     with pytest.raises(ClvError, match="other customers"):
         clv_by_group(result.customers.head(10), groups, boot=low)
+
+
+def test_value_per_group_equals_a_group_by_and_reuses_its_look_up(cdnow_base):
+    from clv_core.forecast import clv_by_group, group_codes
+
+    _, base = cdnow_base
+    customers = scenario(base, Economics(gross_margin=0.3)).customers
+    rng = np.random.default_rng(4)
+    groups = pd.Series(
+        rng.choice(["Champions", "Lost", "At Risk", "New"], len(customers)), index=customers["customer_id"]
+    )
+    groups = pd.concat([groups, pd.Series(["Nobody here"], index=["not a customer"])])
+    expected = (
+        customers.assign(segment=groups.reindex(customers["customer_id"]).to_numpy())
+        .groupby("segment")
+        .agg(
+            customers=("clv", "size"),
+            total_clv=("clv", "sum"),
+            mean_clv=("clv", "mean"),
+            mean_p_alive=("p_alive", "mean"),
+        )
+    )
+    expected["share of value"] = expected["total_clv"] / expected["total_clv"].sum()
+    expected = expected.sort_values("total_clv", ascending=False)
+    codes = group_codes(groups, customers["customer_id"])
+    for table in (clv_by_group(customers, groups), clv_by_group(customers, groups, codes=codes)):
+        pd.testing.assert_frame_equal(table, expected, check_dtype=False, rtol=1e-12)
+    with pytest.raises(ClvError, match="other customers"):
+        clv_by_group(customers.head(10), groups, codes=codes)

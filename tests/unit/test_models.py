@@ -267,3 +267,26 @@ def test_likelihood_note_counts_customers_not_rows_and_names_the_heaviest():
         "The likelihood is zero for 2 customers (the most extreme has 9 repeat purchases"
     )
     assert likelihood_note(np.array([-1.0, -2.0, -3.0]), rows, "weeks") == ""
+
+
+@pytest.mark.parametrize("key", list(REGISTRY))
+def test_every_month_at_once_equals_lifetimes_formula_month_by_month(calibration, key):
+    """The forecast base evaluates all month boundaries at once, the (x, T, t) part on distinct (x, T) pairs; each
+    column is the model's conditional expectation at that time (lifetimes' formula for BG/NBD and MBG/NBD), and a
+    churn-adjusted fit gives the same agreement."""
+    t = calibration.table
+    f, r, T = (t[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    ts = np.array([0.5, 4.35, 26.1, 52.2, 260.0])
+    fit = fit_purchases(calibration, key)
+    for params in (fit.params, fit.purchase_model.adjust_churn(fit.params, 1.7)):
+        adjusted = FitResult(key, params, {}, 0.0, len(t), "weeks")
+        grid = adjusted.cumulative_purchases(ts, f, r, T)
+        fitter = REGISTRY[key].fitter_class()
+        fitter.params_ = pd.Series(params)
+        for j, horizon in enumerate(ts):
+            if key == "paretonbd":
+                expected = adjusted.expected_purchases(horizon, f, r, T)
+            else:
+                expected = fitter.conditional_expected_number_of_purchases_up_to_time(horizon, f, r, T)
+            np.testing.assert_allclose(grid[:, j], np.asarray(expected, dtype=float), rtol=1e-10)
+        assert np.all(np.diff(grid, axis=1) > 0)  # more time, more purchases
