@@ -289,7 +289,9 @@ def _score(args: argparse.Namespace) -> int:
         out["clv_lower"], out["clv_upper"], out["clv_risk_adjusted"] = boot.lower, boot.upper, boot.risk_adjusted
     else:
         out["clv_lower"] = out["clv_upper"] = out["clv_risk_adjusted"] = float("nan")
-    out.to_csv(args.out, index=False)  # every digit: money to the cent, whatever its size
+    from clv_core import export
+
+    export.write_csv(out, args.out)  # every digit: money to the cent, whatever its size
     return 0
 
 

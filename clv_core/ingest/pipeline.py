@@ -14,7 +14,7 @@ from clv_core.ingest.columns import ColumnMapping, detect_columns, normalise_nam
 from clv_core.ingest.dates import AUTO, DAY_FIRST, MONTH_FIRST, parse_dates
 from clv_core.ingest.limits import DEFAULT_MAX_CELL_CHARS, DEFAULT_MAX_COLUMNS, DEFAULT_MAX_DECOMPRESSED_BYTES
 from clv_core.ingest.sniff import RawTable, read_raw
-from clv_core.ingest.text import count_customers, customer_codes, customer_date_order, text_ids
+from clv_core.ingest.text import customer_codes, customer_date_order, text_ids
 
 RETURN_POLICIES = ("net", "drop", "keep")
 ZERO_POLICIES = ("keep", "drop")
@@ -357,7 +357,9 @@ def clean(
     outliers = 0
     if positive.size >= 100:
         outliers = int((positive > 100 * np.quantile(positive, 0.99)).sum())
-    table.insert(0, "customer_id", labels.take(table.pop(_CODE).to_numpy()))
+    customer_code = table.pop(_CODE).to_numpy()
+    customers = int(len(customer_code) > 0) + int(np.count_nonzero(np.diff(customer_code)))  # rows are in code order
+    table.insert(0, "customer_id", labels.take(customer_code))
     observation_end = table["date"].max().normalize()
 
     notes.extend(
@@ -377,7 +379,7 @@ def clean(
         mapping=mapping.as_dict(),
         rows_read=n,
         rows_kept=len(table),
-        customers=count_customers(table),
+        customers=customers,
         dropped=tuple(drops),
         date_formats=dates.info.formats,
         date_order=dates.info.order,

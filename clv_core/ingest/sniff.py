@@ -10,6 +10,7 @@ checked from what the file says about itself before its values are parsed or dec
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import re
@@ -463,6 +464,9 @@ def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
     if not column.num_chunks:
         return pd.Categorical([], categories=[])
     labels = pd.Index(column.chunk(0).dictionary.to_numpy(zero_copy_only=False), dtype=object)
+    # Arrow's dictionary holds each value once: tell the index so, or pandas hashes them all again to check
+    with contextlib.suppress(AttributeError, TypeError):
+        labels._cache["is_unique"] = True
     codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in column.chunks])
     try:
         dtype = pd.CategoricalDtype._from_fastpath(labels, ordered=False)

@@ -125,15 +125,28 @@ def customer_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     else:
         text_codes, labels = pd.factorize(texts, use_na_sentinel=True)
         labels = np.asarray(labels, dtype=object)
-    values = factorized_values(uniques, column.dtype)
-    if distinct and pd.api.types.is_integer_dtype(values) and len(values) and np.abs(values).max() < 10**18:
-        order = _decimal_text_order(values.to_numpy(dtype=np.int64))
-    else:
-        order = pc.sort_indices(pa.array(labels, type=pa.string())).to_numpy()
+    order = _text_order(labels, factorized_values(uniques, column.dtype) if distinct else None)
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     unique_rank = np.append(rank, -1).take(text_codes)  # a text code −1 (empty) takes the −1 appended
     return np.append(unique_rank, -1).take(codes), labels.take(order)
+
+
+#: Decimal integers as a file writes them (no sign, no leading zero), short enough for int64 arithmetic.
+_PLAIN_INTEGER = r"^(0|[1-9][0-9]{0,17})$"
+
+
+def _text_order(labels: np.ndarray, values: pd.Series | None) -> np.ndarray:
+    """The order of distinct texts ``labels`` (``values``: the values they were made from, when one each). Sorting
+    millions of strings is the slow part of loading a large file; integer ids, whether they arrive as numbers
+    (Parquet) or as plain digit strings (CSV), are ordered by :func:`_decimal_text_order` instead."""
+    numbers = values.to_numpy(dtype=np.int64) if values is not None and pd.api.types.is_integer_dtype(values) else None
+    if numbers is not None and len(numbers) and np.abs(numbers).max() < 10**18:
+        return _decimal_text_order(numbers)
+    texts = pa.array(labels, type=pa.string())
+    if len(texts) > 1_000 and pc.all(pc.match_substring_regex(texts, _PLAIN_INTEGER)).as_py():
+        return _decimal_text_order(pc.cast(texts, pa.int64()).to_numpy())
+    return pc.sort_indices(texts).to_numpy()
 
 
 def _decimal_text_order(numbers: np.ndarray) -> np.ndarray:

@@ -207,3 +207,18 @@ def test_rfm_by_p_alive_cells_partition_the_customers_and_each_is_its_action_lis
     low = rfm_alive_cell(table, table.loc[0, "rfm_segment"], "0.25 – 0.5")
     assert table.loc[0, "customer_id"] in set(low["customer_id"])
     assert (low["p_alive"] >= 0.25).all() and (low["p_alive"] < 0.5).all()
+
+
+def test_the_command_lines_csv_writer_keeps_every_digit_and_every_id(tmp_path):
+    from clv_core.export import write_csv
+
+    rng = np.random.default_rng(3)
+    values = np.concatenate([rng.lognormal(3, 3, 5_000), [0.1, 1e-300, 1.2345678901234567e22, 1_047_860.0, np.nan]])
+    ids = [f"{i:05d}" for i in range(len(values))]
+    ids[:4] = ["a,b", 'say "hi"', "two\nlines", "=1+1"]
+    frame = pd.DataFrame({"customer_id": ids, "clv": values, "orders": np.arange(len(values))})
+    write_csv(frame, tmp_path / "s.csv")
+    back = pd.read_csv(tmp_path / "s.csv", dtype={"customer_id": str}, float_precision="round_trip")
+    assert back["customer_id"].tolist() == ids  # leading zeros, delimiters, quotes and line breaks kept
+    np.testing.assert_array_equal(back["clv"].to_numpy(), values)  # bit for bit; NaN read back as NaN
+    assert back["orders"].tolist() == list(range(len(values)))
