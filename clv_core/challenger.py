@@ -2,9 +2,14 @@
 the holdout.
 
 Two stages handle the many customers who buy nothing in the holdout: a classifier for P(buys again) and regressors
-for purchases and spend among those who do; prediction = P × amount. Predictions are out-of-fold (5 folds by
+for purchases and spend among those who do; prediction = P × amount. Predictions are out-of-fold (3 folds by
 customer), so each customer is scored by a model that never saw them, and all are scored on the same customers
 as the probabilistic models.
+
+Its size is set by what it costs beside the models it challenges: on CDNOW master 5 folds of 31-leaf trees took
+7.3 s against 0.9 s for the three models' backtest; 3 folds of 15-leaf trees (and permutation importance on 1,500
+customers, 2 repeats) take 2.9 s, with a normalized Gini of 0.753 instead of 0.749 and top-decile precision 0.498
+instead of 0.490.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ def features(transactions: Transactions, holdout) -> pd.DataFrame:
     return out.fillna(-1.0)
 
 
-def challenger_predictions(transactions: Transactions, holdout, *, seed: int = 0, folds: int = 5):
+def challenger_predictions(transactions: Transactions, holdout, *, seed: int = 0, folds: int = 3):
     """Out-of-fold predicted holdout purchases and spend (and P(buys again) as ``p_alive``), with permutation
     importance of each feature for the predicted spend (one fold's test customers, at most 3,000).
 
@@ -87,11 +92,11 @@ def _challenger_predictions(transactions: Transactions, holdout, *, seed: int, f
     models = None
     for train, test in splitter.split(x):
         buyers = train[bought[train]]
-        classifier = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.08, random_state=seed)
+        classifier = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.08, max_leaf_nodes=15, random_state=seed)
         classifier.fit(x.iloc[train], bought[train])
-        how_many = HistGradientBoostingRegressor(max_iter=150, learning_rate=0.08, random_state=seed)
+        how_many = HistGradientBoostingRegressor(max_iter=150, learning_rate=0.08, max_leaf_nodes=15, random_state=seed)
         how_many.fit(x.iloc[buyers], purchases[buyers])
-        how_much = HistGradientBoostingRegressor(max_iter=150, learning_rate=0.08, random_state=seed)
+        how_much = HistGradientBoostingRegressor(max_iter=150, learning_rate=0.08, max_leaf_nodes=15, random_state=seed)
         how_much.fit(x.iloc[buyers], spend[buyers])
         p_buy[test] = classifier.predict_proba(x.iloc[test])[:, list(classifier.classes_).index(True)]
         n_buy[test] = np.clip(how_many.predict(x.iloc[test]), 0, None)
@@ -100,12 +105,12 @@ def _challenger_predictions(transactions: Transactions, holdout, *, seed: int, f
     predictions = pd.DataFrame({"purchases": p_buy * n_buy, "spend": p_buy * s_buy, "p_alive": p_buy})
     classifier, how_much, test = models
     rng = np.random.default_rng(seed)
-    sample = test if len(test) <= 3000 else rng.choice(test, 3000, replace=False)
+    sample = test if len(test) <= 1500 else rng.choice(test, 1500, replace=False)
     importance = permutation_importance(
         _TwoStage(classifier, how_much),
         x.iloc[sample],
         spend[sample],
-        n_repeats=3,
+        n_repeats=2,
         random_state=seed,
         scoring="neg_mean_absolute_error",
     ).importances_mean
