@@ -77,6 +77,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_cache.py
 	$(PY) benchmarks/bench_model_work.py
 	$(PY) benchmarks/bench_paretonbd.py
+	$(PY) benchmarks/bench_churn.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

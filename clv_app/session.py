@@ -20,7 +20,7 @@ from typing import Any
 
 import streamlit as st
 
-from clv_app import links, memo, sources
+from clv_app import links, memo, sources, warmup
 from clv_core.analysis import AUTO, CHOICES, Analysis
 from clv_core.economics import MAX_MONTHS, Economics
 from clv_core.errors import ClvError
@@ -94,7 +94,9 @@ def economics() -> Economics:
 def analysis() -> Analysis:
     """The active dataset's analysis under this session's model choice and time unit."""
     s = settings()
-    return Analysis(sources.ensure_dataset(), model=s["model"], time_unit=s["unit"], memo=_MEMO, chosen_in=CHOSEN_IN)
+    made = Analysis(sources.ensure_dataset(), model=s["model"], time_unit=s["unit"], memo=_MEMO, chosen_in=CHOSEN_IN)
+    warmup.start(made, CHURN_STEPS)  # once per dataset and settings: the model pages' heavy work, in the background
+    return made
 
 
 def summary(transactions, time_unit: str):

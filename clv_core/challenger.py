@@ -92,7 +92,9 @@ def _challenger_predictions(transactions: Transactions, holdout, *, seed: int, f
     models = None
     for train, test in splitter.split(x):
         buyers = train[bought[train]]
-        classifier = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.08, max_leaf_nodes=15, random_state=seed)
+        classifier = HistGradientBoostingClassifier(
+            max_iter=150, learning_rate=0.08, max_leaf_nodes=15, random_state=seed
+        )
         classifier.fit(x.iloc[train], bought[train])
         how_many = HistGradientBoostingRegressor(max_iter=150, learning_rate=0.08, max_leaf_nodes=15, random_state=seed)
         how_many.fit(x.iloc[buyers], purchases[buyers])

@@ -103,6 +103,7 @@ if data is not None or database is not None:
         st.caption(f"Nothing was lost: the app keeps using {views.md(sources.current_label())}.")
 
 tx = sources.ensure_dataset()
+session.analysis()  # the active dataset's model work starts in the background (clv_app.warmup) while this page reads
 views.sidebar_dataset(tx, sources.current_label())
 data_views.quality_report(tx)
 

@@ -6,18 +6,25 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from clv_app import cache
+from clv_app import cache, warmup
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
 
 
 @pytest.fixture(autouse=True)
-def clear_caches():
+def clear_caches(request, monkeypatch):
+    """Empty caches; background preparation off unless a test is marked ``warm_up`` (then it is awaited before
+    the caches are cleared for the next test, so nothing it computes lands in another test's cache)."""
+    if not request.node.get_closest_marker("warm_up"):
+        monkeypatch.setattr(warmup, "enabled", lambda: False)
     st.cache_data.clear()
     st.cache_resource.clear()
     cache.clear()
+    warmup.forget()
     yield
+    assert warmup.wait(timeout=600), "a background preparation did not end"
+    warmup.forget()
 
 
 @pytest.fixture
