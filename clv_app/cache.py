@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from clv_app import access, settings
-from clv_core.errors import ClvError
+from clv_core.errors import ClvError, ServerBusyError
 
 MISSING = object()
 #: How long work waits for a slot before the visitor is asked to try again.
@@ -251,7 +251,7 @@ class Jobs:
             if not taken:
                 if notice is not None:
                     notice.empty()
-                raise ClvError(
+                raise ServerBusyError(
                     f"The server stayed busy for {self.max_wait_s / 60:,.0f} minutes ({message}) Try again later."
                 )
             if notice is not None:
@@ -262,10 +262,34 @@ class Jobs:
             raise
 
 
+_acting = threading.local()
+
+
+@contextlib.contextmanager
+def acting_for(visitor: str) -> Iterator[None]:
+    """Work done in this thread counts as ``visitor``'s (a background preparation started by their page): it
+    waits for their other large jobs and they for it, as if they had asked for it themselves."""
+    previous = getattr(_acting, "visitor", None)
+    _acting.visitor = visitor
+    try:
+        yield
+    finally:
+        _acting.visitor = previous
+
+
+def current_visitor() -> str:
+    """Whose work this thread's work is (see :func:`_visitor`)."""
+    return _visitor()
+
+
 def _visitor() -> str:
-    """Whose work this is: the signed-in user, else the browser session, else (outside the app) the thread."""
+    """Whose work this is: the visitor a background thread acts for, the signed-in user, else the browser session,
+    else (outside the app) the thread."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+    acting = getattr(_acting, "visitor", None)
+    if acting is not None:
+        return acting
     ctx = get_script_run_ctx(suppress_warning=True)
     if ctx is None:
         return f"thread-{threading.get_ident()}"

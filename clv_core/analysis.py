@@ -28,7 +28,7 @@ import pandas as pd
 
 from clv_core import cohorts, economics, forecast, models, overview, rfm, segments, survival, validation
 from clv_core import sufficiency as sufficiency_
-from clv_core.errors import ClvError
+from clv_core.errors import ClvError, ServerBusyError
 from clv_core.glossary import glossary
 from clv_core.ingest import Transactions
 from clv_core.models import MODEL_LABELS, REGISTRY, label_to_key
@@ -184,6 +184,8 @@ class Analysis:
             return ModelDecision(self.choice, "user", None, self.chosen_in)
         try:
             card = self.scorecard()
+        except ServerBusyError:  # nothing learnt about the data: decide when the server can run the test
+            raise
         except ClvError as exc:
             return ModelDecision("bgnbd", "fallback", None, f"BG/NBD by default, since there is no holdout test: {exc}")
         ranked = [label_to_key(name) for name in card.ranking]
@@ -191,6 +193,8 @@ class Analysis:
         for position, model in enumerate(ranked):
             try:
                 self.base(1.0, model)  # the fit and its predictions for every customer must work
+            except ServerBusyError:
+                raise
             except ClvError as exc:
                 passed.append(f"{MODEL_LABELS[model]} ranked {_ordinal(position)}, but: {str(exc).rstrip('.')}")
                 continue
@@ -483,6 +487,8 @@ def _attempt(fit: Callable[..., models.FitResult], *args: Any) -> models.FitResu
     """A fit, or the reason it failed (kept like a result, so a failing fit is not retried on every rerun)."""
     try:
         return fit(*args)
+    except ServerBusyError:  # not a property of the data: never kept
+        raise
     except ClvError as exc:
         return exc
 

@@ -21,3 +21,8 @@ class ColumnMappingError(ClvError):
 
 class DataQualityError(ClvError):
     """The table was read but too many rows are unusable (bad dates, bad amounts, mixed currencies)."""
+
+
+class ServerBusyError(ClvError):
+    """The server stayed too busy to start the work; it says nothing about the data (a model decision must not
+    fall back on it)."""

@@ -171,9 +171,15 @@ class BetaGeometricDropout(PurchaseModel):
         c0, c1 = self._shift
         with np.errstate(all="ignore"):
             z = ts[None, :] / (alpha + pT[:, None] + ts[None, :])
-            shrink = ((alpha + pT[:, None]) / (alpha + pT[:, None] + ts[None, :])) ** (r + px[:, None])
-            hyp = hyp2f1(r + px[:, None], b + px[:, None] + c0, a + b + px[:, None] + c1, z)
-            bracket = (a + b + px + c1)[:, None] / (a - 1) * (1 - shrink * hyp)
+            log_shrink = (r + px[:, None]) * np.log((alpha + pT[:, None]) / (alpha + pT[:, None] + ts[None, :]))
+            p, q, c = r + px[:, None], b + px[:, None] + c0, a + b + px[:, None] + c1
+            log_hyp = np.log(hyp2f1(p, q, c, z))
+            # heavy buyers overflow ₂F₁ (and underflow the power, 0 · inf): Euler's transformation, in logs, as
+            # lifetimes does for BG/NBD
+            log_hyp = np.where(
+                np.isinf(log_hyp), np.log(hyp2f1(c - p, c - q, c, z)) + (c - p - q) * np.log1p(-z), log_hyp
+            )
+            bracket = (a + b + px + c1)[:, None] / (a - 1) * -np.expm1(log_hyp + log_shrink)
             odds = self._dropout_odds(a, b, x) * ((alpha + T) / (alpha + t_x)) ** (r + x)
             return bracket, pair, 1 / (1 + odds)
 
@@ -260,6 +266,8 @@ class ExponentialLifetime(PurchaseModel):
         result = paretonbd.fit(rows["frequency"], rows["recency"], rows["T"], rows["w"], penalizer=penalizer)
         if not result.converged:
             raise ConvergenceError(f"Pareto/NBD did not converge: {result.message}")
+        if result.at_bound:
+            raise ConvergenceError("Pareto/NBD stopped at the edge of its parameter range")
         return result.params, {k: float("nan") for k in paretonbd.NAMES}
 
     def probability_alive(self, params: Mapping, frequency, recency, T) -> np.ndarray:

@@ -38,6 +38,8 @@ import numpy as np
 from scipy import optimize
 from scipy.special import gammaln, hyp2f1
 
+#: The optimiser searches log-parameters in ±this (e^12 ≈ 160,000 in time scaled so that the longest T is 10).
+_BOUND = 12.0
 #: Parameter names in lifetimes' order.
 NAMES = ("r", "alpha", "s", "beta")
 
@@ -200,6 +202,7 @@ class Fit:
     evaluations: int
     converged: bool
     message: str
+    at_bound: bool = False
 
 
 class _Rows:
@@ -255,7 +258,8 @@ def fit(frequency, recency, T, weights=None, *, penalizer: float = 0.0, start=No
     params = {"r": float(r), "alpha": float(alpha / scale), "s": float(s), "beta": float(beta / scale)}
     with np.errstate(all="ignore"):
         total = float(np.dot(weights, row_log_likelihood(params, x, t_x, T)))
-    return Fit(params, total, int(result.nit), calls, bool(result.success), str(result.message))
+    at_bound = bool(np.any(np.abs(result.x) >= _BOUND - 0.1))  # the optimum lies outside what it may search
+    return Fit(params, total, int(result.nit), calls, bool(result.success), str(result.message), at_bound)
 
 
 def _optimise(rows: _Rows, theta: np.ndarray, penalizer: float):
@@ -272,7 +276,7 @@ def _optimise(rows: _Rows, theta: np.ndarray, penalizer: float):
         objective,
         theta,
         method="L-BFGS-B",
-        bounds=[(-12.0, 12.0)] * 4,
+        bounds=[(-_BOUND, _BOUND)] * 4,
         options={"ftol": 1e-11, "gtol": 1e-9, "maxiter": 500},
     )
     return result, calls[0]

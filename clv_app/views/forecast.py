@@ -174,8 +174,12 @@ def value_by_segment(result: economics.CLVScenario, segments: pd.Series, boot=No
 
 
 def _value_by_segment(result: economics.CLVScenario, segments: pd.Series, boot=None) -> pd.DataFrame:
-    codes = memo.of(forecast.group_codes, segments, result.base.customer_id)  # once per base, not per slider move
+    codes = memo.of(_segment_codes, result.base, segments)  # once per base (and gone with it), not per slider move
     return forecast.clv_by_group(result.customers, segments, boot=boot, codes=codes)
+
+
+def _segment_codes(base: economics.ForecastBase, segments: pd.Series):
+    return forecast.group_codes(segments, base.customer_id)
 
 
 def predicted_vs_historical(result: economics.CLVScenario):

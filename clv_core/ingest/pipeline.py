@@ -489,8 +489,9 @@ def _apply_returns(table: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, dict
         target[:] = first_row["index"].reindex(keys).to_numpy(dtype=float)
     rest = target.isna().to_numpy()
     if rest.any():
-        left = returns.loc[rest, [_CODE, "date"]].reset_index().sort_values("date")
-        right = purchases[[_CODE, "date"]].reset_index().rename(columns={"index": "target"}).sort_values("date")
+        left = returns.loc[rest, [_CODE, "date"]].reset_index().sort_values("date", kind="stable")
+        right = purchases[[_CODE, "date"]].reset_index().rename(columns={"index": "target"})
+        right = right.sort_values("date", kind="stable")
         asof = pd.merge_asof(left, right, on="date", by=_CODE, direction="backward")
         target.loc[asof["index"].to_numpy()] = asof["target"].to_numpy(dtype=float)
     matched = target.notna()

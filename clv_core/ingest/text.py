@@ -140,9 +140,10 @@ def _text_order(labels: np.ndarray, values: pd.Series | None) -> np.ndarray:
     """The order of distinct texts ``labels`` (``values``: the values they were made from, when one each). Sorting
     millions of strings is the slow part of loading a large file; integer ids, whether they arrive as numbers
     (Parquet) or as plain digit strings (CSV), are ordered by :func:`_decimal_text_order` instead."""
-    numbers = values.to_numpy(dtype=np.int64) if values is not None and pd.api.types.is_integer_dtype(values) else None
-    if numbers is not None and len(numbers) and np.abs(numbers).max() < 10**18:
-        return _decimal_text_order(numbers)
+    if values is not None and pd.api.types.is_integer_dtype(values) and len(values):
+        low, high = int(values.min()), int(values.max())  # Python ints: no wrap for uint64 or the int64 minimum
+        if low > -(10**18) and high < 10**18:
+            return _decimal_text_order(values.to_numpy(dtype=np.int64))
     texts = pa.array(labels, type=pa.string())
     if len(texts) > 1_000 and pc.all(pc.match_substring_regex(texts, _PLAIN_INTEGER)).as_py():
         return _decimal_text_order(pc.cast(texts, pa.int64()).to_numpy())

@@ -290,3 +290,18 @@ def test_every_month_at_once_equals_lifetimes_formula_month_by_month(calibration
                 expected = fitter.conditional_expected_number_of_purchases_up_to_time(horizon, f, r, T)
             np.testing.assert_allclose(grid[:, j], np.asarray(expected, dtype=float), rtol=1e-10)
         assert np.all(np.diff(grid, axis=1) > 0)  # more time, more purchases
+
+
+def test_heavy_buyers_forecasts_stay_finite_and_equal_lifetimes():
+    """₂F₁ overflows and the power underflows for hundreds of repeat purchases (0 · inf); the transformed form in
+    logs gives lifetimes' BG/NBD figures, and MBG/NBD (which lifetimes leaves NaN there) stays finite."""
+    params = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    x, t_x, T = np.array([0, 1, 5, 400, 600, 1500.0]), np.array([0, 10, 20, 38, 38.5, 38.9]), np.full(6, 39.0)
+    fitter = REGISTRY["bgnbd"].fitter_class()
+    fitter.params_ = pd.Series(params)
+    grid = REGISTRY["bgnbd"].cumulative_purchases(params, [4.35, 265.0], x, t_x, T)
+    expected = fitter.conditional_expected_number_of_purchases_up_to_time(265.0, x, t_x, T)
+    np.testing.assert_allclose(grid[:, 1], np.asarray(expected, dtype=float), rtol=1e-10)
+    assert grid[-1, 1] > 3_000
+    heavy = REGISTRY["mbgnbd"].cumulative_purchases(params, [4.35, 265.0], x, t_x, T)
+    assert np.all(np.isfinite(heavy)) and np.all(np.diff(heavy, axis=1) > 0)
