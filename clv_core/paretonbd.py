@@ -129,14 +129,19 @@ def log_tail(p, q, alpha: float, beta: float, y) -> np.ndarray:
 
 def _log_dropout_mass(r, alpha, s, beta, x, t_x, T) -> np.ndarray:
     """ln J, J = ∫_{t_x}^T (α + τ)^−(r+x) (β + τ)^−(s+1) dτ (−inf when t_x = T)."""
-    p = r + x
-    head = log_tail(p, s + 1, alpha, beta, t_x)
-    gap = log_tail(p, s + 1, alpha, beta, T) - head  # ≤ 0
+    head = log_tail(r + x, s + 1, alpha, beta, t_x)
+    return _mass_from_tails(head, log_tail(r + x, s + 1, alpha, beta, T), r, alpha, s, beta, x, t_x, T)
+
+
+def _mass_from_tails(head, tail, r, alpha, s, beta, x, t_x, T) -> np.ndarray:
+    """ln J from the tails ln I(t_x) (``head``) and ln I(T) (``tail``): their difference, or, where it would lose
+    digits (a short interval), J integrated directly; −inf when t_x = T."""
+    gap = np.minimum(tail - head, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = head + np.log(-np.expm1(np.minimum(gap, 0.0)))
+        out = head + np.log(-np.expm1(gap))
     short = (gap > -_SHORT) & (t_x < T)
     if short.any():
-        lo, hi, ps = t_x[short], T[short], p[short]
+        lo, hi, ps = t_x[short], T[short], (r + x)[short]
         tau = lo + (_SHORT_NODES[:, None] + 1) / 2 * (hi - lo)
         integrand = -ps * np.log(alpha + tau) - (s + 1) * np.log(beta + tau)
         out[short] = _log_sum(integrand, _SHORT_WEIGHTS, hi - lo)
@@ -144,9 +149,14 @@ def _log_dropout_mass(r, alpha, s, beta, x, t_x, T) -> np.ndarray:
     return out
 
 
+def _values(params) -> tuple[float, float, float, float]:
+    """(r, α, s, β) from a mapping by name or a sequence in that order."""
+    return tuple(float(params[k]) for k in NAMES) if isinstance(params, dict) else tuple(map(float, params))
+
+
 def _parts(params, frequency, recency, T):
     """(ln of the alive-at-T term, ln of the died-in-between term), both without the common factor."""
-    r, alpha, s, beta = (float(params[k]) for k in NAMES) if isinstance(params, dict) else map(float, params)
+    r, alpha, s, beta = _values(params)
     x, t_x, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (frequency, recency, T)))
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
     died = np.log(s) + _log_dropout_mass(r, alpha, s, beta, x, t_x, T)
@@ -158,7 +168,7 @@ def row_log_likelihood(params, frequency, recency, T) -> np.ndarray:
 
     ``params`` is a mapping with r, alpha, s, beta or a sequence in that order; times in one unit.
     """
-    r, alpha, s, beta = (float(params[k]) for k in NAMES) if isinstance(params, dict) else map(float, params)
+    r, alpha, s, beta = _values(params)
     x = np.asarray(frequency, dtype=float)
     alive, died = _parts((r, alpha, s, beta), x, recency, T)
     common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
@@ -185,7 +195,7 @@ def expected_purchases(params, t, frequency, recency, T) -> np.ndarray:
 def expected_purchases_if_alive(params, t, frequency, T) -> np.ndarray:
     """Expected purchases in the next ``t`` of a customer alive at T: the factor of :func:`expected_purchases`
     that does not depend on t_x (``t`` may be a column against rows, giving rows × times)."""
-    r, alpha, s, beta = (float(params[k]) for k in NAMES) if isinstance(params, dict) else map(float, params)
+    r, alpha, s, beta = _values(params)
     x, T = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
     shrink = np.log(beta + T) - np.log(beta + T + np.asarray(t, dtype=float))  # ≤ 0
     horizon = -shrink if abs(s - 1) < 1e-12 else -np.expm1((s - 1) * shrink) / (s - 1)
@@ -221,20 +231,11 @@ class _Rows:
         pair_codes, pair_of = np.unique(np.tile(self.x_of, 2) * len(times) + time_of, return_inverse=True)
         self.ux, self.uy = self.xs[pair_codes // len(times)], times[pair_codes % len(times)]
         self.head, self.tail = pair_of[:n], pair_of[n:]
-        self.dropout = self.t_x < self.T
         self.wx = np.bincount(self.x_of, weights=self.w)  # customers per distinct x
-        self.w_x = float(np.dot(self.w, self.x))
 
     def log_likelihood(self, r, alpha, s, beta) -> float:
         tails = log_tail(r + self.ux, s + 1, alpha, beta, self.uy)
-        head = tails[self.head]
-        gap = tails[self.tail] - head
-        np.minimum(gap, 0.0, out=gap)
-        mass = head + np.log(-np.expm1(gap))
-        short = (gap > -_SHORT) & self.dropout
-        if short.any():
-            mass[short] = _log_dropout_mass(r, alpha, s, beta, self.x[short], self.t_x[short], self.T[short])
-        mass[~self.dropout] = -np.inf
+        mass = _mass_from_tails(tails[self.head], tails[self.tail], r, alpha, s, beta, self.x, self.t_x, self.T)
         log_alpha_T, log_beta_T = np.log(alpha + self.Ts)[self.T_of], np.log(beta + self.Ts)[self.T_of]
         alive = -(r + self.x) * log_alpha_T - s * log_beta_T
         common = np.dot(self.wx, gammaln(r + self.xs)) - self.total * gammaln(r)

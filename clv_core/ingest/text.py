@@ -44,7 +44,7 @@ def text_ids(column: pd.Series) -> pd.Series:
     ['1', '2.5', None]
     """
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    texts = _distinct_texts(factorized_values(uniques, column.dtype))
+    texts, _ = _distinct_texts_of(factorized_values(uniques, column.dtype))
     # −1 (missing) takes the None appended at the end
     return pd.Series(np.append(texts, None).take(codes), index=column.index, dtype=object)
 
@@ -54,11 +54,6 @@ def factorized_values(uniques, dtype) -> pd.Series:
     if isinstance(dtype, pd.CategoricalDtype):
         return pd.Series(np.asarray(uniques, dtype=object), dtype=object)
     return pd.Series(uniques, dtype=dtype if len(uniques) else object)
-
-
-def _distinct_texts(column: pd.Series) -> np.ndarray:
-    """Each value of a column of distinct values as stripped text, None where that leaves nothing."""
-    return _distinct_texts_of(column)[0]
 
 
 def _distinct_texts_of(column: pd.Series) -> tuple[np.ndarray, bool]:
@@ -200,11 +195,8 @@ def customer_date_order(rank: np.ndarray, dates: np.ndarray) -> np.ndarray | Non
 def in_customer_order(table: pd.DataFrame, rank: np.ndarray) -> pd.DataFrame:
     """``table`` sorted by customer id (text order, ``rank`` from :func:`text_rank`) then date, stable; a table
     already in that order (most exports are) is returned without sorting."""
-    dates = table["date"].to_numpy().view(np.int64)
-    step = np.diff(rank)
-    if np.all((step > 0) | ((step == 0) & (np.diff(dates) >= 0))):
-        return table.reset_index(drop=True)
-    return table.take(np.lexsort((dates, rank))).reset_index(drop=True)
+    order = customer_date_order(rank, table["date"].to_numpy())
+    return (table if order is None else table.take(order)).reset_index(drop=True)
 
 
 def count_customers(table: pd.DataFrame) -> int:
