@@ -121,7 +121,7 @@ class ForecastBase:
         (distinct (x, T) pairs, months + 1): the part of the expected purchases from the observation end to each
         month boundary that depends on (x, T, t) alone (see :meth:`clv_core.models.FitResult.cumulative_factors`).
     row_pair, row_scale : numpy.ndarray
-        Each distinct history's pair and factor: its expected purchases are ``pair_cumulative[row_pair] *
+        Each distinct history's pair and P(alive): its expected purchases are ``pair_cumulative[row_pair] *
         row_scale`` (:attr:`distinct_cumulative`). Kept apart, a new churn multiplier or a slider move works on a
         few thousand pairs instead of every history × 61 month boundaries.
     expected_order_value : numpy.ndarray
@@ -195,9 +195,8 @@ def precompute(
     new_customer = np.zeros(months + 1)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        alive = purchase.probability_alive(f, r, T)
         population = purchase.fitter()
-        grid, row_pair, row_scale = purchase.cumulative_factors(t_units[1:], f, r, T)
+        grid, row_pair, alive = purchase.cumulative_factors(t_units[1:], f, r, T)  # and P(alive), once
         cumulative = np.zeros((len(grid), months + 1))
         cumulative[:, 1:] = grid
         for m in range(1, months + 1):
@@ -208,7 +207,7 @@ def precompute(
         order_value = np.full(len(table), mean_spend)
         if repeat.any():
             order_value[repeat] = gg.conditional_expected_average_profit(freq[repeat], value[repeat])
-    if not (np.all(np.isfinite(cumulative)) and np.all(np.isfinite(row_scale)) and np.all(np.isfinite(alive))):
+    if not (np.all(np.isfinite(cumulative)) and np.all(np.isfinite(alive))):
         raise ClvError("The fitted model gives non-finite predictions for some customers; try another model.")
     idx = np.asarray(index, dtype=np.int64)
     return ForecastBase(
@@ -217,7 +216,7 @@ def precompute(
         rows=idx,
         pair_cumulative=cumulative,
         row_pair=np.asarray(row_pair, dtype=np.int64),
-        row_scale=np.asarray(row_scale, dtype=float),
+        row_scale=np.asarray(alive, dtype=float),
         expected_order_value=order_value,
         order_value_by_row=np.bincount(idx, weights=order_value, minlength=len(distinct)),
         new_customer_cumulative=new_customer,

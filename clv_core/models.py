@@ -106,14 +106,13 @@ class PurchaseModel(abc.ABC):
         fitter = self._fitter(params)
         return np.asarray(fitter.conditional_expected_number_of_purchases_up_to_time(t, frequency, recency, T), float)
 
+    @abc.abstractmethod
     def cumulative_factors(self, params: Mapping, ts, frequency, recency, T):
-        """Expected purchases by each time in ``ts`` for each history, as ``(grid, pair, scale)``: history i's
-        expectation at ts[j] is ``grid[pair[i], j] * scale[i]``. This is what a forecast base needs (every month
-        boundary at once). Models whose formula is a part that depends on (x, T, t) times a part that depends on
-        the history alone give the first on the distinct (x, T) pairs, a few thousand rows however many customers;
-        others give one grid row per history and a scale of 1."""
-        grid = np.stack([self.expected_purchases(params, t, frequency, recency, T) for t in ts], axis=1)
-        return grid, np.arange(len(grid)), np.ones(len(grid))
+        """Expected purchases by each time in ``ts`` for each history, as ``(grid, pair, alive)``: history i's
+        expectation at ts[j] is ``grid[pair[i], j] * alive[i]``, the expectation of a customer still alive (which
+        depends on (x, T, t) only, so it is computed on the distinct (x, T) pairs, a few thousand rows however many
+        customers) times the history's P(alive). This is what a forecast base needs: every month boundary at once,
+        and P(alive) with it."""
 
     def cumulative_purchases(self, params: Mapping, ts, frequency, recency, T) -> np.ndarray:
         """:meth:`cumulative_factors` multiplied out: rows × len(ts)."""
@@ -181,7 +180,7 @@ class BetaGeometricDropout(PurchaseModel):
             )
             bracket = (a + b + px + c1)[:, None] / (a - 1) * -np.expm1(log_hyp + log_shrink)
             odds = self._dropout_odds(a, b, x) * ((alpha + T) / (alpha + t_x)) ** (r + x)
-            return bracket, pair, 1 / (1 + odds)
+            return bracket, pair, 1 / (1 + odds)  # the denominator is 1/P(alive), as lifetimes writes P(alive)
 
     def row_log_likelihood(self, params: Mapping, frequency, recency, T) -> np.ndarray:
         """ln[B(a, b + x)/B(a, b) · Γ(r + x) α^r / Γ(r) · ((α + T)^−(r+x) + δ(x > 0) a/(b + x − 1) (α + t_x)^−(r+x))],
@@ -277,7 +276,7 @@ class ExponentialLifetime(PurchaseModel):
         return paretonbd.expected_purchases(params, t, frequency, recency, T)
 
     def cumulative_factors(self, params: Mapping, ts, frequency, recency, T):
-        """The (x, T, t) part on the distinct (x, T) pairs, scaled by each history's P(alive) (see
+        """The expectation if alive on the distinct (x, T) pairs, and each history's P(alive) (see
         :func:`clv_core.paretonbd.expected_purchases`)."""
         alive = paretonbd.probability_alive(params, frequency, recency, T)
         x, T = np.asarray(frequency, dtype=float), np.asarray(T, dtype=float)
@@ -439,19 +438,21 @@ class FitResult:
         return out
 
     def cumulative_factors(self, ts, f, r, T):
-        """Expected purchases by each time in ``ts`` as ``(grid, pair, scale)`` (see
-        :meth:`PurchaseModel.cumulative_factors`), with :meth:`expected_purchases`' limit where the formula breaks
-        down on a fit with no dropout (then one grid row per history)."""
+        """Expected purchases by each time in ``ts`` as ``(grid, pair, alive)`` (see
+        :meth:`PurchaseModel.cumulative_factors`), with :meth:`expected_purchases`' and :meth:`probability_alive`'s
+        limits where the formulas break down on a fit with no dropout (then one grid row per history)."""
         f, r, T = (np.asarray(v, dtype=float) for v in (f, r, T))
         ts = np.asarray(ts, dtype=float)
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            grid, pair, scale = self.purchase_model.cumulative_factors(self.params, ts, f, r, T)
-            if (np.isfinite(grid).all() and np.isfinite(scale).all()) or self.mean_dropout >= NO_DROPOUT:
-                return grid, pair, scale
-            out = grid[pair] * scale[:, None]
-        limit = (self.params["r"] + f[:, None]) / (self.params["alpha"] + T[:, None]) * ts[None, :]
-        return np.where(np.isfinite(out), out, limit), np.arange(len(f)), np.ones(len(f))
+            grid, pair, alive = self.purchase_model.cumulative_factors(self.params, ts, f, r, T)
+            if (np.isfinite(grid).all() and np.isfinite(alive).all()) or self.mean_dropout >= NO_DROPOUT:
+                return grid, pair, alive
+            out = grid[pair] * alive[:, None]
+            limit = (self.params["r"] + f[:, None]) / (self.params["alpha"] + T[:, None]) * ts[None, :]
+            alive = self.probability_alive(f, r, T)
+            if_alive = np.where(np.isfinite(out), out, limit) / np.where(alive > 0, alive, 1.0)[:, None]
+        return if_alive, np.arange(len(f)), alive
 
     def cumulative_purchases(self, ts, f, r, T) -> np.ndarray:
         """Expected purchases by each time in ``ts``: rows × len(ts) (:meth:`cumulative_factors` multiplied out)."""

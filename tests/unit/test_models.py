@@ -290,6 +290,8 @@ def test_every_month_at_once_equals_lifetimes_formula_month_by_month(calibration
                 expected = fitter.conditional_expected_number_of_purchases_up_to_time(horizon, f, r, T)
             np.testing.assert_allclose(grid[:, j], np.asarray(expected, dtype=float), rtol=1e-10)
         assert np.all(np.diff(grid, axis=1) > 0)  # more time, more purchases
+        _, _, alive = adjusted.cumulative_factors(ts, f, r, T)  # the forecast base's P(alive): the model's
+        np.testing.assert_allclose(alive, adjusted.probability_alive(f, r, T), rtol=1e-12)
 
 
 def test_heavy_buyers_forecasts_stay_finite_and_equal_lifetimes():
