@@ -22,7 +22,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT)
+	$(PY) -m clv_app.serve --server.address $(ADDRESS) --server.port $(PORT)
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -78,6 +78,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_model_work.py
 	$(PY) benchmarks/bench_paretonbd.py
 	$(PY) benchmarks/bench_churn.py
+	$(PY) benchmarks/bench_first_visits.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

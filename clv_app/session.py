@@ -20,7 +20,7 @@ from typing import Any
 
 import streamlit as st
 
-from clv_app import links, memo, sources, warmup
+from clv_app import cache, links, memo, sources, warmup
 from clv_core.analysis import AUTO, CHOICES, Analysis
 from clv_core.economics import MAX_MONTHS, Economics
 from clv_core.errors import ClvError
@@ -97,6 +97,17 @@ def analysis() -> Analysis:
     made = Analysis(sources.ensure_dataset(), model=s["model"], time_unit=s["unit"], memo=_MEMO, chosen_in=CHOSEN_IN)
     warmup.start(made, CHURN_STEPS)  # once per dataset and settings: the model pages' heavy work, in the background
     return made
+
+
+def prepare_default() -> None:
+    """Prepare the default sample's analysis under the default settings, as a fresh session would ask for it, on
+    no session's behalf (the server, as it starts: :mod:`clv_app.serve`); nothing when preparation is off."""
+    if not warmup.enabled():
+        return
+    with cache.acting_for("the server"):
+        model, unit = SETTINGS["model"][0], SETTINGS["unit"][0]
+        made = Analysis(sources.default_sample(), model=model, time_unit=unit, memo=_MEMO, chosen_in=CHOSEN_IN)
+        warmup.start(made, CHURN_STEPS)
 
 
 def summary(transactions, time_unit: str):

@@ -14,7 +14,7 @@ limits on what one visitor can make the server do. Every value has a safe defaul
     heavy_jobs = 2           # large jobs (reading, fitting, backtests) the server runs at once
     cache_mb = 3_000         # memory the shared results may hold
     workspace_quota_mb = 2_000   # what one user's saved datasets may take on disk
-    warm_up = false          # true: prepare a dataset's model work in the background when a session opens it
+    warm_up = true           # prepare a dataset's model work in the background when a session opens it
 
 Defaults: with sign-in configured, or a connection in ``[connections.clv]`` (its credentials are the server's, not
 the visitor's), nobody types a query; with sign-in configured, nobody types a URL. Open for local use without

@@ -286,6 +286,16 @@ def current_label() -> str:
     return st.session_state.get(DATASET_LABEL, "")
 
 
+def default_sample() -> Transactions:
+    """The default sample, read and cleaned as a session opens it (shared: the same object for every session);
+    needs no session, so the server can prepare it before anyone visits (:mod:`clv_app.serve`)."""
+    data, name = cached_sample(DEFAULT_SAMPLE)
+    file_hash = content_hash(data)
+    raw = cached_raw(file_hash, name, None, IngestOptions().max_decompressed_bytes, None, data)
+    mapping = resolve_mapping(raw.frame, detect_columns(raw.frame, has_header=raw.has_header))
+    return load(file_hash, raw, mapping, IngestOptions())
+
+
 def ensure_dataset() -> Transactions:
     """The active dataset; on a fresh session, the CDNOW sample (so every page has real data to show)."""
     tx = current()
@@ -296,10 +306,7 @@ def ensure_dataset() -> Transactions:
             pass  # gone or damaged: the default sample, and the Data page lists what is there
     if tx is None:
         try:
-            data, name = cached_sample(DEFAULT_SAMPLE)
-            file_hash, raw = read_file(data, name, bundled=True)
-            mapping = resolve_mapping(raw.frame, detect_columns(raw.frame, has_header=raw.has_header))
-            tx = load(file_hash, raw, mapping, IngestOptions())
+            tx = default_sample()
         except ClvError as exc:  # the server stayed busy: nothing to show yet, and no traceback
             st.error(f"{exc} The page opens once the sample is loaded: reload it in a moment.", icon=":material/block:")
             st.stop()

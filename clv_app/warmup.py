@@ -2,18 +2,17 @@
 
 The first page a visitor opens starts, once per dataset, model choice and time unit, a thread that asks the
 analysis for what the model pages need and nobody wants to wait for: the model decision (the holdout test), the
-forecast base and the churn steps' bases, the model comparison, and the Model validation page's backtest with the
-ML challenger. The results land in the shared store (:mod:`clv_app.cache`), so a page that asks later finds them,
-and a page that asks while they are computed waits for that computation instead of starting its own (the store's
-per-key lock). The thread's work counts as its visitor's (:func:`clv_app.cache.acting_for`): it takes the
-heavy-job slots as they would, one large job at a time for that visitor, never more than the server runs at once;
-and a visitor has one preparation at a time (a newer one, for another dataset or setting, stops the older one
-after its current step). A step that cannot be done (a model that cannot fit this data, a server too busy) is
-left for the page to explain.
+forecast base and the churn steps' bases, the Survival page's Cox and parametric fits, the model comparison, and
+the Model validation page's backtest with the ML challenger. The results land in the shared store
+(:mod:`clv_app.cache`), so a page that asks later finds them, and a page that asks while they are computed waits
+for that computation instead of starting its own (the store's per-key lock). The thread's work counts as its
+visitor's (:func:`clv_app.cache.acting_for`): it takes the heavy-job slots as they would, one large job at a time
+for that visitor, never more than the server runs at once; and a visitor has one preparation at a time (a newer
+one, for another dataset or setting, stops the older one after its current step). A step that cannot be done (a
+model that cannot fit this data, a server too busy) is left for the page to explain.
 
-It is off unless ``[limits] warm_up = true`` in ``.streamlit/secrets.toml``: in the browser tests on a real
-server, the Model validation page opened by its URL while a preparation ran was still waiting after 5 minutes,
-though the same visit completes under AppTest; until that is understood it stays opt-in.
+It is on unless ``[limits] warm_up = false`` in ``.streamlit/secrets.toml`` (a server short of memory or CPU
+for work nobody asked for yet).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ import threading
 from collections import OrderedDict
 
 from clv_app import access, cache
-from clv_core import validation
+from clv_core import survival, validation
 from clv_core.analysis import Analysis
 from clv_core.errors import ClvError, ServerBusyError
 
@@ -36,10 +35,10 @@ _log = logging.getLogger(__name__)
 
 
 def enabled() -> bool:
-    """``[limits] warm_up`` (default off)."""
+    """``[limits] warm_up`` (default on; only a recognised "off" value turns it off)."""
     section = access.section("limits") or {}
-    value = section.get("warm_up", False) if hasattr(section, "get") else False
-    return str(value).strip().lower() in ("true", "on", "1", "yes")
+    value = section.get("warm_up", True) if hasattr(section, "get") else True
+    return str(value).strip().lower() not in ("false", "off", "0", "no")
 
 
 def start(analysis: Analysis, churn_steps: tuple[float, ...] = ()) -> threading.Thread | None:
@@ -89,9 +88,18 @@ def steps(analysis: Analysis, churn_steps: tuple[float, ...] = ()) -> list:
         ("model decision", analysis.decision),
         ("forecast base", lambda: analysis.base(1.0)),
         *((f"forecast base at churn ×{k:g}", lambda k=k: analysis.base(k)) for k in churn_steps if k != 1.0),
+        ("survival models", lambda: _survival(analysis)),
         ("model comparison", analysis.comparison),
         ("backtest with the ML challenger", lambda: analysis.backtest(end)),
     ]
+
+
+def _survival(analysis: Analysis) -> None:
+    """The Survival page's slow parts as it first opens: the parametric fits and the Cox model."""
+    suggested = analysis.suggested_threshold()
+    data = analysis.survival(survival.ChurnDefinition(suggested.days, 1))
+    analysis.cox(data, survival.default_cox_attributes(data.groups))
+    analysis.parametric(data, 365)
 
 
 def _prepare(analysis: Analysis, churn_steps: tuple[float, ...], visitor: str, stop: threading.Event) -> None:

@@ -279,6 +279,20 @@ class CoxResult:
     log_likelihood: float = np.nan
 
 
+#: Attributes too fine-grained to start a Cox model with (the user may still choose them).
+NOT_BY_DEFAULT = ("acquisition quarter", "RFM segment", "first product")
+
+
+def default_cox_attributes(groups) -> tuple[str, ...]:
+    """What the Cox model starts with: up to three of the data's groups, else the first order's value.
+
+    >>> default_cox_attributes(["country", "RFM segment", "channel"]), default_cox_attributes([])
+    (('country', 'channel'), ('first order value',))
+    """
+    chosen = tuple(g for g in groups if g not in NOT_BY_DEFAULT)[:3]
+    return chosen or ("first order value",)
+
+
 def design_matrix(frame: pd.DataFrame, covariates: list[str], *, min_level: int = 20) -> tuple[pd.DataFrame, list[str]]:
     """Numeric covariates as they are; categoricals one-hot (reference: the most common level), levels with fewer
     than ``min_level`` customers pooled into "Other", constant and perfectly collinear columns removed."""

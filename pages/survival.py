@@ -81,11 +81,11 @@ tab_cox, tab_param, tab_clv = st.tabs(
 )
 with tab_cox:
     options = [*data.groups, "first order value"]
-    default = [g for g in data.groups if g not in ("acquisition quarter", "RFM segment", "first product")][:3]
+    default = list(survival.default_cox_attributes(data.groups))
     chosen = st.multiselect(
         "Attributes",
         options,
-        default=links.initial("surv-cox", default or ["first order value"], options=options),
+        default=links.initial("surv-cox", default, options=options),
         key="surv-cox",
     )
     try:

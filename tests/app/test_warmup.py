@@ -4,10 +4,11 @@ find it done; a deployment can turn it off."""
 from __future__ import annotations
 
 import pytest
+from streamlit.runtime import Runtime, RuntimeState
 from streamlit.testing.v1 import AppTest
 
-from clv_app import access, warmup
-from clv_core import challenger, economics, models
+from clv_app import access, serve, warmup
+from clv_core import challenger, economics, models, survival
 from tests.app.conftest import APP
 
 
@@ -39,11 +40,62 @@ def test_after_the_first_page_the_model_pages_find_their_work_done(monkeypatch):
     assert any("ML challenger" in str(d.value.index.tolist()) for d in at.dataframe)
 
 
+def _count_model_work(monkeypatch) -> dict:
+    calls = dict.fromkeys(("fit", "precompute", "challenger", "cox", "parametric"), 0)
+
+    def count(module, name, key):
+        fn = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            calls[key] += 1
+            return fn(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    count(models, "fit_purchases", "fit")
+    count(economics, "precompute", "precompute")
+    count(challenger, "challenger_predictions", "challenger")
+    count(survival, "cox", "cox")
+    count(survival, "parametric", "parametric")
+    return calls
+
+
 @pytest.mark.warm_up
-def test_on_only_when_the_deployment_turns_it_on(monkeypatch):
+def test_the_server_prepares_the_bundled_sample_before_anyone_visits(monkeypatch):
+    """What ``python -m clv_app.serve`` (make run) does as the server starts: the first session's model pages,
+    the Survival page's Cox and parametric fits included, find their work done."""
+    monkeypatch.setattr(warmup, "enabled", lambda: True)
+
+    class Serving:
+        state = RuntimeState.NO_SESSIONS_CONNECTED
+
+    with monkeypatch.context() as server:  # a started server, for as long as the preparation looks for one
+        server.setattr(Runtime, "exists", classmethod(lambda cls: True))
+        server.setattr(Runtime, "instance", classmethod(lambda cls: Serving()))
+        assert serve.prepare_when_served(timeout_s=5)
+    assert warmup.wait(timeout=300)
+
+    calls = _count_model_work(monkeypatch)
+    at = AppTest.from_file(APP, default_timeout=300)
+    for page in ("pages/survival.py", "pages/forecast.py", "pages/validation.py"):
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+    assert calls == dict.fromkeys(calls, 0), calls  # the first visitor's pages computed nothing of their own
+
+
+def test_no_server_no_preparation(monkeypatch):
+    monkeypatch.setattr(Runtime, "exists", classmethod(lambda cls: False))
+    assert serve.prepare_when_served(timeout_s=0.3) is False
+
+
+@pytest.mark.warm_up
+def test_on_unless_the_deployment_turns_it_off(monkeypatch):
     for section, expected in (
-        ({}, False),
+        (None, True),  # no secrets.toml
+        ({}, True),
         ({"warm_up": "false"}, False),
+        ({"warm_up": False}, False),
+        ({"warm_up": " Off "}, False),
         ({"warm_up": True}, True),
         ({"warm_up": "true"}, True),
     ):

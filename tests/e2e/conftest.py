@@ -43,9 +43,7 @@ def running_app():
         [
             sys.executable,
             "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
+            "clv_app.serve",  # as make run starts it: streamlit run app.py, the bundled sample prepared at once
             "--server.port",
             str(port),
             "--server.address",

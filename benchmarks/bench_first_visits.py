@@ -1,0 +1,146 @@
+"""First visits of every page on the bundled sample, in Debian's Chromium, each on a fresh server.
+
+Two ways a visitor arrives, each timed with background preparation off (the baseline, ``[limits] warm_up = false``)
+and on (the default), in the same run:
+
+* ``by URL``: the page's address is the first thing the fresh server is asked for (a bookmark, a shared link), the
+  moment it answers, or once it has been up for a few seconds (a server is seldom visited the second it starts);
+* ``after Data``: the visitor opens the app (the Data page), reads it for a few seconds, then clicks the page in the
+  navigation, in the same session, as most visits go.
+
+Per page: seconds until its title shows ("first paint") and until its last section is drawn and the script run has
+ended ("complete"). Usage: python benchmarks/bench_first_visits.py [--read-seconds 5] [--pages forecast validation]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+#: url path -> (navigation title, the whole text of the page's last section heading or tab)
+PAGES = {
+    "": ("Data", "Preview"),
+    "overview": ("Overview", "Are newer cohorts worth more?"),
+    "cohorts": ("Cohorts", "Projected cumulative revenue per customer"),
+    "rfm": ("RFM & lifecycle", "Lifecycle stages"),
+    "survival": ("Survival", "Survival-based CLV"),
+    "forecast": ("CLV forecast", "Top customers"),
+    "validation": ("Model validation", "The ML challenger"),
+    "segments": ("Segments & export", "Customer list"),
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def fresh_server(warm_up: bool):
+    port = _free_port()
+    secrets = Path(tempfile.mkdtemp(prefix="clv-bench-secrets-")) / "secrets.toml"
+    secrets.write_text(f"[limits]\nwarm_up = {'true' if warm_up else 'false'}\n", encoding="utf-8")
+    command = [sys.executable, "-m", "clv_app.serve", "--server.port", str(port)]  # as make run starts it
+    command += ["--server.headless", "true", "--secrets.files", str(secrets)]
+    env = {**os.environ, "CLV_WORKSPACE": tempfile.mkdtemp(prefix="clv-bench-workspace-")}
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("streamlit did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _until_drawn(page, path: str, start: float) -> tuple[float, float]:
+    title, last = PAGES[path]
+    heading = "Data" if path == "" else title
+    page.locator("h1").filter(has_text=heading).first.wait_for(timeout=180_000)
+    first = time.monotonic() - start
+    page.get_by_text(last, exact=True).filter(visible=True).first.wait_for(timeout=180_000)
+    page.wait_for_timeout(100)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=180_000)
+    return first, time.monotonic() - start
+
+
+def by_url(browser, path: str, warm_up: bool, after_s: float = 0.0) -> tuple[float, float]:
+    with fresh_server(warm_up) as url:
+        time.sleep(after_s)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        start = time.monotonic()
+        page.goto(f"{url}/{path}")
+        out = _until_drawn(page, path, start)
+        context.close()
+        return out
+
+
+def after_data(browser, path: str, warm_up: bool, read_seconds: float) -> tuple[float, float]:
+    with fresh_server(warm_up) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(url)
+        _until_drawn(page, "", time.monotonic())
+        page.wait_for_timeout(read_seconds * 1000)
+        start = time.monotonic()
+        page.locator('[data-testid="stSidebarNav"] a').filter(has_text=PAGES[path][0]).first.click()
+        out = _until_drawn(page, path, start)
+        context.close()
+        return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--read-seconds", type=float, default=5.0, help="time on the Data page before the click")
+    parser.add_argument("--started-seconds", type=float, default=15.0, help="server up this long before a visit")
+    parser.add_argument("--pages", nargs="*", default=list(PAGES), help="url paths ('' is the Data page)")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        for path in args.pages:
+            off = by_url(browser, path, warm_up=False)
+            on = by_url(browser, path, warm_up=True)
+            rows.append(("by URL, at once", PAGES[path][0], off, on))
+            off = by_url(browser, path, False, args.started_seconds)
+            on = by_url(browser, path, True, args.started_seconds)
+            rows.append((f"by URL, {args.started_seconds:g} s up", PAGES[path][0], off, on))
+            if path:
+                off = after_data(browser, path, False, args.read_seconds)
+                on = after_data(browser, path, True, args.read_seconds)
+                rows.append((f"after Data ({args.read_seconds:g} s)", PAGES[path][0], off, on))
+            print(f"  measured {PAGES[path][0]}", file=sys.stderr, flush=True)
+        browser.close()
+    head = ("arrival", "page", "first paint off", "complete off", "first paint on", "complete on", "off/on")
+    print("First visits on the CDNOW sample, fresh server each; background preparation off (baseline) vs on (s)")
+    print(f"{head[0]:<20} {head[1]:<18} " + " ".join(f"{h:>15}" for h in head[2:]))
+    for arrival, name, off, on in rows:
+        ratio = off[1] / on[1] if on[1] else float("nan")
+        print(f"{arrival:<20} {name:<18} {off[0]:>15.1f} {off[1]:>15.1f} {on[0]:>15.1f} {on[1]:>15.1f} {ratio:>14.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Start the app: ``python -m clv_app.serve [streamlit options]`` is ``streamlit run app.py [options]``, plus the
+bundled sample prepared as soon as the server answers, before anyone visits.
+
+Streamlit runs ``app.py`` only when a browser opens a session, so a fresh server would otherwise import the
+libraries, read and clean the sample and fit its models while the first visitor waits for their first page. Here
+a background thread does that as the server starts (:func:`clv_app.session.prepare_default`: the default
+sample's analysis under the default settings, through the same shared store a session uses), so the first visit
+finds it done. ``make run`` starts the app this way; ``[limits] warm_up = false`` turns the preparation off, and
+``streamlit run app.py`` still works, without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from pathlib import Path
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+_log = logging.getLogger(__name__)
+
+
+def main(argv: list[str] | None = None) -> None:
+    threading.Thread(target=prepare_when_served, name="clv-preload", daemon=True).start()
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
+    cli.main()
+
+
+def prepare_when_served(timeout_s: float = 300.0) -> bool:
+    """Once the server runs (its options and secrets read), prepare the default sample; whether it was started."""
+    from streamlit.runtime import Runtime, RuntimeState
+
+    serving = (RuntimeState.NO_SESSIONS_CONNECTED, RuntimeState.ONE_OR_MORE_SESSIONS_CONNECTED)
+    deadline = time.monotonic() + timeout_s
+    while not (Runtime.exists() and Runtime.instance().state in serving):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    from clv_app import session  # with the pages' libraries: the first page no longer waits for their import
+    from clv_core import charts  # noqa: F401  (plotly)
+
+    try:
+        session.prepare_default()
+    except Exception:  # never take the server down; the first page loads the sample itself and says what failed
+        _log.exception("the bundled sample could not be prepared as the server started")
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    main()
