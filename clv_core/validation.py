@@ -17,6 +17,7 @@ from scipy import stats
 from clv_core.errors import ClvError
 from clv_core.ingest import Transactions
 from clv_core.models import MODEL_LABELS, PURCHASE_MODELS, FitResult, fit_purchases, fit_spend
+from clv_core.runs import day_numbers, runs
 from clv_core.summary import TIME_UNITS, CustomerSummary, summarise
 
 ML_LABEL = "ML challenger (gradient boosting)"
@@ -97,7 +98,12 @@ class Holdout:
 
 
 def split(transactions: Transactions, *, calibration_end, holdout_end=None, time_unit: str = "weeks") -> Holdout:
-    """Calibration summary to ``calibration_end`` and holdout outcomes to ``holdout_end`` (default: data end)."""
+    """Calibration summary to ``calibration_end`` and holdout outcomes to ``holdout_end`` (default: data end).
+
+    The calibration customers are those who bought by the calibration end: the summary of the data cut there. Their
+    holdout purchases are the distinct days they bought on after it, up to the holdout end, and their spend what
+    those purchases came to. The data is in customer order, so both come from its customer and day runs, without
+    grouping by id."""
     data = transactions.data
     cal_end = pd.Timestamp(calibration_end).normalize()
     end = pd.Timestamp(holdout_end).normalize() if holdout_end is not None else transactions.observation_end
@@ -106,19 +112,21 @@ def split(transactions: Transactions, *, calibration_end, holdout_end=None, time
             f"The calibration end {cal_end.date()} must fall after the first purchase "
             f"({data['date'].min().date()}) and before the holdout end ({end.date()})."
         )
-    day = data["date"].dt.normalize()
-    first = day.groupby(data["customer_id"]).transform("min")
-    cohort = data[(first <= cal_end).to_numpy()]
-    calibration = cohort[cohort["date"].dt.normalize() <= cal_end]
-    summary = summarise(calibration, time_unit=time_unit, observation_end=cal_end)
-    window = cohort[(day[cohort.index] > cal_end) & (day[cohort.index] <= end)]
-    grouped = window.assign(day=window["date"].dt.normalize()).groupby("customer_id")
-    ids = summary.table["customer_id"]
+    summary = summarise(transactions, time_unit=time_unit, observation_end=cal_end)
+    day = day_numbers(data["date"])
+    r = runs(data, day)
+    cal_day, end_day = (int(d.to_datetime64().astype("datetime64[D]").astype(np.int64)) for d in (cal_end, end))
+    cohort = r.first_day <= cal_day  # each customer: bought by the calibration end (in the summary, in this order)
+    in_window = (day > cal_day) & (day <= end_day)
+    days = r.days
+    purchases = np.bincount(r.customer_of_day, weights=(days > cal_day) & (days <= end_day), minlength=r.customers)
+    spend = np.bincount(r.customer_of_row[in_window], weights=data["amount"].to_numpy(dtype=float)[in_window])
+    spend = np.append(spend, np.zeros(r.customers - len(spend)))
     actual = pd.DataFrame(
         {
-            "customer_id": ids.to_numpy(),
-            "purchases": grouped["day"].nunique().reindex(ids).fillna(0).to_numpy(),
-            "spend": grouped["amount"].sum().reindex(ids).fillna(0.0).to_numpy(),
+            "customer_id": summary.table["customer_id"].to_numpy(),
+            "purchases": purchases[cohort],
+            "spend": spend[cohort],
         }
     )
     duration = (end - cal_end).days / TIME_UNITS[time_unit]

@@ -57,6 +57,53 @@ def test_bgnbd_holdout_prediction_equals_lifetimes(cdnow):
     np.testing.assert_allclose(ours["purchases"].to_numpy(), expected.to_numpy(), rtol=1e-5)
 
 
+def _split_by_grouping(tx, cal_end, end, time_unit):
+    """The holdout split written the plain way: group the rows by customer id."""
+    data = tx.data
+    day = data["date"].dt.normalize()
+    first = day.groupby(data["customer_id"]).transform("min")
+    cohort = data[(first <= cal_end).to_numpy()]
+    calibration = cohort[day[cohort.index] <= cal_end]
+    window = cohort[(day[cohort.index] > cal_end) & (day[cohort.index] <= end)]
+    grouped = window.assign(day=day[window.index]).groupby("customer_id")
+    return calibration, grouped["day"].nunique(), grouped["amount"].sum()
+
+
+@pytest.mark.parametrize("cut", ["1997-02-15", "1997-09-30", "1998-03-01"])
+def test_holdout_outcomes_from_runs_equal_grouping_by_customer(cut):
+    """Several purchases a day, customers who start after the cut, text ids that do not sort as numbers."""
+    rng = np.random.default_rng(7)
+    n, names = 4_000, np.array([f"c{i}" for i in range(300)] + [str(i) for i in range(5, 400, 7)])
+    who = rng.integers(0, len(names), n)
+    start, life = rng.integers(0, 400, len(names)), rng.integers(1, 300, len(names))  # some leave before the cut
+    days = start[who] + rng.integers(0, life[who])
+    tx = load(
+        pd.DataFrame(
+            {
+                "customer_id": names[who],
+                "date": pd.Timestamp("1997-01-01")
+                + pd.to_timedelta(days, unit="D")
+                + pd.to_timedelta(rng.integers(0, 3, n), unit="h"),
+                "amount": rng.gamma(2.0, 20.0, n).round(2),
+            }
+        )
+        .to_csv(index=False)
+        .encode(),
+        "shop.csv",
+    )
+    cal_end, end = pd.Timestamp(cut), pd.Timestamp("1998-06-01")
+    holdout = split(tx, calibration_end=cal_end, holdout_end=end, time_unit="days")
+    calibration, purchases, spend = _split_by_grouping(tx, cal_end, end, "days")
+    ids = holdout.summary.table["customer_id"]
+    assert sorted(ids) == sorted(calibration["customer_id"].unique())
+    np.testing.assert_array_equal(holdout.actual["customer_id"], ids)
+    np.testing.assert_array_equal(holdout.actual["purchases"], purchases.reindex(ids).fillna(0).to_numpy())
+    np.testing.assert_allclose(holdout.actual["spend"], spend.reindex(ids).fillna(0).to_numpy(), rtol=1e-12)
+    assert holdout.actual["purchases"].gt(0).any() and holdout.actual["purchases"].eq(0).any()
+    by_hand = calibration.groupby("customer_id")["date"].agg(lambda d: d.dt.normalize().nunique() - 1)
+    np.testing.assert_array_equal(holdout.summary.table["frequency"], by_hand.reindex(ids).to_numpy())
+
+
 def test_perfect_and_reversed_rankings():
     actual = [0.5, 1, 2, 3, 8]
     assert spearman(actual, [0.1, 0.2, 0.3, 0.4, 0.9]) == pytest.approx(1.0)
