@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -57,6 +56,16 @@ GROUP BY d.customer_id, f.first_day
 """
 
 
+def peak_mb() -> float:
+    """This process's peak resident memory. Not getrusage's ru_maxrss: Linux carries it across fork and exec, so
+    a child started after this script generated a 10M-row file in memory reported the generator's peak."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def child(kind: str, path: str, out: str) -> None:
     """Run one pipeline in this process and print JSON: customers and checksums of its summary."""
     import numpy as np
@@ -64,16 +73,14 @@ def child(kind: str, path: str, out: str) -> None:
 
     summary = None
     if kind.startswith("ours"):
-        if kind == "ours-score":
-            subprocess.run(
-                [sys.executable, "-m", "clv_core", "score", path, "--model", "bgnbd", "--out", out],
-                check=True,
-                cwd=ROOT,
-                capture_output=True,
-            )
+        sys.path.insert(0, str(ROOT))
+        if kind == "ours-score":  # python -m clv_core score, in this process
+            from clv_core.cli import main
+
+            if main(["score", path, "--model", "bgnbd", "--out", out]) != 0:
+                raise SystemExit("score failed")
             summary = pd.read_csv(out, usecols=["customer_id", "clv"])  # compared by customers only
         else:
-            sys.path.insert(0, str(ROOT))
             from clv_core.ingest import ingest
             from clv_core.summary import summarise
 
@@ -101,9 +108,7 @@ def child(kind: str, path: str, out: str) -> None:
                 bgf, summary["frequency"], summary["recency"], summary["T"], summary["monetary_value"], time=12
             )
             summary.to_csv(out)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    if kind == "ours-score":  # the work ran in the CLI process
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak = peak_mb()
     checks = {c: float(np.round(summary[c].sum(), 3)) for c in ("frequency", "T", "monetary_value") if c in summary}
     print(json.dumps({"customers": len(summary), "peak_mb": peak, "checks": checks}))
 

@@ -719,6 +719,25 @@ def fit_spend(summary: CustomerSummary, *, weights: np.ndarray | None = None) ->
     raise ClvError(f"The Gamma–Gamma spend model could not be fitted ({failure}).")
 
 
+def expected_order_values(spend: FitResult, frequency, monetary_value) -> np.ndarray:
+    """Each customer's expected spend per order from a Gamma–Gamma fit: the conditional expectation, which weighs
+    the customer's own mean spend against the population's by how many repeat orders back it, for every repeat
+    buyer (one whose repeat orders came to 0 included: their record says they spend little, so they are valued
+    below the average, not at it); the population mean for one-time buyers, who have no repeat spend to go on
+    (and for a negative mean, which the model cannot take).
+
+    >>> fit = FitResult("gammagamma", {"p": 6.25, "q": 3.74, "v": 15.44}, {}, 0.0, 1, "weeks")
+    >>> expected_order_values(fit, [0, 2, 2, 40], [0.0, 0.0, 35.0, 35.0]).round(2).tolist()
+    [35.22, 6.33, 35.04, 35.0]
+    """
+    f, m = np.asarray(frequency, dtype=float), np.asarray(monetary_value, dtype=float)
+    p, q, v = (spend.params[k] for k in ("p", "q", "v"))
+    value = np.full(len(f), p * v / (q - 1))
+    repeat = (f > 0) & (m >= 0)
+    value[repeat] = spend.fitter().conditional_expected_average_profit(f[repeat], m[repeat])
+    return value
+
+
 def compare_models(summary: CustomerSummary) -> pd.DataFrame:
     """Fit every purchase model; log-likelihood, AIC and BIC side by side (failures and non-finite likelihoods say
     why, in ``note``)."""

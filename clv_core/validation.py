@@ -16,7 +16,7 @@ from scipy import stats
 
 from clv_core.errors import ClvError
 from clv_core.ingest import Transactions
-from clv_core.models import MODEL_LABELS, PURCHASE_MODELS, FitResult, fit_purchases, fit_spend
+from clv_core.models import MODEL_LABELS, PURCHASE_MODELS, FitResult, expected_order_values, fit_purchases, fit_spend
 from clv_core.runs import day_numbers, runs
 from clv_core.summary import TIME_UNITS, CustomerSummary, summarise
 
@@ -166,15 +166,12 @@ class Backtest:
 def predict_holdout(fit: FitResult, spend: FitResult, holdout: Holdout) -> pd.DataFrame:
     """Expected holdout purchases (conditional on calibration behaviour), spend = purchases × Gamma–Gamma value."""
     t = holdout.summary.table
-    gg = spend.fitter()
     f, r, T = (t[c].to_numpy(float) for c in ("frequency", "recency", "T"))
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         purchases = fit.expected_purchases(holdout.duration, f, r, T)
         alive = fit.probability_alive(f, r, T)
-        value = np.full(len(t), spend.params["p"] * spend.params["v"] / (spend.params["q"] - 1))
-        repeat = (f > 0) & (t["monetary_value"].to_numpy() > 0)
-        value[repeat] = gg.conditional_expected_average_profit(f[repeat], t["monetary_value"].to_numpy()[repeat])
+        value = expected_order_values(spend, f, t["monetary_value"])
     return pd.DataFrame({"purchases": purchases, "spend": purchases * value, "p_alive": alive})
 
 

@@ -274,6 +274,7 @@ def formula_views(tx, econ: Economics) -> None:
             column_config={"CLV per customer": st.column_config.NumberColumn(format="%,.2f")},
         )
         st.caption(
-            f"m = margin per year ({inputs.revenue_per_year * margin:,.2f}), r = annual retention "
-            f"({inputs.retention:.1%}), d = annual discount rate ({rate:.0%})."
+            f"Every input per year: m = margin per year ({inputs.revenue_per_year * margin:,.2f}), r = yearly "
+            f"retention ({inputs.retention:.1%}), c = yearly churn (1 − r), d = annual discount rate ({rate:.0%}), "
+            "t in years."
         )

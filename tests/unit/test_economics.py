@@ -15,6 +15,8 @@ from clv_core.economics import (
     Economics,
     adjust_churn,
     discounted_margin_survival,
+    formula_inputs,
+    formula_table,
     precompute,
     scenario,
     sensitivity_to_churn,
@@ -79,6 +81,25 @@ def cdnow_base():
     data, name = sample_bytes("cdnow_sample")
     summary = summarise(load(data, name), time_unit="weeks")
     return summary, precompute(fit_purchases(summary, "bgnbd"), fit_spend(summary), summary)
+
+
+def test_a_repeat_buyer_whose_repeat_orders_came_to_zero_is_valued_by_gamma_gamma_not_at_the_average(cdnow_base):
+    """Their record says they spend little: Gamma–Gamma's conditional expectation (lifetimes' figure), well below
+    the population mean a one-time buyer gets."""
+    summary, _ = cdnow_base
+    t = summary.table.copy()
+    zero = (t["frequency"] > 0).to_numpy() & (np.arange(len(t)) % 7 == 0)  # their repeat orders came to nothing
+    t.loc[zero, "monetary_value"] = 0.0
+    one_time = (t["frequency"] == 0).to_numpy()
+    assert zero.sum() > 50 and one_time.any()
+    spend = fit_spend(summary)
+    summary = replace(summary, table=t)
+    base = precompute(fit_purchases(summary, "bgnbd"), spend, summary)
+    gg = spend.fitter()
+    expected = gg.conditional_expected_average_profit(t["frequency"][zero], t["monetary_value"][zero])
+    np.testing.assert_allclose(base.expected_order_value[zero], expected.to_numpy(), rtol=1e-12)
+    assert (base.expected_order_value[zero] < 0.6 * base.population_order_value).all()
+    np.testing.assert_allclose(base.expected_order_value[one_time], base.population_order_value)
 
 
 def test_clv_falls_as_the_discount_rate_rises_and_rises_with_margin_and_horizon(cdnow_base):
@@ -160,6 +181,35 @@ def test_formula_views_by_hand():
     assert simple_retention_clv(margin_per_period=100, retention=0.8, discount_rate=0.1) == pytest.approx(80 / 0.3)
     assert subscription_clv(margin_per_period=30, churn=0.05, discount_rate=0.01) == pytest.approx(500)
     assert discounted_margin_survival(margin_per_period=10, survival=[1.0, 0.5], discount_rate=0.0) == 15.0
+
+
+@pytest.mark.parametrize(("history_months", "window"), [(25.5, 12), (16.5, 8), (9.5, 4)])
+def test_formula_views_take_yearly_retention_whatever_window_the_history_allows(history_months, window):
+    """A history built so the yearly retention is known (0.36): everyone buys once early in the first window; the
+    share 0.36^(window/12) of them buys again in the second. The formulas must see 0.36 a year (an 8-month
+    window's 50.7 % taken as yearly would overstate m·r/(1 + d − r) about 1.9 times)."""
+    yearly, customers, spend = 0.36, 10_000, 120.0
+    end = pd.Timestamp("1998-12-31")
+    after = end + pd.Timedelta(days=1)
+    middle, start = after - pd.DateOffset(months=window), after - pd.DateOffset(months=2 * window)
+    kept = round(customers * yearly ** (window / 12))
+    ids = [f"c{i}" for i in range(customers)]
+    rows = [("early", after - pd.Timedelta(days=round(history_months * 30.4375)), 1.0)]  # sets the history span
+    rows += [(c, start + pd.Timedelta(days=3), 50.0) for c in ids]
+    rows += [(c, middle + pd.Timedelta(days=3), spend) for c in ids[:kept]]
+    data = pd.DataFrame(rows, columns=["customer_id", "date", "amount"])
+    inputs = formula_inputs(data, end)
+    assert inputs.window_months == window
+    assert inputs.window_retention == pytest.approx(kept / customers)
+    assert inputs.retention == pytest.approx(yearly, rel=2e-4)
+    assert inputs.revenue_per_year == pytest.approx(spend * 12 / window)
+    table = formula_table(inputs, 0.3, 0.1).set_index("view")["CLV per customer"]
+    m = spend * 12 / window * 0.3
+    assert table["Simple retention CLV"] == pytest.approx(m * yearly / (1.1 - yearly), rel=1e-3)
+    assert table["Subscription CLV"] == pytest.approx(m / (1 - yearly + 0.1), rel=1e-3)
+    survival = sum(m * yearly**t / 1.1**t for t in range(1, 6))
+    assert table["Discounted margin × survival, 5 years"] == pytest.approx(survival, rel=1e-3)
+    assert f"{yearly:.1%}" in inputs.sentence
 
 
 def test_bootstrap_interval_brackets_the_point_estimate_and_is_seeded(cdnow_base):
