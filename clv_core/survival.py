@@ -522,10 +522,21 @@ def survival_clv(
 
 
 def median_table(km: KMResult) -> pd.DataFrame:
-    """Median lifetime (days; ∞ when more than half are still customers), customers and churned, per curve."""
-    medians = km.medians.to_frame()
-    medians["customers"] = [c.customers for c in km.curves]
-    medians["churned"] = [c.churned for c in km.curves]
+    """Median lifetime, customers and churned, per curve; the median in words: "412 days", or "not reached" while
+    more than half are still customers (no ∞ in a table a marketer reads)."""
+    medians = pd.DataFrame(
+        {
+            "median lifetime": [
+                (f"{c.median_days:,.0f} day" + ("" if round(c.median_days) == 1 else "s"))
+                if np.isfinite(c.median_days)
+                else "not reached"
+                for c in km.curves
+            ],
+            "customers": [c.customers for c in km.curves],
+            "churned": [c.churned for c in km.curves],
+        },
+        index=pd.Index([c.group for c in km.curves], name=km.medians.index.name),
+    )
     return medians
 
 

@@ -66,15 +66,8 @@ def survival_summary(data) -> None:
 def km_tables(km) -> None:
     left, right = st.columns([1, 2])
     medians = memo.of(survival.median_table, km)
-    left.markdown("**Median lifetime** (∞: more than half are still customers)")
-    left.dataframe(
-        medians,
-        width="stretch",
-        column_config={
-            **counts(medians),
-            "median lifetime (days)": st.column_config.NumberColumn(format="%,.0f"),
-        },
-    )
+    left.markdown("**Median lifetime** (not reached: more than half are still customers)")
+    left.dataframe(medians, width="stretch", column_config=counts(medians))
     right.markdown("**Customers still at risk** (observed and not yet churned)")
     right.dataframe(km.at_risk, width="stretch", column_config=counts(km.at_risk))
 

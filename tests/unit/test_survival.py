@@ -15,6 +15,7 @@ from clv_core.survival import (
     cox,
     design_matrix,
     kaplan_meier,
+    median_table,
     parametric,
     suggest_inactivity_days,
     survival_clv,
@@ -78,6 +79,20 @@ def test_churn_and_durations_on_a_hand_made_history():
 def test_zero_grace_floors_one_visit_lifetimes_to_one_day():
     data = survival_data(load(HISTORY), ChurnDefinition(inactivity_days=60, grace_days=0))
     assert (data.table["duration_days"] > 0).all() and data.floored == 2
+
+
+def test_median_table_says_not_reached_instead_of_infinity():
+    w = load_waltons()
+    durations = pd.concat([w["T"], pd.Series([30.0, 40.0, 50.0, 60.0])], ignore_index=True)
+    events = pd.concat([w["E"], pd.Series([True, False, False, False])], ignore_index=True)
+    groups = pd.concat([w["group"], pd.Series(["mostly staying"] * 4)], ignore_index=True)
+    table = median_table(kaplan_meier(durations, events, groups))
+    assert table["median lifetime"].to_dict() == {
+        "control": "58 days",
+        "miR-137": "26 days",
+        "mostly staying": "not reached",  # three of four still customers: the curve never reaches one half
+    }
+    assert table.loc["mostly staying", "customers"] == 4 and table.loc["mostly staying", "churned"] == 1
 
 
 def test_kaplan_meier_refuses_non_positive_durations():
