@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clv_core.ingest.text import cell_text, count_customers, in_customer_order, text_ids, text_rank
+from clv_core.ingest.text import cell_text, count_customers, in_customer_order, stable_order, text_ids, text_rank
 
 WHITESPACE = " \t\n\x0b\x0c\r\x1c\x1f\x85\xa0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000\u200b"
 
@@ -31,3 +31,15 @@ def test_customer_order_equals_a_stable_pandas_sort(ids, rnd):
     expected = table.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True)
     pd.testing.assert_frame_equal(ours, expected)
     assert count_customers(ours) == table["customer_id"].nunique()
+
+
+@given(
+    st.lists(
+        st.one_of(st.integers(0, 5), st.integers(0, 2**40), st.integers(2**62, 2**63 - 1)), min_size=0, max_size=60
+    )
+)
+def test_stable_order_equals_numpys_stable_argsort(keys):
+    """Equal keys keep their rows' order; keys too large to be made unique by position fall back to the stable
+    sort itself."""
+    keys = np.array(keys, dtype=np.int64)
+    np.testing.assert_array_equal(stable_order(keys), np.argsort(keys, kind="stable"))
