@@ -46,8 +46,10 @@ class MonthByMonth(FitResult):
     once on the distinct (x, T) pairs)."""
 
     def cumulative_factors(self, ts, f, r, T):
+        alive = self.probability_alive(f, r, T)
         grid = np.stack([self.expected_purchases(t, f, r, T) for t in ts], axis=1)
-        return grid, np.arange(len(grid)), np.ones(len(grid))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(alive[:, None] > 0, grid / alive[:, None], 0.0), np.arange(len(grid)), alive
 
 
 def month_by_month(fit: FitResult) -> FitResult:

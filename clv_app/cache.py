@@ -140,13 +140,18 @@ class Store:
             return value
         with self._lock:
             lock = self._locks.setdefault(key, threading.Lock())
-        with lock:  # whoever asks for a key being computed waits for it, without taking a heavy-job slot
+        # whoever asks for a key being computed (by another page, or in the background) waits for it, told so,
+        # without taking a heavy-job slot
+        _await(lock, "Being prepared (in the background, or for another page): it shows as soon as it is ready.")
+        try:
             value = self.get(key)
             if value is MISSING:
                 with jobs().slot(heavy) if heavy else contextlib.nullcontext():
                     value = fn()
                 self._put(key, value, ttl)
             return value
+        finally:
+            lock.release()
 
     def _put(self, key: tuple, value: Any, ttl: float | None) -> None:
         size = sizeof(value)
@@ -298,6 +303,21 @@ def _visitor() -> str:
     except ClvError:  # signed out or refused: the page has stopped, but the session still names the work
         owner = "local"
     return owner if owner != "local" else f"session-{ctx.session_id}"
+
+
+def _await(lock: threading.Lock, message: str) -> None:
+    """Take ``lock``, waiting as long as it takes; when it is not free at once, the visitor is told why meanwhile.
+    Never leaves it taken on an error (a page stopped by its visitor raises from the notice's removal)."""
+    if lock.acquire(blocking=False):
+        return
+    notice = _notice(message)
+    lock.acquire()
+    try:
+        if notice is not None:
+            notice.empty()
+    except BaseException:
+        lock.release()
+        raise
 
 
 def _notice(message: str):

@@ -39,6 +39,10 @@ def prepare_when_served(timeout_s: float = 300.0) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.1)
+    from clv_app import warmup
+
+    if not warmup.enabled():  # off: nothing loaded ahead either (a server short of memory, or the benchmark baseline)
+        return False
     from clv_app import session  # with the pages' libraries: the first page no longer waits for their import
     from clv_core import charts  # noqa: F401  (plotly)
 

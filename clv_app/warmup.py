@@ -20,11 +20,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 from clv_app import access, cache
-from clv_core import survival, validation
-from clv_core.analysis import Analysis
 from clv_core.errors import ClvError, ServerBusyError
+
+if TYPE_CHECKING:  # the models and their libraries load with the first preparation, not with this module
+    from clv_core.analysis import Analysis
 
 #: Datasets remembered as started; an older one is warmed again if asked for again.
 _REMEMBERED = 64
@@ -83,6 +85,8 @@ def forget() -> None:
 
 def steps(analysis: Analysis, churn_steps: tuple[float, ...] = ()) -> list:
     """What is prepared, in order: the decision first, since every other step uses it."""
+    from clv_core import validation
+
     end = str(validation.default_calibration_end(analysis.transactions).date())
     return [
         ("model decision", analysis.decision),
@@ -96,6 +100,8 @@ def steps(analysis: Analysis, churn_steps: tuple[float, ...] = ()) -> list:
 
 def _survival(analysis: Analysis) -> None:
     """The Survival page's slow parts as it first opens: the parametric fits and the Cox model."""
+    from clv_core import survival
+
     suggested = analysis.suggested_threshold()
     data = analysis.survival(survival.ChurnDefinition(suggested.days, 1))
     analysis.cox(data, survival.default_cox_attributes(data.groups))
@@ -103,20 +109,26 @@ def _survival(analysis: Analysis) -> None:
 
 
 def _prepare(analysis: Analysis, churn_steps: tuple[float, ...], visitor: str, stop: threading.Event) -> None:
-    with cache.acting_for(visitor):
-        try:
-            plan = steps(analysis, churn_steps)
-        except (ClvError, ValueError) as exc:
-            _log.info("nothing prepared for this dataset: %s", exc)
+    try:
+        with cache.acting_for(visitor):
+            _run(steps(analysis, churn_steps), stop)
+    except (ClvError, ValueError) as exc:
+        _log.info("nothing prepared for this dataset: %s", exc)
+    finally:
+        with _lock:  # the visitor's entry goes with their last preparation (one per session would pile up)
+            if _stops.get(visitor) is stop:
+                del _stops[visitor]
+
+
+def _run(plan: list, stop: threading.Event) -> None:
+    for name, step in plan:
+        if stop.is_set():  # the visitor moved on to another dataset or setting
             return
-        for name, step in plan:
-            if stop.is_set():  # the visitor moved on to another dataset or setting
-                return
-            try:
-                step()
-            except ServerBusyError:  # the pages will ask when the server has room
-                return
-            except ClvError as exc:  # the page that needs it says why
-                _log.info("%s not prepared: %s", name, exc)
-            except Exception:  # never let a background step take the server down; the page shows its own error
-                _log.exception("%s failed while prepared in the background", name)
+        try:
+            step()
+        except ServerBusyError:  # the pages will ask when the server has room
+            return
+        except ClvError as exc:  # the page that needs it says why
+            _log.info("%s not prepared: %s", name, exc)
+        except Exception:  # never let a background step take the server down; the page shows its own error
+            _log.exception("%s failed while prepared in the background", name)

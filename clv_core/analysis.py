@@ -456,6 +456,7 @@ class Analysis:
                 data.table, duration_col="duration_days", event_col="churned", covariates=list(covariates)
             ),
             spinner="Fitting the Cox model…",
+            heavy="fitting the Cox model",
         )
 
     def parametric(self, data: survival.SurvivalData, horizon_days: int) -> survival.ParametricResult:
@@ -466,6 +467,7 @@ class Analysis:
             horizon_days,
             fn=lambda: survival.parametric(t["duration_days"], t["churned"], horizon_days=horizon_days),
             spinner="Fitting parametric lifetimes…",
+            heavy="fitting parametric lifetimes",
         )
 
     def survival_clv(self, data: survival.SurvivalData, horizon_months: int, rate: float) -> survival.SurvivalCLV:

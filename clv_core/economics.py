@@ -394,7 +394,8 @@ def formula_inputs(data: pd.DataFrame, observation_end: pd.Timestamp) -> Formula
         retained = (
             f"{kept:.1%} of the customers who bought in the {window} months before {middle.date()} bought again in "
             f"the {window} months after; at that rate {yearly:.1%} are kept over a year ({kept:.1%} to the power "
-            f"12/{window}), the yearly retention the formulas take."
+            f"12/{window}), the yearly retention the formulas take. Customers who buy less often than every {window} "
+            "months count as lost in such a window, so it is a floor."
         )
     sentence = f"{retained} Buyers spent {per_year:,.2f} a year."
     return FormulaInputs(float(yearly), per_year, window, sentence, float(kept))

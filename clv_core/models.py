@@ -25,7 +25,7 @@ import pandas as pd
 from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 from lifetimes.utils import ConvergenceError
 from scipy import stats
-from scipy.special import gammaln, hyp2f1
+from scipy.special import expit, gammaln, hyp2f1
 
 from clv_core import paretonbd
 from clv_core.errors import ClvError
@@ -152,10 +152,19 @@ class BetaGeometricDropout(PurchaseModel):
     #: (c₀, c₁): the expectation's ₂F₁(r + x, b + x + c₀; a + b + x + c₁; ·) and its (a + b + x + c₁)/(a − 1).
     _shift = (0, -1)
 
+    def probability_alive(self, params: Mapping, frequency, recency, T) -> np.ndarray:
+        """1 / (1 + odds · ((α + T)/(α + t_x))^(r+x)), in logs (lifetimes' formula), the odds a/(b + x − 1) for
+        BG/NBD (0 for one-time buyers) and a/(b + x) for MBG/NBD."""
+        r, alpha, a, b = (float(params[k]) for k in ("r", "alpha", "a", "b"))
+        x, t_x, T = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_odds = np.log(self._dropout_odds(a, b, x)) + (r + x) * np.log((alpha + T) / (alpha + t_x))
+            return np.atleast_1d(expit(-log_odds))
+
     def _dropout_odds(self, a, b, x):
         """a/(b + x − 1) for repeat buyers, 0 for one-time buyers: BG/NBD lets nobody drop out before a repeat."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(x > 0, a / (b + np.maximum(x, 1) - 1), 0.0)
+            return np.where(x > 0, a / (b + (np.maximum(x, 1) - 1)), 0.0)  # b + (x − 1): b alone at x = 1
 
     def cumulative_factors(self, params: Mapping, ts, frequency, recency, T):
         """E[Y(t) | x, t_x, T] = (a + b + x − 1)/(a − 1) · [1 − ((α + T)/(α + T + t))^(r+x) ₂F₁(r + x, b + x;
@@ -179,8 +188,7 @@ class BetaGeometricDropout(PurchaseModel):
                 np.isinf(log_hyp), np.log(hyp2f1(c - p, c - q, c, z)) + (c - p - q) * np.log1p(-z), log_hyp
             )
             bracket = (a + b + px + c1)[:, None] / (a - 1) * -np.expm1(log_hyp + log_shrink)
-            odds = self._dropout_odds(a, b, x) * ((alpha + T) / (alpha + t_x)) ** (r + x)
-            return bracket, pair, 1 / (1 + odds)  # the denominator is 1/P(alive), as lifetimes writes P(alive)
+        return bracket, pair, self.probability_alive(params, x, t_x, T)  # the denominator is 1/P(alive)
 
     def row_log_likelihood(self, params: Mapping, frequency, recency, T) -> np.ndarray:
         """ln[B(a, b + x)/B(a, b) · Γ(r + x) α^r / Γ(r) · ((α + T)^−(r+x) + δ(x > 0) a/(b + x − 1) (α + t_x)^−(r+x))],
@@ -191,7 +199,7 @@ class BetaGeometricDropout(PurchaseModel):
             a_1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
             a_2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
             a_3 = -(r + x) * np.log(alpha + T)
-            a_4 = np.log(a) - np.log(b + np.maximum(x, 1) - 1) - (r + x) * np.log(t_x + alpha)
+            a_4 = np.log(a) - np.log(b + (np.maximum(x, 1) - 1)) - (r + x) * np.log(t_x + alpha)
             return a_1 + a_2 + np.logaddexp(a_3, np.where(x > 0, a_4, -np.inf))
 
 
@@ -450,8 +458,10 @@ class FitResult:
                 return grid, pair, alive
             out = grid[pair] * alive[:, None]
             limit = (self.params["r"] + f[:, None]) / (self.params["alpha"] + T[:, None]) * ts[None, :]
-            alive = self.probability_alive(f, r, T)
-            if_alive = np.where(np.isfinite(out), out, limit) / np.where(alive > 0, alive, 1.0)[:, None]
+            broken = ~(np.isfinite(out).all(axis=1) & np.isfinite(alive))
+            # a row that takes the no-dropout limit is a customer still alive; the others keep the model's figures
+            alive = np.where(broken, 1.0, self.probability_alive(f, r, T))
+            if_alive = np.where(broken[:, None], limit, out / np.where(alive > 0, alive, 1.0)[:, None])
         return if_alive, np.arange(len(f)), alive
 
     def cumulative_purchases(self, ts, f, r, T) -> np.ndarray:

@@ -330,7 +330,8 @@ def clean(
         attributes.append(label)
     rows = np.flatnonzero(keep)
     order = customer_date_order(codes[rows], table["date"].to_numpy()[rows])
-    table = table.take(rows if order is None else rows[order]).reset_index(drop=True)
+    table = table.take(rows if order is None else rows[order])
+    table.index = pd.RangeIndex(len(table))  # not reset_index(): that copies every column once more (the peak)
 
     key = [c for c in (_CODE, "date", "amount", "order_id", "product", "quantity") if c in table]
     dup = _duplicates(table, key)

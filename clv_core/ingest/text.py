@@ -204,14 +204,21 @@ def stable_order(keys: np.ndarray) -> np.ndarray:
     n = len(keys)
     if not n or keys.min() < 0 or int(keys.max()) >= np.iinfo(np.int64).max // max(n, 1) - 1:
         return np.argsort(keys, kind="stable")
-    return np.sort(keys.astype(np.int64) * n + np.arange(n, dtype=np.int64)) % n
+    unique = keys.astype(np.int64)  # in place from here: a load's peak memory is reached around this sort
+    unique *= n
+    unique += np.arange(n, dtype=np.int64)
+    unique.sort()
+    np.remainder(unique, n, out=unique)
+    return unique
 
 
 def in_customer_order(table: pd.DataFrame, rank: np.ndarray) -> pd.DataFrame:
     """``table`` sorted by customer id (text order, ``rank`` from :func:`text_rank`) then date, stable; a table
     already in that order (most exports are) is returned without sorting."""
     order = customer_date_order(rank, table["date"].to_numpy())
-    return (table if order is None else table.take(order)).reset_index(drop=True)
+    out = table.copy(deep=False) if order is None else table.take(order)
+    out.index = pd.RangeIndex(len(out))  # reset_index() would copy every column once more
+    return out
 
 
 def count_customers(table: pd.DataFrame) -> int:

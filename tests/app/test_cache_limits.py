@@ -230,6 +230,51 @@ def test_sessions_waiting_for_the_same_heavy_result_take_no_slot(monkeypatch):
     assert results == ["fit"] * 4 and slots == ["fitting"]  # one computation, one slot: the others only waited
 
 
+def test_a_page_waiting_for_a_result_being_prepared_is_told_and_a_stopped_one_gives_back_the_key(monkeypatch):
+    """A page asking for what another thread (the background preparation) is computing says why it waits; a page
+    stopped by its visitor meanwhile (Streamlit raises from removing the notice) leaves the key free."""
+
+    class Stopped(Exception):
+        pass
+
+    shown = []
+
+    class Notice:
+        def empty(self):
+            shown.append("removed")
+            raise Stopped
+
+    monkeypatch.setattr(cache, "_notice", lambda message: shown.append(message) or Notice())
+    store, started, release = cache.Store(budget_bytes=1_000_000), threading.Event(), threading.Event()
+
+    def slow():
+        started.set()
+        release.wait()
+        return "decision"
+
+    background = threading.Thread(target=lambda: store.compute(("decision",), slow))
+    background.start()
+    started.wait()
+    outcome = []
+
+    def page():
+        try:
+            outcome.append(store.compute(("decision",), lambda: "computed again"))
+        except Stopped:
+            outcome.append("stopped")
+
+    waiting = threading.Thread(target=page)
+    waiting.start()
+    time.sleep(0.2)
+    release.set()
+    for t in (background, waiting):
+        t.join()
+    assert outcome == ["stopped"] and shown[0].startswith("Being prepared") and shown[1] == "removed"
+    lock = store._locks.get(("decision",))
+    assert lock is None or not lock.locked()  # the key is free
+    assert store.compute(("decision",), lambda: "computed again") == "decision"  # and the value kept
+
+
 def test_a_page_stopped_while_its_job_waits_gives_back_every_lock(monkeypatch):
     """Streamlit raises from the next element call once the visitor stops or reruns the page: here, from removing
     the "waiting" notice just after the slot was taken. The slot and the visitor's turn must not stay taken."""

@@ -294,6 +294,29 @@ def test_every_month_at_once_equals_lifetimes_formula_month_by_month(calibration
         np.testing.assert_allclose(alive, adjusted.probability_alive(f, r, T), rtol=1e-12)
 
 
+@pytest.mark.parametrize("key", ["bgnbd", "mbgnbd"])
+def test_probability_alive_equals_lifetimes(calibration, key):
+    t = calibration.table
+    f, r, T = (t[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    fit = fit_purchases(calibration, key)
+    fitter = REGISTRY[key].fitter_class()
+    fitter.params_ = pd.Series(fit.params)
+    expected = np.asarray(fitter.conditional_probability_alive(f, r, T), dtype=float)
+    np.testing.assert_allclose(fit.probability_alive(f, r, T), expected, rtol=1e-12)
+
+
+def test_a_fit_without_dropout_forecasts_the_no_dropout_limit_for_every_customer():
+    """With b below rounding, lifetimes' b + x − 1 is 0 at x = 1: P(alive) 0 and no purchases for every one-repeat
+    customer. Ours keeps b + (x − 1) = b: they are alive and buy at their rate, (r + x)/(α + T) per unit."""
+    params = {"r": 0.5, "alpha": 4.0, "a": 1e-300, "b": 1e-200}
+    fit = FitResult("bgnbd", params, {}, 0.0, 3, "weeks")
+    f, r, T = np.array([0.0, 1.0, 3.0]), np.array([0.0, 5.0, 30.0]), np.array([40.0, 40.0, 40.0])
+    assert fit.mean_dropout < 1e-6
+    np.testing.assert_allclose(fit.probability_alive(f, r, T), 1.0)
+    grid = fit.cumulative_purchases([10.0, 52.0], f, r, T)
+    np.testing.assert_allclose(grid, (0.5 + f[:, None]) / (4.0 + T[:, None]) * np.array([10.0, 52.0]), rtol=1e-6)
+
+
 def test_heavy_buyers_forecasts_stay_finite_and_equal_lifetimes():
     """₂F₁ overflows and the power underflows for hundreds of repeat purchases (0 · inf); the transformed form in
     logs gives lifetimes' BG/NBD figures, and MBG/NBD (which lifetimes leaves NaN there) stays finite."""
