@@ -142,7 +142,31 @@ def _text_order(labels: np.ndarray, values: pd.Series | None) -> np.ndarray:
     texts = pa.array(labels, type=pa.string())
     if len(texts) > 1_000 and pc.all(pc.match_substring_regex(texts, _PLAIN_INTEGER)).as_py():
         return _decimal_text_order(pc.cast(texts, pa.int64()).to_numpy())
-    return pc.sort_indices(texts).to_numpy()
+    order = _equal_width_order(texts)
+    return pc.sort_indices(texts).to_numpy() if order is None else order
+
+
+def _equal_width_order(texts: pa.StringArray) -> np.ndarray | None:
+    """The code point order of distinct texts that all take the same number of UTF-8 bytes, at most 16, as most
+    id formats do ("C02172879"); None for others. UTF-8 sorts bytewise in code point order, so each text is read
+    as two big-endian 64-bit numbers and those are sorted: twice as fast as sorting the strings.
+
+    >>> labels = ["b9zz", "a€", "é1x", "a0zz", "az\\x00z"]  # "€" and "é" take 3 and 2 bytes: each text is 4
+    >>> [labels[i] for i in _equal_width_order(pa.array(labels))] == sorted(labels)
+    True
+    """
+    n = len(texts)
+    if n < 2 or texts.null_count:
+        return None
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[texts.offset : texts.offset + n + 1]
+    width = int(offsets[1] - offsets[0])
+    if not 0 < width <= 16 or int(offsets[-1] - offsets[0]) != n * width or np.any(np.diff(offsets) != width):
+        return None
+    data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    padded = np.zeros((n, 16), dtype=np.uint8)
+    padded[:, :width] = data.reshape(n, width)
+    keys = padded.view(">u8").astype(np.uint64)
+    return np.argsort(keys[:, 0]) if width <= 8 else np.lexsort((keys[:, 1], keys[:, 0]))
 
 
 def _decimal_text_order(numbers: np.ndarray) -> np.ndarray:

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clv_core.ingest.text import cell_text, count_customers, in_customer_order, stable_order, text_ids, text_rank
+from clv_core.ingest.text import (
+    _equal_width_order,
+    cell_text,
+    count_customers,
+    in_customer_order,
+    stable_order,
+    text_ids,
+    text_rank,
+)
 
 WHITESPACE = " \t\n\x0b\x0c\r\x1c\x1f\x85\xa0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000\u200b"
 
@@ -43,3 +52,22 @@ def test_stable_order_equals_numpys_stable_argsort(keys):
     sort itself."""
     keys = np.array(keys, dtype=np.int64)
     np.testing.assert_array_equal(stable_order(keys), np.argsort(keys, kind="stable"))
+
+
+@given(
+    st.integers(1, 18),
+    st.lists(st.text(alphabet=st.sampled_from("aZ09 \x00é€𝄞-"), min_size=1, max_size=18), min_size=2, max_size=50),
+)
+def test_texts_of_one_width_are_ordered_as_python_sorts_them(width, texts):
+    """Ids of one UTF-8 width (most id formats) are sorted as numbers made of their bytes: the order must be code
+    point order, NULs and characters of 2–4 bytes included; other widths take the general sort."""
+    distinct = sorted({t.encode()[:width].decode(errors="ignore").ljust(width, "x")[:width] for t in texts})
+    same_width = [t for t in distinct if len(t.encode()) == width]
+    if len(same_width) >= 2:
+        order = _equal_width_order(pa.array(same_width[::-1]))
+        if width > 16:  # two 64-bit numbers hold 16 bytes: longer ids take the general sort
+            assert order is None
+        else:
+            assert [same_width[::-1][i] for i in order] == same_width
+    mixed = pa.array(["b", "aa", "a"])
+    assert _equal_width_order(mixed) is None
