@@ -328,10 +328,20 @@ def clean(
         label = col if col not in _CANONICAL else f"{col} (attribute)"
         table[label] = text_ids(frame[col]).fillna(_BLANK_ATTRIBUTE).to_numpy()
         attributes.append(label)
-    rows = np.flatnonzero(keep)
-    order = customer_date_order(codes[rows], table["date"].to_numpy()[rows])
-    table = table.take(rows if order is None else rows[order])
-    table.index = pd.RangeIndex(len(table))  # not reset_index(): that copies every column once more (the peak)
+    # the kept rows in customer order; a load's peak memory is reached here, so nothing is copied that need not be:
+    # when no row was dropped (most files) the codes and dates are sorted as they are, and a file already in
+    # customer order is not copied at all
+    if keep.all():
+        pick = customer_date_order(codes, table["date"].to_numpy())
+    else:
+        rows = np.flatnonzero(keep)
+        order = customer_date_order(codes[rows], table["date"].to_numpy()[rows])
+        pick = rows if order is None else rows[order]
+        del rows, order
+    if pick is not None:
+        table = table.take(pick)
+        table.index = pd.RangeIndex(len(table))  # not reset_index(): that copies every column once more
+        del pick
 
     key = [c for c in (_CODE, "date", "amount", "order_id", "product", "quantity") if c in table]
     dup = _duplicates(table, key)

@@ -230,7 +230,8 @@ def stable_order(keys: np.ndarray) -> np.ndarray:
         return np.argsort(keys, kind="stable")
     unique = keys.astype(np.int64)  # in place from here: a load's peak memory is reached around this sort
     unique *= n
-    unique += np.arange(n, dtype=np.int64)
+    for start in range(0, n, 1 << 20):  # the positions a million at a time, not one more array of n
+        unique[start : start + (1 << 20)] += np.arange(start, min(start + (1 << 20), n), dtype=np.int64)
     unique.sort()
     np.remainder(unique, n, out=unique)
     return unique
