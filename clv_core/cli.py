@@ -7,16 +7,14 @@ and exits with status 2; anything else is a bug and shows its traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-
-import pandas as pd
 
 from clv_core.analysis import AUTO, CHOICES, Analysis
 from clv_core.contractual import fit_sbg
 from clv_core.economics import Economics
 from clv_core.errors import ClvError
+from clv_core.export import strict_json
 from clv_core.ingest import DAY_FIRST, MONTH_FIRST, RETURN_POLICIES, ZERO_POLICIES, IngestOptions, clean, ingest
 from clv_core.ingest.database import is_database_url, read_database, safe_url
 from clv_core.models import PURCHASE_MODELS, fit_purchases, fit_spend
@@ -239,7 +237,7 @@ def _summary(args: argparse.Namespace) -> int:
     result = summarise(transactions, time_unit=args.time_unit, observation_end=args.observation_end)
     table = result.table[list(SUMMARY_COLUMNS)]
     if args.report:
-        args.report.write_text(json.dumps(transactions.report.to_dict(), indent=2, default=str), encoding="utf-8")
+        args.report.write_text(strict_json(transactions.report.to_dict()), encoding="utf-8")
     if args.out:
         table.to_csv(args.out, index=False, date_format="%Y-%m-%d")
     else:
@@ -250,7 +248,7 @@ def _summary(args: argparse.Namespace) -> int:
 def _fit(args: argparse.Namespace) -> int:
     summary = summarise(load(args), time_unit=args.time_unit, observation_end=args.calibration_end)
     result = fit_spend(summary) if args.model == "gammagamma" else fit_purchases(summary, args.model)
-    print(json.dumps(result.to_dict(), indent=2))
+    print(strict_json(result.to_dict()))
     return 0
 
 
@@ -330,11 +328,11 @@ def _validate(args: argparse.Namespace) -> int:
         challenger=not args.no_challenger,
     )
     models = {
-        name: {METRIC_KEYS[k]: (None if pd.isna(v) else float(v)) for k, v in row.items()}
+        name: {METRIC_KEYS[k]: float(v) for k, v in row.items()}  # not finite: null, with a note
         for name, row in result.metrics.iterrows()
     }
     print(
-        json.dumps(
+        strict_json(
             {
                 "calibration_end": str(result.holdout.calibration_end.date()),
                 "holdout_end": str(result.holdout.holdout_end.date()),
@@ -345,7 +343,6 @@ def _validate(args: argparse.Namespace) -> int:
                 "models": models,
                 "notes": list(result.notes),
             },
-            indent=2,
         )
     )
     return 0
@@ -359,7 +356,7 @@ def _retention(args: argparse.Namespace) -> int:
     result = fit_sbg(survivors)
     projection = result.projection(args.periods)
     print(
-        json.dumps(
+        strict_json(
             {
                 "alpha": result.alpha,
                 "beta": result.beta,
@@ -368,7 +365,6 @@ def _retention(args: argparse.Namespace) -> int:
                 "projected_survivors": [round(v, 3) for v in projection["projected"]],
                 "retention_rates": [round(v, 6) for v in result.retention_rates(args.periods)],
             },
-            indent=2,
         )
     )
     return 0

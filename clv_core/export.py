@@ -17,8 +17,10 @@ import datetime as dt
 import hashlib
 import io
 import json
+import math
 import re
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -161,7 +163,45 @@ def flatten(about: dict, prefix: str = "") -> dict:
 
 def assumptions_json(about: dict) -> bytes:
     """The assumptions as UTF-8 JSON, to travel beside a CSV under the same name."""
-    return json.dumps(about, indent=2, ensure_ascii=False, default=str).encode("utf-8")
+    return strict_json(about, ensure_ascii=False).encode("utf-8")
+
+
+def strict_json(value, *, indent: int | None = 2, ensure_ascii: bool = True) -> str:
+    """JSON that every strict parser reads (jq, JavaScript, most tools): a number that is not finite is ``null``,
+    never ``NaN`` or ``Infinity``, and where it is a field of an object the reason stands beside it, under the
+    same name plus ``_note``. NumPy scalars are written as numbers; anything else JSON has no type for, as text.
+
+    >>> print(strict_json({"log_likelihood": float("nan"), "params": {"r": 0.24, "s": float("inf")}}, indent=None))
+    {"log_likelihood": null, "log_likelihood_note": "not a number (the computation failed)", "params": {"r": 0.24, \
+"s": null, "s_note": "infinite"}}
+    """
+    return json.dumps(_finite(value), indent=indent, ensure_ascii=ensure_ascii, allow_nan=False, default=str)
+
+
+def _finite(value):
+    if isinstance(value, dict):
+        out: dict = {}
+        for key, item in value.items():
+            item = _number(item)
+            if isinstance(item, float) and not math.isfinite(item):
+                out[key], out[f"{key}_note"] = None, _not_finite(item)
+            else:
+                out[key] = _finite(item)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    value = _number(value)
+    return None if isinstance(value, float) and not math.isfinite(value) else value  # in a list: null alone
+
+
+def _number(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _not_finite(number: float) -> str:
+    if math.isnan(number):
+        return "not a number (the computation failed)"
+    return "infinite" if number > 0 else "minus infinite"
 
 
 def _cell(value):

@@ -4,12 +4,11 @@ the customer summary. Where the data comes from is :mod:`clv_app.source_views`; 
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
 from clv_app.views.common import CARD_WIDTH, SHOWN_ROWS, cards, md
+from clv_core.export import strict_json
 from clv_core.ingest import (
     AUTO,
     DAY_FIRST,
@@ -183,7 +182,7 @@ def quality_report(tx: Transactions) -> None:
         st.dataframe(_detection_table(tx), hide_index=True, width="stretch")
     st.download_button(
         "Download the quality report (JSON)",
-        json.dumps(r.to_dict(), indent=2, default=str),
+        strict_json(r.to_dict()),
         file_name=f"quality-report-{tx.content_hash}.json",
         mime="application/json",
         key="download-report",

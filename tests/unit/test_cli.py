@@ -186,3 +186,55 @@ def test_report_writes_one_self_contained_html_file(cdnow_sample_path, tmp_path)
     assert result.returncode == 0, result.stderr
     page = out.read_text(encoding="utf-8")
     assert "<h2>Assumptions</h2>" in page and "CDNOW_sample.txt" in page and 'src="http' not in page
+
+
+def _strict(text: str):
+    """Parse as a strict parser (jq, JavaScript) would: NaN, Infinity and -Infinity are errors."""
+
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_every_json_the_command_line_writes_is_strict_and_a_non_finite_figure_is_null_with_its_reason(
+    cdnow_sample_path, tmp_path, monkeypatch, capsys
+):
+    from clv_core import cli
+    from clv_core.models import FitResult
+
+    report = tmp_path / "report.json"
+    assert cli.main(["summary", str(cdnow_sample_path), "--report", str(report), "--out", str(tmp_path / "s.csv")]) == 0
+    assert _strict(report.read_text())["customers"] == 2357
+    assert cli.main(["retention", "--survivors", "1000,869,743,653,593"]) == 0
+    assert _strict(capsys.readouterr().out)["alpha"] > 0
+
+    failed = FitResult(
+        "paretonbd", {"r": 0.55, "alpha": float("inf"), "s": 0.61, "beta": 11.7}, {}, float("nan"), 1, "weeks"
+    )
+    monkeypatch.setattr(cli, "fit_purchases", lambda summary, model: failed)
+    assert cli.main(["fit", str(cdnow_sample_path), "--model", "paretonbd"]) == 0
+    out = capsys.readouterr().out
+    assert "NaN" not in out and "Infinity" not in out
+    fit = _strict(out)
+    assert fit["log_likelihood"] is None and fit["log_likelihood_note"].startswith("not a number")
+    assert fit["params"]["alpha"] is None and fit["params"]["alpha_note"] == "infinite"
+    assert fit["params"]["r"] == 0.55
+
+
+def test_pareto_nbd_scores_and_segments_the_full_cdnow_data(tmp_path):
+    """Customer 14048 (170 repeat purchases, the last on the final day) made lifetimes' Pareto/NBD NaN and these
+    commands exit 2; every customer now has a finite value, and 14048 is certainly alive."""
+    from clv_core import cli
+    from clv_core.samples import sample_bytes
+
+    data, name = sample_bytes("cdnow")
+    path = tmp_path / name
+    path.write_bytes(data)
+    scores, segments = tmp_path / "scores.csv", tmp_path / "segments.csv"
+    assert cli.main(["score", str(path), "--model", "paretonbd", "--out", str(scores)]) == 0
+    assert cli.main(["segments", str(path), "--model", "paretonbd", "--out", str(segments)]) == 0
+    table = pd.read_csv(scores, dtype={"customer_id": str}).set_index("customer_id")
+    assert len(table) == 23_570 and table["clv"].notna().all() and (table["clv"] >= 0).all()
+    assert table.loc["14048", "p_alive"] == 1.0
+    assert len(pd.read_csv(segments)) == 23_570
