@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.conftest import CHROMIUM, FLAGS, running_app  # noqa: E402
+
 #: url path -> (navigation title, the whole text of the page's last section heading or tab)
 PAGES = {
     "": ("Data", "Preview"),
@@ -41,36 +39,12 @@ PAGES = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def fresh_server(warm_up: bool):
-    port = _free_port()
     secrets = Path(tempfile.mkdtemp(prefix="clv-bench-secrets-")) / "secrets.toml"
     secrets.write_text(f"[limits]\nwarm_up = {'true' if warm_up else 'false'}\n", encoding="utf-8")
-    command = [sys.executable, "-m", "clv_app.serve", "--server.port", str(port)]  # as make run starts it
-    command += ["--server.headless", "true", "--secrets.files", str(secrets)]
-    env = {**os.environ, "CLV_WORKSPACE": tempfile.mkdtemp(prefix="clv-bench-workspace-")}
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise SystemExit("streamlit did not start")
+    with running_app("--secrets.files", str(secrets)) as url:  # the browser tests' server, as make run starts it
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def _until_drawn(page, path: str, start: float) -> tuple[float, float]:

@@ -142,7 +142,7 @@ class Store:
             lock = self._locks.setdefault(key, threading.Lock())
         # whoever asks for a key being computed (by another page, or in the background) waits for it, told so,
         # without taking a heavy-job slot
-        _await(lock, "Being prepared (in the background, or for another page): it shows as soon as it is ready.")
+        _take(lock, "Being prepared (in the background, or for another page): it shows as soon as it is ready.")
         try:
             value = self.get(key)
             if value is MISSING:
@@ -246,25 +246,7 @@ class Jobs:
             return len(self._visitors)
 
     def _wait(self, lock, message: str) -> None:
-        """Take ``lock``, telling the visitor why when it is not free at once; never leaves it taken on an error."""
-        if lock.acquire(blocking=False):
-            return
-        notice = _notice(message)
-        taken = False
-        try:
-            taken = lock.acquire(timeout=self.max_wait_s)
-            if not taken:
-                if notice is not None:
-                    notice.empty()
-                raise ServerBusyError(
-                    f"The server stayed busy for {self.max_wait_s / 60:,.0f} minutes ({message}) Try again later."
-                )
-            if notice is not None:
-                notice.empty()
-        except BaseException:
-            if taken:
-                lock.release()
-            raise
+        _take(lock, message, self.max_wait_s)
 
 
 _acting = threading.local()
@@ -305,18 +287,25 @@ def _visitor() -> str:
     return owner if owner != "local" else f"session-{ctx.session_id}"
 
 
-def _await(lock: threading.Lock, message: str) -> None:
-    """Take ``lock``, waiting as long as it takes; when it is not free at once, the visitor is told why meanwhile.
-    Never leaves it taken on an error (a page stopped by its visitor raises from the notice's removal)."""
+def _take(lock, message: str, max_wait_s: float | None = None) -> None:
+    """Take ``lock``, telling the visitor why (``message``) when it is not free at once; after ``max_wait_s``
+    (None: as long as it takes) they are asked to try again. Never leaves it taken on an error (a page stopped by
+    its visitor raises from the notice's removal)."""
     if lock.acquire(blocking=False):
         return
     notice = _notice(message)
-    lock.acquire()
+    taken = False
     try:
+        taken = lock.acquire(timeout=-1 if max_wait_s is None else max_wait_s)
         if notice is not None:
             notice.empty()
+        if not taken:
+            raise ServerBusyError(
+                f"The server stayed busy for {max_wait_s / 60:,.0f} minutes ({message}) Try again later."
+            )
     except BaseException:
-        lock.release()
+        if taken:
+            lock.release()
         raise
 
 

@@ -387,15 +387,17 @@ def formula_inputs(data: pd.DataFrame, observation_end: pd.Timestamp) -> Formula
     kept = len(first & second) / len(first)
     yearly = kept ** (12 / window)
     per_year = float(second_rows["amount"].sum()) / len(second) * 12 / window
+    retained = (
+        f"{kept:.1%} of the customers who bought in the {window} months before {middle.date()} bought again in the "
+        f"{window} months after"
+    )
     if window == 12:
-        retained = f"{kept:.1%} of the customers who bought in the 12 months before {middle.date()} bought again in "
-        retained += "the 12 months after: the yearly retention."
+        retained += ": the yearly retention."
     else:
-        retained = (
-            f"{kept:.1%} of the customers who bought in the {window} months before {middle.date()} bought again in "
-            f"the {window} months after; at that rate {yearly:.1%} are kept over a year ({kept:.1%} to the power "
-            f"12/{window}), the yearly retention the formulas take. Customers who buy less often than every {window} "
-            "months count as lost in such a window, so it is a floor."
+        retained += (
+            f"; at that rate {yearly:.1%} are kept over a year ({kept:.1%} to the power 12/{window}), the yearly "
+            f"retention the formulas take. Customers who buy less often than every {window} months count as lost in "
+            "such a window, so it is a floor."
         )
     sentence = f"{retained} Buyers spent {per_year:,.2f} a year."
     return FormulaInputs(float(yearly), per_year, window, sentence, float(kept))

@@ -36,8 +36,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app():
-    """``streamlit run app.py`` on a free loopback port; yields its URL once it answers its health check."""
+def running_app(*options: str):
+    """``streamlit run app.py`` (as ``make run`` starts it) on a free loopback port, with any further streamlit
+    ``options``; yields its URL once it answers its health check."""
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -50,6 +51,7 @@ def running_app():
             "127.0.0.1",
             "--server.headless",
             "true",
+            *options,
         ],
         cwd=ROOT,
         env={**os.environ, "CLV_WORKSPACE": tempfile.mkdtemp(prefix="clv-e2e-workspace-")},
