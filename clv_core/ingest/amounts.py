@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from clv_core.ingest.text import distinct_values
+
 #: Amounts beyond this are not transactions; they are read errors or overflow traps (sums would reach inf).
 MAX_ABS_AMOUNT = 1e15
 
@@ -84,7 +86,7 @@ def parse_amounts(column: pd.Series, *, decimal_hint: str | None = None) -> Pars
     if pd.api.types.is_numeric_dtype(column):
         values = column.astype("float64").reset_index(drop=True)
         return ParsedAmounts(values, _non_finite(values.to_numpy()), AmountInfo())
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    codes, uniques = distinct_values(column)
     numbers = np.full(len(uniques), np.nan)
     flagged = np.zeros(len(uniques), dtype=bool)
     texts: dict[int, str] = {}
@@ -103,9 +105,9 @@ def parse_amounts(column: pd.Series, *, decimal_hint: str | None = None) -> Pars
     flagged |= _non_finite(numbers)
     if not len(uniques):  # every cell empty
         return ParsedAmounts(pd.Series(np.nan, index=range(len(codes))), np.zeros(len(codes), dtype=bool), info)
-    safe = np.where(codes >= 0, codes, 0)
-    values = pd.Series(np.where(codes >= 0, numbers[safe], np.nan), dtype="float64")
-    return ParsedAmounts(values, (codes >= 0) & flagged[safe], info)
+    # per row: the value of its text, NaN for an empty cell (code −1 takes the NaN appended)
+    values = pd.Series(np.append(numbers, np.nan).take(codes), dtype="float64")
+    return ParsedAmounts(values, np.append(flagged, False).take(codes), info)
 
 
 def _non_finite(values: np.ndarray) -> np.ndarray:

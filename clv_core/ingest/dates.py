@@ -24,7 +24,7 @@ import dateutil.parser
 import numpy as np
 import pandas as pd
 
-from clv_core.ingest.text import factorized_values
+from clv_core.ingest.text import distinct_values, factorized_values
 
 DAY_FIRST = "day-first"
 MONTH_FIRST = "month-first"
@@ -123,12 +123,14 @@ def parse_dates(
             DateInfo(formats=(("date/time values", int(values.notna().sum())),), tz_converted=converted),
         )
     # each distinct cell is read once: as text, then parsed (a date column has few distinct values)
-    codes, raw = pd.factorize(column, use_na_sentinel=True)
+    # (distinct cells become texts, and two cells may give one text: the rows are looked up once, at the end)
+    codes, raw = distinct_values(column)
     raw_texts = _as_text(factorized_values(raw, column.dtype))
     text_codes, uniques = pd.factorize(raw_texts, use_na_sentinel=True)
-    codes = np.append(text_codes, -1).take(codes)
     texts = pd.Series(uniques, dtype=object).str.strip()
-    counts = np.bincount(codes[codes >= 0], minlength=len(texts))
+    raw_counts = np.bincount(codes[codes >= 0], minlength=len(raw))
+    known = text_codes >= 0
+    counts = np.bincount(text_codes[known], weights=raw_counts[known], minlength=len(texts)).astype(np.int64)
     parsed = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns]")
     out_range = np.zeros(len(texts), dtype=bool)
     formats: dict[str, int] = {}
@@ -169,14 +171,12 @@ def parse_dates(
         if n:
             formats["date with month name"] = n
 
-    missing = codes < 0
-    safe = np.where(missing, 0, codes)
-    values = pd.Series(parsed.to_numpy()[safe] if len(texts) else np.full(len(codes), np.datetime64("NaT", "ns")))
-    values = values.astype("datetime64[ns]")
-    values[missing] = pd.NaT
+    # each distinct cell's date, then each row's (code −1, an empty cell, takes the NaT appended)
+    cell_dates = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns")).take(text_codes)
+    cell_out = np.append(out_range, False).take(text_codes)
     return ParsedDates(
-        values=values,
-        out_of_range=~missing & (out_range[safe] if len(texts) else False),
+        values=pd.Series(np.append(cell_dates, np.datetime64("NaT", "ns")).take(codes)),
+        out_of_range=np.append(cell_out, False).take(codes),
         info=DateInfo(
             formats=tuple(sorted(formats.items(), key=lambda kv: -kv[1])),
             order=info.get("order"),

@@ -316,7 +316,7 @@ def clean(
     future = (dates.values >= today + pd.Timedelta(days=1)).to_numpy()
     drop(future, f"future-dated (after {today.date()})", date_col)
 
-    table = pd.DataFrame({_CODE: codes, "date": dates.values, "amount": amount.values})
+    table = pd.DataFrame({_CODE: codes, "date": dates.values, "amount": amount.values}, copy=False)
     for role in ("order_id", "product"):
         col = getattr(mapping, role)
         if col:
@@ -370,7 +370,8 @@ def clean(
         outliers = int((positive > 100 * np.quantile(positive, 0.99)).sum())
     customer_code = table.pop(_CODE).to_numpy()
     customers = int(len(customer_code) > 0) + int(np.count_nonzero(np.diff(customer_code)))  # rows are in code order
-    table.insert(0, "customer_id", labels.take(customer_code))
+    # a new frame over the same columns: insert() would copy the 10M-row id column it is given
+    table = pd.DataFrame({"customer_id": labels.take(customer_code), **{c: table[c] for c in table}}, copy=False)
     observation_end = table["date"].max().normalize()
 
     notes.extend(

@@ -429,32 +429,49 @@ def _read_csv_pandas(utf8: bytes, delimiter: str, limits: Limits) -> pd.DataFram
     )
 
 
-def _read_csv_arrow(utf8: bytes, delimiter: str, width: int) -> pd.DataFrame | None:
+def _read_csv_arrow(
+    utf8: bytes, delimiter: str, width: int, *, header: bool
+) -> tuple[pd.DataFrame, list | None] | None:
     """The table as pandas' C parser reads it (every cell a str, "" for empty, blank lines skipped), parsed by
     pyarrow's multithreaded reader into categorical columns: each distinct text is one Python string and each
-    row a code, so a column is factorised once, by the reader, and never holds a string per cell. None, so that
-    pandas reads it (with its messages), for anything this path does not cover: whitespace delimiters, a single
-    column, rows of another width, bytes pyarrow rejects."""
+    row a code, so a column is factorised once and never holds a string per cell. None, so that pandas reads it
+    (with its messages), for anything this path does not cover: whitespace delimiters, a single column, rows of
+    another width, bytes pyarrow rejects. With ``header``, the first row is returned apart, as the column names,
+    and its cells are in no column's categories.
+
+    The reader parses plain strings (its fastest mode) and each column is then encoded once, whole: asking the
+    reader for dictionaries gives each block its own, and joining millions of customer ids' dictionaries costs
+    more than reading the file. Each column's strings are released as soon as it is encoded."""
     if delimiter == " " or len(delimiter) != 1 or width < 2:  # pandas skips a one-column file's blank-looking " "
         return None
     names = [f"f{i}" for i in range(width)]
-    text = pa.dictionary(pa.int32(), pa.string())
     try:
         table = pa_csv.read_csv(
             pa.BufferReader(utf8),
             read_options=pa_csv.ReadOptions(column_names=names, encoding="utf8", use_threads=True),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=b'"' in utf8),
             convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(names, text), strings_can_be_null=False, quoted_strings_can_be_null=False
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
             ),
         )
     except (pa.ArrowException, ValueError, OverflowError):
         return None
     if not table.num_rows:  # nothing but blank lines: pandas says so
         return None
-    table = table.unify_dictionaries()  # one dictionary per column, shared by its chunks
-    columns = {i: _categorical(table.column(name)) for i, name in enumerate(names)}
-    return pd.DataFrame(columns)
+    names_read = [table.column(name)[0].as_py() for name in names] if header else None
+    table = table.slice(1) if header else table
+    columns = {}
+    for i, name in enumerate(names):
+        strings = table.column(name)
+        table = table.drop_columns([name])
+        encoded = pc.dictionary_encode(strings)  # one memo table for all blocks: they share its dictionary
+        del strings
+        if len({(c.dictionary.buffers()[-1] or pa.py_buffer(b"")).address for c in encoded.chunks}) > 1:
+            encoded = encoded.unify_dictionaries()  # not seen with pyarrow 15-21; kept so a change cannot mix codes
+        columns[i] = _categorical(encoded)
+    return pd.DataFrame(columns), names_read
 
 
 def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
@@ -467,7 +484,8 @@ def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
     # Arrow's dictionary holds each value once: tell the index so, or pandas hashes them all again to check
     with contextlib.suppress(AttributeError, TypeError):
         labels._cache["is_unique"] = True
-    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in column.chunks])
+    chunks = [c.indices.to_numpy(zero_copy_only=False) for c in column.chunks]
+    codes = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
     dtype = pd.CategoricalDtype(labels, ordered=False)
     return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
 
@@ -508,7 +526,10 @@ def _read_text(utf8: bytes, name: str, *, encoding: str, limits: Limits) -> RawT
     cells_unchecked = _check_long_line(utf8, scan, name, delimiter=delimiter, limit=limits.max_cell_chars)
     cells = (scan.lines - scan.empty_lines) * len(first)
     check_memory(len(utf8) + cells * CELL_BYTES, name, limit=limits.max_table_bytes, what=f"{cells:,} text cells")
-    frame = _read_csv_arrow(utf8, delimiter, len(first))
+    header: list | None = None
+    frame = _read_csv_arrow(utf8, delimiter, len(first), header=has_header)
+    if frame is not None:
+        frame, header = frame
     try:
         if frame is None:
             frame = _read_csv_pandas(utf8, delimiter, limits)
@@ -520,8 +541,10 @@ def _read_text(utf8: bytes, name: str, *, encoding: str, limits: Limits) -> RawT
         frame = frame.iloc[: limits.max_rows + 2]
     check_columns(frame.shape[1], name, limit=limits.max_columns)
     # Fewer records than lines with content: a quoted value holds line breaks, and may be long without a long line.
-    spans_lines = len(frame) < scan.lines - scan.empty_lines and b'"' in utf8
-    if has_header:
+    spans_lines = len(frame) + (header is not None) < scan.lines - scan.empty_lines and b'"' in utf8
+    if header is not None:  # read apart by pyarrow
+        header = [str(cell) for cell in header]
+    elif has_header:
         header = [str(frame[c].iloc[0]) for c in frame.columns] if len(frame) else first
         frame = frame.iloc[1:].reset_index(drop=True)
     else:

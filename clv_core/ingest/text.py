@@ -43,10 +43,30 @@ def text_ids(column: pd.Series) -> pd.Series:
     >>> text_ids(pd.Series([1.0, 2.5, None])).tolist()
     ['1', '2.5', None]
     """
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    codes, uniques = distinct_values(column)
     texts, _ = _distinct_texts_of(factorized_values(uniques, column.dtype))
     # −1 (missing) takes the None appended at the end
     return pd.Series(np.append(texts, None).take(codes), index=column.index, dtype=object)
+
+
+def distinct_values(column: pd.Series) -> tuple[np.ndarray, object]:
+    """``pd.factorize(column)``: each row's code (−1 where missing) and the distinct values, in no set order. A
+    categorical column (as a file is read) already is that: its codes are used as they are, not hashed again, and
+    categories no row holds (a header row read apart) are left out.
+
+    >>> column = pd.Series(pd.Categorical.from_codes([2, 0, -1, 2], categories=["a", "id", "b"]))
+    >>> codes, values = distinct_values(column)
+    >>> codes.tolist(), list(values)
+    ([1, 0, -1, 1], ['a', 'b'])
+    """
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return pd.factorize(column, use_na_sentinel=True)
+    codes, categories = column.cat.codes.to_numpy(), column.cat.categories
+    used = np.bincount(codes[codes >= 0], minlength=len(categories)) > 0 if len(codes) else np.zeros(0, bool)
+    if not used.all():
+        new = np.cumsum(used) - 1
+        codes, categories = np.append(new, -1).take(codes), categories[used]  # −1 takes the −1 appended
+    return codes, categories
 
 
 def factorized_values(uniques, dtype) -> pd.Series:
@@ -113,7 +133,7 @@ def customer_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     >>> codes.tolist(), labels.tolist()
     ([3, 2, -1, 2, 0, 1], ['10', '9', 'a', 'b'])
     """
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    codes, uniques = distinct_values(column)
     texts, distinct = _distinct_texts_of(factorized_values(uniques, column.dtype))
     if distinct:  # no two values became the same id, none became empty
         text_codes, labels = np.arange(len(texts)), texts
@@ -172,18 +192,29 @@ def _equal_width_order(texts: pa.StringArray) -> np.ndarray | None:
 def _decimal_text_order(numbers: np.ndarray) -> np.ndarray:
     """The order of integers' decimal texts (``str``), without making them: "-" sorts before the digits, and two
     digit strings compare as their numbers scaled to the same length, the shorter first on a tie ("1" < "10" <
-    "9"). For |n| < 10^18.
+    "9"). For |n| < 10^18. Non-negative ids below 10^17 (nearly all) take one sort of one key.
 
     >>> numbers = np.array([9, 10, 1, -5, -40, 0, 100])
     >>> numbers[_decimal_text_order(numbers)].tolist() == sorted(numbers.tolist(), key=str)
     True
+    >>> numbers = np.array([10**16, 99_999_999_999_999_999, 1, 7, 70, 0, 12, 120, 1200])
+    >>> numbers[_decimal_text_order(numbers)].tolist() == sorted(numbers.tolist(), key=str)
+    True
     """
     magnitude = np.abs(numbers)
-    digits = np.ones(len(numbers), dtype=np.int64)
-    for power in range(1, 18):
-        digits += magnitude >= 10**power
-    scaled = magnitude * (np.int64(10) ** (18 - digits))
+    digits = np.searchsorted(_POWERS_OF_TEN, magnitude, side="right").astype(np.int64)  # 0 → 1 digit, 9 → 1, 10 → 2
+    digits[digits == 0] = 1
+    if len(numbers) and numbers.min() >= 0 and numbers.max() < 10**17:
+        # the digits scaled to 17 places, then the length: distinct numbers have distinct keys below 1.8·10^18
+        key = magnitude * _POWERS_OF_TEN.take(17 - digits)
+        key *= 18
+        key += digits
+        return np.argsort(key)
+    scaled = magnitude * _POWERS_OF_TEN.take(18 - digits)
     return np.lexsort((digits, scaled, numbers >= 0))
+
+
+_POWERS_OF_TEN = np.array([10**p for p in range(19)], dtype=np.int64)
 
 
 def text_rank(values: pd.Series) -> np.ndarray:
@@ -208,12 +239,27 @@ def customer_date_order(rank: np.ndarray, dates: np.ndarray) -> np.ndarray | Non
     [1, 3, 0, 2]
     """
     stamps = np.asarray(dates).view(np.int64)
-    step, later = np.diff(rank), np.diff(stamps)
-    if np.all((step > 0) | ((step == 0) & (later >= 0))):
+    if _ascending(rank, stamps):
         return None
-    if np.all(later >= 0):
+    if _ascending(stamps):
         return stable_order(rank)
     return np.lexsort((stamps, rank))
+
+
+def _ascending(keys: np.ndarray, ties: np.ndarray | None = None, block: int = 1 << 20) -> bool:
+    """Whether ``keys`` never decrease (and, where a key repeats, ``ties`` do not decrease either), checked a
+    million rows at a time: no temporary the length of the table, and a file out of order is usually known to be
+    from its first block."""
+    pairs = max(len(keys) - 1, 0)
+    for start in range(0, pairs, block):
+        end = min(start + block, pairs)
+        head, tail = slice(start, end), slice(start + 1, end + 1)
+        up = keys[tail] >= keys[head]
+        if ties is not None:
+            up &= (keys[tail] > keys[head]) | (ties[tail] >= ties[head])
+        if not up.all():
+            return False
+    return True
 
 
 def stable_order(keys: np.ndarray) -> np.ndarray:

@@ -39,14 +39,21 @@ def as_text(frame: pd.DataFrame) -> list[list[str]]:
         lambda width: st.lists(st.lists(CELL, min_size=width, max_size=width), min_size=1, max_size=12)
     ),
     st.sampled_from([",", ";", "\t", "|"]),
+    st.booleans(),
 )
-def test_arrow_reads_what_pandas_reads(rows, delimiter):
+def test_arrow_reads_what_pandas_reads(rows, delimiter, header):
     data = csv_bytes(rows, delimiter)
-    ours = _read_csv_arrow(data, delimiter, len(rows[0]))
-    if ours is None:  # left to pandas
+    read = _read_csv_arrow(data, delimiter, len(rows[0]), header=header)
+    if read is None:  # left to pandas
         return
-    theirs = _read_csv_pandas(data, delimiter, Limits())
-    assert as_text(ours) == as_text(theirs)
+    ours, names = read
+    theirs = as_text(_read_csv_pandas(data, delimiter, Limits()))
+    if header:  # the first row apart, as the column names
+        assert [str(v) for v in names] == theirs[0]
+        theirs = theirs[1:]
+    else:
+        assert names is None
+    assert as_text(ours) == theirs
     assert all(isinstance(ours[c].dtype, pd.CategoricalDtype) for c in ours)
 
 
@@ -58,12 +65,20 @@ def test_arrow_reads_what_pandas_reads(rows, delimiter):
     ],
 )
 def test_files_arrow_does_not_cover_are_left_to_pandas(data, delimiter):
-    assert _read_csv_arrow(data, delimiter, 2 if data.startswith(b"a,b") else 3) is None
+    assert _read_csv_arrow(data, delimiter, 2 if data.startswith(b"a,b") else 3, header=True) is None
 
 
 def test_each_distinct_text_is_one_string_shared_by_its_rows():
     data = b"".join(b"C%05d,2024-01-0%d,10\n" % (i % 7, 1 + i % 3) for i in range(10_000))
-    frame = _read_csv_arrow(data, ",", 3)
+    frame, _ = _read_csv_arrow(b"id,date,amount\n" + data, ",", 3, header=True)
     ids = frame[0]
     assert len(ids.cat.categories) == 7 and ids.cat.codes.dtype.itemsize <= 4
     assert np.array_equal(np.asarray(ids)[:7], [f"C{i:05d}" for i in range(7)])
+
+
+def test_a_header_read_apart_is_in_no_column_and_its_rows_keep_their_codes():
+    data = b"id,date,amount\n" + b"".join(b"%d,2024-01-0%d,10\n" % (i % 5, 1 + i % 3) for i in range(1_000))
+    frame, names = _read_csv_arrow(data, ",", 3, header=True)
+    assert names == ["id", "date", "amount"] and len(frame) == 1_000
+    assert "id" not in set(frame[0].cat.categories)
+    assert frame[0].astype(str).tolist() == [str(i % 5) for i in range(1_000)]

@@ -9,9 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from clv_core.ingest.text import (
+    _ascending,
+    _decimal_text_order,
     _equal_width_order,
     cell_text,
     count_customers,
+    customer_codes,
     in_customer_order,
     stable_order,
     text_ids,
@@ -71,3 +74,48 @@ def test_texts_of_one_width_are_ordered_as_python_sorts_them(width, texts):
             assert [same_width[::-1][i] for i in order] == same_width
     mixed = pa.array(["b", "aa", "a"])
     assert _equal_width_order(mixed) is None
+
+
+@given(
+    st.lists(
+        st.one_of(st.integers(0, 12), st.integers(0, 10**17 - 1), st.integers(-(10**18) + 1, 10**18 - 1)).flatmap(
+            lambda n: st.sampled_from([n, n * 10 if abs(n) < 10**17 else n])
+        ),
+        min_size=1,
+        max_size=60,
+        unique=True,
+    )
+)
+def test_integers_are_ordered_as_their_decimal_texts(numbers):
+    """One key for non-negative ids below 10^17, three for the rest; both give str order (1 < 10 < 100 < 2)."""
+    numbers = np.array(numbers, dtype=np.int64)
+    assert numbers[_decimal_text_order(numbers)].tolist() == sorted(numbers.tolist(), key=str)
+
+
+@given(st.lists(st.sampled_from(["7", "10", " 7", "", "b", "id", "0010"]), min_size=1, max_size=30), st.randoms())
+def test_a_categorical_column_gives_the_codes_its_values_give(ids, rnd):
+    """A file's columns arrive as categoricals, possibly with categories no row holds (the header read apart):
+    the customer codes and ids are those of the same values as plain text."""
+    extra = ["id", "unused"]
+    categories = list(dict.fromkeys(ids + extra))
+    rnd.shuffle(categories)
+    column = pd.Series(pd.Categorical(ids, categories=categories))  # "" is a text, as the reader gives it
+    codes, labels = customer_codes(column)
+    plain_codes, plain_labels = customer_codes(pd.Series(ids, dtype=object))
+    assert codes.tolist() == plain_codes.tolist() and list(labels) == list(plain_labels)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), max_size=40).map(sorted),
+    st.integers(0, 39),
+    st.integers(1, 5),
+)
+def test_order_checks_block_by_block_see_every_pair(rows, swap, block):
+    """Sorted rows, then perhaps two neighbours swapped: the check in blocks of 1–5 rows finds a step down at
+    any position, a block edge included, exactly where comparing all neighbours at once finds one."""
+    if 0 < swap < len(rows):
+        rows[swap - 1], rows[swap] = rows[swap], rows[swap - 1]
+    keys, ties = (np.array([r[i] for r in rows], dtype=np.int64) for i in (0, 1))
+    in_order = bool(np.all((np.diff(keys) > 0) | ((np.diff(keys) == 0) & (np.diff(ties) >= 0))))
+    assert _ascending(keys, ties, block=block) == in_order
+    assert _ascending(keys, block=block) == bool(np.all(np.diff(keys) >= 0))
