@@ -316,7 +316,7 @@ def clean(
     future = (dates.values >= today + pd.Timedelta(days=1)).to_numpy()
     drop(future, f"future-dated (after {today.date()})", date_col)
 
-    table = pd.DataFrame({_CODE: codes, "date": dates.values, "amount": amount.values}, copy=False)
+    table = pd.DataFrame({"date": dates.values, "amount": amount.values}, copy=False)
     for role in ("order_id", "product"):
         col = getattr(mapping, role)
         if col:
@@ -335,13 +335,18 @@ def clean(
         pick = customer_date_order(codes, table["date"].to_numpy())
     else:
         rows = np.flatnonzero(keep)
-        order = customer_date_order(codes[rows], table["date"].to_numpy()[rows])
+        codes = codes[rows]
+        order = customer_date_order(codes, table["date"].to_numpy()[rows])
         pick = rows if order is None else rows[order]
         del rows, order
     if pick is not None:
         table = table.take(pick)
         table.index = pd.RangeIndex(len(table))  # not reset_index(): that copies every column once more
         del pick
+        # the rows are now in code order: the codes are each customer's code repeated, written, not looked up
+        codes = np.repeat(np.arange(len(labels), dtype=np.int64), np.bincount(codes, minlength=len(labels)))
+    table.insert(0, _CODE, codes)
+    del codes
 
     key = [c for c in (_CODE, "date", "amount", "order_id", "product", "quantity") if c in table]
     dup = _duplicates(table, key)
