@@ -103,7 +103,7 @@ def _survival(analysis: Analysis) -> None:
     from clv_core import survival
 
     suggested = analysis.suggested_threshold()
-    data = analysis.survival(survival.ChurnDefinition(suggested.days, 1))
+    data = analysis.survival(survival.ChurnDefinition(suggested.days))
     analysis.cox(data, survival.default_cox_attributes(data.groups))
     analysis.parametric(data, 365)
 

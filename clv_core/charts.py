@@ -11,14 +11,20 @@ from plotly.subplots import make_subplots
 from clv_core.cohorts import FORECAST_METRICS, CohortTable, CurveProjection
 from clv_core.overview import Concentration
 
-BLUE, ORANGE, GREY, GREEN = "#2B59C3", "#E07A1F", "#8A94A6", "#2E9E6B"
+#: Groups' colours: Okabe & Ito's palette for colour-blind readers (its yellow left out: too pale on white). Any two
+#: stay apart under protanopia, deuteranopia and tritanopia (tested: ΔE ≥ 15 after Machado et al.'s simulation).
+GROUP_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
+#: Line styles that tell groups apart beyond the seventh colour (and where colour is not seen at all).
+GROUP_DASHES = ("solid", "dash", "dot", "dashdot")
+BLUE, ORANGE, GREEN = GROUP_COLOURS[:3]
+GREY = "#8A94A6"
 
 #: The house template: plotly_white's layout (no per-trace defaults, so its JSON is 60 % smaller than plotly_white's)
 #: with the app's margins and font. Every figure built here carries it explicitly (see ``_figure``) rather than
 #: through plotly's process-wide default: importing clv_core must not change how anyone else's figures look, and
 #: Streamlit replaces that default with its own when it is imported anyway.
 TEMPLATE = go.layout.Template(layout=pio.templates["plotly_white"].layout)
-TEMPLATE.layout.update(margin={"l": 10, "r": 10, "t": 50, "b": 10}, font={"size": 13})
+TEMPLATE.layout.update(margin={"l": 10, "r": 10, "t": 50, "b": 10}, font={"size": 13}, colorway=GROUP_COLOURS)
 
 
 def _figure(data=None) -> go.Figure:
@@ -125,7 +131,7 @@ def cohort_curves(table: CohortTable, cohorts: list[str] | None = None) -> go.Fi
             y=series.to_numpy(),
             mode="lines",
             name=cohort,
-            line={"color": f"rgba(43,89,195,{shade:.2f})", "width": 2},
+            line={"color": _rgba(BLUE, shade), "width": 2},
             hovertemplate=f"Cohort {cohort}<br>%{{x}} {table.period}s: %{{y:,.2f}} per customer<extra></extra>",
         )
     figure.update_layout(
@@ -264,7 +270,7 @@ def lorenz_chart(result: Concentration) -> go.Figure:
         name="customers",
         line={"color": BLUE, "width": 3},
         fill="tonexty",
-        fillcolor="rgba(43,89,195,0.10)",
+        fillcolor=_rgba(BLUE, 0.10),
         hovertemplate="Bottom %{x:.0%} of customers: %{y:.0%} of revenue<extra></extra>",
     )
     figure.update_layout(
@@ -329,7 +335,14 @@ def cohort_trend_chart(values: pd.Series, age: int, period: str) -> go.Figure:
     return figure
 
 
-PALETTE = ("#2B59C3", "#E07A1F", "#2E9E6B", "#C0392B", "#8E44AD", "#16A085", "#D4AC0D", "#7F8C8D", "#34495E")
+def group_style(i: int) -> tuple[str, str]:
+    """The ``i``-th group's (colour, line dash): seven colours, then the same colours dashed, so that no two of up
+    to 28 groups look alike.
+
+    >>> group_style(0), group_style(7)
+    (('#0072B2', 'solid'), ('#0072B2', 'dash'))
+    """
+    return GROUP_COLOURS[i % len(GROUP_COLOURS)], GROUP_DASHES[(i // len(GROUP_COLOURS)) % len(GROUP_DASHES)]
 
 
 def km_chart(
@@ -339,7 +352,7 @@ def km_chart(
     model's implied survival (``implied``: its name and a frame of ``timeline`` in days and ``survival``, dotted)."""
     figure = _figure()
     for i, curve in enumerate(result.curves):
-        color = PALETTE[i % len(PALETTE)]
+        color, dash = group_style(i)
         c = curve.curve
         x = c["timeline"] / unit_days
         figure.add_scatter(
@@ -366,7 +379,7 @@ def km_chart(
             x=x,
             y=c["survival"],
             mode="lines",
-            line={"color": color, "width": 2, "shape": "hv"},
+            line={"color": color, "width": 2, "shape": "hv", "dash": dash},
             name=f"{curve.group} ({curve.customers:,})",
             legendgroup=curve.group,
             hovertemplate=f"{curve.group}<br>%{{x:,.0f}} {unit}: %{{y:.1%}} still customers<extra></extra>",
@@ -464,7 +477,7 @@ def p_alive_heatmap(grid: pd.DataFrame, unit: str) -> go.Figure:
             z=grid.to_numpy(),
             x=list(grid.columns),
             y=list(grid.index),
-            colorscale="RdYlGn",
+            colorscale="Viridis",
             zmin=0,
             zmax=1,
             hovertemplate="%{y} repeat purchases, recency %{x}: P(alive) %{z:.0%}<extra></extra>",
@@ -492,7 +505,7 @@ def predicted_vs_historical(customers: pd.DataFrame, *, sample: int = 3000, seed
             mode="markers",
             marker={
                 "color": shown["p_alive"],
-                "colorscale": "RdYlGn",
+                "colorscale": "Viridis",
                 "cmin": 0,
                 "cmax": 1,
                 "size": 5,
@@ -642,7 +655,7 @@ def sankey_chart(matrix: pd.DataFrame, date_a, date_b) -> go.Figure:
     figure = _figure(
         go.Sankey(
             node={"label": left + right, "pad": 14, "color": BLUE},
-            link={"source": sources, "target": targets, "value": values, "color": "rgba(43,89,195,0.25)"},
+            link={"source": sources, "target": targets, "value": values, "color": _rgba(BLUE, 0.25)},
         )
     )
     figure.update_layout(title="Segment migration between the two snapshots", height=460)

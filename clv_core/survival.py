@@ -1,10 +1,13 @@
 """How long customers stay: churn definition, Kaplan–Meier, log-rank, Cox PH, parametric lifetimes, survival CLV.
 
 Customers have no cancellation date, so churn is *defined*: a customer has churned when inactive for more than
-``inactivity_days`` at the observation end. A churned customer's lifetime runs from the first purchase to the last
-purchase plus ``grace_days``; an active one's to the observation end, censored. Lifetimes shorter than one day
-(a churned one-time buyer with no grace) are set to one day, and counted: lifelines accepts zero and negative
-durations silently in Kaplan–Meier and Cox, and the parametric fitters need them positive.
+``inactivity_days`` at the observation end. A churned customer's lifetime runs from the first purchase to the day
+the churn is recognised, the last purchase plus the inactivity window (by default; or the last purchase plus
+``grace_days``); an active one's to the observation end, censored. Ending a lifetime at the last purchase would
+give every one-time buyer a lifetime of a day, and the curve a median of a day on data where half buy once.
+Lifetimes shorter than one day (a churned one-time buyer with no grace) are set to one day, and counted: lifelines
+accepts zero and negative durations silently in Kaplan–Meier and Cox, and the parametric fitters need them
+positive.
 """
 
 from __future__ import annotations
@@ -45,17 +48,34 @@ class ChurnDefinition:
     ----------
     inactivity_days : int
         Churned when the last purchase is more than this many days before the observation end.
-    grace_days : int
-        Added to a churned customer's first → last purchase span (the customer was still a customer on the day
-        of the last purchase).
+    grace_days : int, optional
+        Added to a churned customer's first → last purchase span. By default (None) the inactivity window: the
+        lifetime ends when the churn is recognised.
+
+    >>> ChurnDefinition(240).lifetime_end
+    'first purchase → last purchase + 240 days (when the churn is recognised)'
+    >>> ChurnDefinition(240, 1).lifetime_end
+    'first purchase → last purchase + 1 day'
     """
 
     inactivity_days: int
-    grace_days: int = 1
+    grace_days: int | None = None
 
     def __post_init__(self) -> None:
-        if self.inactivity_days < 1 or self.grace_days < 0:
+        if self.inactivity_days < 1 or (self.grace_days is not None and self.grace_days < 0):
             raise ClvError("The inactivity threshold must be at least 1 day and the grace period not negative.")
+
+    @property
+    def added_days(self) -> int:
+        """Days added to a churned customer's first → last purchase span."""
+        return self.inactivity_days if self.grace_days is None else self.grace_days
+
+    @property
+    def lifetime_end(self) -> str:
+        """What a churned customer's lifetime spans, in words, to print beside any lifetime figure."""
+        days = f"{self.added_days:,} day" + ("" if self.added_days == 1 else "s")
+        recognised = " (when the churn is recognised)" if self.grace_days is None else ""
+        return f"first purchase → last purchase + {days}{recognised}"
 
 
 @dataclass(frozen=True)
@@ -115,6 +135,8 @@ def survival_data(
     >>> s = survival_data(tx, ChurnDefinition(inactivity_days=90, grace_days=0))
     >>> s.table[["customer_id", "duration_days", "churned"]].values.tolist()
     [['a', 10, True], ['b', 1, True], ['c', 1, False]]
+    >>> survival_data(tx, ChurnDefinition(inactivity_days=90)).table["duration_days"].tolist()
+    [100, 90, 1]
     """
     data = transactions.data
     end = transactions.observation_end
@@ -122,10 +144,15 @@ def survival_data(
     first, last = r.first_day, r.last_day
     end_day = np.datetime64(end.date(), "D").astype(np.int64)
     churned = (end_day - last) > definition.inactivity_days
-    lived = np.where(churned, last - first + definition.grace_days, end_day - first)
+    lived = np.where(churned, last - first + definition.added_days, end_day - first)
     floored = int((lived < 1).sum())
     table = pd.DataFrame(
-        {"customer_id": r.first_of(data["customer_id"]), "duration_days": np.maximum(lived, 1), "churned": churned}
+        {
+            "customer_id": r.first_of(data["customer_id"]),
+            "duration_days": np.maximum(lived, 1),
+            "churned": churned,
+            "purchase days": r.purchase_days,
+        }
     )
     groups = []
     for attr in transactions.attributes:
@@ -522,16 +549,11 @@ def survival_clv(
 
 
 def median_table(km: KMResult) -> pd.DataFrame:
-    """Median lifetime, customers and churned, per curve; the median in words: "412 days", or "not reached" while
-    more than half are still customers (no ∞ in a table a marketer reads)."""
+    """Median lifetime, customers and churned, per curve; the median in words (:func:`duration_words`): "45 days",
+    "14 months", or "not reached" while more than half are still customers (no ∞ in a table a marketer reads)."""
     medians = pd.DataFrame(
         {
-            "median lifetime": [
-                (f"{c.median_days:,.0f} day" + ("" if round(c.median_days) == 1 else "s"))
-                if np.isfinite(c.median_days)
-                else "not reached"
-                for c in km.curves
-            ],
+            "median lifetime": [duration_words(c.median_days) for c in km.curves],
             "customers": [c.customers for c in km.curves],
             "churned": [c.churned for c in km.curves],
         },
@@ -541,9 +563,69 @@ def median_table(km: KMResult) -> pd.DataFrame:
 
 
 def churned_after_one_visit(data: SurvivalData) -> float:
-    """Share of customers who churned with a lifetime no longer than the grace period (one visit, never back)."""
+    """Share of customers who bought on one day only and have churned (one visit, never back)."""
     t = data.table
-    return float(((t["duration_days"] <= data.definition.grace_days + 1) & t["churned"]).mean())
+    return float(((t["purchase days"] == 1) & t["churned"]).mean())
+
+
+@dataclass(frozen=True)
+class LifetimeHeadline:
+    """The numbers that lead the Survival page, each meaningful on data where half the customers buy once.
+
+    ``median_days``: the median lifetime of all customers (inf: not reached); ``one_time_churned``: the share who
+    bought on one day and have churned; ``repeat_median_days``: the median lifetime of those who came back (bought
+    on two days or more; inf: not reached); ``repeat_customers``: how many did; ``lifetime_end``: the definition.
+    """
+
+    median_days: float
+    one_time_churned: float
+    repeat_median_days: float
+    repeat_customers: int
+    lifetime_end: str
+
+    @property
+    def sentence(self) -> str:
+        """The headline in words, e.g. "49 % bought once and have churned; of the 12,000 who came back, half were
+        still customers after 14 months." """
+        back = f"of the {self.repeat_customers:,} who came back, "
+        if not self.repeat_customers:
+            back = "none came back."
+        elif np.isfinite(self.repeat_median_days):
+            back += f"half were still customers after {duration_words(self.repeat_median_days)}."
+        else:
+            back += "more than half are still customers."
+        return f"{self.one_time_churned:.0%} bought once and have churned; {back}"
+
+
+def duration_words(days: float) -> str:
+    """A lifetime in the unit a marketer reads it in: days under two months, else months (30.4 days).
+
+    >>> duration_words(45), duration_words(425), duration_words(float("inf"))
+    ('45 days', '14 months', 'not reached')
+    """
+    if not np.isfinite(days):
+        return "not reached"
+    if days < 2 * DAYS_PER_MONTH:
+        return f"{days:,.0f} day" + ("" if round(days) == 1 else "s")
+    return f"{days / DAYS_PER_MONTH:,.0f} months"
+
+
+def lifetime_headline(data: SurvivalData, overall: KMCurve) -> LifetimeHeadline:
+    """:class:`LifetimeHeadline` from ``data`` and its overall Kaplan–Meier curve (the repeat buyers' median from a
+    curve of their own)."""
+    t = data.table
+    repeat = t["purchase days"].to_numpy() > 1
+    median = float("nan")
+    if repeat.any():
+        kmf = KaplanMeierFitter().fit(t.loc[repeat, "duration_days"], t.loc[repeat, "churned"])
+        median = float(kmf.median_survival_time_)
+    return LifetimeHeadline(
+        median_days=overall.median_days,
+        one_time_churned=churned_after_one_visit(data),
+        repeat_median_days=median,
+        repeat_customers=int(repeat.sum()),
+        lifetime_end=data.definition.lifetime_end,
+    )
 
 
 def implied_curve(fit, longest_days: float, *, points: int = 241) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from clv_core.errors import ClvError
 navigation.page_guard()
 SURVIVAL_KEYS = (
     "surv-inactivity",
+    "surv-end",
     "surv-grace",
     "surv-group",
     "surv-fit",
@@ -27,9 +28,9 @@ with common.steps("Measuring lifetimes", ("survival", analysis.key)) as step:
     step(f"Finding the typical gap between purchases of {tx.customers:,} customers…")
     suggestion = analysis.suggested_threshold()
     step("Measuring each customer's lifetime, with RFM segments to split by, and drawing the Kaplan–Meier curve…")
-    first_data = analysis.survival(survival.ChurnDefinition(suggestion.days, 1))
+    first_data = analysis.survival(survival.ChurnDefinition(suggestion.days))
     analysis.kaplan_meier(first_data, None)
-c1, c2 = st.columns([3, 1])
+c1, c2, c3 = st.columns([3, 2, 1])
 inactivity = links.ranged(
     c1.slider,
     "A customer has churned after this many days without a purchase",
@@ -39,18 +40,28 @@ inactivity = links.ranged(
     step=7,
     key="surv-inactivity",
 )
+end = links.choose(
+    c2.selectbox,
+    "A churned customer's lifetime ends",
+    views.LIFETIME_ENDS,
+    views.LIFETIME_ENDS[0],
+    key="surv-end",
+    help="When the churn is recognised: the last purchase plus the days without a purchase above (a one-time "
+    "buyer's lifetime is that window, not a day). At the last purchase: plus the grace days beside.",
+)
 grace = links.ranged(
-    c2.number_input,
-    "Grace days after the last purchase",
+    c3.number_input,
+    "Grace days",
     0,
     365,
     1,
     key="surv-grace",
-    help="Added to a churned customer's lifetime: first purchase → last purchase + grace.",
+    disabled=end == views.LIFETIME_ENDS[0],
+    help="Added to a churned customer's last purchase when the lifetime ends there.",
 )
 st.caption(f"Suggested {suggestion.days} days. {suggestion.explanation}")
-data = analysis.survival(survival.ChurnDefinition(inactivity, grace))
-views.survival_summary(data)
+data = analysis.survival(survival.ChurnDefinition(inactivity, None if end == views.LIFETIME_ENDS[0] else grace))
+views.survival_summary(data, analysis.kaplan_meier(data, None))
 
 group = links.choose(
     st.selectbox, "Split curves by", ["(all customers)", *data.groups], "(all customers)", key="surv-group"

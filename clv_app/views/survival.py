@@ -49,16 +49,33 @@ def implied_survival_note(km, implied: tuple[str, pd.DataFrame], inactivity_days
     )
 
 
-def survival_summary(data) -> None:
+#: The two ways a churned customer's lifetime can end (the Survival page's choice; the first is the default).
+LIFETIME_ENDS = ("When the churn is recognised", "At the last purchase")
+
+
+def survival_summary(data, overall) -> None:
+    """The headline: customers, churned, the median lifetime with its definition beside it, one-time buyers apart,
+    and the sentence that says what those mean together (``overall``: the all-customers Kaplan–Meier result)."""
     t = data.table
-    one_time = memo.of(survival.churned_after_one_visit, data)
+    head = memo.of(survival.lifetime_headline, data, overall.curves[0])
     with cards():
         st.metric("Customers", f"{len(t):,}", width=CARD_WIDTH)
         st.metric("Churned", f"{t['churned'].mean():.1%}", width=CARD_WIDTH)
         st.metric(
-            "Churned after one visit", f"{one_time:.1%}", help="Their lifetime is the grace period.", width=CARD_WIDTH
+            "Median lifetime",
+            survival.duration_words(head.median_days),
+            help=f"Half the customers stayed longer. Lifetime: {head.lifetime_end}; a customer still buying counts "
+            "to the end of the data.",
+            width=CARD_WIDTH,
+        )
+        st.metric(
+            "Bought once, churned",
+            f"{head.one_time_churned:.1%}",
+            help="Customers who bought on one day only and have been quiet longer than the churn window.",
+            width=CARD_WIDTH,
         )
         st.metric("Observed to", str(data.observation_end.date()), width=CARD_WIDTH)
+    st.markdown(f"{head.sentence} Lifetime: {head.lifetime_end}.")
     if data.floored:
         st.caption(f"{data.floored:,} lifetimes shorter than one day were set to one day (lifetimes must be positive).")
 

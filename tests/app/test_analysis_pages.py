@@ -171,6 +171,24 @@ def test_survival_threshold_changes_who_churned(app):
     assert float(after.rstrip("%")) < float(before.rstrip("%"))
 
 
+def test_survival_headline_states_the_lifetime_it_measures(app):
+    """On CDNOW half the customers buy once: the median lifetime is not "1 day" but at least the churn window,
+    the definition is printed beside it, one-time buyers are counted apart, and ending lifetimes at the last
+    purchase instead is a choice that changes the number."""
+    open_page(app, "pages/survival.py")
+    window = app.slider(key="surv-inactivity").value
+    median = next(m for m in app.metric if m.label == "Median lifetime")
+    months = int(median.value.split()[0])
+    assert median.value.endswith("months") and months * 30.4375 >= window
+    sentence = next(m.value for m in app.markdown if "bought once and have churned" in m.value)
+    assert f"last purchase + {window} days (when the churn is recognised)" in sentence
+    assert "of the " in sentence and "who came back" in sentence
+    app.selectbox(key="surv-end").set_value("At the last purchase").run()
+    assert not app.exception, app.exception
+    assert next(m.value for m in app.metric if m.label == "Median lifetime") != median.value
+    assert any("last purchase + 1 day." in m.value for m in app.markdown)
+
+
 def test_survival_cox_with_no_attribute_says_so(app):
     open_page(app, "pages/survival.py")
     app.multiselect(key="surv-cox").set_value([]).run()

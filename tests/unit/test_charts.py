@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 
@@ -82,3 +83,71 @@ def test_figures_carry_the_slim_house_template_whatever_the_default(monkeypatch)
         assert template.layout.xaxis.gridcolor == white.xaxis.gridcolor
         assert not template.data.to_plotly_json(), "per-trace template defaults are back in every figure's JSON"
     assert pio.templates.default == "plotly_dark"
+
+
+# Machado, Oliveira & Fernandes (2009), severity 1: linear-RGB matrices simulating each colour-vision deficiency.
+CVD = {
+    "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]],
+    "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]],
+    "tritanopia": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]],
+}
+
+
+def _lab(hex_colour: str, vision: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) of a colour as seen with ``vision`` (3×3, linear RGB)."""
+    srgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    seen = np.clip(vision @ linear, 0, 1)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ seen
+    f = np.where(xyz / [0.95047, 1.0, 1.08883] > 0.008856, np.cbrt(xyz / [0.95047, 1.0, 1.08883]), 0)
+    f = np.where(f == 0, 7.787 * xyz / [0.95047, 1.0, 1.08883] + 16 / 116, f)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+@pytest.mark.parametrize("vision", ["typical", *CVD])
+def test_group_colours_stay_apart_for_colour_blind_readers(vision):
+    """Every two group colours differ by ΔE ≥ 15 as a reader with each deficiency sees them (the palette used
+    before, whose two greens merged, reached 2.4 under tritanopia and 3.7 under deuteranopia)."""
+    matrix = np.eye(3) if vision == "typical" else np.array(CVD[vision])
+    labs = [_lab(c, matrix) for c in charts.GROUP_COLOURS]
+    closest = min(np.linalg.norm(a - b) for i, a in enumerate(labs) for b in labs[i + 1 :])
+    assert closest >= 15
+
+
+def test_every_survival_curve_has_its_own_look():
+    """Nine groups (eight and "Other"): no two curves share colour and line style, and each is named in the
+    legend with its size, so a curve is never told by colour alone."""
+    from clv_core.survival import kaplan_meier
+
+    rng = np.random.default_rng(3)
+    groups = np.repeat([f"g{i}" for i in range(9)], 20)
+    km = kaplan_meier(rng.integers(1, 300, groups.size), rng.random(groups.size) < 0.7, groups)
+    curves = [t for t in charts.km_chart(km).data if t.showlegend is not False]
+    looks = {(t.line.color, t.line.dash) for t in curves}
+    assert len(curves) == 9 and len(looks) == 9
+    assert all(t.name.endswith("(20)") for t in curves)
+
+
+def test_p_alive_shades_are_told_apart_by_lightness():
+    """P(alive) is read from its shade: the scale must run from dark to light (readable without hue), not from
+    red to green through yellow, which protan and deutan readers see as one muddy band."""
+    import pandas as pd
+
+    grid = pd.DataFrame([[0.1, 0.9]], index=[1], columns=[0, 10])
+    customers = pd.DataFrame({"historical_revenue": [1.0, 2.0], "clv": [3.0, 4.0], "p_alive": [0.2, 0.8]})
+    scales = [
+        charts.p_alive_heatmap(grid, "weeks").data[0].colorscale,
+        charts.predicted_vs_historical(customers).data[0].marker.colorscale,
+    ]
+    deutan = np.array(CVD["deuteranopia"])
+    for scale in scales:
+        lightness = [_lab(_hex(colour), deutan)[0] for _, colour in scale]
+        assert all(b > a for a, b in itertools.pairwise(lightness)), lightness
+
+
+def _hex(colour: str) -> str:
+    """Plotly's "#rrggbb" or "rgb(r, g, b)" as "#rrggbb"."""
+    if colour.startswith("#"):
+        return colour
+    r, g, b = (int(float(v)) for v in colour[colour.index("(") + 1 : -1].split(","))
+    return f"#{r:02x}{g:02x}{b:02x}"

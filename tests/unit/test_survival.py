@@ -14,7 +14,9 @@ from clv_core.survival import (
     cap_levels,
     cox,
     design_matrix,
+    duration_words,
     kaplan_meier,
+    lifetime_headline,
     median_table,
     parametric,
     suggest_inactivity_days,
@@ -74,6 +76,54 @@ def test_churn_and_durations_on_a_hand_made_history():
     assert t.loc["d", ["duration_days", "churned"]].tolist() == [1, False]  # first bought on the last day: floored
     assert data.floored == 1
     assert t.loc["a", "channel"] == "Email" and t.loc["c", "first order value"] == 5
+
+
+def test_by_default_a_lifetime_ends_when_the_churn_is_recognised():
+    """The default adds the inactivity window to a churned customer's last purchase: a one-time buyer lived until
+    they would be recognised as gone, not one day; active customers are censored as before."""
+    data = survival_data(load(HISTORY), ChurnDefinition(inactivity_days=60))
+    t = data.table.set_index("customer_id")
+    assert t.loc["a", ["duration_days", "churned"]].tolist() == [60 + 60, True]
+    assert t.loc["b", ["duration_days", "churned"]].tolist() == [60, True]
+    assert t.loc["c", ["duration_days", "churned"]].tolist() == [41, False]
+    assert t["purchase days"].to_dict() == {"a": 3, "b": 1, "c": 2, "d": 1}
+    assert "60 days (when the churn is recognised)" in data.definition.lifetime_end
+
+
+def _one_time_heavy(one_time: int, repeat_days: list[int]) -> str:
+    """A history ending 2024-12-31: ``one_time`` customers who bought once in January, and repeat buyers who
+    bought on 2024-01-01 and again ``d`` days later, for each ``d`` of ``repeat_days``."""
+    rows = ["customer_id,date,amount"]
+    rows += [f"o{i},2024-01-{1 + i % 28:02d},10" for i in range(one_time)]
+    for i, gap in enumerate(repeat_days):
+        rows += [f"r{i},2024-01-01,10", f"r{i},{(pd.Timestamp('2024-01-01') + pd.Timedelta(days=gap)).date()},10"]
+    rows.append("z,2024-12-31,10")  # sets the observation end
+    return "\n".join(rows) + "\n"
+
+
+def test_the_headline_means_something_when_half_the_customers_buy_once():
+    """60 % bought once: ending lifetimes at the last purchase gives a median of one day, which says nothing. By
+    default the median is the churn window at least, and the repeat buyers' median comes from their own curve:
+    five who came back, last bought after 10, 20, 30, 40 and 50 days and all churned (90-day window), lived
+    100…140 days, median 120."""
+    tx = load(_one_time_heavy(one_time=9, repeat_days=[10, 20, 30, 40, 50]))
+    at_last_purchase = survival_data(tx, ChurnDefinition(90, 1))
+    old = lifetime_headline(
+        at_last_purchase,
+        kaplan_meier(at_last_purchase.table["duration_days"], at_last_purchase.table["churned"]).curves[0],
+    )
+    assert old.median_days == 1  # the figure the issue quoted: meaningless
+    data = survival_data(tx, ChurnDefinition(90))
+    t = data.table
+    head = lifetime_headline(data, kaplan_meier(t["duration_days"], t["churned"]).curves[0])
+    assert head.median_days >= 90
+    assert head.one_time_churned == pytest.approx(9 / 15)
+    assert head.repeat_customers == 5 and head.repeat_median_days == 120
+    assert (
+        head.sentence
+        == "60% bought once and have churned; of the 5 who came back, half were still customers after 4 months."
+    )
+    assert duration_words(45) == "45 days" and duration_words(121.7) == "4 months"
 
 
 def test_zero_grace_floors_one_visit_lifetimes_to_one_day():
