@@ -19,8 +19,10 @@ _local = threading.local()  # each session's script runs in its own thread
 
 def pages() -> list:
     return [
-        st.Page("pages/data.py", title="Data", icon=":material/table_view:", url_path="data", default=True),
-        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview"),
+        # executives first: the app opens on the Overview (of the bundled sample until a file is loaded); the Data
+        # page is the next link
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+        st.Page("pages/data.py", title="Data", icon=":material/table_view:", url_path="data"),
         st.Page("pages/cohorts.py", title="Cohorts", icon=":material/grid_on:", url_path="cohorts"),
         st.Page("pages/rfm.py", title="RFM & lifecycle", icon=":material/groups:", url_path="rfm"),
         st.Page("pages/survival.py", title="Survival", icon=":material/timeline:", url_path="survival"),

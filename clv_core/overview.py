@@ -18,7 +18,8 @@ class KPI:
     """One headline number for the latest window, with the previous window's value.
 
     ``unit`` is ``"count"``, ``"currency"`` or ``"share"``; ``change`` is the relative change (None when the
-    previous value is 0 or there is no previous window).
+    previous value is 0 or there is no previous window). A ``cumulative`` KPI (customers to date) can only grow:
+    its change is not news, what it grew by is (``added``).
     """
 
     name: str
@@ -26,6 +27,12 @@ class KPI:
     previous: float | None
     unit: str
     help: str
+    cumulative: bool = False
+
+    @property
+    def added(self) -> float | None:
+        """How much a cumulative KPI grew in the window (None for others, or with no previous window)."""
+        return None if not self.cumulative or self.previous is None else self.value - self.previous
 
     @property
     def change(self) -> float | None:
@@ -102,7 +109,7 @@ def kpis(transactions: Transactions, *, window: str = "quarter") -> KPIWindow:
         "Historical CLV per customer": ("currency", "All revenue to date divided by all customers to date."),
     }
     items = tuple(
-        KPI(name, float(value), None if before is None else float(before[name]), *meta[name])
+        KPI(name, float(value), None if before is None else float(before[name]), *meta[name], name == "Customers")
         for name, value in now.items()
     )
     return KPIWindow(items, start, end - pd.Timedelta(days=1), previous_start, has_previous)

@@ -41,8 +41,9 @@ st.plotly_chart(memo.of(charts.trend_chart, trend), width="stretch")
 st.subheader("Revenue concentration")
 left, right = st.columns([1, 2])
 with left:
-    for label, share in concentration.top_shares.items():
-        st.metric(f"Revenue from the {label} of customers", common.format_value(share, "share"))
+    st.markdown("**Share of revenue from the best customers**")
+    for label, share in concentration.top_shares.items():  # labels short enough for a third of a laptop screen
+        st.metric(f"{label.capitalize()} of customers", common.format_value(share, "share"))
     st.metric(
         "Gini coefficient",
         f"{concentration.gini:.2f}",

@@ -14,18 +14,33 @@ RESAMPLES = 30
 
 
 def kpi_cards(window) -> None:
-    """KPI cards with the change against the previous window (none when there is no previous window)."""
+    """KPI cards with the change against the previous window (none when there is no previous window). An arrow
+    only where the number could have gone either way and did move: customers to date say how many were added, in
+    grey; a value the same in both windows (a repeat rate of 100 % twice) says "unchanged", in grey."""
     with cards():
         for kpi in window.kpis:
-            delta = None if kpi.change is None else f"{kpi.change:+.1%}"
+            delta, colour = kpi_delta(kpi)
             st.metric(
                 kpi.name,
                 format_value(kpi.value, kpi.unit),
                 delta=delta,
+                delta_color=colour,
+                delta_arrow="auto" if colour == "normal" else "off",
                 help=kpi.help,
                 border=True,
                 width=CARD_WIDTH,
             )
+
+
+def kpi_delta(kpi) -> tuple[str | None, str]:
+    """(the delta text, Streamlit's delta colour) of a KPI card."""
+    if kpi.added is not None:
+        return f"+{kpi.added:,.0f} new", "off"
+    if kpi.change is None:
+        return None, "normal"
+    if kpi.value == kpi.previous:
+        return "unchanged", "off"
+    return f"{kpi.change:+.1%}", "normal"
 
 
 def base_value(analysis: Analysis) -> None:

@@ -29,7 +29,9 @@ def clear_caches(request, monkeypatch):
 
 @pytest.fixture
 def app() -> AppTest:
+    """The app on its Data page (it opens on the Overview: see test_pages for that first visit)."""
     at = AppTest.from_file(APP, default_timeout=300)
+    at.switch_page("pages/data.py")
     at.run()
     assert not at.exception, at.exception
     return at
@@ -47,6 +49,9 @@ def text_of(at: AppTest) -> str:
 
 
 def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    """Upload ``data`` as ``name`` on the Data page (going there first from any other page)."""
+    if not any(r.key == "data-source" for r in at.radio):
+        at.switch_page("pages/data.py").run()
     at.radio(key="data-source").set_value("Upload a file").run()
     at.get("file_uploader")[0].set_value((name, data, "application/octet-stream"))
     return at.run()

@@ -39,8 +39,7 @@ def run_as(user: dict, access: dict | None, page: str | None = None) -> AppTest:
     if access is not None:
         at.secrets["access"] = access
     at.user = user
-    if page:
-        at.switch_page(page)
+    at.switch_page(page or "pages/data.py")
     at.run()
     assert not at.exception, at.exception
     return at

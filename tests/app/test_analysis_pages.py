@@ -19,7 +19,7 @@ def test_overview_shows_kpis_concentration_and_the_cohort_sentence_without_a_cli
     open_page(app, "pages/overview.py")
     text = text_of(app)
     assert "Customers 23,570" in text and "Revenue 213,330" in text
-    assert "Revenue from the top 10% of customers 50.9%" in text
+    assert "Share of revenue from the best customers" in text and "Top 10% of customers 50.9%" in text
     assert re.search(r"At 12 months after acquisition, the newest cohort are worth [\d.,]+ per customer", text)
     assert len(app.get("plotly_chart")) == 3
 

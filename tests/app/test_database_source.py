@@ -95,6 +95,7 @@ def test_a_connection_in_secrets_is_used_without_typing_it_and_its_password_neve
     at = AppTest.from_file(APP, default_timeout=300)
     with_password = postgres_url.replace("clv@", "clv:hunter2@")  # trust authentication ignores it
     at.secrets["connections"] = {"clv": {"url": with_password}}
+    at.switch_page("pages/data.py")
     at.run()
     at.radio(key="data-source").set_value("Database").run()
     assert not at.get("text_input") or all(t.key != "db-url" for t in at.text_input)  # nothing to type
@@ -155,6 +156,7 @@ def run_signed_in(email: str, secrets: dict, *, sub: str = "user-1") -> AppTest:
     for name, section in {"access": access, **secrets}.items():
         at.secrets[name] = section
     at.user = user(email, sub=sub)
+    at.switch_page("pages/data.py")
     at.run()
     assert not at.exception, at.exception
     at.radio(key="data-source").set_value("Database").run()
@@ -213,6 +215,7 @@ def test_a_table_off_the_allow_list_is_refused_below_the_widgets_too(monkeypatch
 def test_database_reads_have_the_apps_row_cap(postgres_url, sample_table):
     at = AppTest.from_file(APP, default_timeout=300)
     at.secrets["limits"] = {"max_rows": 1000}
+    at.switch_page("pages/data.py")
     at.run()
     read(at, url=postgres_url, table="sample_orders")
     assert any("more than 1,000 rows, the most that is read here" in e.value for e in at.error)

@@ -16,6 +16,7 @@ def opened_with(**params) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=300)
     for key, value in params.items():
         at.query_params[key.replace("_", "-")] = value
+    at.switch_page("pages/data.py")
     at.run()
     at.selectbox(key="data-sample").set_value("cdnow_sample").run()
     return at

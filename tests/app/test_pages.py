@@ -34,6 +34,28 @@ def test_a_fresh_session_opens_on_the_real_cdnow_data(app):
     assert "CDNOW" in app.sidebar.markdown[0].value
 
 
+def test_the_app_opens_on_the_overview_and_shows_no_arrow_that_cannot_move():
+    """Executives first: a fresh visit lands on the Overview of the CDNOW data, the Data page is the next link.
+    Customers to date can only grow: the card says how many were added, in grey, without an arrow; CDNOW's
+    repeat-purchase rate is 100 % in both quarters (everyone was acquired in 1997's first quarter): "unchanged",
+    in grey. Revenue moves either way and keeps its coloured arrow."""
+    from streamlit.proto.Metric_pb2 import Metric
+
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    assert not at.exception, at.exception
+    assert "Revenue concentration" in [s.value for s in at.subheader]
+    cards = {m.label: m.proto for m in at.metric}
+    customers, repeat, revenue = cards["Customers"], cards["Repeat-purchase rate"], cards["Revenue"]
+    assert re.fullmatch(r"\+[\d,]+ new", customers.delta) and customers.color == Metric.MetricColor.GRAY
+    assert customers.direction == Metric.MetricDirection.NONE
+    assert repeat.body == "100.0%" and repeat.delta == "unchanged" and repeat.color == Metric.MetricColor.GRAY
+    assert re.fullmatch(r"[+-]\d+\.\d%", revenue.delta) and revenue.color in (
+        Metric.MetricColor.GREEN,
+        Metric.MetricColor.RED,
+    )
+
+
 def test_switching_sample_loads_it_and_reports_returns(app):
     app.selectbox(key="data-sample").set_value("retail").run()
     assert not app.exception
@@ -105,6 +127,7 @@ def revisit(app):
     fresh = AppTest.from_file(APP, default_timeout=300)
     for key in (sources.TRANSACTIONS, sources.DATASET_LABEL, sources.DATASET_SOURCE):
         fresh.session_state[key] = app.session_state[key]
+    fresh.switch_page("pages/data.py")
     fresh.run()
     assert not fresh.exception, fresh.exception
     return fresh

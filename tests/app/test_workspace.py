@@ -19,10 +19,11 @@ def sidebar(at: AppTest) -> str:
 
 
 def fresh(**params) -> AppTest:
-    """A new session, as after a refresh (same server, same workspace)."""
+    """A new session, as after a refresh of the Data page (same server, same workspace)."""
     at = AppTest.from_file(APP, default_timeout=300)
     for key, value in params.items():
         at.query_params[key] = value
+    at.switch_page("pages/data.py")
     return at.run()
 
 

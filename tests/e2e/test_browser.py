@@ -21,8 +21,8 @@ CSV += "".join(f"{100 + i},2024-01-{i + 1:02d},$5.00\n" for i in range(26)) + "8
 
 
 def upload(page, server, path) -> None:
-    """Open the app, choose "Upload a file" and give it ``path``."""
-    page.goto(server)
+    """Open the Data page, choose "Upload a file" and give it ``path``."""
+    page.goto(f"{server}/data")
     page.get_by_text("Data quality").wait_for()
     page.get_by_text("Upload a file").click()
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
@@ -35,12 +35,17 @@ def metric(page, label: str) -> str:
     return box.locator('[data-testid="stMetricValue"]').inner_text()
 
 
-def test_the_data_page_opens_at_the_root_url_on_the_cdnow_sample(page, server):
+def test_the_overview_opens_at_the_root_url_and_the_data_page_is_one_click_away(page, server):
     page.goto(server)
+    page.get_by_text("Revenue concentration").wait_for()
+    wait_for_run(page)
+    assert metric(page, "Customers") == "23,570"
+    assert nav_titles(page)[:2] == ["Overview", "Data"]
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Data").first.click()
     page.get_by_text("Data quality").wait_for()
     wait_for_run(page)
     assert metric(page, "Rows read") == "69,659"
-    assert metric(page, "Customers") == "23,570"
+    assert page.url.rstrip("/").split("?")[0].endswith("/data")
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
@@ -77,7 +82,10 @@ def test_an_upload_is_still_open_after_the_browser_reloads_the_page(page, server
     wait_for_run(page)
     assert "kept.csv" in page.locator('[data-testid="stSidebar"]').inner_text()
     assert metric(page, "Customers") == "27"
-    page.goto(f"{server}/overview?{page.url.split('?', 1)[1]}")  # the address carries it to any page
+    page.goto(f"{server}/cohorts?{page.url.split('?', 1)[1]}")  # the address carries it to any page
+    page.get_by_text("Cohort comparison").wait_for()
+    assert "kept.csv" in page.locator('[data-testid="stSidebar"]').inner_text()
+    page.goto(f"{server}/?{page.url.split('?', 1)[1]}")  # the Overview, at the root
     page.get_by_text("Revenue concentration").wait_for()
     assert "kept.csv" in page.locator('[data-testid="stSidebar"]').inner_text()
 
@@ -93,8 +101,8 @@ def test_a_bad_file_shows_a_message_and_the_previous_data_stays(page, server, tm
 
 
 PAGES = {  # url path → text that shows the page rendered with the sample's numbers
-    "": "Data quality",
-    "overview": "Revenue concentration",
+    "": "Revenue concentration",
+    "data": "Data quality",
     "cohorts": "Cohort comparison",
     "rfm": "Named segments",
     "survival": "Share of customers still active",
@@ -103,8 +111,8 @@ PAGES = {  # url path → text that shows the page rendered with the sample's nu
     "segments": "Customer list",
 }
 NAV_TITLES = [
-    "Data",
     "Overview",
+    "Data",
     "Cohorts",
     "RFM & lifecycle",
     "Survival",

@@ -38,7 +38,7 @@ def test_a_second_visitors_pages_open_while_the_first_loads_a_large_file(browser
         pages.append(context.new_page())
         pages[-1].set_default_timeout(240_000)
     first, second = pages
-    second.goto(f"{server}/overview")  # the second visitor is on the sample already
+    second.goto(server)  # the second visitor is on the sample already (the Overview)
     second.get_by_text("Customers", exact=True).first.wait_for()
     wait_for_run(second)
 

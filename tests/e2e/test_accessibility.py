@@ -1,0 +1,68 @@
+"""Every page as a reader sees it on a laptop and a small window: no card cut short, and no serious or critical
+finding of axe-core, the accessibility engine browsers' audit tools run (its own script, injected by Playwright,
+from the axe-playwright-python package that ships it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import wait_for_run
+from tests.e2e.test_browser import PAGES
+
+pytestmark = pytest.mark.e2e
+
+#: Text in a card (label, value, delta) that its box cuts: wider than the element and not allowed to overflow.
+CUT_CARDS = """() => [...document.querySelectorAll('[data-testid="stMetric"]')].flatMap(card =>
+  [...card.querySelectorAll('[data-testid^="stMetric"], [data-testid^="stMetric"] *')]
+    .filter(el => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflow !== 'visible')
+    .map(() => card.innerText.replace(/\\s*\\n+\\s*/g, ' | ')))"""
+
+#: axe-core's findings of serious or critical impact: rule, impact, how many elements, and the first few of them.
+AXE_RUN = """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+  .filter(v => ['serious', 'critical'].includes(v.impact))
+  .map(v => `${v.id} (${v.impact}, ${v.nodes.length}): ${v.help}; e.g. ${v.nodes[0].failureSummary} at `
+            + v.nodes.slice(0, 2).map(n => n.target.join(' ')).join(' ; '))"""
+
+
+def axe_script() -> str:
+    import axe_playwright_python
+
+    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
+
+
+def test_the_check_for_cut_cards_sees_a_cut_card(page, server):
+    """The card check itself: a card squeezed to 120 px is reported, the same card at full width is not."""
+    page.goto(server)
+    page.get_by_text("Revenue concentration").wait_for()
+    wait_for_run(page)
+    assert page.evaluate(CUT_CARDS) == []
+    page.evaluate("""() => { const c = document.querySelector('[data-testid="stMetric"]');
+                             c.style.width = '120px'; c.style.maxWidth = '120px'; }""")
+    assert len(page.evaluate(CUT_CARDS)) >= 1
+
+
+@pytest.mark.parametrize("width", [1280, 800])
+def test_every_page_fits_and_passes_an_accessibility_audit(browser, server, width):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(300_000)
+    axe = axe_script()
+    cut, findings = {}, {}
+    try:
+        for path, text in PAGES.items():
+            page.goto(f"{server}/{path}")
+            page.get_by_text(text).filter(visible=True).first.wait_for()
+            wait_for_run(page)
+            page.wait_for_timeout(300)  # cards settle their width after the run
+            assert page.locator('[data-testid="stException"]').count() == 0, path
+            if cards := sorted(set(page.evaluate(CUT_CARDS))):
+                cut[path or "/"] = cards
+            page.evaluate(axe)
+            if found := page.evaluate(AXE_RUN):
+                findings[path or "/"] = found
+    finally:
+        context.close()
+    assert not cut, f"cards cut at {width} px: {cut}"
+    assert not findings, f"axe-core at {width} px: {findings}"
