@@ -64,6 +64,8 @@ def kpis(transactions: Transactions, *, window: str = "quarter") -> KPIWindow:
     >>> w = kpis(tx, window="quarter")
     >>> {k.name: k.value for k in w.kpis}["Repeat-purchase rate"]
     0.5
+    >>> [(k.name, k.added) for k in w.kpis][:2]  # customers to date only grow: b joined in the window
+    [('Customers', 1.0), ('Active customers', None)]
     """
     months = WINDOWS[window]
     data = transactions.data

@@ -35,7 +35,7 @@ def kpi_cards(window) -> None:
 def kpi_delta(kpi) -> tuple[str | None, str]:
     """(the delta text, Streamlit's delta colour) of a KPI card."""
     if kpi.added is not None:
-        return f"+{kpi.added:,.0f} new", "off"
+        return (f"+{kpi.added:,.0f} new" if kpi.added else "no new customers"), "off"
     if kpi.change is None:
         return None, "normal"
     if kpi.value == kpi.previous:
