@@ -660,3 +660,83 @@ def sankey_chart(matrix: pd.DataFrame, date_a, date_b) -> go.Figure:
     )
     figure.update_layout(title="Segment migration between the two snapshots", height=460)
     return figure
+
+
+def response_curves_chart(curves: dict, allocation) -> go.Figure:
+    """Each group's incremental margin per customer against spend per customer (its response curve × the value of
+    an extra responder), the split's point on each, and the break-even line where a unit spent returns a unit."""
+    per_customer = allocation.table["per customer"].fillna(0)
+    top = max([3 * c.reference_spend for c in curves.values()] + [1.5 * float(per_customer.max())])
+    x = np.linspace(0, top, 121)
+    figure = _figure()
+    figure.add_scatter(
+        x=[0, top],
+        y=[0, top],
+        mode="lines",
+        name="break-even (returns what it costs)",
+        line={"color": GREY, "dash": "dot"},
+    )
+    for i, (group, curve) in enumerate(curves.items()):
+        colour, dash = group_style(i)
+        figure.add_scatter(
+            x=x,
+            y=curve.response(x) * curve.value,
+            mode="lines",
+            name=group,
+            legendgroup=group,
+            line={"color": colour, "dash": dash, "width": 2},
+            hovertemplate=f"{group}<br>%{{x:,.2f}} per customer → %{{y:,.2f}} margin per customer<extra></extra>",
+        )
+        spend = float(per_customer.get(group, 0.0))
+        figure.add_scatter(
+            x=[spend],
+            y=[float(curve.response(spend) * curve.value)],
+            mode="markers",
+            legendgroup=group,
+            showlegend=False,
+            marker={"color": colour, "size": 10, "symbol": "diamond", "line": {"color": "white", "width": 1}},
+            hovertemplate=f"{group}: the split spends %{{x:,.2f}} per customer<extra></extra>",
+        )
+    figure.update_layout(
+        title="Response curves (diamonds: the split)",
+        xaxis_title="Spend per customer",
+        yaxis_title="Incremental margin per customer",
+        legend={"orientation": "h", "y": -0.25},
+        height=440,
+    )
+    return figure
+
+
+def budget_return_chart(by_budget: pd.DataFrame, allocation) -> go.Figure:
+    """Incremental margin and net return (margin − spend) of the best split at each total budget, with the budget
+    chosen and the point past which more money returns less than it costs."""
+    figure = _figure()
+    figure.add_scatter(
+        x=by_budget["budget"],
+        y=by_budget["incremental margin"],
+        mode="lines",
+        name="incremental margin",
+        line={"color": BLUE, "width": 2},
+    )
+    figure.add_scatter(
+        x=by_budget["budget"],
+        y=by_budget["net return"],
+        mode="lines",
+        name="net return (margin − spend)",
+        line={"color": ORANGE, "width": 2, "dash": "dash"},
+    )
+    figure.add_vline(x=allocation.total_budget, line={"color": "#1B2430", "width": 1}, annotation_text="this budget")
+    figure.add_vline(
+        x=allocation.stop_budget,
+        line={"color": GREY, "dash": "dot"},
+        annotation_text="stop here",
+        annotation_position="bottom right",
+    )
+    figure.update_layout(
+        title="Return by total budget (best split)",
+        xaxis_title="Total budget",
+        yaxis_title="Return",
+        legend={"orientation": "h", "y": -0.25},
+        height=440,
+    )
+    return figure

@@ -75,7 +75,7 @@ def slipping(
 
 
 def default_actions() -> pd.DataFrame:
-    """Recommended action per value group; ``max spend share`` caps spend per customer as a share of its CLV."""
+    """Recommended strategy and tactics per value group (what to spend on each: :mod:`clv_core.budget`)."""
     return pd.DataFrame(
         {
             "value group": list(VALUE_GROUPS),
@@ -93,8 +93,6 @@ def default_actions() -> pd.DataFrame:
                 "Newsletter, seasonal offers",
                 "Email and remarketing audiences, no paid incentives",
             ],
-            "max spend share": [0.20, 0.15, 0.10, 0.08, 0.05],
-            "response rate": [0.30, 0.20, 0.12, 0.08, 0.04],
         }
     )
 
@@ -122,45 +120,6 @@ def with_intervals(summary: pd.DataFrame, customers: pd.DataFrame, boot, custome
     groups = customers.set_index("customer_id")["value_group"]
     intervals = forecast.group_intervals(boot, groups, customer_ids)
     return summary.join(intervals.reindex(summary.index.astype(str)).set_axis(summary.index))
-
-
-#: The allocation's last row: what the caps leave of the budget.
-UNALLOCATED = "Unallocated (caps reached)"
-
-
-def allocate_budget(summary: pd.DataFrame, actions: pd.DataFrame, total_budget: float) -> pd.DataFrame:
-    """Split ``total_budget`` by CLV weight × response rate, capped per segment at customers × mean CLV × max
-    spend share; what the caps leave is reported as unallocated. Expected return = customers × response rate ×
-    mean CLV (the value of those who respond). One row per value group."""
-    if total_budget < 0:
-        raise ClvError("The budget cannot be negative.")
-    a = actions.set_index("value group").reindex(summary.index)
-    if a[["max spend share", "response rate"]].isna().any().any():
-        raise ClvError("Every value group needs a response rate and a maximum spend share.")
-    weight = summary["total CLV"].clip(lower=0) * a["response rate"].clip(0, 1)
-    cap = summary["customers"] * summary["mean CLV"].fillna(0) * a["max spend share"].clip(lower=0)
-    budget = pd.Series(0.0, index=summary.index)
-    remaining, open_ = float(total_budget), weight > 0
-    for _ in range(len(weight)):  # water-filling: give capped segments their cap, share the rest again
-        if remaining <= 1e-9 or not open_.any():
-            break
-        share = weight[open_] / weight[open_].sum() * remaining
-        room = cap[open_] - budget[open_]
-        given = np.minimum(share, room)
-        budget[open_] += given
-        remaining -= float(given.sum())
-        open_ &= budget < cap - 1e-9
-    expected = summary["customers"] * a["response rate"] * summary["mean CLV"].fillna(0)
-    out = pd.DataFrame(
-        {
-            "budget": budget,
-            "per customer": budget / summary["customers"].replace(0, np.nan),
-            "expected return": expected,
-        }
-    )
-    out["return on budget"] = out["expected return"] / out["budget"].replace(0, np.nan)
-    out.loc[UNALLOCATED] = [max(remaining, 0.0), np.nan, 0.0, np.nan]
-    return out
 
 
 def scored_columns(economics, observation_end: pd.Timestamp) -> dict[str, str]:

@@ -68,20 +68,7 @@ st.subheader("Who to act on: RFM segment × P(alive)")
 views.rfm_alive_section(analysis, table, econ=econ, cuts=cuts)
 
 st.subheader("Actions and budget")
-actions = st.data_editor(
-    segments.default_actions(), hide_index=True, width="stretch", key="seg-actions", disabled=["value group"]
-)
-budget = st.number_input("Total budget", 0.0, 1e9, 10_000.0, step=1_000.0, key="seg-budget")
-try:
-    allocation = segments.allocate_budget(summary, actions, budget)
-    views.budget_table(allocation)
-    st.metric(
-        "Expected return in total",
-        common.money(allocation["expected return"].sum()),
-        help="Sum over value groups of customers × response rate × mean CLV.",
-    )
-except ClvError as exc:
-    st.error(str(exc), icon=":material/block:")
+views.budget_section(analysis, summary, table, econ, boot)
 
 st.subheader("Executive report")
 st.caption(

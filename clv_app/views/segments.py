@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from clv_app import links, memo
 from clv_app.views.common import (
+    CARD_WIDTH,
     SHOWN_ROWS,
     assumptions_download,
+    bootstrap,
+    cards,
     customer_columns,
     dataset_settings,
     frozen,
@@ -20,8 +24,9 @@ from clv_app.views.common import (
     head,
     interval_sentences,
     md,
+    money,
 )
-from clv_core import charts, export, segments
+from clv_core import budget, charts, export, segments
 from clv_core.analysis import Analysis
 from clv_core.errors import ClvError
 
@@ -32,28 +37,125 @@ def value_table(summary: pd.DataFrame, horizon_months: int, boot=None) -> None:
     st.dataframe(summary, width="stretch", column_config=group_value_columns(summary, horizon_months, boot))
 
 
-def budget_table(allocation: pd.DataFrame) -> None:
-    """The split per value group; what the caps leave unallocated is said below the table, not as a row of blanks."""
-    left = allocation.index == segments.UNALLOCATED
-    unallocated = float(allocation.loc[left, "budget"].sum())
-    st.dataframe(
-        allocation.loc[~left],
+def budget_section(analysis: Analysis, summary: pd.DataFrame, table: pd.DataFrame, econ, boot) -> None:
+    """What to do with each value group and what to spend on it: the actions, each group's response curve (its
+    assumptions editable), the split that equalises marginal returns and stops where the next unit returns less
+    than it costs, and, with the bootstrap refits, a split that trades expected return against its spread."""
+    st.dataframe(segments.default_actions(), hide_index=True, width="stretch")
+    st.markdown(
+        "**How each group answers spend** (assumptions: edit them). Spend per customer turns a share of the group "
+        "into *extra* customers who act because of it, fewer for each further unit; an extra customer is worth "
+        "the group's mean predicted value."
+    )
+    assumptions = st.data_editor(
+        budget.default_assumptions(summary),
+        hide_index=True,
         width="stretch",
+        key="seg-response",
+        disabled=["value group"],
         column_config={
-            "budget": st.column_config.NumberColumn(format="%,.0f"),
-            "per customer": st.column_config.NumberColumn(format="%,.2f"),
-            "expected return": st.column_config.NumberColumn(format="%,.0f"),
-            "return on budget": st.column_config.NumberColumn(format="%.1f×"),
+            budget.ASSUMPTIONS[0]: st.column_config.NumberColumn(
+                "Reference spend per customer", min_value=0.01, format="%,.2f", help="A contact with its offer."
+            ),
+            budget.ASSUMPTIONS[1]: st.column_config.NumberColumn(
+                "Extra response at that spend",
+                min_value=0.001,
+                max_value=1.0,
+                format="percent",
+                help="Share of the group that acts because of that spend and would not have otherwise.",
+            ),
+            budget.ASSUMPTIONS[2]: st.column_config.NumberColumn(
+                "Most extra response (saturation)",
+                min_value=0.001,
+                max_value=1.0,
+                format="percent",
+                help="The share no spend can exceed: the curve flattens towards it.",
+            ),
         },
     )
-    st.caption(
-        "Budget split by value group: its CLV × response rate, capped at customers × mean CLV × max spend share "
-        "(edit both in the table above); expected return = customers × response rate × mean CLV."
-        + (
-            f" {unallocated:,.0f} of the budget is left unallocated: every group reached its cap."
-            if unallocated >= 0.5
-            else ""
+    left, right = st.columns(2)
+    total = left.number_input("Total budget", 0.0, 1e9, 10_000.0, step=1_000.0, key="seg-budget", format="%.0f")
+    risk = right.slider(
+        "Risk aversion",
+        0.0,
+        2.0,
+        0.0,
+        step=0.1,
+        key="seg-risk",
+        help="0: the most expected return. Above 0: each unit of spread (standard deviation of the return, from "
+        "the 30 bootstrap refits' values of the groups, measured together) costs this much expected return.",
+    )
+    try:
+        curves = budget.curves_from(summary, assumptions)
+        covariance = None
+        if risk > 0:
+            boot = boot or bootstrap(analysis, econ, 30)
+            groups = table.set_index("customer_id")["value_group"].astype(str)
+            ids = analysis.base(econ.churn_multiplier).customer_id
+            covariance = budget.value_covariance(boot.draws, groups.reindex(ids).to_numpy(), summary["customers"])
+        split = budget.allocate(curves, total, risk_aversion=risk, value_covariance=covariance)
+    except ClvError as exc:
+        st.error(str(exc), icon=":material/block:")
+        return
+    budget_table(split)
+    c1, c2 = st.columns(2)
+    # a few groups: the split, the curves and the charts take milliseconds, nothing is kept
+    c1.plotly_chart(charts.response_curves_chart(curves, split), width="stretch")
+    by_budget = budget.return_by_budget(curves, np.linspace(0, max(2 * split.stop_budget, 1.2 * total, 1.0), 41))
+    c2.plotly_chart(charts.budget_return_chart(by_budget, split), width="stretch")
+
+
+def budget_table(split) -> None:
+    """The split per value group, its totals, and where to stop."""
+    st.dataframe(
+        split.table,
+        width="stretch",
+        column_config={
+            "budget": st.column_config.NumberColumn("Budget", format="%,.0f"),
+            "per customer": st.column_config.NumberColumn("Per customer", format="%,.2f"),
+            "extra responders": st.column_config.NumberColumn("Extra responders", format="%,.0f"),
+            "incremental margin": st.column_config.NumberColumn("Incremental margin", format="%,.0f"),
+            "average ROI": st.column_config.NumberColumn(
+                "Average ROI", format="%.2f×", help="Incremental margin ÷ budget."
+            ),
+            "marginal ROI": st.column_config.NumberColumn(
+                "Marginal ROI", format="%.2f×", help="What the next unit spent on the group returns."
+            ),
+        },
+    )
+    with cards():
+        st.metric("Spend", money(split.spent), width=CARD_WIDTH, border=True)
+        st.metric("Incremental margin", money(split.margin), width=CARD_WIDTH, border=True)
+        st.metric(
+            "Net return",
+            money(split.net),
+            width=CARD_WIDTH,
+            border=True,
+            help="Incremental margin minus the spend: what the campaign adds.",
         )
+        if split.spread is not None:
+            st.metric(
+                "Spread of the margin",
+                money(split.spread),
+                width=CARD_WIDTH,
+                border=True,
+                help="Standard deviation over the bootstrap refits' values of the groups.",
+            )
+    if split.kept > 0.5:
+        st.markdown(
+            f"**Stop at {money(split.spent)}.** Past {money(split.stop_budget)} the next unit returns less than it "
+            f"costs in every group: {money(split.kept)} of the budget is better kept."
+            + (" Risk aversion spends less still." if split.spent < split.stop_budget - 0.5 else "")
+        )
+    else:
+        st.markdown(
+            f"The whole budget is worth spending: its last unit returns {split.marginal_return:.2f}× what it costs; "
+            f"spending could go on up to {money(split.stop_budget)}."
+        )
+    st.caption(
+        "The split gives every group the same marginal return, so no unit could earn more elsewhere; the return "
+        "counted is only what the spend adds (extra responders × their predicted value), not the value of "
+        "customers who would have bought anyway."
     )
 
 

@@ -20,13 +20,15 @@ def test_segments_page_filters_and_exports_the_rows_it_shows(app):
     top = summary.loc["Top value"]
     words = f"Top value: 12-month value {top['total CLV']:,.0f}, 90 % interval {top['total_lower']:,.0f}–"
     assert any(words in m.value for m in app.markdown)
-    allocation = next(d.value for d in app.dataframe if "expected return" in d.value.columns)
-    left = next(c.value for c in app.caption if "left unallocated" in c.value)  # caps reached: said, not a blank row
-    assert allocation["budget"].sum() + float(re.search(r"([\d,]+) of the budget", left)[1].replace(",", "")) == (
-        pytest.approx(10_000, abs=1)
-    )
-    total = next(m.value for m in app.metric if m.label == "Expected return in total")
-    assert float(total.replace(",", "")) == round(allocation["expected return"].sum())
+    split = next(d.value for d in app.dataframe if "marginal ROI" in d.value.columns)
+    spend = float(next(m.value for m in app.metric if m.label == "Spend").replace(",", ""))
+    assert split["budget"].sum() == pytest.approx(spend, abs=1) and spend <= 10_000 + 0.5
+    margin = float(next(m.value for m in app.metric if m.label == "Incremental margin").replace(",", ""))
+    assert margin == pytest.approx(split["incremental margin"].sum(), abs=1)
+    spending = split["budget"] > 0
+    marginal = split.loc[spending, "marginal ROI"]
+    assert marginal.max() - marginal.min() < 1e-6 and marginal.min() >= 1 - 1e-9  # equal, and none at a loss
+    assert (split.loc[spending, "average ROI"] > marginal).all()
     app.multiselect(key="seg-f-group").set_value(["Top value"]).run()
     count = int(next(m.value for m in app.metric if m.label == "Customers in the list").replace(",", ""))
     assert count == 118
@@ -38,6 +40,24 @@ def test_segments_page_filters_and_exports_the_rows_it_shows(app):
     assert not app.warning
     app.slider(key="horizon").set_value(36).run()
     assert any("36 months is past the 18 months of history" in w.value for w in app.warning)
+
+
+def test_the_budget_stops_where_spend_stops_paying_and_risk_moves_it(app):
+    """The budget split on CDNOW: a large budget is not all spent (the page says where to stop and how much to
+    keep); with risk aversion the bootstrap refits' covariance gives a spread, no larger than the risk-neutral
+    split's; an impossible assumption (extra response above the saturation) is named, not a crash."""
+    app.switch_page("pages/segments.py").run()
+    app.number_input(key="seg-budget").set_value(10_000_000).run()
+    assert not app.exception, app.exception
+    stop = next(m.value for m in app.markdown if m.value.startswith("**Stop at "))
+    assert "of the budget is better kept" in stop
+    assert len(app.get("plotly_chart")) >= 3  # value matrix, response curves, return by budget
+    app.slider(key="seg-risk").set_value(1.0).run()
+    assert not app.exception, app.exception
+    spread = float(next(m.value for m in app.metric if m.label == "Spread of the margin").replace(",", ""))
+    assert spread > 0 and "Risk aversion spends less still." in next(
+        m.value for m in app.markdown if m.value.startswith("**Stop at ")
+    )
 
 
 def test_segments_page_bad_thresholds_say_so(app):

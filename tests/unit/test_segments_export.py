@@ -17,8 +17,6 @@ from clv_core.errors import ClvError
 from clv_core.segments import (
     VALUE_GROUPS,
     ValueGroupCuts,
-    allocate_budget,
-    default_actions,
     filter_customers,
     scored_customers,
     slipping,
@@ -67,18 +65,20 @@ def test_slipping_finds_valuable_customers_who_are_probably_gone():
     assert slipping(clv, p_alive).tolist() == [False, True] + [False] * 8
 
 
-def test_budget_sums_to_the_total_and_respects_the_caps(customers):
+def test_value_groups_budget_by_incremental_return(customers):
+    """On scored value groups with the default assumptions: a budget below the stop point is spent whole, the
+    more valuable groups get more per customer, and a budget past the stop point is not spent past it."""
+    from clv_core.budget import allocate, curves_from, default_assumptions
+
     summary = value_group_summary(scored_customers(customers))
-    for total in (1_000.0, 10_000_000.0):
-        allocation = allocate_budget(summary, default_actions(), total)
-        assert allocation["budget"].sum() == pytest.approx(total)
-    capped = allocate_budget(summary, default_actions(), 10_000_000.0)
-    caps = summary["customers"] * summary["mean CLV"] * default_actions().set_index("value group")["max spend share"]
-    assert (capped.loc[list(VALUE_GROUPS), "budget"] <= caps + 1e-6).all()
-    assert capped.loc["Unallocated (caps reached)", "budget"] > 0
-    edited = default_actions()
-    edited.loc[edited["value group"] == "Lowest value", "response rate"] = 0.0
-    assert allocate_budget(summary, edited, 1_000.0).loc["Lowest value", "budget"] == 0
+    curves = curves_from(summary, default_assumptions(summary))
+    stop = allocate(curves, 1e12).stop_budget
+    assert stop > 0
+    small = allocate(curves, stop / 4)
+    assert small.spent == pytest.approx(stop / 4) and small.kept == pytest.approx(0, abs=1e-6)
+    per_customer = small.table["per customer"]
+    assert per_customer["Top value"] > per_customer["Lowest value"]
+    assert allocate(curves, 3 * stop).spent == pytest.approx(stop)
 
 
 def test_filters_combine(customers):
