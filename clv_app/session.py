@@ -21,10 +21,12 @@ from typing import Any
 import streamlit as st
 
 from clv_app import cache, links, memo, sources, warmup
+from clv_core import currency as currency_
 from clv_core.analysis import AUTO, CHOICES, Analysis
 from clv_core.economics import MAX_MONTHS, Economics
 from clv_core.errors import ClvError
 from clv_core.models import MODEL_LABELS
+from clv_core.samples import SAMPLES
 from clv_core.summary import TIME_UNITS
 
 CHURN_STEPS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
@@ -108,6 +110,34 @@ def prepare_default() -> None:
         model, unit = SETTINGS["model"][0], SETTINGS["unit"][0]
         made = Analysis(sources.default_sample(), model=model, time_unit=unit, memo=_MEMO, chosen_in=CHOSEN_IN)
         warmup.start(made, CHURN_STEPS)
+
+
+_CURRENCIES = "_currencies"  # dataset content hash -> the currency code chosen on the Data page
+
+
+def detected_currency(transactions) -> currency_.Currency:
+    """What a dataset's own data says its currency is: symbols or codes in the amounts, a currency column with one
+    code, or a bundled sample's known currency; :data:`clv_core.currency.NONE` when nothing says."""
+    found = currency_.detect(transactions.report.currencies, list(transactions.report.currency_codes))
+    kind, key = sources.current_source()
+    if not found.known and kind == "sample" and transactions is sources.current():
+        return currency_.from_code(SAMPLES[key].currency)
+    return found
+
+
+def currency(transactions=None) -> currency_.Currency:
+    """The currency the active dataset's (or ``transactions``') money is written in: the Data page's choice for it,
+    else what its data says."""
+    transactions = transactions if transactions is not None else sources.ensure_dataset()
+    chosen = st.session_state.get(_CURRENCIES, {}).get(transactions.content_hash)
+    if chosen is not None:
+        return currency_.from_code(chosen)
+    return detected_currency(transactions)
+
+
+def choose_currency(transactions, code: str) -> None:
+    """Keep ``code`` ("" for not stated) as the currency of ``transactions`` for this session."""
+    st.session_state.setdefault(_CURRENCIES, {})[transactions.content_hash] = code
 
 
 def summary(transactions, time_unit: str):

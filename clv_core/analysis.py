@@ -385,7 +385,7 @@ class Analysis:
         base = self.base()
         return self.memo.derive(_cohort_forecast, table, self.transactions, fit, self.summary(), base, where, ahead)
 
-    def report(self, econ: economics.Economics, cuts=None, *, label: str) -> str:
+    def report(self, econ: economics.Economics, cuts=None, *, label: str, currency=None) -> str:
         from clv_core.report import executive_report
 
         today = self.today or dt.date.today()
@@ -399,7 +399,8 @@ class Analysis:
             cuts,
             label,
             today,
-            fn=lambda: executive_report(self, label=label, economics=econ, cuts=cuts, today=today),
+            currency,
+            fn=lambda: executive_report(self, label=label, economics=econ, cuts=cuts, today=today, currency=currency),
             spinner="Writing the report…",
         )
 

@@ -9,6 +9,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from clv_core.cohorts import FORECAST_METRICS, CohortTable, CurveProjection
+from clv_core.currency import NONE, Currency
 from clv_core.overview import Concentration
 
 #: Groups' colours: Okabe & Ito's palette for colour-blind readers (its yellow left out: too pale on white). Any two
@@ -38,6 +39,11 @@ def _figure(data=None) -> go.Figure:
     return go.Figure(data, layout={"template": TEMPLATE})
 
 
+def _money_axis(currency: Currency, title: str) -> dict:
+    """A plotly axis of amounts: its title with the currency code, each tick with the symbol and separators."""
+    return {"title": currency.header(title), **currency.axis()}
+
+
 #: What each cohort matrix shows, how to format it, and its colour scale.
 COHORT_METRICS = {
     "retention": ("Active customers, % of cohort", ".0%", "Blues"),
@@ -47,11 +53,18 @@ COHORT_METRICS = {
 }
 
 
-def cohort_heatmap(table: CohortTable, metric: str, forecast=None) -> go.Figure:
+#: Cohort matrices in money (the others are shares and counts).
+MONEY_METRICS = ("revenue_per_customer", "cumulative_revenue_per_customer")
+
+
+def cohort_heatmap(table: CohortTable, metric: str, forecast=None, *, currency: Currency = NONE) -> go.Figure:
     """Cohort × period heatmap; hover shows cohort size, active customers and the value. With ``forecast`` (a
     :class:`~clv_core.cohorts.CohortForecast`) and a metric it covers, the cells the data has not reached are filled
     with the model's values, pale and marked ≈."""
     title, fmt, scale = COHORT_METRICS[metric]
+    pre, post = (currency.symbol, currency.suffix) if metric in MONEY_METRICS else ("", "")
+    if metric in MONEY_METRICS:
+        title = currency.header(title)
     matrix = getattr(table, metric)
     ahead = forecast.matrix(metric) if forecast is not None and metric in FORECAST_METRICS else None
     if ahead is not None:
@@ -73,12 +86,12 @@ def cohort_heatmap(table: CohortTable, metric: str, forecast=None) -> go.Figure:
             customdata=custom,
             colorscale=scale,
             hoverongaps=False,
-            texttemplate=f"%{{z:{fmt}}}" if small else None,
+            texttemplate=f"{pre}%{{z:{fmt}}}{post}" if small else None,
             hovertemplate=(
                 f"Cohort %{{y}} · %{{customdata[0]:,}} customers<br>{table.period.title()} %{{x}} since acquisition: "
-                f"%{{customdata[1]:,}} active<br>{title}: %{{z:{fmt}}}<extra></extra>"
+                f"%{{customdata[1]:,}} active<br>{title}: {pre}%{{z:{fmt}}}{post}<extra></extra>"
             ),
-            colorbar={"tickformat": fmt},
+            colorbar={"tickformat": fmt, "tickprefix": pre, "ticksuffix": post},
             zmin=0,
             zmax=zmax,
             name="observed",
@@ -95,9 +108,9 @@ def cohort_heatmap(table: CohortTable, metric: str, forecast=None) -> go.Figure:
             opacity=0.45,
             showscale=False,
             hoverongaps=False,
-            texttemplate=f"≈%{{z:{fmt}}}" if small else None,
+            texttemplate=f"≈{pre}%{{z:{fmt}}}{post}" if small else None,
             hovertemplate=(
-                f"Cohort %{{y}}, {table.period} %{{x}} since acquisition<br>{title}: %{{z:{fmt}}}<br>"
+                f"Cohort %{{y}}, {table.period} %{{x}} since acquisition<br>{title}: {pre}%{{z:{fmt}}}{post}<br>"
                 f"forecast by {forecast.model_label}<extra></extra>"
             ),
             name="forecast",
@@ -118,7 +131,7 @@ def cohort_heatmap(table: CohortTable, metric: str, forecast=None) -> go.Figure:
     return figure
 
 
-def cohort_curves(table: CohortTable, cohorts: list[str] | None = None) -> go.Figure:
+def cohort_curves(table: CohortTable, cohorts: list[str] | None = None, *, currency: Currency = NONE) -> go.Figure:
     """Cumulative revenue per customer by age, one line per cohort (newest darkest)."""
     matrix = table.cumulative_revenue_per_customer
     rows = cohorts or list(matrix.index)
@@ -132,18 +145,18 @@ def cohort_curves(table: CohortTable, cohorts: list[str] | None = None) -> go.Fi
             mode="lines",
             name=cohort,
             line={"color": _rgba(BLUE, shade), "width": 2},
-            hovertemplate=f"Cohort {cohort}<br>%{{x}} {table.period}s: %{{y:,.2f}} per customer<extra></extra>",
+            hovertemplate=f"Cohort {cohort}<br>%{{x}} {table.period}s: {currency.hover()} per customer<extra></extra>",
         )
     figure.update_layout(
         title="Cumulative revenue per customer, by cohort",
         xaxis_title=f"{table.period.title()}s since acquisition",
-        yaxis_title="Revenue per customer",
+        yaxis=_money_axis(currency, "Revenue per customer"),
         height=420,
     )
     return figure
 
 
-def projection_chart(projection: CurveProjection, period: str) -> go.Figure:
+def projection_chart(projection: CurveProjection, period: str, *, currency: Currency = NONE) -> go.Figure:
     """Observed cumulative revenue per customer, the chosen fit, and its projection (dashed)."""
     figure = _figure()
     figure.add_scatter(
@@ -171,13 +184,13 @@ def projection_chart(projection: CurveProjection, period: str) -> go.Figure:
     figure.update_layout(
         title=f"Cohort {projection.cohort}: cumulative revenue per customer",
         xaxis_title=f"{period.title()}s since acquisition",
-        yaxis_title="Revenue per customer",
+        yaxis=_money_axis(currency, "Revenue per customer"),
         height=400,
     )
     return figure
 
 
-def segment_treemap(summary: pd.DataFrame, title: str) -> go.Figure:
+def segment_treemap(summary: pd.DataFrame, title: str, *, currency: Currency = NONE) -> go.Figure:
     """Segments sized by customers, coloured by revenue per customer."""
     labels = [str(s) for s in summary.index]
     figure = _figure(
@@ -189,14 +202,14 @@ def segment_treemap(summary: pd.DataFrame, title: str) -> go.Figure:
                 "colors": summary["mean revenue"].to_numpy(),
                 "colorscale": "Blues",
                 "showscale": True,
-                "colorbar": {"title": "revenue /<br>customer"},
+                "colorbar": {"title": currency.header("revenue /<br>customer"), **currency.axis()},
             },
             customdata=np.column_stack(
                 [summary["share of customers"], summary["share of revenue"], summary["mean revenue"]]
             ),
             texttemplate="<b>%{label}</b><br>%{value:,} customers<br>%{customdata[1]:.0%} of revenue",
             hovertemplate="%{label}<br>%{value:,} customers (%{customdata[0]:.1%})<br>%{customdata[1]:.1%} of revenue"
-            "<br>%{customdata[2]:,.2f} revenue per customer<extra></extra>",
+            f"<br>{currency.hover('customdata[2]')} revenue per customer<extra></extra>",
             branchvalues="total",
             root={"color": "white"},
         )
@@ -221,7 +234,7 @@ def rf_heatmap(matrix: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def rfm_alive_heatmap(cells: pd.DataFrame, metric: str, horizon_months: int) -> go.Figure:
+def rfm_alive_heatmap(cells: pd.DataFrame, metric: str, horizon_months: int, *, currency: Currency = NONE) -> go.Figure:
     """RFM segment (rows) × P(alive) band (columns) from :func:`clv_core.segments.rfm_alive_matrix`, coloured by
     ``metric`` ("customers" or "total_clv"); each cell says both."""
     rows = list(dict.fromkeys(cells["rfm_segment"]))
@@ -232,7 +245,7 @@ def rfm_alive_heatmap(cells: pd.DataFrame, metric: str, horizon_months: int) -> 
 
     count, value = grid("customers").to_numpy(), grid("total_clv").to_numpy()
     text = [
-        [f"{n:,.0f}<br>{v:,.0f}" if n else "" for n, v in zip(nr, vr, strict=True)]
+        [f"{n:,.0f}<br>{currency.amount(v)}" if n else "" for n, v in zip(nr, vr, strict=True)]
         for nr, vr in zip(count, value, strict=True)
     ]
     figure = _figure(
@@ -246,9 +259,11 @@ def rfm_alive_heatmap(cells: pd.DataFrame, metric: str, horizon_months: int) -> 
             texttemplate="%{text}",
             hovertemplate=(
                 "%{y}, %{x}: %{customdata[0]:,.0f} customers, "
-                f"{horizon_months}-month value %{{customdata[1]:,.0f}}<extra></extra>"
+                f"{horizon_months}-month value {currency.hover('customdata[1]', ',.0f')}<extra></extra>"
             ),
-            colorbar={"title": "customers" if metric == "customers" else f"value, {horizon_months} mo"},
+            colorbar={"title": "customers"}
+            if metric == "customers"
+            else {"title": currency.header(f"value, {horizon_months} mo"), **currency.axis()},
         )
     )
     figure.update_layout(
@@ -282,7 +297,7 @@ def lorenz_chart(result: Concentration) -> go.Figure:
     return figure
 
 
-def trend_chart(trend: pd.DataFrame) -> go.Figure:
+def trend_chart(trend: pd.DataFrame, *, currency: Currency = NONE) -> go.Figure:
     """Monthly revenue split into new and returning customers (bars) and active customers (line).
     A month the data ends inside is drawn pale and named as incomplete."""
     figure = make_subplots(specs=[[{"secondary_y": True}]], figure=_figure())
@@ -311,25 +326,25 @@ def trend_chart(trend: pd.DataFrame) -> go.Figure:
     if not trend["complete"].all():
         title += " · pale bars: month not complete in the data"
     figure.update_layout(title=title, barmode="stack", height=420, legend={"orientation": "h", "y": -0.15})
-    figure.update_yaxes(title_text="Revenue", secondary_y=False)
+    figure.update_yaxes(title_text=currency.header("Revenue"), secondary_y=False, **currency.axis())
     figure.update_yaxes(title_text="Active customers", secondary_y=True, showgrid=False)
     return figure
 
 
-def cohort_trend_chart(values: pd.Series, age: int, period: str) -> go.Figure:
+def cohort_trend_chart(values: pd.Series, age: int, period: str, *, currency: Currency = NONE) -> go.Figure:
     """Cumulative revenue per customer at a fixed age, per cohort."""
     figure = _figure(
         go.Bar(
             x=list(values.index),
             y=values.to_numpy(),
             marker={"color": BLUE},
-            hovertemplate=f"Cohort %{{x}}<br>%{{y:,.2f}} per customer after {age} {period}s<extra></extra>",
+            hovertemplate=f"Cohort %{{x}}<br>{currency.hover()} per customer after {age} {period}s<extra></extra>",
         )
     )
     figure.update_layout(
         title=f"Revenue per customer {age} {period}s after acquisition, by cohort",
         xaxis={"title": "Acquisition cohort", "type": "category"},
-        yaxis_title="Cumulative revenue per customer",
+        yaxis=_money_axis(currency, "Cumulative revenue per customer"),
         height=360,
     )
     return figure
@@ -444,7 +459,7 @@ def forest_plot(summary: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def clv_histogram(clv: pd.Series, *, horizon_months: int, bins: int = 40) -> go.Figure:
+def clv_histogram(clv: pd.Series, *, horizon_months: int, bins: int = 40, currency: Currency = NONE) -> go.Figure:
     """Distribution of predicted CLV, binned here (40 bars, not every customer's value, go to the browser);
     the top 1 % is grouped in the last bar so the body stays readable."""
     values = np.asarray(clv, dtype=float)
@@ -458,12 +473,16 @@ def clv_histogram(clv: pd.Series, *, horizon_months: int, bins: int = 40) -> go.
             width=width,
             marker={"color": BLUE},
             customdata=np.column_stack([edges[:-1], edges[1:]]),
-            hovertemplate="CLV %{customdata[0]:,.2f} – %{customdata[1]:,.2f}<br>%{y:,} customers<extra></extra>",
+            hovertemplate=f"CLV {currency.hover('customdata[0]')} – {currency.hover('customdata[1]')}<br>"
+            "%{y:,} customers<extra></extra>",
         )
     )
     figure.update_layout(
-        title=f"Predicted {horizon_months}-month CLV per customer (top 1 % shown at {cap:,.0f})",
-        xaxis_title="Predicted CLV",
+        title={  # the note below the title: a half-width chart cuts a one-line title
+            "text": f"Predicted {horizon_months}-month CLV per customer",
+            "subtitle": {"text": f"the top 1 % shown in the last bar, at {currency.amount(cap)}"},
+        },
+        xaxis=_money_axis(currency, "Predicted CLV"),
         yaxis_title="Customers",
         bargap=0.05,
         height=360,
@@ -493,7 +512,9 @@ def p_alive_heatmap(grid: pd.DataFrame, unit: str) -> go.Figure:
     return figure
 
 
-def predicted_vs_historical(customers: pd.DataFrame, *, sample: int = 3000, seed: int = 0) -> go.Figure:
+def predicted_vs_historical(
+    customers: pd.DataFrame, *, sample: int = 3000, seed: int = 0, currency: Currency = NONE
+) -> go.Figure:
     if len(customers) > sample:  # the same customers on every slider move; a draw of `sample`, not a shuffle of all
         shown = customers.iloc[np.sort(np.random.default_rng(seed).choice(len(customers), sample, replace=False))]
     else:
@@ -512,24 +533,24 @@ def predicted_vs_historical(customers: pd.DataFrame, *, sample: int = 3000, seed
                 "opacity": 0.6,
                 "colorbar": {"title": "P(alive)"},
             },
-            hovertemplate="historical %{x:,.2f}<br>predicted %{y:,.2f}<extra></extra>",
+            hovertemplate=f"historical {currency.hover('x')}<br>predicted {currency.hover()}<extra></extra>",
         )
     )
     figure.update_layout(
         title="Predicted CLV vs revenue to date (colour: P(alive))",
-        xaxis_title="Revenue to date",
-        yaxis_title="Predicted CLV",
+        xaxis=_money_axis(currency, "Revenue to date"),
+        yaxis=_money_axis(currency, "Predicted CLV"),
         height=420,
     )
     return figure
 
 
-def sensitivity_chart(frame: pd.DataFrame, x: str, *, percent: bool = True) -> go.Figure:
+def sensitivity_chart(frame: pd.DataFrame, x: str, *, percent: bool = True, currency: Currency = NONE) -> go.Figure:
     figure = _figure(go.Scatter(x=frame[x], y=frame["total CLV"], mode="lines+markers", line={"color": BLUE}))
     figure.update_layout(
         title=f"Total CLV vs {x}",
         xaxis={"title": x, "tickformat": ".0%" if percent else None},
-        yaxis_title="Total CLV",
+        yaxis=_money_axis(currency, "Total CLV"),
         height=320,
     )
     return figure
@@ -602,11 +623,16 @@ def tracking_chart(track: pd.DataFrame, calibration_end: pd.Timestamp, model: st
     return figure
 
 
-def actual_vs_predicted_bars(table: pd.DataFrame, x_title: str, title: str) -> go.Figure:
+def actual_vs_predicted_bars(
+    table: pd.DataFrame, x_title: str, title: str, *, currency: Currency | None = None
+) -> go.Figure:
+    """Actual and predicted side by side per row of ``table``; with ``currency``, the values are amounts."""
     figure = _figure()
     figure.add_bar(x=[str(i) for i in table.index], y=table["actual"], name="actual", marker={"color": BLUE})
     figure.add_bar(x=[str(i) for i in table.index], y=table["predicted"], name="predicted", marker={"color": ORANGE})
     figure.update_layout(title=title, barmode="group", xaxis_title=x_title, height=360)
+    if currency is not None:
+        figure.update_yaxes(**_money_axis(currency, "Per customer"))
     return figure
 
 
@@ -662,7 +688,7 @@ def sankey_chart(matrix: pd.DataFrame, date_a, date_b) -> go.Figure:
     return figure
 
 
-def response_curves_chart(curves: dict, allocation) -> go.Figure:
+def response_curves_chart(curves: dict, allocation, *, currency: Currency = NONE) -> go.Figure:
     """Each group's incremental margin per customer against spend per customer (its response curve × the value of
     an extra responder), the split's point on each, and the break-even line where a unit spent returns a unit."""
     per_customer = allocation.table["per customer"].fillna(0)
@@ -685,7 +711,8 @@ def response_curves_chart(curves: dict, allocation) -> go.Figure:
             name=group,
             legendgroup=group,
             line={"color": colour, "dash": dash, "width": 2},
-            hovertemplate=f"{group}<br>%{{x:,.2f}} per customer → %{{y:,.2f}} margin per customer<extra></extra>",
+            hovertemplate=f"{group}<br>{currency.hover('x')} per customer → {currency.hover()} margin per customer"
+            "<extra></extra>",
         )
         spend = float(per_customer.get(group, 0.0))
         figure.add_scatter(
@@ -695,19 +722,19 @@ def response_curves_chart(curves: dict, allocation) -> go.Figure:
             legendgroup=group,
             showlegend=False,
             marker={"color": colour, "size": 10, "symbol": "diamond", "line": {"color": "white", "width": 1}},
-            hovertemplate=f"{group}: the split spends %{{x:,.2f}} per customer<extra></extra>",
+            hovertemplate=f"{group}: the split spends {currency.hover('x')} per customer<extra></extra>",
         )
     figure.update_layout(
         title="Response curves (diamonds: the split)",
-        xaxis_title="Spend per customer",
-        yaxis_title="Incremental margin per customer",
+        xaxis=_money_axis(currency, "Spend per customer"),
+        yaxis=_money_axis(currency, "Incremental margin per customer"),
         legend={"orientation": "h", "y": -0.25},
         height=440,
     )
     return figure
 
 
-def budget_return_chart(by_budget: pd.DataFrame, allocation) -> go.Figure:
+def budget_return_chart(by_budget: pd.DataFrame, allocation, *, currency: Currency = NONE) -> go.Figure:
     """Incremental margin and net return (margin − spend) of the best split at each total budget, with the budget
     chosen and the point past which more money returns less than it costs."""
     figure = _figure()
@@ -734,8 +761,8 @@ def budget_return_chart(by_budget: pd.DataFrame, allocation) -> go.Figure:
     )
     figure.update_layout(
         title="Return by total budget (best split)",
-        xaxis_title="Total budget",
-        yaxis_title="Return",
+        xaxis=_money_axis(currency, "Total budget"),
+        yaxis=_money_axis(currency, "Return"),
         legend={"orientation": "h", "y": -0.25},
         height=440,
     )

@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_input_arguments(report)
     add_scoring_arguments(report)
     report.add_argument("--out", metavar="REPORT.html", type=Path, required=True)
+    report.add_argument(
+        "--currency",
+        metavar="CODE",
+        help="ISO code of the amounts' currency, written on every amount (e.g. EUR); default: the symbols or "
+        "currency column in the file, else plain numbers",
+    )
     report.set_defaults(func=_report)
 
     validate = sub.add_parser("validate", help="backtest the models on a holdout period and print metrics as JSON")
@@ -311,9 +317,23 @@ def _segments(args: argparse.Namespace) -> int:
     return 0
 
 
+def currency_of(transactions, code: str | None):
+    """``code``'s currency (refused when not a known ISO code), else what the file says."""
+    from clv_core import currency
+
+    if code:
+        chosen = currency.from_code(code)
+        if not chosen.known:
+            raise ClvError(f"Unknown currency {code!r}. Known: {', '.join(currency.KNOWN)}.")
+        return chosen
+    return currency.detect(transactions.report.currencies, list(transactions.report.currency_codes))
+
+
 def _report(args: argparse.Namespace) -> int:
-    analysis = analysis_of(args, load(args))
-    page = analysis.report(economics_from(args), ValueGroupCuts(), label=input_label(args))
+    transactions = load(args)
+    money = currency_of(transactions, args.currency)
+    analysis = analysis_of(args, transactions)
+    page = analysis.report(economics_from(args), ValueGroupCuts(), label=input_label(args), currency=money)
     args.out.write_text(page, encoding="utf-8")
     return 0
 

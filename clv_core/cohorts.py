@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import OptimizeWarning, curve_fit
 
+from clv_core.currency import NONE, Currency
 from clv_core.errors import ClvError
 from clv_core.ingest import Transactions
 from clv_core.models import MODEL_LABELS
@@ -394,9 +395,9 @@ def project_curve(table: CohortTable, cohort: str, *, horizon: int = 24) -> Curv
     )
 
 
-def cohort_trend(table: CohortTable, *, age: int) -> tuple[pd.Series, str]:
+def cohort_trend(table: CohortTable, *, age: int, currency: Currency = NONE) -> tuple[pd.Series, str]:
     """Cumulative revenue per customer at ``age`` for every cohort old enough, and one sentence comparing the
-    newest third of those cohorts with the oldest third."""
+    newest third of those cohorts with the oldest third (amounts in ``currency``)."""
     cumulative = table.cumulative_revenue_per_customer
     if age not in cumulative:
         return pd.Series(dtype=float), f"No cohort is {age} {table.period}s old yet."
@@ -409,8 +410,9 @@ def cohort_trend(table: CohortTable, *, age: int) -> tuple[pd.Series, str]:
     direction = "more" if change > 0 else "less"
     which = "cohort" if third == 1 else f"{third} cohorts"
     sentence = (
-        f"At {age} {table.period}s after acquisition, the newest {which} are worth {new:,.2f} per customer, "
-        f"{abs(change):.0%} {direction} than the oldest {which} ({old:,.2f})."
+        f"At {age} {table.period}s after acquisition, the newest {which} are worth "
+        f"{currency.amount(new, cents=True)} per customer, {abs(change):.0%} {direction} than the oldest {which} "
+        f"({currency.amount(old, cents=True)})."
     )
     return values, sentence
 

@@ -399,8 +399,7 @@ def formula_inputs(data: pd.DataFrame, observation_end: pd.Timestamp) -> Formula
             f"retention the formulas take. Customers who buy less often than every {window} months count as lost in "
             "such a window, so it is a floor."
         )
-    sentence = f"{retained} Buyers spent {per_year:,.2f} a year."
-    return FormulaInputs(float(yearly), per_year, window, sentence, float(kept))
+    return FormulaInputs(float(yearly), per_year, window, retained, float(kept))
 
 
 def formula_table(inputs: FormulaInputs, margin: float, rate: float) -> pd.DataFrame:

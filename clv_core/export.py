@@ -47,6 +47,32 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: How a column's meaning (see :func:`assumptions`) says it holds amounts.
+CURRENCY_OF_FILE = "(currency of the file)"
+
+
+def in_currency(frame: pd.DataFrame, columns: dict[str, str], currency) -> tuple[pd.DataFrame, dict[str, str]]:
+    """``frame`` with the currency code in the header of each money column (``clv`` → ``clv_usd``: the amounts say
+    what they are in the campaign tool too) and ``columns`` (their meanings) saying it; unchanged when the
+    currency is not known. A money column is one whose meaning ends in :data:`CURRENCY_OF_FILE`.
+
+    >>> from clv_core.currency import KNOWN, NONE
+    >>> frame = pd.DataFrame({"customer_id": ["a"], "clv": [1.5]})
+    >>> meanings = {"customer_id": "id", "clv": "predicted value (currency of the file)"}
+    >>> out, said = in_currency(frame, meanings, KNOWN["EUR"])
+    >>> list(out.columns), said["clv_eur"]
+    (['customer_id', 'clv_eur'], 'predicted value (EUR)')
+    >>> in_currency(frame, meanings, NONE)[0] is frame
+    True
+    """
+    if not currency.known:
+        return frame, columns
+    code = currency.code
+    rename = {c: f"{c}_{code.lower()}" for c, text in columns.items() if CURRENCY_OF_FILE in text and c in frame}
+    said = {rename.get(c, c): text.replace(CURRENCY_OF_FILE, f"({code})") for c, text in columns.items()}
+    return frame.rename(columns=rename), said
+
+
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """UTF-8 CSV (with BOM, so Excel detects the encoding) of the neutralised frame."""
     # RFC 4180 line endings: the writer then quotes any cell holding a CR or LF, so a row never splits

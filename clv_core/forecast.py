@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from clv_core.currency import NONE, Currency
 from clv_core.economics import Economics, ForecastBase, precompute, scenario
 from clv_core.errors import ClvError
 from clv_core.models import FitResult, fit_purchases, fit_spend
@@ -232,14 +233,26 @@ def group_intervals(boot: BootstrapCLV, groups: pd.Series, customer_ids) -> pd.D
     return boot.group_intervals(groups.reindex(customer_ids).astype(str).to_numpy())
 
 
-def interval_sentence(name: str, horizon_months: int, total: float, interval: tuple[float, float], level: float) -> str:
-    """``Champions: 12-month value 1,234, 90 % interval 1,100–1,400.``
+def interval_sentence(
+    name: str,
+    horizon_months: int,
+    total: float,
+    interval: tuple[float, float],
+    level: float,
+    *,
+    currency: Currency = NONE,
+) -> str:
+    """``Champions: 12-month value $1,234, 90 % interval $1,100–$1,400.`` (amounts in ``currency``).
 
-    >>> interval_sentence("Champions", 12, 1234.4, (1100.2, 1399.9), 0.9)
-    'Champions: 12-month value 1,234, 90 % interval 1,100–1,400.'
+    >>> from clv_core.currency import KNOWN
+    >>> interval_sentence("Champions", 12, 1234.4, (1100.2, 1399.9), 0.9, currency=KNOWN["USD"])
+    'Champions: 12-month value $1,234, 90 % interval $1,100–$1,400.'
     """
     lo, hi = interval
-    return f"{name}: {horizon_months}-month value {total:,.0f}, {level * 100:.0f} % interval {lo:,.0f}–{hi:,.0f}."
+    amount = currency.amount
+    return (
+        f"{name}: {horizon_months}-month value {amount(total)}, {level * 100:.0f} % interval {amount(lo)}–{amount(hi)}."
+    )
 
 
 def churn_what_if(bases: dict[float, ForecastBase], economics: Economics, groups: pd.Series) -> pd.DataFrame:

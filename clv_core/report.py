@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from clv_core import charts, segments, survival
+from clv_core.currency import NONE, Currency
 from clv_core.economics import Economics
 from clv_core.errors import ClvError
 
@@ -30,6 +31,10 @@ td:first-child,th:first-child{text-align:left} .kpis{display:flex;flex-wrap:wrap
 """
 
 
+def _money(currency: Currency):
+    return lambda value: currency.amount(value, cents=True)
+
+
 def _table(frame: pd.DataFrame, formats: dict | None = None) -> str:
     formats = formats or {}
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in [frame.index.name or "", *frame.columns])
@@ -37,8 +42,9 @@ def _table(frame: pd.DataFrame, formats: dict | None = None) -> str:
     for index, row in frame.iterrows():
         cells = [f"<td>{html.escape(str(index))}</td>"]
         for column, value in row.items():
+            written = formats.get(column, "{:,.2f}")
             text = (
-                formats.get(column, "{:,.2f}").format(value)
+                (written(value) if callable(written) else written.format(value))
                 if isinstance(value, int | float) and pd.notna(value)
                 else value
             )
@@ -54,10 +60,12 @@ def executive_report(
     economics: Economics | None = None,
     cuts: segments.ValueGroupCuts | None = None,
     today: dt.date | None = None,
+    currency: Currency | None = None,
 ) -> str:
     """The report as an HTML string: KPIs, cohort retention, survival, value groups, the glossary and the
     assumptions. Every number comes from ``analysis`` (the scoring chain the pages and the CLI use)."""
     economics = economics or Economics()
+    currency = currency or NONE
     transactions = analysis.transactions
     parts: list[str] = []
     first_figure = True
@@ -84,7 +92,7 @@ def executive_report(
             value = (
                 f"{k.value:.1%}"
                 if k.unit == "share"
-                else f"{k.value:,.2f}"
+                else currency.amount(k.value, cents=True)
                 if k.unit == "currency"
                 else f"{k.value:,.0f}"
             )
@@ -112,12 +120,19 @@ def executive_report(
         note = analysis.p_alive_note()
         return (
             f"<p>{html.escape(analysis.decision().line())}</p>"
-            f"<p>Customer-base value over {economics.horizon_months} months: <b>{result.total_clv:,.2f}</b>; "
-            f"new-customer CLV {result.new_customer_clv:,.2f}.</p>"
+            f"<p>Customer-base value over {economics.horizon_months} months: "
+            f"<b>{html.escape(currency.amount(result.total_clv, cents=True))}</b>; "
+            f"new-customer CLV {html.escape(currency.amount(result.new_customer_clv, cents=True))}.</p>"
             + (f"<p class='muted'>{html.escape(note)}</p>" if note else "")
             + _table(
                 pd.concat([table, total]),
-                {"customers": "{:,.0f}", "slipping": "{:,.0f}", "share of value": "{:.1%}", "mean P(alive)": "{:.2f}"},
+                {
+                    "customers": "{:,.0f}",
+                    "slipping": "{:,.0f}",
+                    "share of value": "{:.1%}",
+                    "mean P(alive)": "{:.2f}",
+                    **{c: _money(currency) for c in ("total CLV", "mean CLV", "total_lower", "total_upper")},
+                },
             )
         )
 

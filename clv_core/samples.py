@@ -26,6 +26,8 @@ class Sample:
     label: str
     file_name: str
     description: str
+    #: ISO code of the amounts' currency (the samples' files carry none).
+    currency: str = "USD"
 
 
 SAMPLES = {

@@ -134,6 +134,9 @@ def scored_columns(economics, observation_end: pd.Timestamp) -> dict[str, str]:
             f"predicted gross margin over the {h} months after {end}, discounted at "
             f"{economics.annual_discount_rate:.1%} a year (currency of the file)"
         ),
+        "clv_lower": "lower end of the clv's bootstrap interval (currency of the file)",
+        "clv_upper": "upper end of the clv's bootstrap interval (currency of the file)",
+        "clv_risk_adjusted": "10th percentile of the clv over the bootstrap refits (currency of the file)",
         "historical_revenue": f"revenue to {end} (currency of the file)",
         "value_group": "rank of clv among all customers (Top, High, Middle, Low, Lowest value; see settings)",
         "slipping": "clv at p_alive = 1 in the top 20 %, but p_alive below 0.5 (true/false)",

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import links, memo, navigation
+from clv_app import links, memo, navigation, session
 from clv_app.views import cohorts as views
 from clv_app.views import common
 from clv_core import charts, cohorts
@@ -70,25 +70,20 @@ if links.switch(
             common.model_line(analysis, where=f2)
         except ClvError as exc:
             f2.info(f"No forecast cells: {exc}", icon=":material/info:")
-st.plotly_chart(memo.of(charts.cohort_heatmap, table, metric, forecast), width="stretch")
+st.plotly_chart(memo.of(charts.cohort_heatmap, table, metric, forecast, currency=session.currency()), width="stretch")
 
 st.subheader("Cohort comparison")
 ages = tuple(a for a in (3, 6, 12) if a < table.retention.shape[1]) or (0,)
 comparison = memo.of(cohorts.comparison, table, ages=ages)
-st.dataframe(
+common.show_table(
     comparison,
     width="stretch",
     column_config={
-        **common.counts(comparison),
-        **{f"retention {a}": st.column_config.NumberColumn(f"retention at {a}", format="percent") for a in ages},
-        **{
-            c: st.column_config.NumberColumn(c, format="%,.2f")
-            for c in comparison.columns
-            if "revenue" in c or "order" in c
-        },
+        **{f"retention {a}": common.share_column(f"Retention at {a}") for a in ages},
+        **{c: common.money_column("") for c in comparison.columns if "revenue" in c or "order value" in c},
     },
 )
-st.plotly_chart(memo.of(charts.cohort_curves, table), width="stretch")
+st.plotly_chart(memo.of(charts.cohort_curves, table, currency=session.currency()), width="stretch")
 
 st.subheader("Projected cumulative revenue per customer")
 p1, p2 = st.columns([2, 1])
@@ -98,12 +93,13 @@ projection = memo.of(cohorts.project_curve, table, cohort, horizon=horizon)
 if projection.refused:
     st.info(projection.refused)
 else:
-    st.plotly_chart(memo.of(charts.projection_chart, projection, period), width="stretch")
-    tried = ", ".join(f"{name} {rmse:,.2f}" for name, rmse in projection.candidates.items())
+    st.plotly_chart(memo.of(charts.projection_chart, projection, period, currency=session.currency()), width="stretch")
+    tried = ", ".join(f"{name} {common.money_md(rmse, cents=True)}" for name, rmse in projection.candidates.items())
     st.caption(
         f"Best fit: {projection.family} ({projection.formula}, t = {period}s since acquisition + 1), "
-        f"RMSE {projection.rmse:,.2f} per customer on {len(projection.observed)} observed {period}s. "
+        f"RMSE {common.money_md(projection.rmse, cents=True)} per customer on {len(projection.observed)} observed "
+        f"{period}s. "
         f"RMSE of each family tried: {tried}. Projected value at {horizon}: "
-        f"{projection.projected.iloc[-1]:,.2f} per customer."
+        f"{common.money_md(projection.projected.iloc[-1], cents=True)} per customer."
     )
 links.publish(("cohort-period", "cohort-metric", "cohort-forecast", "cohort-ahead"))

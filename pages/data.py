@@ -105,6 +105,7 @@ if data is not None or database is not None:
 tx = sources.ensure_dataset()
 session.analysis()  # the active dataset's model work starts in the background (clv_app.warmup) while this page reads
 views.sidebar_dataset(tx, sources.current_label())
+data_views.currency_picker(tx)
 data_views.quality_report(tx)
 
 st.subheader("Preview")
@@ -113,7 +114,12 @@ with tab_tx:
     st.caption(
         f"First {min(views.SHOWN_ROWS, len(tx.data)):,} of {len(tx.data):,} transactions, sorted by customer and date."
     )
-    st.dataframe(memo.of(views.head, tx.data), hide_index=True, width="stretch")
+    views.show_table(
+        memo.of(views.head, tx.data),
+        hide_index=True,
+        width="stretch",
+        column_config={"amount": views.money_column("Amount")},
+    )
     views.full_download(
         "Download all cleaned transactions (CSV)",
         tx.data,
@@ -127,6 +133,7 @@ with tab_tx:
             columns=TRANSACTION_COLUMNS,
             settings=views.dataset_settings(tx),
         ),
+        meanings=TRANSACTION_COLUMNS,
     )
 with tab_summary:
     unit = st.segmented_control("Time unit", ("days", "weeks", "months"), default="weeks", key="summary-unit")
@@ -145,5 +152,6 @@ with tab_summary:
             columns=summary_columns(customer_summary.time_unit),
             settings={"time unit": customer_summary.time_unit, **views.dataset_settings(tx)},
         ),
+        meanings=summary_columns(customer_summary.time_unit),
     )
 links.publish(())  # keeps the saved dataset's id in the address, so a refresh reopens it

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import links, memo, navigation
+from clv_app import links, memo, navigation, session
 from clv_app.views import common, subscriptions
 from clv_app.views import forecast as views
 from clv_core import validation
@@ -64,7 +64,7 @@ def what_if() -> None:
             icon=":material/trending_flat:",
         )
     left, right = st.columns(2)
-    left.plotly_chart(memo.of(views.clv_histogram, result), width="stretch")
+    left.plotly_chart(memo.of(views.clv_histogram, result, currency=session.currency()), width="stretch")
     right.plotly_chart(
         memo.of(views.p_alive_figure, result.base, analysis.summary(), analysis.time_unit), width="stretch"
     )
@@ -90,7 +90,7 @@ def what_if() -> None:
     views.clv_by_segment(views.value_by_segment(result, segments, boot), econ.horizon_months, boot)
     bases = views.sensitivity(result, analysis.base)
     views.churn_by_segment(result, bases, segments)
-    st.plotly_chart(memo.of(views.predicted_vs_historical, result), width="stretch")
+    st.plotly_chart(memo.of(views.predicted_vs_historical, result, currency=session.currency()), width="stretch")
     views.top_customers(result, boot)
     views.formula_views(analysis.transactions, econ)
     links.publish(("fc-boot",))

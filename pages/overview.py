@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import links, memo, navigation, sources
+from clv_app import links, memo, navigation, session, sources
 from clv_app.views import common
 from clv_app.views import overview as views
 from clv_core import charts
@@ -36,7 +36,7 @@ else:
 views.kpi_cards(kpi_window)
 value_slot = st.container()  # filled last: the forecast takes seconds the first time, the charts below do not
 
-st.plotly_chart(memo.of(charts.trend_chart, trend), width="stretch")
+st.plotly_chart(memo.of(charts.trend_chart, trend, currency=session.currency()), width="stretch")
 
 st.subheader("Revenue concentration")
 left, right = st.columns([1, 2])
@@ -61,9 +61,11 @@ else:
     if age is None:
         st.info("Too few monthly cohorts to compare yet.")
     else:
-        values, sentence = memo.of(cohort_trend, table, age=age)
-        st.markdown(sentence)
-        st.plotly_chart(memo.of(charts.cohort_trend_chart, values, age, table.period), width="stretch")
+        values, sentence = memo.of(cohort_trend, table, age=age, currency=session.currency())
+        st.markdown(common.md(sentence))
+        st.plotly_chart(
+            memo.of(charts.cohort_trend_chart, values, age, table.period, currency=session.currency()), width="stretch"
+        )
 with value_slot:
     if links.switch(
         st.toggle,

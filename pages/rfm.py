@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import links, memo, navigation
+from clv_app import links, memo, navigation, session
 from clv_app.views import common
 from clv_app.views import rfm as views
 from clv_core import charts, rfm
@@ -45,19 +45,24 @@ if unused := memo.of(rfm.unused_scores, result):
 tab_segments, tab_grid, tab_life = st.tabs(["Named segments", "Four-tier grid", "Lifecycle stages"])
 with tab_segments:
     summary = memo.of(rfm.segment_summary, result, "segment")
-    st.plotly_chart(memo.of(charts.segment_treemap, summary, "Segments: size and revenue"), width="stretch")
+    st.plotly_chart(
+        memo.of(charts.segment_treemap, summary, "Segments: size and revenue", currency=session.currency()),
+        width="stretch",
+    )
     views.segment_table(summary)
     left, right = st.columns(2)
     left.plotly_chart(memo.of(charts.rf_heatmap, memo.of(rfm.rf_matrix, result)), width="stretch")
     with right:
         st.markdown("**How segments are defined** (R and FM = round((F + M) / 2) on quintile scores)")
-        st.dataframe(rfm.segment_rules(), hide_index=True, width="stretch")
+        common.show_table(rfm.segment_rules(), hide_index=True, width="stretch")
 with tab_grid:
     st.markdown("Quartiles on each of R, F and M, **1 = best** (most recent, most orders, most revenue).")
     views.segment_table(memo.of(rfm.segment_summary, result, "tier_group"))
-    st.dataframe(rfm.tier_rules(), hide_index=True, width="stretch")
+    common.show_table(rfm.tier_rules(), hide_index=True, width="stretch")
 with tab_life:
     life = memo.of(rfm.segment_summary, result, "lifecycle")
-    st.plotly_chart(memo.of(charts.segment_treemap, life, "Lifecycle stages"), width="stretch")
+    st.plotly_chart(
+        memo.of(charts.segment_treemap, life, "Lifecycle stages", currency=session.currency()), width="stretch"
+    )
     views.segment_table(life)
     st.markdown(rfm.lifecycle_rules(thresholds))

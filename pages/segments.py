@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from clv_app import links, memo, navigation, sources
+from clv_app import links, memo, navigation, session, sources
 from clv_app.views import common
 from clv_app.views import segments as views
 from clv_core import export, segments
@@ -57,7 +57,7 @@ if gate.extrapolates(horizon):
         icon=":material/trending_flat:",
     )
 st.caption(
-    f"Predicted {horizon}-month value: {common.money(table['clv'].sum())} in total, the CLV forecast page's base "
+    f"Predicted {horizon}-month value: {common.money_md(table['clv'].sum())} in total, the CLV forecast page's base "
     f"value. {int(table['slipping'].sum()):,} valuable customers are slipping (top-20 % value if still active, but "
     "P(alive) below 50 %)."
 )
@@ -76,7 +76,7 @@ st.caption(
     "assumptions; it opens offline in any browser."
 )
 if st.toggle("Prepare the report", key="seg-report"):
-    html_report = analysis.report(econ, cuts, label=sources.current_label())
+    html_report = analysis.report(econ, cuts, label=sources.current_label(), currency=session.currency())
     st.download_button(
         "Download the executive report (HTML)",
         html_report.encode("utf-8"),
@@ -95,7 +95,7 @@ filtered = memo.of(segments.filter_customers, table, **common.frozen(chosen))
 st.metric("Customers in the list", f"{len(filtered):,}")
 if len(filtered) > common.SHOWN_ROWS:
     st.caption(f"The first {common.SHOWN_ROWS:,} customers are shown; the downloads have all {len(filtered):,}.")
-st.dataframe(
+common.show_table(
     memo.of(common.head, filtered), hide_index=True, width="stretch", column_config=common.customer_columns(horizon)
 )
 views.customer_list_downloads(analysis, filtered, chosen, econ=econ, cuts=cuts)

@@ -115,7 +115,7 @@ with tab_clv:
     h1, h2 = st.columns(2)
     months = session.choose(h1.slider, "Horizon (months, shared with the CLV forecast)", "horizon", 1, MAX_MONTHS)
     rate = session.choose(
-        h2.slider, "Annual discount rate (shared with the CLV forecast)", "rate", 0.0, 0.30, step=0.01, format="%.2f"
+        h2.slider, "Annual discount rate (shared with the CLV forecast)", "rate", 0.0, 0.30, step=0.01, format="percent"
     )
     value = analysis.survival_clv(data, months, rate)
     views.survival_clv_result(value)

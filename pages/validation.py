@@ -69,6 +69,7 @@ st.plotly_chart(
         memo.of(validation.spend_by_decile, h, chosen.predictions),
         "Decile of predicted holdout spend (10 = highest)",
         "Mean holdout spend per customer: predicted vs actual",
+        currency=session.currency(),
     ),
     width="stretch",
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import lifetimes
@@ -46,3 +47,17 @@ def load(content: str | bytes, name: str = "upload.csv", **options) -> Transacti
     data = content.encode("utf-8") if isinstance(content, str) else content
     overrides = {k: options.pop(k) for k in ("customer_id", "date", "amount") if k in options}
     return ingest(data, name, options=IngestOptions(today=TODAY, **options), **overrides)
+
+
+def amount(text: str) -> float:
+    """The number in a money figure as the pages write it (``$230,114``, ``−$5.50``, ``1,234 CHF``, ``\\$1,100``).
+
+    >>> amount("$230,114"), amount("−$5.50"), amount("1,234 CHF")
+    (230114.0, -5.5, 1234.0)
+    """
+    return float(re.sub(r"[^\d.\-]", "", text.replace("−", "-").replace("\\", "")))
+
+
+def unescaped(markdown: str) -> str:
+    """Markdown as read on the page: the backslashes that keep ``$``, ``.`` or ``-`` literal removed."""
+    return re.sub(r"\\(.)", r"\1", markdown)

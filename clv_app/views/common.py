@@ -18,6 +18,7 @@ from clv_app import session, sources
 from clv_app.session import CHURN_STEPS
 from clv_core import export, forecast
 from clv_core.analysis import Analysis
+from clv_core.currency import Currency
 from clv_core.economics import CHURN_MEANING, MAX_MONTHS, Economics
 from clv_core.errors import ClvError
 from clv_core.ingest import Transactions
@@ -102,14 +103,14 @@ def steps(label: str, key: tuple) -> Iterator[Callable[[str], None]]:
 
 
 def format_value(value: float, unit: str) -> str:
+    """A card's figure: a share with one decimal, money in the dataset's currency (compact: cards are narrow), else a
+    whole count."""
     if value is None or pd.isna(value):
         return "–"
     if unit == "share":
         return f"{value:.1%}"
-    if unit == "currency":  # compact where cards are narrow: 213,330 not 213,330.48; 1.23M not 1,234,567
-        if abs(value) >= 1e6:
-            return f"{value / 1e6:,.2f}M"
-        return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:,.2f}"
+    if unit == "currency":  # compact where cards are narrow: $213,330 not $213,330.48; $1.23M not $1,234,567
+        return session.currency().amount(value, compact=True)
     return f"{value:,.0f}"
 
 
@@ -123,24 +124,101 @@ def cards():
     return st.container(horizontal=True, gap="small")
 
 
-def counts(frame: pd.DataFrame) -> dict:
-    """Column settings that show every whole-number column of ``frame`` with thousands separators."""
-    return {
-        str(c): st.column_config.NumberColumn(format="%,d")
-        for c in frame.columns
-        if pd.api.types.is_integer_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-    }
+def money(value: float, *, cents: bool = False, currency: Currency | None = None) -> str:
+    """An amount in the dataset's currency (or ``currency``) with thousands separators: whole units unless ``cents``.
 
-
-def money(value: float, *, cents: bool = False) -> str:
-    """An amount with thousands separators (in the file's currency): whole units unless ``cents``.
-
-    >>> money(230113.734), money(230113.734, cents=True), money(float("nan"))
-    ('230,114', '230,113.73', '–')
+    >>> from clv_core.currency import KNOWN
+    >>> usd = KNOWN["USD"]
+    >>> money(230113.734, currency=usd), money(230113.734, cents=True, currency=usd), money(float("nan"), currency=usd)
+    ('$230,114', '$230,113.73', '–')
     """
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{value:,.2f}" if cents else f"{value:,.0f}"
+    return (currency or session.currency()).amount(value, cents=cents)
+
+
+def money_md(value: float, *, cents: bool = False) -> str:
+    """:func:`money` for Markdown (a caption, a sentence): its ``$`` escaped, so two amounts never read as LaTeX."""
+    return md(money(value, cents=cents))
+
+
+#: Abbreviations kept in capitals (or written their own way) when a column name becomes a header.
+_HEADER_WORDS = {
+    "clv": "CLV",
+    "rfm": "RFM",
+    "id": "ID",
+    "cac": "CAC",
+    "roi": "ROI",
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "aic": "AIC",
+    "ci": "CI",
+    "p_alive": "P(alive)",
+    "aov": "AOV",
+    "ks": "KS",
+    "t": "T",
+}
+
+
+def words(name) -> str:
+    """A column name as a table header: ``tier_group`` → ``Tier group``, ``p_alive`` → ``P(alive)``; names already
+    in words keep their own spelling (a capital first letter added).
+
+    >>> words("tier_group"), words("mean_p_alive"), words("customer_id"), words("share of value"), words("T")
+    ('Tier group', 'Mean P(alive)', 'Customer ID', 'Share of value', 'T')
+    """
+    text = str(name)
+    if "_" in text or text.lower() in _HEADER_WORDS:
+        text = text.lower()
+        for key in sorted((k for k in _HEADER_WORDS if "_" in k), key=len, reverse=True):
+            text = text.replace(key, _HEADER_WORDS[key].replace(" ", "\x00"))
+        text = " ".join(_HEADER_WORDS.get(w, w) for w in text.replace("_", " ").split()).replace("\x00", " ")
+    return text[:1].upper() + text[1:] if text[:1].islower() else text
+
+
+def money_column(label: str, *, cents: bool = True, help: str | None = None) -> dict:
+    """A table column of amounts in the dataset's currency: ``$1,234.56`` (whole units without ``cents``)."""
+    return st.column_config.NumberColumn(label, format=session.currency().column_format(cents=cents), help=help)
+
+
+def share_column(label: str, *, help: str | None = None) -> dict:
+    """A table column of shares (0–1) written as percentages with one decimal: ``25.1%``."""
+    return st.column_config.NumberColumn(label, format="percent", step=0.001, help=help)
+
+
+def table_columns(frame: pd.DataFrame, given: dict | None = None, *, index: bool = True) -> dict:
+    """Column settings for every column of ``frame``: ``given`` ones first (with a worded label when they have none),
+    then by type: whole numbers with thousands separators, decimals with two, dates without a needless 00:00:00,
+    every header in words."""
+    out = {}
+    for column in frame.columns:
+        key, label = str(column), words(column)
+        config = (given or {}).get(key)
+        if config is not None:
+            config = dict(config)
+            if not config.get("label"):
+                config["label"] = label
+            out[key] = config
+            continue
+        values = frame[column]
+        if pd.api.types.is_bool_dtype(values):
+            out[key] = st.column_config.CheckboxColumn(label)
+        elif pd.api.types.is_integer_dtype(values):
+            out[key] = st.column_config.NumberColumn(label, format="%,d")
+        elif pd.api.types.is_float_dtype(values):
+            out[key] = st.column_config.NumberColumn(label, format="%,.2f")
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            midnight = bool((values.dropna() == values.dropna().dt.normalize()).all())
+            out[key] = st.column_config.DatetimeColumn(label, format="YYYY-MM-DD" if midnight else "YYYY-MM-DD HH:mm")
+        else:
+            out[key] = st.column_config.Column(label)
+    if index and frame.index.name is not None:
+        out["_index"] = (given or {}).get("_index") or st.column_config.Column(words(frame.index.name))
+    return out
+
+
+def show_table(frame: pd.DataFrame, *, where=None, column_config: dict | None = None, **kwargs) -> None:
+    """``st.dataframe`` with the house formats (:func:`table_columns`): every table on the pages goes through here."""
+    shown = not kwargs.get("hide_index", False)
+    (where or st).dataframe(frame, column_config=table_columns(frame, column_config, index=shown), **kwargs)
 
 
 def head(frame: pd.DataFrame) -> pd.DataFrame:
@@ -162,7 +240,14 @@ def frozen(chosen: dict) -> dict:
 
 
 def full_download(
-    label: str, frame: pd.DataFrame, name: str, *, identity: str, key: str, about: Callable[[], dict]
+    label: str,
+    frame: pd.DataFrame,
+    name: str,
+    *,
+    identity: str,
+    key: str,
+    about: Callable[[], dict],
+    meanings: dict[str, str] | None = None,
 ) -> None:
     """A CSV download of a whole table shown capped at ``SHOWN_ROWS``, and its assumptions as JSON under the same
     name (``about`` builds them, see :func:`clv_core.export.assumptions`). Files are written only when clicked.
@@ -171,17 +256,33 @@ def full_download(
     started by the click could replace the file the browser is about to fetch.
 
     ``identity`` names the content in the file name (e.g. the dataset's content hash), so a rerun does not hash a
-    large table just to name a file nobody may download."""
+    large table just to name a file nobody may download. With ``meanings`` (the columns' meanings, as the
+    assumptions carry them), money columns' headers name the dataset's currency (:func:`clv_core.export.in_currency`).
+    """
+    money = session.currency()
+
+    def csv() -> bytes:
+        return export.to_csv_bytes(export.in_currency(frame, meanings, money)[0] if meanings else frame)
+
+    def described() -> dict:
+        made = about()
+        if meanings and "columns" in made:
+            shown, said = export.in_currency(frame.head(0), meanings, money)
+            made["columns"] = {str(c): said.get(str(c), "as named") for c in shown.columns}
+        return made
+
     left, right = st.columns([3, 2])
     left.download_button(
         f"{label}: {len(frame):,} rows",
-        lambda: export.to_csv_bytes(frame),
+        csv,
         file_name=export.file_name(name, identity.encode(), "csv"),
         mime="text/csv",
         key=key,
         on_click="ignore",
     )
-    assumptions_download(right, about, export.file_name(name, identity.encode(), "assumptions.json"), f"{key}-about")
+    assumptions_download(
+        right, described, export.file_name(name, identity.encode(), "assumptions.json"), f"{key}-about"
+    )
 
 
 def dataset_settings(tx: Transactions) -> dict:
@@ -192,6 +293,7 @@ def dataset_settings(tx: Transactions) -> dict:
         "data": {k: r[k] for k in keep},
         "cleaning": {k: v for k, v in dataclasses.asdict(tx.options).items() if v is not None},
         "columns used": {k: v for k, v in dataclasses.asdict(tx.mapping).items() if v},
+        "currency": session.currency(tx).code or "not stated",
     }
 
 
@@ -213,18 +315,19 @@ def assumptions_download(
 def customer_columns(horizon_months: int) -> dict:
     """Headers with their units for a scored customer list (the exports carry the same in their assumptions)."""
     h = horizon_months
-    money = st.column_config.NumberColumn
+    number = st.column_config.NumberColumn
     return {
-        "p_alive": money("P(alive) now", format="%,.2f", help="Probability the customer is still active (0–1)."),
-        "expected_purchases": money(f"expected purchases ({h} mo)", format="%,.2f"),
-        "expected_avg_value": money("expected order value", format="%,.2f", help="Revenue per order (Gamma–Gamma)."),
-        "clv": money(f"CLV ({h} mo, discounted margin)", format="%,.2f"),
-        "clv_lower": money(f"CLV {h} mo, 90 % low", format="%,.2f"),
-        "clv_upper": money(f"CLV {h} mo, 90 % high", format="%,.2f"),
-        "clv_risk_adjusted": money(f"CLV {h} mo, 10th percentile", format="%,.2f"),
-        "historical_revenue": money("revenue to date", format="%,.2f"),
-        "value_group": st.column_config.TextColumn("value group"),
-        "slipping": st.column_config.CheckboxColumn("slipping"),
+        "customer_id": st.column_config.Column("Customer ID"),
+        "p_alive": number("P(alive) now", format="%,.2f", help="Probability the customer is still active (0–1)."),
+        "expected_purchases": number(f"Expected purchases ({h} mo)", format="%,.2f"),
+        "expected_avg_value": money_column("Expected order value", help="Revenue per order (Gamma–Gamma)."),
+        "clv": money_column(f"CLV ({h} mo, discounted margin)"),
+        "clv_lower": money_column(f"CLV {h} mo, 90 % low"),
+        "clv_upper": money_column(f"CLV {h} mo, 90 % high"),
+        "clv_risk_adjusted": money_column(f"CLV {h} mo, 10th percentile"),
+        "historical_revenue": money_column("Revenue to date"),
+        "value_group": st.column_config.TextColumn("Value group"),
+        "slipping": st.column_config.CheckboxColumn("Slipping"),
         "rfm_segment": st.column_config.TextColumn("RFM segment"),
     }
 
@@ -235,11 +338,10 @@ def group_value_columns(frame: pd.DataFrame, horizon_months: int, boot=None) -> 
     h = horizon_months
     number = st.column_config.NumberColumn
     return {
-        **counts(frame),
-        **{c: number(f"total CLV ({h} mo)", format="%,.0f") for c in ("total_clv", "total CLV")},
-        **{c: number(f"mean CLV ({h} mo)", format="%,.2f") for c in ("mean_clv", "mean CLV")},
-        **{c: number("mean P(alive) now", format="%,.2f") for c in ("mean_p_alive", "mean P(alive)")},
-        "share of value": number(format="percent"),
+        **{c: money_column(f"Total CLV ({h} mo)", cents=False) for c in ("total_clv", "total CLV")},
+        **{c: money_column(f"Mean CLV ({h} mo)") for c in ("mean_clv", "mean CLV")},
+        **{c: number("Mean P(alive) now", format="%,.2f") for c in ("mean_p_alive", "mean P(alive)")},
+        "share of value": share_column("Share of value"),
         **interval_columns(boot, h),
     }
 
@@ -250,8 +352,8 @@ def interval_columns(boot, horizon_months: int) -> dict:
         return {}
     pct = f"{boot.level * 100:.0f} %"
     return {
-        "total_lower": st.column_config.NumberColumn(f"total ({horizon_months} mo), {pct} low", format="%,.0f"),
-        "total_upper": st.column_config.NumberColumn(f"total ({horizon_months} mo), {pct} high", format="%,.0f"),
+        "total_lower": money_column(f"Total ({horizon_months} mo), {pct} low", cents=False),
+        "total_upper": money_column(f"Total ({horizon_months} mo), {pct} high", cents=False),
     }
 
 
@@ -261,8 +363,15 @@ def interval_sentences(table: pd.DataFrame, total: str, horizon_months: int, lev
     st.markdown(
         "\n".join(
             "- "
-            + forecast.interval_sentence(
-                str(name), horizon_months, row[total], (row["total_lower"], row["total_upper"]), level
+            + md(
+                forecast.interval_sentence(
+                    str(name),
+                    horizon_months,
+                    row[total],
+                    (row["total_lower"], row["total_upper"]),
+                    level,
+                    currency=session.currency(),
+                )
             )
             for name, row in ranked.iterrows()
         )
@@ -290,7 +399,7 @@ def bootstrap(analysis: Analysis, econ, resamples: int) -> forecast.BootstrapCLV
 def economics_sliders(model: str) -> Economics:
     """The session's economics (shared with the Segments page, the Overview and the report)."""
     c = st.columns(5)
-    rate = session.choose(c[0].slider, "Annual discount rate", "rate", 0.0, 0.30, step=0.01, format="%.2f")
+    rate = session.choose(c[0].slider, "Annual discount rate", "rate", 0.0, 0.30, step=0.01, format="percent")
     churn = session.choose(
         c[1].select_slider,
         "Churn multiplier",
@@ -299,8 +408,10 @@ def economics_sliders(model: str) -> Economics:
         help=f"For {MODEL_LABELS[model]} it {CHURN_MEANING[model]}.",
     )
     horizon = session.choose(c[2].slider, "Horizon (months)", "horizon", 1, MAX_MONTHS)
-    margin = session.choose(c[3].slider, "Gross margin", "margin", 0.05, 1.0, step=0.05, format="%.2f")
-    cac = session.choose(c[4].number_input, "CAC per customer", "cac", 0.0, 100_000.0, step=1.0)
+    margin = session.choose(c[3].slider, "Gross margin", "margin", 0.05, 1.0, step=0.05, format="percent")
+    cac = session.choose(
+        c[4].number_input, session.currency().header("CAC per customer"), "cac", 0.0, 100_000.0, step=1.0
+    )
     econ = Economics(
         annual_discount_rate=rate, gross_margin=margin, horizon_months=horizon, churn_multiplier=churn, cac=cac
     )

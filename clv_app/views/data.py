@@ -7,7 +7,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from clv_app.views.common import CARD_WIDTH, SHOWN_ROWS, cards, md
+from clv_app import session
+from clv_app.views.common import CARD_WIDTH, SHOWN_ROWS, cards, md, money_column, show_table
+from clv_core import currency as currency_
 from clv_core.export import strict_json
 from clv_core.ingest import (
     AUTO,
@@ -139,6 +141,31 @@ def options_picker(current: IngestOptions) -> IngestOptions:
     return IngestOptions(date_order=order, returns=returns, zero_amounts=zero, duplicates=duplicates, timezone=timezone)
 
 
+def currency_picker(tx: Transactions) -> None:
+    """The currency the dataset's money is written in, kept with the dataset for this session: what the data says
+    (symbols in the amounts, a currency column, a bundled sample's) unless the person loading it says otherwise."""
+    found = session.detected_currency(tx)
+    codes = ["", *currency_.KNOWN]
+    current = session.currency(tx).code
+
+    def name(code: str) -> str:
+        known = currency_.from_code(code)
+        text = f"{code} – {known.name}" if code else "Not stated (plain numbers)"
+        return text + (" · from the data" if code == found.code and found.known else "")
+
+    chosen = st.selectbox(
+        "Currency of the amounts",
+        codes,
+        index=codes.index(current),
+        format_func=name,
+        key=f"currency-{tx.content_hash}",
+        help="Written on every amount, chart axis and export header. Amounts are never converted.",
+    )
+    if chosen != current:
+        session.choose_currency(tx, chosen)
+        st.rerun()
+
+
 def quality_report(tx: Transactions) -> None:
     r = tx.report
     st.subheader("Data quality")
@@ -162,7 +189,7 @@ def quality_report(tx: Transactions) -> None:
     with left:
         st.markdown("**Rows dropped, and why**")
         if r.dropped:
-            st.dataframe(
+            show_table(
                 pd.DataFrame(
                     {
                         "reason": [d.reason for d in r.dropped],
@@ -179,7 +206,7 @@ def quality_report(tx: Transactions) -> None:
             st.caption("No rows were dropped.")
     with right:
         st.markdown("**How the file was read**")
-        st.dataframe(_detection_table(tx), hide_index=True, width="stretch")
+        show_table(_detection_table(tx), hide_index=True, width="stretch")
     st.download_button(
         "Download the quality report (JSON)",
         strict_json(r.to_dict()),
@@ -207,7 +234,7 @@ def _detection_table(tx: Transactions) -> pd.DataFrame:
         "amount": m.amount or f"{m.price} × {m.quantity}",
         "date format": ", ".join(f for f, _ in r.date_formats) or "–",
         "decimal mark": r.decimal_mark,
-        "currency": ", ".join(c for c, _ in r.currencies) or "none marked",
+        "currency marks": ", ".join(f"{c} ({n:,} rows)" for c, n in r.currencies) or "none in the amounts",
         "time zone": r.timezone,
         "returns": f"{r.return_rows:,} rows, policy: {r.returns_policy}",
         "observation end": r.observation_end,
@@ -223,18 +250,18 @@ def summary_preview(summary: CustomerSummary) -> None:
         f"frequency = repeat purchase days; recency = first → last purchase and T = first purchase → "
         f"observation end, in {unit}; days_since_last_purchase is RFM recency."
     )
-    st.dataframe(
+    show_table(
         summary.table.head(SHOWN_ROWS),
         hide_index=True,
         width="stretch",
         column_config={
-            "frequency": st.column_config.NumberColumn("frequency", help="Days with a purchase after the first one"),
-            "recency": st.column_config.NumberColumn(f"recency ({unit})", format="%,.2f"),
-            "T": st.column_config.NumberColumn(f"T ({unit})", format="%,.2f"),
-            "monetary_value": st.column_config.NumberColumn(
-                "monetary_value", format="%,.2f", help="Mean spend per repeat purchase day"
+            "frequency": st.column_config.NumberColumn(
+                "Frequency", format="%,d", help="Days with a purchase after the first one"
             ),
-            "total_revenue": st.column_config.NumberColumn("total_revenue", format="%,.2f"),
-            "average_order_value": st.column_config.NumberColumn("average_order_value", format="%,.2f"),
+            "recency": st.column_config.NumberColumn(f"Recency ({unit})", format="%,.2f"),
+            "T": st.column_config.NumberColumn(f"T ({unit})", format="%,.2f"),
+            "monetary_value": money_column("Monetary value", help="Mean spend per repeat purchase day"),
+            "total_revenue": money_column("Total revenue"),
+            "average_order_value": money_column("Average order value"),
         },
     )

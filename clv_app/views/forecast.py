@@ -17,10 +17,16 @@ from clv_app.views.common import (
     interval_sentences,
     md,
     money,
+    money_column,
+    money_md,
+    share_column,
+    show_table,
+    words,
 )
 from clv_core import charts, economics, forecast
 from clv_core import sufficiency as suff
 from clv_core.analysis import CHOICES, Analysis
+from clv_core.currency import NONE
 from clv_core.economics import Economics
 from clv_core.errors import ClvError
 from clv_core.models import MIN_CUSTOMERS, MIN_REPEAT_BUYERS, MODEL_LABELS
@@ -58,14 +64,14 @@ def fit_diagnostics(fit, spend, comparison: pd.DataFrame, repeat_fit: pd.DataFra
         )
         rates = f"rates per {fit.time_unit[:-1]}"
         st.markdown(f"**{MODEL_LABELS[fit.model]}** on {fit.customers:,} customers, {rates}; {likelihood}")
-        st.dataframe(memo.of(_params, fit), width="stretch")
+        show_table(memo.of(_params, fit), width="stretch", column_config=_PARAM_COLUMNS)
         st.markdown(f"**Gamma–Gamma** on {spend.customers:,} repeat buyers; log-likelihood {spend.log_likelihood:,.1f}")
-        st.dataframe(memo.of(_params, spend), width="stretch")
+        show_table(memo.of(_params, spend), width="stretch", column_config=_PARAM_COLUMNS)
         for note in (*fit.notes, *spend.notes):
             st.caption(note)
     with right:
         st.markdown("**Model comparison** (lower AIC/BIC is better)")
-        st.dataframe(memo.of(_comparison_text, comparison), hide_index=True, width="stretch")
+        show_table(memo.of(_comparison_text, comparison), hide_index=True, width="stretch")
         if isinstance(repeat_fit, str):  # no such check for this model: the reason
             st.caption(repeat_fit)
         else:
@@ -82,6 +88,10 @@ def _comparison_text(comparison: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: Model parameters span 0.0001 to 100s: four decimals, not two.
+_PARAM_COLUMNS = {c: st.column_config.NumberColumn(format="%,.4f") for c in ("estimate", "standard error")}
+
+
 def _params(fit) -> pd.DataFrame:
     return pd.DataFrame({"estimate": fit.params, "standard error": fit.standard_errors}).rename_axis("parameter")
 
@@ -91,7 +101,7 @@ def sufficiency(gate) -> None:
     show = {"enough": st.success, "thin": st.info, "too little": st.warning}[gate.verdict]
     show(gate.sentence, icon=":material/rule:")
     with st.expander("What the data has, check by check"):
-        st.dataframe(
+        show_table(
             pd.DataFrame(
                 [(c.name, c.value, c.verdict) for c in gate.checks], columns=["check", "this data", "verdict"]
             ),
@@ -116,10 +126,10 @@ def clv_headline(result, *, extrapolated: bool = False) -> None:
         width=CARD_WIDTH,
         help=f"Predicted discounted margin of today's customers over the next {e.horizon_months} months.",
     )
-    row.metric("Average CLV per customer", f"{result.mean_clv:,.2f}", border=True, width=CARD_WIDTH)
+    row.metric("Average CLV per customer", money(result.mean_clv, cents=True), border=True, width=CARD_WIDTH)
     row.metric(
         "New-customer CLV",
-        f"{result.new_customer_clv:,.2f}",
+        money(result.new_customer_clv, cents=True),
         border=True,
         width=CARD_WIDTH,
         help="Margin of the first order plus the expected repeat orders of a customer acquired today.",
@@ -149,15 +159,17 @@ def clv_headline(result, *, extrapolated: bool = False) -> None:
     )
 
 
-def clv_by_segment(table: pd.DataFrame, horizon_months: int, boot=None) -> None:
+def clv_by_segment(frame: pd.DataFrame, horizon_months: int, boot=None) -> None:
     st.markdown(f"**Predicted {horizon_months}-month value by RFM segment**")
     if boot is not None:
-        interval_sentences(table, "total_clv", horizon_months, boot.level)
-    st.dataframe(table, width="stretch", column_config=group_value_columns(table, horizon_months, boot))
+        interval_sentences(frame, "total_clv", horizon_months, boot.level)
+    show_table(frame, width="stretch", column_config=group_value_columns(frame, horizon_months, boot))
 
 
-def clv_histogram(result: economics.CLVScenario):
-    return charts.clv_histogram(result.customers["clv"], horizon_months=result.economics.horizon_months)
+def clv_histogram(result: economics.CLVScenario, *, currency=NONE):
+    return charts.clv_histogram(
+        result.customers["clv"], horizon_months=result.economics.horizon_months, currency=currency
+    )
 
 
 def p_alive_figure(base: economics.ForecastBase, summary, unit: str):
@@ -182,18 +194,20 @@ def _segment_codes(base: economics.ForecastBase, segments: pd.Series):
     return forecast.group_codes(segments, base.customer_id)
 
 
-def predicted_vs_historical(result: economics.CLVScenario):
-    return charts.predicted_vs_historical(result.customers)
+def predicted_vs_historical(result: economics.CLVScenario, *, currency=NONE):
+    return charts.predicted_vs_historical(result.customers, currency=currency)
 
 
-def discount_sensitivity(base: economics.ForecastBase, econ: Economics):
-    return charts.sensitivity_chart(economics.sensitivity_to_discount(base, econ), "annual discount rate")
+def discount_sensitivity(base: economics.ForecastBase, econ: Economics, *, currency=NONE):
+    frame = economics.sensitivity_to_discount(base, econ)
+    return charts.sensitivity_chart(frame, "annual discount rate", currency=currency)
 
 
-def churn_sensitivity(base: economics.ForecastBase, econ: Economics, *others: economics.ForecastBase):
+def churn_sensitivity(base: economics.ForecastBase, econ: Economics, *others: economics.ForecastBase, currency=NONE):
     """``base`` and ``others`` are the bases for each of CHURN_STEPS, in order."""
     bases = dict(zip(CHURN_STEPS, (base, *others), strict=True))
-    return charts.sensitivity_chart(economics.sensitivity_to_churn(bases, econ), "churn multiplier", percent=False)
+    frame = economics.sensitivity_to_churn(bases, econ)
+    return charts.sensitivity_chart(frame, "churn multiplier", percent=False, currency=currency)
 
 
 def churn_what_if(base: economics.ForecastBase, econ: Economics, segments: pd.Series, *others) -> pd.DataFrame:
@@ -206,33 +220,34 @@ def sensitivity(result, base_for) -> list:
     """The value as the discount rate and as churn vary; returns the forecast bases of CHURN_STEPS."""
     e = result.economics
     left, right = st.columns(2)
-    left.plotly_chart(memo.of(discount_sensitivity, base_for(e.churn_multiplier), e), width="stretch")
+    money = session.currency()
+    left.plotly_chart(memo.of(discount_sensitivity, base_for(e.churn_multiplier), e, currency=money), width="stretch")
     bases = [base_for(k) for k in CHURN_STEPS]
-    right.plotly_chart(memo.of(churn_sensitivity, bases[0], e, *bases[1:]), width="stretch")
+    right.plotly_chart(memo.of(churn_sensitivity, bases[0], e, *bases[1:], currency=money), width="stretch")
     return bases
 
 
 def churn_by_segment(result, bases, segments: pd.Series) -> None:
     """What the churn multiplier does to each segment's value (the total alone hides who is at stake)."""
     e = result.economics
-    table = memo.of(churn_what_if, bases[0], e, segments, *bases[1:])
+    what_if = memo.of(churn_what_if, bases[0], e, segments, *bases[1:])
     st.markdown(
         f"**Churn what-if by RFM segment**: {e.horizon_months}-month value as fitted and at ×{e.churn_multiplier:g}"
     )
     if e.churn_multiplier == 1:
         st.caption("Move the churn multiplier to see which segments gain or lose value.")
-    st.dataframe(
-        table,
+    show_table(
+        what_if,
         width="stretch",
         column_config={
-            **{c: st.column_config.NumberColumn(format="%,.0f") for c in table.columns[:3]},
-            "change %": st.column_config.NumberColumn(format="percent"),
+            **{c: money_column(words(c), cents=False) for c in what_if.columns[:3]},
+            "change %": share_column("Change (%)"),
         },
     )
 
 
 def top_customers(result, boot) -> None:
-    table = (
+    top = (
         memo.of(forecast.top_customers, result.customers)
         if boot is None
         else forecast.top_customers(result.customers, boot)
@@ -240,20 +255,22 @@ def top_customers(result, boot) -> None:
     caption = "Top 100 customers by predicted CLV."
     if boot is not None:
         caption = (
-            forecast.interval_sentence(
-                "Customer base", result.economics.horizon_months, result.total_clv, boot.total_interval(), boot.level
+            md(
+                forecast.interval_sentence(
+                    "Customer base",
+                    result.economics.horizon_months,
+                    result.total_clv,
+                    boot.total_interval(),
+                    boot.level,
+                    currency=session.currency(),
+                )
             )
             + f" From {boot.resamples} refits{f' ({boot.failed} failed)' if boot.failed else ''}. "
             "Risk-adjusted CLV is each customer's 10th percentile."
         )
     st.markdown("**Top customers**")
     st.caption(caption)
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config=customer_columns(result.economics.horizon_months),
-    )
+    show_table(top, hide_index=True, width="stretch", column_config=customer_columns(result.economics.horizon_months))
 
 
 def formula_views(tx, econ: Economics) -> None:
@@ -265,16 +282,12 @@ def formula_views(tx, econ: Economics) -> None:
             st.info(str(exc))
             return
         margin, rate = econ.gross_margin, econ.annual_discount_rate
-        st.caption(md(inputs.sentence))
-        table = memo.of(economics.formula_table, inputs, margin, rate)
-        st.dataframe(
-            table,
-            hide_index=True,
-            width="stretch",
-            column_config={"CLV per customer": st.column_config.NumberColumn(format="%,.2f")},
-        )
+        st.caption(md(inputs.sentence) + f" Buyers spent {money_md(inputs.revenue_per_year, cents=True)} a year.")
+        formulas = memo.of(economics.formula_table, inputs, margin, rate)
+        show_table(formulas, hide_index=True, width="stretch", column_config={"CLV per customer": money_column("")})
         st.caption(
-            f"Every input per year: m = margin per year ({inputs.revenue_per_year * margin:,.2f}), r = yearly "
+            f"Every input per year: m = margin per year ({money_md(inputs.revenue_per_year * margin, cents=True)}), "
+            "r = yearly "
             f"retention ({inputs.retention:.1%}), c = yearly churn (1 − r), d = annual discount rate ({rate:.0%}), "
             "t in years."
         )

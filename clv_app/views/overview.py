@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from clv_app import session
-from clv_app.views.common import CARD_WIDTH, bootstrap, cards, format_value, model_line, money, steps
+from clv_app.views.common import CARD_WIDTH, bootstrap, cards, format_value, model_line, money, money_md, steps
 from clv_core.analysis import Analysis
 from clv_core.errors import ClvError
 
@@ -68,7 +68,7 @@ def base_value(analysis: Analysis) -> None:
     )
     right = st.container()
     right.markdown(
-        f"{boot.level * 100:.0f} % interval **{money(lo)} – {money(hi)}** ({boot.resamples} bootstrap refits); "
+        f"{boot.level * 100:.0f} % interval **{money_md(lo)} – {money_md(hi)}** ({boot.resamples} bootstrap refits); "
         f"{econ.gross_margin:.0%} gross margin, {econ.annual_discount_rate:.0%} annual discount rate, churn "
         f"×{econ.churn_multiplier:g}: set on the CLV forecast page."
         + (

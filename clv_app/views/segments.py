@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from clv_app import links, memo
+from clv_app import links, memo, session
 from clv_app.views.common import (
     CARD_WIDTH,
     SHOWN_ROWS,
@@ -25,6 +25,9 @@ from clv_app.views.common import (
     interval_sentences,
     md,
     money,
+    money_column,
+    money_md,
+    show_table,
 )
 from clv_core import budget, charts, export, segments
 from clv_core.analysis import Analysis
@@ -34,14 +37,14 @@ from clv_core.errors import ClvError
 def value_table(summary: pd.DataFrame, horizon_months: int, boot=None) -> None:
     if boot is not None:
         interval_sentences(summary, "total CLV", horizon_months, boot.level)
-    st.dataframe(summary, width="stretch", column_config=group_value_columns(summary, horizon_months, boot))
+    show_table(summary, width="stretch", column_config=group_value_columns(summary, horizon_months, boot))
 
 
 def budget_section(analysis: Analysis, summary: pd.DataFrame, table: pd.DataFrame, econ, boot) -> None:
     """What to do with each value group and what to spend on it: the actions, each group's response curve (its
     assumptions editable), the split that equalises marginal returns and stops where the next unit returns less
     than it costs, and, with the bootstrap refits, a split that trades expected return against its spread."""
-    st.dataframe(segments.default_actions(), hide_index=True, width="stretch")
+    show_table(segments.default_actions(), hide_index=True, width="stretch")
     st.markdown(
         "**How each group answers spend** (assumptions: edit them). Spend per customer turns a share of the group "
         "into *extra* customers who act because of it, fewer for each further unit; an extra customer is worth "
@@ -54,14 +57,19 @@ def budget_section(analysis: Analysis, summary: pd.DataFrame, table: pd.DataFram
         key="seg-response",
         disabled=["value group"],
         column_config={
+            "value group": st.column_config.TextColumn("Value group"),
             budget.ASSUMPTIONS[0]: st.column_config.NumberColumn(
-                "Reference spend per customer", min_value=0.01, format="%,.2f", help="A contact with its offer."
+                "Reference spend per customer",
+                min_value=0.01,
+                format=session.currency().column_format(),
+                help="A contact with its offer.",
             ),
             budget.ASSUMPTIONS[1]: st.column_config.NumberColumn(
                 "Extra response at that spend",
                 min_value=0.001,
                 max_value=1.0,
                 format="percent",
+                step=0.001,
                 help="Share of the group that acts because of that spend and would not have otherwise.",
             ),
             budget.ASSUMPTIONS[2]: st.column_config.NumberColumn(
@@ -69,12 +77,15 @@ def budget_section(analysis: Analysis, summary: pd.DataFrame, table: pd.DataFram
                 min_value=0.001,
                 max_value=1.0,
                 format="percent",
+                step=0.001,
                 help="The share no spend can exceed: the curve flattens towards it.",
             ),
         },
     )
     left, right = st.columns(2)
-    total = left.number_input("Total budget", 0.0, 1e9, 10_000.0, step=1_000.0, key="seg-budget", format="%.0f")
+    total = left.number_input(
+        session.currency().header("Total budget"), 0.0, 1e9, 10_000.0, step=1_000.0, key="seg-budget", format="%.0f"
+    )
     risk = right.slider(
         "Risk aversion",
         0.0,
@@ -100,21 +111,21 @@ def budget_section(analysis: Analysis, summary: pd.DataFrame, table: pd.DataFram
     budget_table(split)
     c1, c2 = st.columns(2)
     # a few groups: the split, the curves and the charts take milliseconds, nothing is kept
-    c1.plotly_chart(charts.response_curves_chart(curves, split), width="stretch")
+    c1.plotly_chart(charts.response_curves_chart(curves, split, currency=session.currency()), width="stretch")
     by_budget = budget.return_by_budget(curves, np.linspace(0, max(2 * split.stop_budget, 1.2 * total, 1.0), 41))
-    c2.plotly_chart(charts.budget_return_chart(by_budget, split), width="stretch")
+    c2.plotly_chart(charts.budget_return_chart(by_budget, split, currency=session.currency()), width="stretch")
 
 
 def budget_table(split) -> None:
     """The split per value group, its totals, and where to stop."""
-    st.dataframe(
+    show_table(
         split.table,
         width="stretch",
         column_config={
-            "budget": st.column_config.NumberColumn("Budget", format="%,.0f"),
-            "per customer": st.column_config.NumberColumn("Per customer", format="%,.2f"),
+            "budget": money_column("Budget", cents=False),
+            "per customer": money_column("Per customer"),
             "extra responders": st.column_config.NumberColumn("Extra responders", format="%,.0f"),
-            "incremental margin": st.column_config.NumberColumn("Incremental margin", format="%,.0f"),
+            "incremental margin": money_column("Incremental margin", cents=False),
             "average ROI": st.column_config.NumberColumn(
                 "Average ROI", format="%.2f×", help="Incremental margin ÷ budget."
             ),
@@ -143,14 +154,14 @@ def budget_table(split) -> None:
             )
     if split.kept > 0.5:
         st.markdown(
-            f"**Stop at {money(split.spent)}.** Past {money(split.stop_budget)} the next unit returns less than it "
-            f"costs in every group: {money(split.kept)} of the budget is better kept."
+            f"**Stop at {money_md(split.spent)}.** Past {money_md(split.stop_budget)} the next unit returns less "
+            f"than it costs in every group: {money_md(split.kept)} of the budget is better kept."
             + (" Risk aversion spends less still." if split.spent < split.stop_budget - 0.5 else "")
         )
     else:
         st.markdown(
             f"The whole budget is worth spending: its last unit returns {split.marginal_return:.2f}× what it costs; "
-            f"spending could go on up to {money(split.stop_budget)}."
+            f"spending could go on up to {money_md(split.stop_budget)}."
         )
     st.caption(
         "The split gives every group the same marginal return, so no unit could earn more elsewhere; the return "
@@ -183,7 +194,14 @@ def customer_filters(table: pd.DataFrame, attributes: tuple[str, ...]) -> dict:
     r = st.columns(3)
     top = max(float(table["clv"].max()) if len(table) else 1.0, 1.0)
     clv = links.initial("seg-f-clv", (0.0, top), bounds=(0.0, top))
-    chosen["clv_range"] = r[0].slider("CLV range", 0.0, top, clv, key="seg-f-clv")
+    chosen["clv_range"] = r[0].slider(
+        "CLV range",
+        0.0,
+        top,
+        clv,
+        key="seg-f-clv",
+        format=session.currency().column_format(),
+    )
     alive = links.initial("seg-f-alive", (0.0, 1.0), bounds=(0.0, 1.0))
     chosen["p_alive_range"] = r[1].slider("P(alive) range", 0.0, 1.0, alive, 0.05, key="seg-f-alive")
     chosen["slipping_only"] = links.switch(r[2].toggle, "Only valuable but slipping", key="seg-f-slip")
@@ -216,14 +234,17 @@ def customer_list_downloads(
         one = chosen.get("value_groups") or []
         label = one[0] if len(one) == 1 else "filtered"
     stamp, today = memo.of(export.fingerprint, filtered), dt.date.today()
+    meanings = segments.scored_columns(econ, tx.observation_end)
+    money = session.currency()
 
     def about() -> dict:
         decision = analysis.decision()
+        shown, said = export.in_currency(filtered, meanings, money)
         return export.assumptions(
             f"customer list: {label}",
-            filtered,
+            shown,
             fingerprint=tx.content_hash,
-            columns=segments.scored_columns(econ, tx.observation_end),
+            columns=said,
             fits=analysis.fits(),
             economics=econ,
             settings={
@@ -240,7 +261,7 @@ def customer_list_downloads(
     d1, d2, d3 = st.columns(3)
     d1.download_button(
         f"{verb} CSV ({len(filtered):,} rows)",
-        lambda: export.to_csv_bytes(filtered),
+        lambda: export.to_csv_bytes(export.in_currency(filtered, meanings, money)[0]),
         file_name=export.file_name(label, stamp, "csv", today=today),
         mime="text/csv",
         key=f"{key}-csv",
@@ -248,7 +269,7 @@ def customer_list_downloads(
     )
     d2.download_button(
         f"{verb} Excel ({len(filtered):,} rows)",
-        lambda: export.to_excel_bytes(filtered, about=about()),
+        lambda: export.to_excel_bytes(export.in_currency(filtered, meanings, money)[0], about=about()),
         file_name=export.file_name(label, stamp, "xlsx", today=today),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}-xlsx",
@@ -279,7 +300,7 @@ def rfm_alive_section(analysis: Analysis, table: pd.DataFrame, *, econ, cuts) ->
         or "customers"
     )
     cells = memo.of(segments.rfm_alive_matrix, table)
-    st.plotly_chart(memo.of(charts.rfm_alive_heatmap, cells, metric, h), width="stretch")
+    st.plotly_chart(memo.of(charts.rfm_alive_heatmap, cells, metric, h, currency=session.currency()), width="stretch")
     st.caption(
         "Rows: RFM segment (what customers did). Columns: the model's probability they are still active. "
         "Each cell: customers, then their predicted value. A cell is an action list below."
@@ -295,12 +316,12 @@ def rfm_alive_section(analysis: Analysis, table: pd.DataFrame, *, econ, cuts) ->
     action = segments.ALIVE_ACTIONS[segments.ALIVE_BANDS.index(band)]
     name = f"{rfm_segment}, {band}" if band.startswith("P(") else f"{rfm_segment}, P(alive) {band}"
     st.markdown(
-        f"**{md(name)}**: {len(cell):,} customers, {h}-month predicted value {cell['clv'].sum():,.0f}. "
+        f"**{md(name)}**: {len(cell):,} customers, {h}-month predicted value {money_md(cell['clv'].sum())}. "
         f"Suggested: {action}."
     )
     if cell.empty:
         return
-    st.dataframe(memo.of(head, cell), hide_index=True, width="stretch", height=220, column_config=customer_columns(h))
+    show_table(memo.of(head, cell), hide_index=True, width="stretch", height=220, column_config=customer_columns(h))
     customer_list_downloads(
         analysis,
         cell,
@@ -333,12 +354,12 @@ def migration_section(analysis: Analysis, econ, cuts) -> None:
         f"down {counts.get('down', 0):,}, same {counts.get('same', 0):,}, new {counts.get('new', 0):,}."
     )
     left, right = st.columns([2, 3])
-    left.dataframe(result.matrix, width="stretch")
+    show_table(result.matrix, where=left, width="stretch")
     right.plotly_chart(memo.of(charts.sankey_chart, result.matrix, result.date_a, result.date_b), width="stretch")
     st.markdown(f"**Customers who moved down** ({len(result.moved_down):,})")
     if len(result.moved_down) > SHOWN_ROWS:
         st.caption(f"The first {SHOWN_ROWS:,} are shown; the download has all of them.")
-    st.dataframe(memo.of(head, result.moved_down), hide_index=True, width="stretch")
+    show_table(memo.of(head, result.moved_down), hide_index=True, width="stretch")
     full_download(
         "Download the customers who moved down (CSV)",
         result.moved_down,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from clv_app import sources
-from clv_app.views.common import md
+from clv_app import session, sources
+from clv_app.views.common import md, money
 from clv_core import charts, contractual
 from clv_core.errors import ClvError
 
@@ -59,13 +59,13 @@ def subscription_mode(tx) -> None:
         return
     c = st.columns(3)
     periods = c[0].slider("Periods to project", len(survivors), 60, max(24, len(survivors)), key="sbg-periods")
-    margin = c[1].number_input("Margin per period", 0.0, 1e6, 10.0, key="sbg-margin")
-    rate = c[2].slider("Discount rate per period", 0.001, 0.10, 0.01, 0.001, format="%.3f", key="sbg-rate")
+    margin = c[1].number_input(session.currency().header("Margin per period"), 0.0, 1e6, 10.0, key="sbg-margin")
+    rate = c[2].slider("Discount rate per period", 0.001, 0.10, 0.01, 0.001, format="percent", key="sbg-rate")
     m = st.columns(4)
     m[0].metric("α", f"{result.alpha:.3f}")
     m[1].metric("β", f"{result.beta:.3f}")
     m[2].metric("Discounted expected lifetime", f"{result.discounted_expected_lifetime(rate):.2f} periods")
-    m[3].metric("CLV of a new subscriber", f"{result.clv(margin_per_period=margin, discount_rate=rate):,.2f}")
+    m[3].metric("CLV of a new subscriber", money(result.clv(margin_per_period=margin, discount_rate=rate), cents=True))
     st.plotly_chart(charts.retention_projection_chart(result.projection(periods)), width="stretch")
     st.caption(
         "Retention rises with tenure (the subscribers likely to cancel leave first): "

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from clv_app import memo
-from clv_app.views.common import CARD_WIDTH, cards, counts, md, model_line, steps
+from clv_app.views.common import CARD_WIDTH, cards, md, model_line, money, money_column, share_column, show_table, steps
 from clv_core import charts, survival
 from clv_core.analysis import Analysis
 from clv_core.errors import ClvError
@@ -84,9 +84,9 @@ def km_tables(km) -> None:
     left, right = st.columns([1, 2])
     medians = memo.of(survival.median_table, km)
     left.markdown("**Median lifetime** (not reached: more than half are still customers)")
-    left.dataframe(medians, width="stretch", column_config=counts(medians))
+    show_table(medians, where=left, width="stretch")
     right.markdown("**Customers still at risk** (observed and not yet churned)")
-    right.dataframe(km.at_risk, width="stretch", column_config=counts(km.at_risk))
+    show_table(km.at_risk, where=right, width="stretch")
 
 
 def cox_result(result) -> None:
@@ -101,7 +101,7 @@ def cox_result(result) -> None:
     st.markdown(md(result.ph_sentence))
     for note in result.notes:
         st.caption(note)
-    st.dataframe(
+    show_table(
         result.summary,
         width="stretch",
         column_config={c: st.column_config.NumberColumn(format="%.3f") for c in result.summary.columns},
@@ -114,24 +114,24 @@ def parametric_result(result) -> None:
         f"**{md(result.best)}** fits best (lowest AIC): median lifetime {best['median (days)']:,.0f} days; "
         f"within {int(result.horizon_days)} days a new customer stays {best.iloc[3]:,.0f} days on average."
     )
-    st.dataframe(result.table, hide_index=True, width="stretch")
+    show_table(result.table, hide_index=True, width="stretch")
 
 
 def survival_clv_result(value) -> None:
     c1, c2 = st.columns(2)
-    c1.metric(f"Expected revenue per new customer, {value.horizon_months} months", f"{value.value:,.2f}")
-    c2.metric("Revenue per active customer-month", f"{value.revenue_per_active_month:,.2f}")
+    c1.metric(f"Expected revenue per new customer, {value.horizon_months} months", money(value.value, cents=True))
+    c2.metric("Revenue per active customer-month", money(value.revenue_per_active_month, cents=True))
     st.caption(
         f"Σ over months of survival × revenue per active month, discounted at {value.annual_discount_rate:.0%} a year "
         f"({(1 + value.annual_discount_rate) ** (1 / 12) - 1:.3%} a month)."
     )
-    st.dataframe(
+    show_table(
         value.monthly,
         hide_index=True,
         width="stretch",
         column_config={
-            "month": st.column_config.NumberColumn("month ahead", format="%,d"),
-            "survival": st.column_config.NumberColumn("still a customer", format="percent"),
-            "expected revenue": st.column_config.NumberColumn("expected revenue per new customer", format="%,.2f"),
+            "month": st.column_config.NumberColumn("Month ahead", format="%,d"),
+            "survival": share_column("Still a customer"),
+            "expected revenue": money_column("Expected revenue per new customer"),
         },
     )

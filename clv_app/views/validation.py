@@ -5,18 +5,21 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from clv_app.views.common import money_column, share_column, show_table
+
 
 def metrics_table(metrics: pd.DataFrame) -> None:
     percent = ("purchases % error", "revenue % error", "top-decile precision", "top-decile recall")
-    st.dataframe(
+    show_table(
         metrics,
         width="stretch",
         column_config={
-            **{c: st.column_config.NumberColumn(format="percent") for c in percent},
+            **{c: share_column("") for c in percent},
             **{c: st.column_config.NumberColumn(format="%.3f") for c in metrics.columns if c not in percent},
             "holdout actual purchases": st.column_config.NumberColumn(format="%,.0f"),
             "holdout predicted purchases": st.column_config.NumberColumn(format="%,.0f"),
-            "holdout actual revenue": st.column_config.NumberColumn(format="%,.0f"),
-            "holdout predicted revenue": st.column_config.NumberColumn(format="%,.0f"),
+            "holdout actual revenue": money_column("", cents=False),
+            "holdout predicted revenue": money_column("", cents=False),
+            "MAE (spend)": money_column(""),
         },
     )

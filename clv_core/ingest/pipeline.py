@@ -144,6 +144,8 @@ class QualityReport:
     date_max: str | None
     observation_end: str | None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: The distinct values (up to 5) of a currency column, when the file has one.
+    currency_codes: tuple[str, ...] = ()
 
     @property
     def rows_dropped(self) -> int:
@@ -408,6 +410,7 @@ def clean(
         decimal_mark=amount_info.decimal_mark,
         thousands_separator=amount_info.thousands_separator,
         currencies=amount_info.currencies,
+        currency_codes=_currency_codes(frame),
         amount_from_price_quantity=from_pq,
         duplicates_policy=options.duplicates,
         duplicate_rows=duplicate_rows,
@@ -461,6 +464,14 @@ def _refuse_if_many(bad: np.ndarray, keep: np.ndarray, column: pd.Series, role: 
 
 
 _CURRENCY_COLUMNS = {"currency", "currencycode", "cur", "ccy", "waehrung", "währung"}
+
+
+def _currency_codes(frame: pd.DataFrame) -> tuple[str, ...]:
+    for column in frame.columns:
+        if normalise_name(column) in _CURRENCY_COLUMNS:
+            values = frame[column].dropna().astype(str).str.strip()
+            return tuple(sorted(set(values.head(100_000)) - {""}))[:5]
+    return ()
 
 
 def _check_currencies(currencies: tuple[tuple[str, int], ...], frame: pd.DataFrame) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.app.conftest import text_of
+from tests.conftest import amount, unescaped
 
 
 def open_page(app, page: str, sample: str | None = None):
@@ -18,9 +19,11 @@ def open_page(app, page: str, sample: str | None = None):
 def test_overview_shows_kpis_concentration_and_the_cohort_sentence_without_a_click(app):
     open_page(app, "pages/overview.py")
     text = text_of(app)
-    assert "Customers 23,570" in text and "Revenue 213,330" in text
+    assert "Customers 23,570" in text and "Revenue $213,330" in text
     assert "Share of revenue from the best customers" in text and "Top 10% of customers 50.9%" in text
-    assert re.search(r"At 12 months after acquisition, the newest cohort are worth [\d.,]+ per customer", text)
+    assert re.search(
+        r"At 12 months after acquisition, the newest cohort are worth \$[\d.,]+ per customer", unescaped(text)
+    )
     assert len(app.get("plotly_chart")) == 3
 
 
@@ -30,8 +33,9 @@ def test_overview_gives_the_base_value_with_its_interval_as_the_forecast_page_op
     app.toggle(key="overview-value").set_value(True).run()
     value = next(m.value for m in app.metric if m.label == "Customer-base value, next 12 months")
     sentence = next(m.value for m in app.markdown if "% interval" in m.value)
-    lo, hi = (float(x.replace(",", "")) for x in re.search(r"interval \*\*([\d,]+) – ([\d,]+)\*\*", sentence).groups())
-    point = float(value.replace(",", ""))
+    found = re.search(r"interval \*\*(\$[\d,]+) – (\$[\d,]+)\*\*", unescaped(sentence))
+    lo, hi = (amount(x) for x in found.groups())
+    point = amount(value)
     assert lo < hi and 0.8 * point < lo and hi < 1.2 * point
     assert any(
         c.value.startswith("Model: MBG/NBD for purchases, Gamma–Gamma for spend (the most accurate")
@@ -39,7 +43,7 @@ def test_overview_gives_the_base_value_with_its_interval_as_the_forecast_page_op
     )
     # CDNOW: MBG/NBD's base value, on every page that shows it (230,114 when its one repeat buyer whose repeat
     # orders came to 0 was valued at the population's mean spend, not at Gamma–Gamma's expectation for them)
-    assert value == "230,113"
+    assert value == "$230,113"
     app.switch_page("pages/forecast.py").run()  # the same figure the forecast page opens with
     assert next(m.value for m in app.metric if m.label.startswith("Base value (12 mo")) == value
     comparison = next(d.value for d in app.dataframe if "AIC" in d.value.columns).set_index("model")

@@ -9,6 +9,7 @@ import pytest
 
 from clv_core import economics, models
 from tests.app.conftest import text_of, upload
+from tests.conftest import unescaped
 
 
 def metric(app, label_start: str) -> str:
@@ -117,15 +118,15 @@ def test_bootstrap_gives_an_interval_for_the_total(forecast):
     forecast.selectbox(key="fc-boot").set_value(10).run()
     assert not forecast.exception
     assert any(
-        re.search(r"Customer base: 12-month value [\d,]+, 90 % interval [\d,]+–[\d,]+", c.value)
+        re.search(r"Customer base: 12-month value \$[\d,]+, 90 % interval \$[\d,]+–\$[\d,]+", unescaped(c.value))
         for c in forecast.caption
     )
     by_segment = next(d.value for d in forecast.dataframe if "total_lower" in d.value.columns)
     assert (by_segment["total_lower"] < by_segment["total_upper"]).all()
     top = by_segment.index[0]
-    assert any(m.value.startswith(f"- {top}: 12-month value") for m in forecast.markdown)
+    assert any(unescaped(m.value).startswith(f"- {top}: 12-month value") for m in forecast.markdown)
     forecast.slider(key="horizon").set_value(24).run()  # rescored from the same refits, for the new horizon
-    assert any(re.search(r"Customer base: 24-month value", c.value) for c in forecast.caption)
+    assert any(re.search(r"Customer base: 24-month value", unescaped(c.value)) for c in forecast.caption)
 
 
 def test_subscription_mode_reproduces_the_published_fit_and_reads_cohorts(app):

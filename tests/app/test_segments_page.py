@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from tests.conftest import amount, unescaped
+
 
 def test_segments_page_filters_and_exports_the_rows_it_shows(app):
     app.selectbox(key="data-sample").set_value("cdnow_sample").run()
@@ -18,12 +20,12 @@ def test_segments_page_filters_and_exports_the_rows_it_shows(app):
     # each segment's total with its bootstrap interval, in the table and in words for the top segments
     assert (summary["total_lower"] < summary["total_upper"]).all()
     top = summary.loc["Top value"]
-    words = f"Top value: 12-month value {top['total CLV']:,.0f}, 90 % interval {top['total_lower']:,.0f}–"
-    assert any(words in m.value for m in app.markdown)
+    words = f"Top value: 12-month value ${top['total CLV']:,.0f}, 90 % interval ${top['total_lower']:,.0f}–"
+    assert any(words in unescaped(m.value) for m in app.markdown)
     split = next(d.value for d in app.dataframe if "marginal ROI" in d.value.columns)
-    spend = float(next(m.value for m in app.metric if m.label == "Spend").replace(",", ""))
+    spend = amount(next(m.value for m in app.metric if m.label == "Spend"))
     assert split["budget"].sum() == pytest.approx(spend, abs=1) and spend <= 10_000 + 0.5
-    margin = float(next(m.value for m in app.metric if m.label == "Incremental margin").replace(",", ""))
+    margin = amount(next(m.value for m in app.metric if m.label == "Incremental margin"))
     assert margin == pytest.approx(split["incremental margin"].sum(), abs=1)
     spending = split["budget"] > 0
     marginal = split.loc[spending, "marginal ROI"]
@@ -54,7 +56,7 @@ def test_the_budget_stops_where_spend_stops_paying_and_risk_moves_it(app):
     assert len(app.get("plotly_chart")) >= 3  # value matrix, response curves, return by budget
     app.slider(key="seg-risk").set_value(1.0).run()
     assert not app.exception, app.exception
-    spread = float(next(m.value for m in app.metric if m.label == "Spread of the margin").replace(",", ""))
+    spread = amount(next(m.value for m in app.metric if m.label == "Spread of the margin"))
     assert spread > 0 and "Risk aversion spends less still." in next(
         m.value for m in app.markdown if m.value.startswith("**Stop at ")
     )

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from tests.conftest import amount
 from tests.e2e.conftest import wait_for_run
 
 pytestmark = pytest.mark.e2e
@@ -157,7 +158,7 @@ def test_moving_the_horizon_slider_updates_the_forecast(page, server):
     page.get_by_text("Base value (24 mo, extrapolated)").wait_for()  # CDNOW has 18 months of history
     wait_for_run(page)
     after = metric(page, "Base value (24 mo, extrapolated)")
-    assert float(after.replace(",", "")) > float(before.replace(",", ""))
+    assert amount(after) > amount(before)
     assert page.get_by_text("24 months is past the 18 months of history").count() == 1
     assert page.locator('[data-testid="stException"]').count() == 0
 

@@ -48,6 +48,25 @@ def test_clv_histogram_bins_every_customer_once():
     assert bars.y[-1] >= 10  # the top 1 % is in the last bar, not off the axis
 
 
+def test_money_axes_carry_the_currency_and_other_axes_do_not():
+    from clv_core.currency import KNOWN, NONE
+
+    data, name = sample_bytes("cdnow_sample")
+    table = build_cohorts(load(data, name), period="month")
+    eur, chf = KNOWN["EUR"], KNOWN["CHF"]
+    histogram = charts.clv_histogram(np.linspace(0, 100, 50), horizon_months=12, currency=eur).layout
+    assert histogram.xaxis.tickprefix == "€" and histogram.xaxis.title.text == "Predicted CLV (EUR)"
+    assert histogram.yaxis.tickprefix is None  # customers are counted, not paid
+    curves = charts.cohort_curves(table, currency=chf)
+    assert curves.layout.yaxis.ticksuffix == " CHF" and "%{y:,.2f} CHF" in curves.data[0].hovertemplate
+    revenue = charts.cohort_heatmap(table, "revenue_per_customer", currency=eur).data[0]
+    retention = charts.cohort_heatmap(table, "retention", currency=eur).data[0]
+    assert revenue.colorbar.tickprefix == "€" and "€%{z" in revenue.hovertemplate
+    assert not retention.colorbar.tickprefix and "€" not in retention.hovertemplate
+    plain = charts.clv_histogram(np.linspace(0, 100, 50), horizon_months=12, currency=NONE).layout.xaxis
+    assert plain.title.text == "Predicted CLV" and not plain.tickprefix
+
+
 def test_importing_charts_leaves_plotlys_default_template_alone():
     """Importing clv_core or building its figures must not restyle anyone else's (they used to make the house
     template plotly's default)."""

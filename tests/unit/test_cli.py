@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -182,10 +183,14 @@ def test_model_auto_is_the_validate_commands_winner_and_says_so(cdnow_sample_pat
 
 def test_report_writes_one_self_contained_html_file(cdnow_sample_path, tmp_path):
     out = tmp_path / "report.html"
-    result = run("report", str(cdnow_sample_path), "--out", str(out))
+    result = run("report", str(cdnow_sample_path), "--out", str(out), "--currency", "eur")
     assert result.returncode == 0, result.stderr
     page = out.read_text(encoding="utf-8")
     assert "<h2>Assumptions</h2>" in page and "CDNOW_sample.txt" in page and 'src="http' not in page
+    assert re.search(r"Customer-base value over 12 months: <b>€[\d,]+\.\d\d</b>", page)
+    refused = run("report", str(cdnow_sample_path), "--out", str(tmp_path / "x.html"), "--currency", "XX1")
+    assert refused.returncode == 2 and "Unknown currency 'XX1'" in refused.stderr
+    assert not (tmp_path / "x.html").exists()
 
 
 def _strict(text: str):
