@@ -116,6 +116,11 @@ def options_picker(current: IngestOptions) -> IngestOptions:
             index=at(("net", "drop", "keep"), current.returns),
             format_func={"net": "Net against the purchase", "drop": "Drop them", "keep": "Keep as negative rows"}.get,
             key="opt-returns",
+            help="Net: each refund is taken from the line it refunds: the same product in the same order (or the "
+            "order a C…, R… or -… id names), then the same product in earlier orders, the rest of that order, a "
+            "purchase of the same amount, then the latest purchases. A refund of a product the customer never "
+            "bought is left out and named in the report. Rows a Cancelled, is_return or transaction-type column "
+            "marks count as refunds too.",
         )
         zero = c2.selectbox(
             "Zero amounts",
@@ -236,9 +241,21 @@ def _detection_table(tx: Transactions) -> pd.DataFrame:
         "decimal mark": r.decimal_mark,
         "currency marks": ", ".join(f"{c} ({n:,} rows)" for c, n in r.currencies) or "none in the amounts",
         "time zone": r.timezone,
+        "order id": m.order_id or "–",
+        "product": m.product or "–",
         "returns": f"{r.return_rows:,} rows, policy: {r.returns_policy}",
-        "observation end": r.observation_end,
     }
+    if r.refund_flag_column:
+        rows["refunds marked by"] = f"column {r.refund_flag_column} ({r.refund_flag_rows:,} rows)"
+    if r.returns_policy == "net" and r.return_rows:  # the conservation check of netting
+        money = session.currency(tx).amount
+        rows["revenue kept"] = (
+            f"{money(r.revenue_kept, cents=True)} = purchases {money(r.purchases_amount, cents=True)} − refunds "
+            f"netted {money(r.refunds_netted, cents=True)}"
+        )
+        if r.refunds_unmatched:
+            rows["refunds left out"] = f"{r.refunds_unmatched.rows:,} found no purchase (see the notes)"
+    rows["observation end"] = r.observation_end
     return pd.DataFrame({"item": list(rows), "value": [str(v) for v in rows.values()]})
 
 

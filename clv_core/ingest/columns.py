@@ -150,7 +150,43 @@ _SYNONYMS = {
         "category",
         "itemname",
         "article",
+        "productcode",
+        "itemcode",
+        "articlenumber",
+        "ean",
+        "upc",
     },
+}
+
+#: Column names of a flag that marks cancellations and returns (values such as true/yes/1/x), and of a type column
+#: whose values say it (``return``, ``refund``, ``cancel``…).
+FLAG_COLUMNS = {
+    "cancelled",
+    "canceled",
+    "iscancelled",
+    "iscanceled",
+    "cancellation",
+    "cancel",
+    "returned",
+    "isreturn",
+    "isreturned",
+    "return",
+    "refund",
+    "refunded",
+    "isrefund",
+    "isrefunded",
+}
+TYPE_COLUMNS = {"type", "transactiontype", "txntype", "ordertype", "recordtype", "linetype", "kind"}
+
+#: Where a role's names come in kinds, the kinds in the order they are preferred: a product's code identifies it
+#: better than its name, and its name better than its category (an invoice-line export has both StockCode and
+#: Description: the code is the product). Two candidates of the best kind present stay ambiguous.
+_PREFERRED = {
+    "product": (
+        {"productid", "sku", "stockcode", "itemid", "productcode", "itemcode", "articlenumber", "ean", "upc"},
+        {"product", "item", "productname", "itemname", "description", "article"},
+        {"productcategory", "category"},
+    ),
 }
 
 #: A text column with at most this many distinct values is offered as an attribute (channel, country …).
@@ -209,10 +245,23 @@ def detect_columns(frame: pd.DataFrame, *, has_header: bool = True) -> MappingGu
                 candidates[role].append(col)
     if not has_header:
         candidates = _guess_from_content(frame)
+    named = {c for cols in candidates.values() for c in cols}  # a column named for a role is never an attribute
+    for role, kinds in _PREFERRED.items():
+        for names in kinds:
+            best = [c for c in candidates[role] if normalise_name(c) in names]
+            if best:
+                candidates[role] = best
+                break
     chosen = {role: cols[0] for role, cols in candidates.items() if len(cols) == 1}
     ambiguous = tuple(role for role, cols in candidates.items() if len(cols) > 1)
-    used = set(chosen.values()) | {c for cols in candidates.values() for c in cols}
-    attributes = tuple(c for c in frame.columns if c not in used and _is_categorical(frame[c]))
+    used = set(chosen.values()) | named
+    attributes = tuple(
+        c
+        for c in frame.columns
+        if c not in used
+        and normalise_name(c) not in FLAG_COLUMNS  # they mark refunds (clv_core.ingest.refunds)
+        and _is_categorical(frame[c])
+    )
     mapping = ColumnMapping(**chosen, attributes=attributes)
     return MappingGuess(
         mapping=mapping,

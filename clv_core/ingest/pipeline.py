@@ -13,6 +13,7 @@ from clv_core.ingest.amounts import parse_amounts
 from clv_core.ingest.columns import ColumnMapping, detect_columns, normalise_name, resolve_mapping, validate_mapping
 from clv_core.ingest.dates import AUTO, DAY_FIRST, MONTH_FIRST, parse_dates
 from clv_core.ingest.limits import DEFAULT_MAX_CELL_CHARS, DEFAULT_MAX_COLUMNS, DEFAULT_MAX_DECOMPRESSED_BYTES
+from clv_core.ingest.refunds import Netting, net_refunds, refund_flags
 from clv_core.ingest.sniff import RawTable, read_raw
 from clv_core.ingest.text import customer_codes, customer_date_order, text_ids
 
@@ -38,11 +39,13 @@ class IngestOptions:
     timezone : str
         Business time zone; timestamps with offsets are converted to it.
     returns : {"net", "drop", "keep"}
-        Negative amounts: net them against the purchase they refund, drop them, or keep them as rows.
+        Refunds (negative amounts, or rows a cancel/return column marks): net them against the purchase lines they
+        refund (:mod:`clv_core.ingest.refunds`), drop them, or keep them as negative rows.
     zero_amounts : {"keep", "drop"}
         Zero-value orders (free orders, samples) count as purchases when kept.
     duplicates : {"auto", "drop", "keep"}
-        Exact duplicates of (customer, timestamp, amount, order id, product, quantity). ``auto`` drops them when
+        Exact duplicates: rows equal in every column of the file (and so in customer, timestamp, amount, order id,
+        product and quantity; two lines of one order for different products are two lines). ``auto`` drops them when
         an order id or a time of day tells orders apart, and otherwise keeps them (two identical purchases on
         one day can be two real orders) and reports them.
     min_date : str
@@ -146,6 +149,15 @@ class QualityReport:
     notes: tuple[str, ...] = field(default_factory=tuple)
     #: The distinct values (up to 5) of a currency column, when the file has one.
     currency_codes: tuple[str, ...] = ()
+    #: The conservation check of refund netting: revenue kept = purchases − refunds netted (policy "net").
+    purchases_amount: float = 0.0
+    refunds_netted: float = 0.0
+    revenue_kept: float = 0.0
+    #: Refunds (or the part of one) that found no purchase to net against: left out, with up to three examples.
+    refunds_unmatched: DroppedRows | None = None
+    #: The column that marks cancellations and returns, when the file has one, and the rows it marks.
+    refund_flag_column: str | None = None
+    refund_flag_rows: int = 0
 
     @property
     def rows_dropped(self) -> int:
@@ -155,16 +167,18 @@ class QualityReport:
         """A JSON-ready dictionary (the CLI's ``--report`` file and the app's download)."""
         out = asdict(self)
         out["rows_dropped"] = self.rows_dropped
-        out["dropped"] = [
-            {"reason": d.reason, "rows": d.rows, "examples": [{"row": r, "value": v} for r, v in d.examples]}
-            for d in self.dropped
-        ]
+        out["dropped"] = [_dropped_dict(d) for d in self.dropped]
+        out["refunds_unmatched"] = _dropped_dict(self.refunds_unmatched) if self.refunds_unmatched else None
         for key in ("date_formats", "currencies"):
             out[key] = [{"name": k, "rows": n} for k, n in getattr(self, key)]
         out["sheets"] = list(self.sheets)
         out["columns_in_file"] = list(self.columns_in_file)
         out["notes"] = list(self.notes)
         return out
+
+
+def _dropped_dict(d: DroppedRows) -> dict:
+    return {"reason": d.reason, "rows": d.rows, "examples": [{"row": r, "value": v} for r, v in d.examples]}
 
 
 @dataclass(frozen=True)
@@ -319,6 +333,9 @@ def clean(
     drop(future, f"future-dated (after {today.date()})", date_col)
 
     table = pd.DataFrame({"date": dates.values, "amount": amount.values}, copy=False)
+    flag_column, flagged = refund_flags(frame)
+    if flagged is not None:  # a marked row is a refund of its amount, whatever its sign
+        table["amount"] = np.where(flagged, -np.abs(table["amount"].to_numpy()), table["amount"].to_numpy())
     for role in ("order_id", "product"):
         col = getattr(mapping, role)
         if col:
@@ -326,7 +343,7 @@ def clean(
     if mapping.quantity:
         table["quantity"] = parse_amounts(frame[mapping.quantity]).values.to_numpy()
     attributes = []
-    for col in mapping.attributes:
+    for col in (c for c in mapping.attributes if c != flag_column):
         label = col if col not in _CANONICAL else f"{col} (attribute)"
         table[label] = text_ids(frame[col]).fillna(_BLANK_ATTRIBUTE).to_numpy()
         attributes.append(label)
@@ -341,6 +358,8 @@ def clean(
         order = customer_date_order(codes, table["date"].to_numpy()[rows])
         pick = rows if order is None else rows[order]
         del rows, order
+    #: each row's position in the file (None: the same as in the table), for duplicates and the report's examples
+    source = pick
     if pick is not None:
         table = table.take(pick)
         table.index = pd.RangeIndex(len(table))  # not reset_index(): that copies every column once more
@@ -351,7 +370,7 @@ def clean(
     del codes
 
     key = [c for c in (_CODE, "date", "amount", "order_id", "product", "quantity") if c in table]
-    dup = _duplicates(table, key)
+    dup = _duplicates(table, key, frame, source)
     duplicate_rows = int(dup.sum())
     has_time = bool((table["date"] != table["date"].dt.normalize()).any())
     drop_duplicates = options.duplicates == "drop" or (
@@ -359,8 +378,11 @@ def clean(
     )
     if drop_duplicates and duplicate_rows:
         table = table.loc[~dup].reset_index(drop=True)
+        source = (np.arange(len(dup)) if source is None else source)[~dup]
+    del dup
 
-    table, returns = _apply_returns(table, options.returns)
+    table, returns = _apply_returns(table, options.returns, source)
+    del source
     zero = table["amount"].to_numpy() == 0
     zero_rows = int(zero.sum())
     if options.zero_amounts == "drop" and zero_rows:
@@ -384,6 +406,9 @@ def clean(
     notes.extend(
         _notes(dates.info, amount_info, from_pq, options, returns, duplicate_rows, drop_duplicates, zero_rows, outliers)
     )
+    if flag_column is not None:
+        notes.append(f"{int(flagged.sum()):,} rows marked as cancellations or returns in column {flag_column!r}.")
+    netting: Netting | None = returns.get("netting")
     report = QualityReport(
         source_name=raw.source_name,
         file_format=raw.file_format,
@@ -426,6 +451,16 @@ def clean(
         date_max=str(table["date"].max().date()),
         observation_end=str(observation_end.date()),
         notes=tuple(notes),
+        purchases_amount=netting.purchases_amount if netting else 0.0,
+        refunds_netted=netting.netted_amount if netting else 0.0,
+        revenue_kept=netting.revenue_kept if netting else 0.0,
+        refunds_unmatched=(
+            DroppedRows("refund with no purchase to net against", netting.unmatched_rows, netting.unmatched_examples)
+            if netting and netting.unmatched_rows
+            else None
+        ),
+        refund_flag_column=flag_column,
+        refund_flag_rows=int(flagged.sum()) if flagged is not None else 0,
     )
     return Transactions(
         data=table,
@@ -483,9 +518,11 @@ def _check_currencies(currencies: tuple[tuple[str, int], ...], frame: pd.DataFra
         )
 
 
-def _duplicates(table: pd.DataFrame, key: list[str]) -> np.ndarray:
-    """Rows that repeat an earlier row on every ``key`` column. The table is in customer and date order, so
-    copies are neighbours: only rows sharing customer and timestamp with a neighbour are compared."""
+def _duplicates(table: pd.DataFrame, key: list[str], frame: pd.DataFrame, source: np.ndarray | None) -> np.ndarray:
+    """Rows that repeat an earlier row on every ``key`` column and on every column of the file (``frame``; row
+    ``source[i]`` made table row ``i``): two lines of one order for different products, or with a different
+    description, are two lines. The table is in customer and date order, so copies are neighbours: only rows
+    sharing customer and timestamp with a neighbour are compared."""
     code, date = table[_CODE].to_numpy(), table["date"].to_numpy()
     same = np.zeros(len(table), dtype=bool)
     same[1:] = (code[1:] == code[:-1]) & (date[1:] == date[:-1])
@@ -493,45 +530,28 @@ def _duplicates(table: pd.DataFrame, key: list[str]) -> np.ndarray:
     shared[:-1] |= same[1:]
     dup = np.zeros(len(table), dtype=bool)
     candidates = np.flatnonzero(shared)
-    if candidates.size:
-        dup[candidates] = table.iloc[candidates].duplicated(subset=key, keep="first").to_numpy()
+    if candidates.size:  # first on our columns, then, for the few that repeat there, on every column of the file
+        lines = table.iloc[candidates][key].reset_index(drop=True)
+        repeated = lines.duplicated(keep=False).to_numpy()
+        candidates, lines = candidates[repeated], lines.loc[repeated].reset_index(drop=True)
+        if candidates.size:
+            raw = frame.iloc[candidates if source is None else source[candidates]].reset_index(drop=True)
+            raw.columns = [f"file: {i}" for i in range(raw.shape[1])]  # file names may repeat or clash with ours
+            dup[candidates] = pd.concat([lines, raw.astype(str)], axis=1).duplicated(keep="first").to_numpy()
     return dup
 
 
-def _apply_returns(table: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, dict]:
-    """Apply the returns policy. ``net`` subtracts each refund from the purchase it refunds: the same order id
-    when there is one, else the customer's latest purchase on or before the refund. Purchases refunded in full
-    are removed; refunds with nothing to net against are dropped and counted."""
+def _apply_returns(table: pd.DataFrame, policy: str, source: np.ndarray | None) -> tuple[pd.DataFrame, dict]:
+    """Apply the returns policy: ``net`` (:mod:`clv_core.ingest.refunds`), ``drop`` or ``keep`` the refunds."""
     negative = table["amount"].to_numpy() < 0
     info = {"rows": int(negative.sum()), "amount": float(-table.loc[negative, "amount"].sum())}
     if not negative.any() or policy == "keep":
         return table, info
     if policy == "drop":
         return table.loc[~negative].reset_index(drop=True), info
-    purchases, returns = table.loc[~negative], table.loc[negative]
-    target = pd.Series(np.nan, index=returns.index)
-    if "order_id" in table:
-        with_id = purchases.loc[purchases["order_id"] != ""].reset_index()
-        first_row = with_id.drop_duplicates([_CODE, "order_id"]).set_index([_CODE, "order_id"])
-        keys = pd.MultiIndex.from_frame(returns[[_CODE, "order_id"]])
-        target[:] = first_row["index"].reindex(keys).to_numpy(dtype=float)
-    rest = target.isna().to_numpy()
-    if rest.any():
-        left = returns.loc[rest, [_CODE, "date"]].reset_index().sort_values("date", kind="stable")
-        right = purchases[[_CODE, "date"]].reset_index().rename(columns={"index": "target"})
-        right = right.sort_values("date", kind="stable")
-        asof = pd.merge_asof(left, right, on="date", by=_CODE, direction="backward")
-        target.loc[asof["index"].to_numpy()] = asof["target"].to_numpy(dtype=float)
-    matched = target.notna()
-    info["unmatched"] = int((~matched).sum())
-    refunds = returns.loc[matched, "amount"].groupby(target[matched].astype(int)).sum()
-    amounts = table["amount"].copy()
-    amounts.loc[refunds.index] += refunds.to_numpy()
-    refunded_in_full = np.zeros(len(table), dtype=bool)
-    refunded_in_full[refunds.index.to_numpy()] = amounts.loc[refunds.index].to_numpy() <= 0
-    info["fully_refunded"] = int(refunded_in_full.sum())
-    out = table.assign(amount=amounts).loc[~negative & ~refunded_in_full]
-    return out.reset_index(drop=True), info
+    table, netting = net_refunds(table, _CODE, source)
+    info.update(netting=netting, unmatched=netting.unmatched_rows, fully_refunded=netting.fully_refunded)
+    return table, info
 
 
 def _notes(dinfo, ainfo, from_pq, options, returns, duplicate_rows, dropped_dupes, zero_rows, outliers) -> list[str]:
@@ -561,10 +581,10 @@ def _notes(dinfo, ainfo, from_pq, options, returns, duplicate_rows, dropped_dupe
         notes.append("Currency symbols removed: " + ", ".join(f"{c} ({n:,} rows)" for c, n in ainfo.currencies) + ".")
     if duplicate_rows:
         if dropped_dupes:
-            notes.append(f"{duplicate_rows:,} exact duplicate rows (same customer, time, amount and order) removed.")
+            notes.append(f"{duplicate_rows:,} exact duplicate rows (every column of the file the same) removed.")
         else:
             notes.append(
-                f"{duplicate_rows:,} rows repeat another row exactly (same customer, day and amount). They were kept: "
+                f"{duplicate_rows:,} rows repeat another row exactly (every column the same). They were kept: "
                 "without an order id or a time of day they may be separate orders. Choose 'drop' if they are copies."
             )
     if returns["rows"]:
@@ -574,9 +594,27 @@ def _notes(dinfo, ainfo, from_pq, options, returns, duplicate_rows, dropped_dupe
             "keep": "kept as negative rows",
         }[options.returns]
         notes.append(f"{returns['rows']:,} returns/refunds totalling {returns['amount']:,.2f} {what}.")
-        if options.returns == "net" and returns.get("unmatched"):
-            notes.append(f"{returns['unmatched']:,} refunds had no earlier purchase to net against and were dropped.")
-        if options.returns == "net" and returns.get("fully_refunded"):
+        if netting := returns.get("netting"):
+            notes.append(
+                "Each refund was matched to the same product in the same order (or the order a C…, R… or -… "
+                "order id names), then the same product in earlier orders, then the rest of that order, then a "
+                "purchase of the same amount, then the latest purchases; one larger than the line it hits takes "
+                "the rest from the next."
+            )
+            if netting.referenced_orders:
+                notes.append(f"Refunds that name the order they cancel (C…, R… or -…): {netting.referenced_orders:,}.")
+            notes.append(
+                f"Revenue kept {netting.revenue_kept:,.2f} = purchases {netting.purchases_amount:,.2f} − refunds "
+                f"netted {netting.netted_amount:,.2f}."
+            )
+            if netting.unmatched_rows:
+                named = "; ".join(f"row {r}: {v}" for r, v in netting.unmatched_examples)
+                notes.append(
+                    f"{netting.unmatched_rows:,} refund{'s' if netting.unmatched_rows != 1 else ''} "
+                    f"({netting.unmatched_amount:,.2f} in all) found no purchase to net against and "
+                    f"{'were' if netting.unmatched_rows != 1 else 'was'} left out ({named})."
+                )
+        if returns.get("fully_refunded"):
             notes.append(f"{returns['fully_refunded']:,} purchases were refunded in full and removed.")
     if zero_rows:
         verb = "dropped" if options.zero_amounts == "drop" else "kept (they count as purchases)"

@@ -223,3 +223,28 @@ def test_a_shared_link_opens_the_same_view_and_the_address_follows_it(page, serv
     wait_for_run(page)
     page.wait_for_url(re.compile(r"horizon=18"))
     assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_an_invoice_line_export_uploads_with_no_options_set(page, server, tmp_path):
+    """The Online Retail shape built from the CDNOW sample (tests/unit/test_invoice_lines.py): cancellations,
+    partial returns, guest rows, float ids, m/d/yyyy h:mm dates and a refund of a product never bought."""
+    from tests.conftest import DATASETS, load
+    from tests.unit.test_invoice_lines import invoice_file
+
+    cdnow = load((DATASETS / "CDNOW_sample.txt").read_bytes(), "CDNOW_sample.txt").data
+    data, foreign = invoice_file(cdnow, partial_returns=True, foreign_refund=True)
+    path = tmp_path / "Online Retail.csv"
+    path.write_bytes(data)
+    upload(page, server, path)
+    page.get_by_text(re.compile(r"^Revenue kept ")).first.wait_for()
+    wait_for_run(page)
+    assert metric(page, "Customers") == f"{cdnow['customer_id'].nunique():,}"
+    assert metric(page, "Rows dropped") == f"{-(-len(cdnow) // 100)}"  # the guest rows: one every 100 invoices
+    page.get_by_text(f"{foreign} refunds (").first.wait_for()  # named, not netted against other purchases
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name=re.compile("Download the quality report")).click()
+    report = json.loads(Path(download.value.path()).read_text())
+    assert report["mapping"]["product"] == "StockCode" and report["mapping"]["order_id"] == "InvoiceNo"
+    assert report["revenue_kept"] == pytest.approx(cdnow["amount"].sum(), rel=1e-9)
+    assert report["refunds_unmatched"]["rows"] == foreign and report["duplicate_rows"] == 1
