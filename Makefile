@@ -4,6 +4,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+RUNTIME := $(VENV)/.installed-runtime
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT   ?= 8501
@@ -11,17 +12,22 @@ PORT   ?= 8501
 # can reach the port.
 ADDRESS ?= 127.0.0.1
 
-.PHONY: install run test lint audit format unit app e2e chromium postgres java bench clean
+.PHONY: lock install run test lint audit format unit app e2e chromium postgres java bench clean
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+# make run installs the app's runtime set only; make test adds Spark, the test tools and the build backend.
+$(RUNTIME): requirements.txt requirements-postgres.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME) requirements-dev.txt requirements-spark.txt
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(RUNTIME)
 	$(PY) -m clv_app.serve --server.address $(ADDRESS) --server.port $(PORT)
 
 chromium:
@@ -51,6 +57,14 @@ format: $(STAMP)
 
 audit: $(STAMP)
 	$(PY) scripts/audit.py
+
+# The lock files: every package, pinned with its hashes, for reproducible deployments
+# (pip install --require-hashes -r requirements.lock). Run after changing a requirements file; a test checks they agree.
+LOCK := uv pip compile --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 -q
+lock: $(STAMP)
+	$(PY) -m pip install --quiet uv
+	$(VENV)/bin/$(LOCK) requirements.txt -o requirements.lock
+	$(VENV)/bin/$(LOCK) requirements.txt requirements-dev.txt -o requirements-dev.lock
 
 # Unit and app tests on both cores (pytest-xdist); the browser tests after them, alone, so a loaded machine
 # cannot slow the real server they drive.

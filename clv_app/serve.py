@@ -11,13 +11,27 @@ finds it done. ``make run`` starts the app this way; ``[limits] warm_up = false`
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import sys
 import threading
 import time
 from pathlib import Path
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+
+def app_path() -> Path:
+    """``app.py`` of this checkout, or the copy an installed wheel carries (package ``clv_studio_site``, with its
+    pages/, .streamlit/config.toml and assets/ beside it: Streamlit reads the config next to the script)."""
+    checkout = Path(__file__).resolve().parent.parent / "app.py"
+    if checkout.exists():
+        return checkout
+    spec = importlib.util.find_spec("clv_studio_site")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("error: the app's files (app.py, pages/) are not installed; reinstall clv-studio.")
+    return Path(next(iter(spec.submodule_search_locations))) / "app.py"
+
+
+APP = app_path()
 _log = logging.getLogger(__name__)
 
 

@@ -1,4 +1,5 @@
-"""``python -m clv_core``: the app's computations for batch use.
+"""``clv-studio`` (or ``python -m clv_core``): the app's computations for batch use, and ``clv-studio app`` to
+start the dashboard.
 
 Input files are read exactly as the Data page reads them. A user error prints one ``error: …`` line on stderr
 and exits with status 2; anything else is a bug and shows its traceback.
@@ -10,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from clv_core import __version__
 from clv_core.analysis import AUTO, CHOICES, Analysis
 from clv_core.contractual import fit_sbg
 from clv_core.economics import Economics
@@ -37,9 +39,19 @@ SUMMARY_COLUMNS = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m clv_core", description="CLV Studio from the command line.")
+def build_parser(prog: str = "python -m clv_core") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="CLV Studio from the command line.")
+    parser.add_argument("--version", action="version", version=f"CLV Studio {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    app = sub.add_parser(
+        "app",
+        help="start the dashboard on http://127.0.0.1:8501 (the bundled sample prepared as it starts)",
+        description="Start the dashboard, as make run does. Further options go to Streamlit, e.g. "
+        "--server.port 8600 or --server.address 0.0.0.0 (without sign-in configured the app is open to anyone "
+        "who can reach the port).",
+    )
+    app.add_argument("streamlit_options", nargs=argparse.REMAINDER, help="options for streamlit run")
+    app.set_defaults(func=_app)
     summary = sub.add_parser(
         "summary",
         help="per-customer summary (frequency, recency, T, monetary value …) as CSV",
@@ -390,9 +402,25 @@ def _retention(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _app(args: argparse.Namespace) -> int:
+    from clv_app import serve
+
+    serve.main(args.streamlit_options)
+    return 0
+
+
+def entry_point() -> None:
+    """The ``clv-studio`` console script."""
+    sys.exit(main(prog="clv-studio"))
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m clv_core") -> int:
+    parser = build_parser(prog)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "app":  # what argparse did not take (--server.port 8600 …) goes to Streamlit
+        args.streamlit_options = [*rest, *args.streamlit_options]
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return args.func(args)
     except ClvError as exc:

@@ -26,3 +26,31 @@ class DataQualityError(ClvError):
 class ServerBusyError(ClvError):
     """The server stayed too busy to start the work; it says nothing about the data (a model decision must not
     fall back on it)."""
+
+
+class MissingExtraError(ClvError):
+    """A feature whose library is an optional extra that is not installed."""
+
+
+def require(module: str, extra: str, feature: str):
+    """``import module``, or one line saying what to install: the extra for an installed copy, the requirements
+    file for a checkout.
+
+    >>> require("json", "spark", "Spark").__name__
+    'json'
+    >>> try:
+    ...     require("no_such_module_here", "spark", "The Spark engine")
+    ... except MissingExtraError as exc:
+    ...     print(exc)
+    The Spark engine needs the 'spark' extra: pip install 'clv-studio[spark]' (in a checkout: pip install -r
+    requirements-spark.txt).
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtraError(
+            f"{feature} needs the '{extra}' extra: pip install 'clv-studio[{extra}]' "
+            f"(in a checkout: pip install -r requirements-{extra}.txt)."
+        ) from None

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from clv_core.economics import Economics
-from clv_core.errors import ClvError
+from clv_core.errors import ClvError, require
 from clv_core.forecast import score_table
 from clv_core.models import FitResult, fit_purchases, fit_spend
 from clv_core.summary import TIME_UNITS, CustomerSummary
@@ -30,7 +30,7 @@ SCORE_SCHEMA = "customer_id string, p_alive double, expected_purchases double, e
 def session(master: str | None = None):
     """A Spark session in UTC (dates are business days, never shifted by the machine's zone), with Arrow for
     pandas exchange and no web UI."""
-    from pyspark.sql import SparkSession
+    SparkSession = require("pyspark.sql", "spark", "The Spark engine").SparkSession
 
     # Python workers run this interpreter (with clv_core's dependencies) unless the cluster says otherwise
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

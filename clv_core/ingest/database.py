@@ -49,7 +49,7 @@ from urllib.parse import unquote
 
 import pandas as pd
 
-from clv_core.errors import ClvError, ColumnMappingError
+from clv_core.errors import ClvError, ColumnMappingError, require
 from clv_core.ingest.limits import DEFAULT_MAX_COLUMNS
 from clv_core.ingest.sniff import RawTable
 
@@ -290,7 +290,7 @@ def read_database(
     if not (table or query or "").strip():
         raise ClvError("Give the table name." if query is None else "Give the query.")
     target = parse_url(url, trusted=trusted)
-    import psycopg
+    psycopg = require("psycopg", "postgres", "Reading from PostgreSQL")
     from psycopg import sql
 
     if table is not None:
