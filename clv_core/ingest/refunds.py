@@ -92,7 +92,7 @@ def net_refunds(table: pd.DataFrame, code: str, rows: np.ndarray | None) -> tupl
     customer = table[code].to_numpy()
     stamps = table["date"].to_numpy().view(np.int64)
     orders, refund_orders, referenced = _order_codes(table, negative)
-    products = _codes(table["product"]) if "product" in table else np.full(len(table), -1)
+    products = _codes(table["product"])[0] if "product" in table else np.full(len(table), -1)
     starts = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]])
     ends = np.r_[starts[1:], len(customer)]
     owner = np.searchsorted(starts, refund_rows, side="right") - 1
@@ -165,38 +165,35 @@ def _candidates(r, s, e, stamps, remaining, negative, orders, products, order, d
     return out
 
 
-def _codes(values: pd.Series) -> np.ndarray:
-    """Integer codes of text values; -1 for "" (unknown)."""
+def _codes(values) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of text values (-1 for "", unknown) and the distinct values they index."""
     codes, uniques = pd.factorize(values)
     blank = np.flatnonzero(uniques == "")
     if blank.size:
         codes = np.where(codes == blank[0], -1, codes)
-    return codes
+    return codes, uniques
 
 
 def _order_codes(table: pd.DataFrame, negative: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Each row's order code, each refund's order code (the order its id names when that order is in the file), and
     how many refunds named another order."""
-    n = len(table)
     if "order_id" not in table:
-        blank = np.full(n, -1)
+        blank = np.full(len(table), -1)
         return blank, blank, 0
     ids = table["order_id"].astype(str).to_numpy(dtype=object)
+    codes, uniques = _codes(ids)
     purchase_ids = set(ids[~negative]) - {""}
-    refund_ids = ids.copy()
+    position = pd.Index(uniques)
+    refund_codes = codes.copy()
     referenced = 0
     for i in np.flatnonzero(negative):
         if ids[i] in purchase_ids:
             continue
         m = _CANCEL_PREFIX.match(ids[i])
         if m and m.group(1) in purchase_ids:
-            refund_ids[i] = m.group(1)
+            refund_codes[i] = position.get_loc(m.group(1))
             referenced += 1
-    codes, uniques = pd.factorize(np.concatenate([ids, refund_ids]))
-    blank = np.flatnonzero(uniques == "")
-    if blank.size:
-        codes = np.where(codes == blank[0], -1, codes)
-    return codes[:n], codes[n:], referenced
+    return codes, refund_codes, referenced
 
 
 def _describe(table: pd.DataFrame, r: int, amount: float, short: float) -> str:
