@@ -82,3 +82,53 @@ def test_a_header_read_apart_is_in_no_column_and_its_rows_keep_their_codes():
     assert names == ["id", "date", "amount"] and len(frame) == 1_000
     assert "id" not in set(frame[0].cat.categories)
     assert frame[0].astype(str).tolist() == [str(i % 5) for i in range(1_000)]
+
+
+def _ids(values: list[str]):
+    """A column of ids read as the reader holds it before encoding: strings in several blocks."""
+    import pyarrow as pa
+
+    half = len(values) // 2
+    return pa.chunked_array([pa.array(values[:half], pa.string()), pa.array(values[half:], pa.string())])
+
+
+RNG = np.random.default_rng(7)
+ID_COLUMNS = {
+    "integers": ([str(v) for v in RNG.integers(1, 10**9, 30_000)], True),
+    "zero-padded integers": ([f"{v:07d}" for v in RNG.integers(0, 10**5, 30_000)], True),
+    "one width of text": ([f"C{v:08d}" for v in RNG.integers(0, 10**6, 30_000)], True),
+    "007 alone": ([str(v) for v in RNG.integers(100, 10**6, 30_000)] + ["007"], True),
+    "7 and 007 both": ([str(v) for v in RNG.integers(1, 10**6, 30_000)] + ["7", "007"], False),
+    "a blank id": ([str(v) for v in RNG.integers(1, 10**6, 30_000)] + [""], False),
+    "varying widths of text": ([f"C{v}" for v in RNG.integers(0, 10**6, 30_000)], False),
+    "more than 8 varying bytes": ([f"{v:012x}" for v in RNG.integers(0, 10**12, 30_000)], False),
+    "not ASCII": ([f"Ü{v:06d}" for v in RNG.integers(0, 10**6, 30_000)], False),
+    "a number past 18 digits": ([str(v) for v in RNG.integers(1, 10**9, 30_000)] + ["1" * 19], False),
+}
+
+
+@pytest.mark.parametrize("name", list(ID_COLUMNS))
+def test_id_columns_encode_as_arrow_would_whichever_way_is_taken(name):
+    """Integer-hashed ids (the fast way, taken where it is exact) have Arrow's codes and categories: first
+    appearance order, each distinct text its own category, 7 and 007 two ids."""
+    import pyarrow.compute as pc
+
+    from clv_core.ingest.sniff import _categorical, _encoded, _integer_coded
+
+    values, fast = ID_COLUMNS[name]
+    column = _ids(values)
+    assert (_integer_coded(column) is not None) == fast
+    ours, arrow = _encoded(column), _categorical(pc.dictionary_encode(column))
+    assert list(ours.categories) == list(arrow.categories)
+    assert np.array_equal(ours.codes, arrow.codes)
+    assert np.asarray(ours).tolist() == values
+
+
+def test_a_file_of_many_integer_ids_reads_as_pandas_reads_it():
+    ids = RNG.integers(1, 10**6, 50_000)
+    ids[:3] = [5, 5, 42]
+    data = b"id,amount\n" + b"".join(b"%d,%d\n" % (v, v % 9) for v in ids) + b"0005,1\n"
+    frame, _ = _read_csv_arrow(data, ",", 2, header=True)
+    theirs = _read_csv_pandas(data, ",", Limits())
+    assert frame[0].astype(str).tolist() == theirs[0].iloc[1:].tolist()
+    assert frame[0].iloc[-1] == "0005" and frame[0].iloc[0] == "5"
