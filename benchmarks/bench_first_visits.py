@@ -8,8 +8,10 @@ and on (the default), in the same run:
 * ``after Data``: the visitor opens the app (the Data page), reads it for a few seconds, then clicks the page in the
   navigation, in the same session, as most visits go.
 
-Per page: seconds until its title shows ("first paint") and until its last section is drawn and the script run has
-ended ("complete"). Usage: python benchmarks/bench_first_visits.py [--read-seconds 5] [--pages forecast validation]
+Per page: seconds until its title shows ("paint"), until its first figure (a card, table or chart: what a visitor
+reads first) and until its last section is drawn and the script run has ended ("complete").
+
+Usage: python benchmarks/bench_first_visits.py [--read-seconds 5] [--pages forecast validation]
 """
 
 from __future__ import annotations
@@ -47,17 +49,27 @@ def fresh_server(warm_up: bool):
         yield url
 
 
-def _until_drawn(page, path: str, start: float) -> tuple[float, float]:
+#: What a visitor first reads on a page: a figure card, a table or a chart in the main area.
+CONTENT = ", ".join(
+    f'[data-testid="stMain"] [data-testid="{kind}"]' for kind in ("stMetric", "stDataFrame", "stPlotlyChart")
+)
+
+
+def _until_drawn(page, path: str, start: float) -> tuple[float, float, float]:
+    """Seconds until the page's title, its first figure (card, table or chart), and its last section with the run
+    ended."""
     title, last = PAGES[path]
     page.locator("h1").filter(has_text=title).first.wait_for(timeout=180_000)
     first = time.monotonic() - start
+    page.locator(CONTENT).filter(visible=True).first.wait_for(timeout=180_000)
+    content = time.monotonic() - start
     page.get_by_text(last, exact=True).filter(visible=True).first.wait_for(timeout=180_000)
     page.wait_for_timeout(100)
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=180_000)
-    return first, time.monotonic() - start
+    return first, content, time.monotonic() - start
 
 
-def by_url(browser, path: str, warm_up: bool, after_s: float = 0.0) -> tuple[float, float]:
+def by_url(browser, path: str, warm_up: bool, after_s: float = 0.0) -> tuple[float, float, float]:
     with fresh_server(warm_up) as url:
         time.sleep(after_s)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -69,7 +81,7 @@ def by_url(browser, path: str, warm_up: bool, after_s: float = 0.0) -> tuple[flo
         return out
 
 
-def after_data(browser, path: str, warm_up: bool, read_seconds: float) -> tuple[float, float]:
+def after_data(browser, path: str, warm_up: bool, read_seconds: float) -> tuple[float, float, float]:
     with fresh_server(warm_up) as url:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
@@ -107,12 +119,14 @@ def main() -> None:
                 rows.append((f"after Data ({args.read_seconds:g} s)", PAGES[path][0], off, on))
             print(f"  measured {PAGES[path][0]}", file=sys.stderr, flush=True)
         browser.close()
-    head = ("arrival", "page", "first paint off", "complete off", "first paint on", "complete on", "off/on")
-    print("First visits on the CDNOW sample, fresh server each; background preparation off (baseline) vs on (s)")
-    print(f"{head[0]:<20} {head[1]:<18} " + " ".join(f"{h:>15}" for h in head[2:]))
+    head = ("arrival", "page", "paint off", "figure off", "complete off", "paint on", "figure on", "complete on")
+    print("First visits on the CDNOW sample, fresh server each; background preparation off (baseline) vs on (s):")
+    print("paint = the page's title, figure = its first card, table or chart, complete = every section drawn")
+    print(f"{head[0]:<20} {head[1]:<18} " + " ".join(f"{h:>12}" for h in head[2:]) + f" {'complete off/on':>16}")
     for arrival, name, off, on in rows:
-        ratio = off[1] / on[1] if on[1] else float("nan")
-        print(f"{arrival:<20} {name:<18} {off[0]:>15.1f} {off[1]:>15.1f} {on[0]:>15.1f} {on[1]:>15.1f} {ratio:>14.1f}x")
+        ratio = off[2] / on[2] if on[2] else float("nan")
+        figures = " ".join(f"{v:>12.1f}" for v in (*off, *on))
+        print(f"{arrival:<20} {name:<18} {figures} {ratio:>15.1f}x")
 
 
 if __name__ == "__main__":

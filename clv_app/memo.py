@@ -100,3 +100,6 @@ class AnalysisMemo:
 
     def derive(self, fn: Callable[..., Any], source: Any, *args: Any):
         return of(fn, source, *args)
+
+    def known(self, key: tuple) -> bool:
+        return cache.store().get(("analysis", *key)) is not cache.MISSING

@@ -49,6 +49,7 @@ def prepare_when_served(timeout_s: float = 300.0) -> bool:
 
     serving = (RuntimeState.NO_SESSIONS_CONNECTED, RuntimeState.ONE_OR_MORE_SESSIONS_CONNECTED)
     deadline = time.monotonic() + timeout_s
+    _import_models()  # while the server starts: a page opened the moment it answers no longer waits for them
     while not (Runtime.exists() and Runtime.instance().state in serving):
         if time.monotonic() > deadline:
             return False
@@ -66,6 +67,16 @@ def prepare_when_served(timeout_s: float = 300.0) -> bool:
         _log.exception("the bundled sample could not be prepared as the server started")
         return False
     return True
+
+
+def _import_models() -> None:
+    """Import the analysis and its libraries (pandas, scipy, lifetimes, lifelines, scikit-learn, plotly: 2-4 s on 2
+    cores), which every page needs and which need no server: as the server starts, not when the first page asks."""
+    import clv_core.analysis
+    import clv_core.challenger
+    import clv_core.charts
+    import clv_core.ingest
+    import clv_core.survival  # noqa: F401
 
 
 if __name__ == "__main__":

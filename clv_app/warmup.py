@@ -122,6 +122,7 @@ def _prepare(analysis: Analysis, churn_steps: tuple[float, ...], visitor: str, s
 
 def _run(plan: list, stop: threading.Event) -> None:
     for name, step in plan:
+        cache.wait_while_drawing()  # a page being drawn goes first: its visitor is waiting, nobody waits for this
         if stop.is_set():  # the visitor moved on to another dataset or setting
             return
         try:

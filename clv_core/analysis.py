@@ -53,6 +53,8 @@ class Memo(Protocol):
 
     def derive(self, fn: Callable[..., Any], source: Any, *args: Any): ...
 
+    def known(self, key: tuple) -> bool: ...
+
 
 class LocalMemo:
     """Results kept for the life of one object (the command line: one run, one dataset)."""
@@ -70,6 +72,9 @@ class LocalMemo:
         if key not in self._values:
             self._values[key] = (fn(source, *args), source, args)  # the inputs stay alive: their ids stay theirs
         return self._values[key][0]
+
+    def known(self, key: tuple) -> bool:
+        return key in self._values
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,11 @@ class Analysis:
             heavy="training the ML challenger",
             spinner="Training the ML challenger on the same customers…",
         )
+
+    def challenger_ready(self, calibration_end: str) -> bool:
+        """Whether :meth:`backtest` with the challenger is computed already (a page shows the models' backtest
+        first and adds the challenger when it arrives, unless it is there)."""
+        return self.memo.known((self.key, "backtest-challenger", calibration_end, self.time_unit))
 
     def decision(self) -> ModelDecision:
         """The model every page, export and command uses for this dataset (see :class:`ModelDecision`)."""

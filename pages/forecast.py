@@ -33,8 +33,6 @@ try:
         fit, spend = analysis.fits()
         step("Predicting each customer's purchases for the next 60 months…")
         analysis.base()
-        step("Fitting BG/NBD, Pareto/NBD and MBG/NBD on the whole history for the comparison table…")
-        analysis.comparison()
 except ClvError as exc:
     views.model_pickers(None)
     st.error(str(exc), icon=":material/block:")
@@ -47,8 +45,8 @@ if decision.scorecard is not None:
 gate = analysis.sufficiency()
 views.sufficiency(gate)
 
-with st.expander("Fit diagnostics: parameters, model comparison, goodness of fit, spend check"):
-    views.fit_diagnostics(fit, spend, analysis.comparison(), *analysis.diagnostics())
+# drawn in its place once the rest of the page is (the comparison fits every model on the whole history)
+diagnostics = st.expander("Fit diagnostics: parameters, model comparison, goodness of fit, spend check")
 
 
 @st.fragment
@@ -97,4 +95,9 @@ def what_if() -> None:
 
 
 what_if()
+with diagnostics:
+    try:
+        views.fit_diagnostics(fit, spend, analysis.comparison(), *analysis.diagnostics())
+    except ClvError as exc:  # e.g. the server stayed busy: the forecast above stands
+        st.warning(str(exc))
 links.publish(("fc-boot",))

@@ -22,13 +22,15 @@ cal_end = c1.date_input(
     key="val-end",
 )
 unit = session.choose(c2.selectbox, "Model time unit (shared with the CLV forecast)", "unit", session.UNITS)
+end = str(cal_end)
+challenger_ready = analysis.challenger_ready(end)
 try:
-    with common.steps("Backtesting", ("backtest", analysis.key, str(cal_end), unit)) as step:
+    with common.steps("Backtesting", ("backtest", analysis.key, end, unit)) as step:
         step(
-            f"Refitting BG/NBD, Pareto/NBD, MBG/NBD, Gamma–Gamma and the ML challenger on purchases to {cal_end}, "
-            "then scoring them on what customers bought afterwards…"
+            f"Refitting BG/NBD, Pareto/NBD, MBG/NBD and Gamma–Gamma on purchases to {cal_end}, then scoring them on "
+            "what customers bought afterwards…"
         )
-        result = analysis.backtest(str(cal_end))
+        result = analysis.backtest(end, challenger=challenger_ready)
 except ClvError as exc:
     st.error(str(exc), icon=":material/block:")
     st.stop()
@@ -39,9 +41,10 @@ st.caption(
 )
 st.markdown(f"**{validation.verdict(result)}**")
 st.caption(analysis.against_decision(result))
-for note in result.notes:
-    st.caption(note)
-views.metrics_table(result.metrics)
+# the models' figures now; the challenger's row and notes join them once it is trained (at the end of this page)
+scores = st.empty()
+with scores.container():
+    views.scores(result, pending=not challenger_ready)
 
 probabilistic = [m.name for m in result.models if m.fit is not None]
 model = links.choose(st.selectbox, "Model to inspect", probabilistic, result.best, key="val-model")
@@ -73,6 +76,17 @@ st.plotly_chart(
     ),
     width="stretch",
 )
+if not challenger_ready:
+    try:
+        with st.spinner("Training the ML challenger on the same customers…"):
+            result = analysis.backtest(end)
+    except ClvError as exc:  # the models' backtest stands; the reason in place of the challenger's row
+        with scores.container():
+            views.scores(result)
+            st.caption(f"No ML challenger: {exc}")
+    else:
+        with scores.container():
+            views.scores(result)
 challenger = next((m for m in result.models if m.feature_importance is not None), None)
 if challenger is not None:
     st.subheader("The ML challenger")

@@ -23,3 +23,12 @@ def metrics_table(metrics: pd.DataFrame) -> None:
             "MAE (spend)": money_column(""),
         },
     )
+
+
+def scores(result, *, pending: bool = False) -> None:
+    """The backtest's notes and metrics table; ``pending`` while the ML challenger is still being trained."""
+    for note in result.notes:
+        st.caption(note)
+    metrics_table(result.metrics)
+    if pending:
+        st.caption("The ML challenger is being trained on the same customers: its row joins the table when ready.")

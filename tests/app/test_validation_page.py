@@ -35,3 +35,21 @@ def test_a_calibration_end_on_the_first_day_is_a_message(app):
     app.switch_page("pages/validation.py").run()
     app.date_input(key="val-end").set_value(dt.date(1997, 1, 1)).run()
     assert not app.exception and len(app.error) == 1 and "must fall after the first purchase" in app.error[0].value
+
+
+def test_a_challenger_that_cannot_be_trained_leaves_the_models_backtest_and_says_why(app, monkeypatch):
+    from clv_core import validation
+    from clv_core.errors import ClvError
+
+    def refuse(tested, transactions):
+        raise ClvError("Too few customers with repeat purchases to train it.")
+
+    monkeypatch.setattr(validation, "with_challenger", refuse)
+    app.selectbox(key="data-sample").set_value("cdnow_sample").run()
+    app.switch_page("pages/validation.py").run()
+    assert not app.exception, app.exception
+    assert list(app.dataframe[0].value.index) == ["BG/NBD", "Pareto/NBD", "MBG/NBD"]
+    captions = [c.value for c in app.caption]
+    assert "No ML challenger: Too few customers with repeat purchases to train it." in captions
+    assert not any("being trained" in c for c in captions)  # the placeholder's note was replaced
+    assert not any(s.value == "The ML challenger" for s in app.subheader)

@@ -128,3 +128,37 @@ def test_preparation_counts_as_its_visitors_work_and_a_newer_one_stops_the_older
     warmup._stops["alice"].set()
     newer.join(timeout=60)
     assert seen[1] == ("alice", True)
+
+
+def test_a_preparation_starts_no_step_while_a_page_is_drawn_and_goes_on_after(monkeypatch):
+    import threading
+    import time
+
+    from clv_app import cache
+
+    monkeypatch.setattr(cache, "AFTER_DRAWN_S", 2.0)
+    done = []
+    plan = [("first", lambda: done.append(time.monotonic())), ("second", lambda: done.append(time.monotonic()))]
+    with cache.drawing():  # a visitor's page is being drawn
+        thread = threading.Thread(target=warmup._run, args=(plan, threading.Event()))
+        thread.start()
+        thread.join(timeout=1.0)
+        assert thread.is_alive() and done == []  # held before its first step while the page is drawn
+    drawn = time.monotonic()
+    thread.join(timeout=30)
+    assert len(done) == 2
+    assert done[0] - drawn >= 2.0 - 0.05  # and for a moment after, while the browser lays the page out
+
+
+def test_a_page_drawn_for_long_holds_a_preparation_for_a_bounded_time(monkeypatch):
+    import threading
+
+    from clv_app import cache
+
+    monkeypatch.setattr(cache, "YIELD_MAX_S", 0.2)
+    done = []
+    with cache.drawing():
+        thread = threading.Thread(target=warmup._run, args=([("step", lambda: done.append(1))], threading.Event()))
+        thread.start()
+        thread.join(timeout=30)  # the page is still drawn, yet the preparation went on
+        assert done == [1]
