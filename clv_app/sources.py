@@ -65,10 +65,24 @@ def cached_sample(key: str) -> tuple[bytes, str]:
 
 @cache.shared(spinner="Reading the file…", heavy="reading a file")
 def cached_raw(
-    file_hash: str, name: str, sheet: str | None, max_bytes: int, max_rows: int | None, _data: bytes
+    file_hash: str,
+    name: str,
+    sheet: str | None,
+    max_bytes: int,
+    max_rows: int | None,
+    _data: bytes,
+    encoding: str | None = None,
+    delimiter: str | None = None,
 ) -> RawTable:
     return read_raw(
-        _data, name, sheet=sheet, max_decompressed_bytes=max_bytes, max_rows=max_rows, sheet_chooser=choose_sheet
+        _data,
+        name,
+        sheet=sheet,
+        max_decompressed_bytes=max_bytes,
+        max_rows=max_rows,
+        sheet_chooser=choose_sheet,
+        encoding=encoding,
+        delimiter=delimiter,
     )
 
 
@@ -80,9 +94,17 @@ def cached_clean(
 
 
 def read_file(
-    data: bytes, name: str, *, sheet: str | None = None, file_id: str | None = None, bundled: bool = False
+    data: bytes,
+    name: str,
+    *,
+    sheet: str | None = None,
+    file_id: str | None = None,
+    bundled: bool = False,
+    encoding: str | None = None,
+    delimiter: str | None = None,
 ) -> tuple[str, RawTable]:
-    """Hash and read uploaded bytes (cached). Raises :class:`clv_core.ClvError` for unreadable files.
+    """Hash and read uploaded bytes (cached). Raises :class:`clv_core.ClvError` for unreadable files. A text
+    file's ``encoding`` and ``delimiter`` are detected unless given.
 
     ``file_id`` (an upload's id) lets a rerun skip re-hashing the same upload's bytes. A visitor's file is held to
     ``[limits] max_rows``; a ``bundled`` sample is not (it is the same for everyone, and the app's fallback).
@@ -95,7 +117,8 @@ def read_file(
             hashes.clear()  # one upload at a time: keep the map from growing
             hashes[file_id] = file_hash
     limit = None if bundled else settings.limits().max_rows
-    return file_hash, cached_raw(file_hash, name, sheet, IngestOptions().max_decompressed_bytes, limit, data)
+    cap = IngestOptions().max_decompressed_bytes
+    return file_hash, cached_raw(file_hash, name, sheet, cap, limit, data, encoding, delimiter)
 
 
 def load(file_hash: str, raw: RawTable, mapping: ColumnMapping, options: IngestOptions) -> Transactions:
@@ -224,7 +247,10 @@ def open_saved(key: str) -> Transactions:
         raise ClvError("The workspace is turned off.")
     entry = space.get(key)
     data = _saved_bytes(str(space.folder), space.owner, key, entry.content_hash, space)
-    file_hash, raw = read_file(data, entry.file_name, sheet=entry.sheet)
+    chosen = entry.options
+    file_hash, raw = read_file(
+        data, entry.file_name, sheet=entry.sheet, encoding=chosen.encoding, delimiter=chosen.delimiter
+    )
     tx = load(file_hash, raw, entry.mapping, entry.options)
     activate(tx, entry.label, ("workspace", key))
     st.session_state[DATASET_ID] = key

@@ -32,12 +32,12 @@ from clv_core.errors import ClvError, ServerBusyError
 from clv_core.glossary import glossary
 from clv_core.ingest import Transactions
 from clv_core.models import MODEL_LABELS, REGISTRY, label_to_key
+from clv_core.names import AUTO, MODEL_CHOICES
 from clv_core.runs import runs
 from clv_core.summary import CustomerSummary, summarise
 
 #: The model choice that means "the most accurate on the holdout test" (the default everywhere).
-AUTO = "auto"
-CHOICES = (AUTO, *REGISTRY)
+CHOICES = MODEL_CHOICES
 
 
 class Memo(Protocol):

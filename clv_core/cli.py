@@ -1,90 +1,148 @@
 """``clv-studio`` (or ``python -m clv_core``): the app's computations for batch use, and ``clv-studio app`` to
 start the dashboard.
 
-Input files are read exactly as the Data page reads them. A user error prints one ``error: …`` line on stderr
-and exits with status 2; anything else is a bug and shows its traceback.
+Input files are read exactly as the Data page reads them. Tables go where ``--out`` says, in the format its
+extension names (.csv, .parquet, .xlsx, .json). A user error prints one ``error: …`` line on stderr and exits with
+status 2; anything else is a bug and shows its traceback. On a terminal, what is being done is said on stderr.
+
+Only the standard library and :mod:`clv_core.names` load before a command runs, so ``--help`` answers at once;
+each command imports what it uses.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
+import time
 from pathlib import Path
 
 from clv_core import __version__
-from clv_core.analysis import AUTO, CHOICES, Analysis
-from clv_core.contractual import fit_sbg
-from clv_core.economics import Economics
 from clv_core.errors import ClvError
-from clv_core.export import strict_json
-from clv_core.ingest import DAY_FIRST, MONTH_FIRST, RETURN_POLICIES, ZERO_POLICIES, IngestOptions, clean, ingest
-from clv_core.ingest.database import is_database_url, read_database, safe_url
-from clv_core.models import PURCHASE_MODELS, fit_purchases, fit_spend
-from clv_core.segments import VALUE_GROUPS, ValueGroupCuts
-from clv_core.summary import TIME_UNITS, summarise
-from clv_core.validation import METRIC_KEYS, backtest, default_calibration_end
-
-SUMMARY_COLUMNS = (
-    "customer_id",
-    "frequency",
-    "recency",
-    "T",
-    "monetary_value",
-    "first_purchase",
-    "last_purchase",
-    "orders",
-    "total_revenue",
-    "average_order_value",
-    "days_since_last_purchase",
+from clv_core.names import (
+    AUTO,
+    DAY_FIRST,
+    MODEL_CHOICES,
+    MONTH_FIRST,
+    PURCHASE_MODEL_KEYS,
+    RETURN_POLICIES,
+    TIME_UNITS,
+    VALUE_GROUPS,
+    ZERO_POLICIES,
 )
+
+#: The table formats ``--out`` takes, by extension.
+TABLE_FORMATS = (".csv", ".parquet", ".xlsx", ".json")
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Every option's default after its help (where it has one: "none" is said in the help); the examples as
+    written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        unset = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if unset or not action.option_strings or "%(default)" in text:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def build_parser(prog: str = "python -m clv_core") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="CLV Studio from the command line.")
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="CLV Studio from the command line: the dashboard's computations on a transaction file.",
+        epilog=_examples(
+            f"{prog} score orders.csv --out scores.parquet",
+            f"{prog} report orders.xlsx --currency EUR --out report.html",
+            f"{prog} COMMAND --help   (every option of a command, with its default)",
+        ),
+        formatter_class=_Help,
+    )
     parser.add_argument("--version", action="version", version=f"CLV Studio {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    app = sub.add_parser(
+
+    def command(name: str, help: str, description: str, *examples: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help,
+            description=textwrap.fill(description, 100),
+            epilog=_examples(*(f"{prog} {name} {e}" for e in examples)),
+            formatter_class=_Help,
+        )
+
+    app = command(
         "app",
-        help="start the dashboard on http://127.0.0.1:8501 (the bundled sample prepared as it starts)",
-        description="Start the dashboard, as make run does. Further options go to Streamlit, e.g. "
-        "--server.port 8600 or --server.address 0.0.0.0 (without sign-in configured the app is open to anyone "
-        "who can reach the port).",
+        "start the dashboard on http://127.0.0.1:8501 (the bundled sample prepared as it starts)",
+        "Start the dashboard, as make run does. Further options go to Streamlit (without sign-in configured the "
+        "app is open to anyone who can reach the port).",
+        "",
+        "--server.port 8600 --server.address 0.0.0.0",
     )
     app.add_argument("streamlit_options", nargs=argparse.REMAINDER, help="options for streamlit run")
     app.set_defaults(func=_app)
-    summary = sub.add_parser(
+
+    summary = command(
         "summary",
-        help="per-customer summary (frequency, recency, T, monetary value …) as CSV",
-        description="Read a transaction file and write one row per customer. BTYD recency is first → last "
-        "purchase in the time unit; days_since_last_purchase is RFM recency.",
+        "per-customer summary (frequency, recency, T, monetary value …)",
+        "Read a transaction file and write one row per customer. BTYD recency is first → last purchase in the "
+        "time unit; days_since_last_purchase is RFM recency.",
+        "orders.csv --out summary.csv --report quality.json",
+        "orders.parquet --time-unit days --observation-end 2024-06-30 --out summary.parquet",
     )
     add_input_arguments(summary)
     summary.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks", help="unit of recency and T")
-    summary.add_argument("--observation-end", metavar="YYYY-MM-DD", help="last day observed (default: last purchase)")
+    summary.add_argument("--observation-end", metavar="YYYY-MM-DD", help="last day observed (none: the last purchase)")
     summary.add_argument("--report", metavar="REPORT.json", type=Path, help="write the data-quality report as JSON")
-    summary.add_argument("--out", metavar="OUT.csv", type=Path, help="output file (default: standard output)")
+    summary.add_argument("--out", metavar="OUT", type=Path, help=f"{_OUT} (none: CSV on standard output)")
     add_engine_argument(summary)
     summary.set_defaults(func=_summary)
 
-    fit = sub.add_parser("fit", help="fit a purchase or spend model and print its parameters as JSON")
+    fit = command(
+        "fit",
+        "fit a purchase or spend model and print its parameters as JSON",
+        "Fit one model on the whole history (or on purchases to --calibration-end) and print its parameters, "
+        "standard errors and log-likelihood as JSON.",
+        "orders.csv --model paretonbd",
+        "orders.csv --model gammagamma --calibration-end 2024-03-31",
+    )
     add_input_arguments(fit)
-    fit.add_argument("--model", choices=(*PURCHASE_MODELS, "gammagamma"), default="bgnbd")
-    fit.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks")
+    fit.add_argument("--model", choices=(*PURCHASE_MODEL_KEYS, "gammagamma"), default="bgnbd", help="the model to fit")
+    fit.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks", help="the model's time unit")
     fit.add_argument("--calibration-end", metavar="YYYY-MM-DD", help="fit on purchases up to this day only")
     fit.set_defaults(func=_fit)
 
-    score = sub.add_parser("score", help="predicted CLV per customer as CSV")
+    score = command(
+        "score",
+        "predicted CLV per customer",
+        "Predict each customer's purchases, spend and CLV over the horizon with the model the app would use, "
+        "with bootstrap intervals on request.",
+        "orders.csv --out scores.csv",
+        "orders.csv --model paretonbd --horizon-months 24 --bootstrap 30 --out scores.parquet",
+    )
     add_input_arguments(score)
     add_scoring_arguments(score)
-    score.add_argument("--churn-multiplier", type=float, default=1.0)
-    score.add_argument("--bootstrap", type=int, default=0, metavar="B", help="resamples for clv_lower/clv_upper")
-    score.add_argument("--seed", type=int, default=0)
-    score.add_argument("--out", metavar="OUT.csv", type=Path, required=True)
+    score.add_argument(
+        "--churn-multiplier", type=float, default=1.0, help="scale every customer's dropout rate (2: twice as likely)"
+    )
+    score.add_argument(
+        "--bootstrap", type=int, default=0, metavar="B", help="resamples for clv_lower/clv_upper (0: none)"
+    )
+    score.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resamples")
+    score.add_argument("--out", metavar="OUT", type=Path, required=True, help=_OUT)
     add_engine_argument(score)
     score.set_defaults(func=_score)
 
-    segments = sub.add_parser(
-        "segments", help="scored customer list with value groups, RFM segments and lifecycle stages as CSV"
+    segments = command(
+        "segments",
+        "scored customer list with value groups, RFM segments and lifecycle stages",
+        "The Segments page's customer list: predicted value, value group, RFM segment, lifecycle stage and "
+        "attributes, filtered as asked, ready for a campaign tool (formula-safe).",
+        "orders.csv --value-group 'Top value' --out top.xlsx",
+        "orders.csv --rfm-segment 'At risk' --rfm-segment 'Cannot lose them' --out winback.csv",
     )
     add_input_arguments(segments)
     add_scoring_arguments(segments)
@@ -97,38 +155,65 @@ def build_parser(prog: str = "python -m clv_core") -> argparse.ArgumentParser:
     segments.add_argument(
         "--rfm-segment", action="append", metavar="SEGMENT", help="keep only this RFM segment (repeatable)"
     )
-    segments.add_argument("--out", metavar="OUT.csv", type=Path, required=True)
+    segments.add_argument("--out", metavar="OUT", type=Path, required=True, help=_OUT)
     segments.set_defaults(func=_segments)
 
-    report = sub.add_parser("report", help="the executive report as one self-contained HTML file")
+    report = command(
+        "report",
+        "the executive report as one self-contained HTML file",
+        "The Segments page's executive report: KPIs, cohort retention, survival curve, value groups, glossary "
+        "and assumptions, in one HTML file that opens offline.",
+        "orders.csv --out report.html",
+        "orders.xlsx --sheet Orders --currency EUR --horizon-months 24 --out report.html",
+    )
     add_input_arguments(report)
     add_scoring_arguments(report)
-    report.add_argument("--out", metavar="REPORT.html", type=Path, required=True)
+    report.add_argument("--out", metavar="REPORT.html", type=Path, required=True, help="the HTML file to write")
     report.add_argument(
         "--currency",
         metavar="CODE",
-        help="ISO code of the amounts' currency, written on every amount (e.g. EUR); default: the symbols or "
+        help="ISO code of the amounts' currency, written on every amount (e.g. EUR); none: the symbols or "
         "currency column in the file, else plain numbers",
     )
     report.set_defaults(func=_report)
 
-    validate = sub.add_parser("validate", help="backtest the models on a holdout period and print metrics as JSON")
+    validate = command(
+        "validate",
+        "backtest the models on a holdout period and print metrics as JSON",
+        "Refit every model on purchases to the calibration end, predict the holdout, and print each model's "
+        "accuracy as JSON; --out writes each customer's actual and predicted holdout purchases and spend.",
+        "orders.csv",
+        "orders.csv --calibration-end 2024-01-31 --no-challenger --out holdout.csv",
+    )
     add_input_arguments(validate)
     validate.add_argument(
         "--calibration-end",
         metavar="YYYY-MM-DD",
-        help="default: two thirds of the way through the history, the test --model auto and the app use",
+        help="none: two thirds of the way through the history, the test --model auto and the app use",
     )
-    validate.add_argument("--holdout-end", metavar="YYYY-MM-DD", help="default: the last day of the data")
-    validate.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks")
+    validate.add_argument("--holdout-end", metavar="YYYY-MM-DD", help="none: the last day of the data")
+    validate.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks", help="the models' time unit")
     validate.add_argument("--no-challenger", action="store_true", help="skip the ML challenger")
+    validate.add_argument(
+        "--out", metavar="OUT", type=Path, help=f"also write per-customer actual vs predicted: {_OUT}"
+    )
     validate.set_defaults(func=_validate)
 
-    retention = sub.add_parser("retention", help="fit the shifted-beta-geometric model to survivor counts")
-    retention.add_argument("--survivors", required=True, help="comma-separated counts, cohort size first")
-    retention.add_argument("--periods", type=int, default=12, help="periods to project (default 12)")
+    retention = command(
+        "retention",
+        "fit the shifted-beta-geometric model to survivor counts",
+        "Fit the shifted-beta-geometric model (Fader & Hardie) to a cohort's survivors per period and project "
+        "them, printing JSON.",
+        "--survivors 1000,869,743,653,593,551,517,491",
+        "--survivors 500,400,340,300 --periods 24",
+    )
+    retention.add_argument("--survivors", required=True, help="comma-separated counts of one cohort, its size first")
+    retention.add_argument("--periods", type=int, default=12, help="periods to project")
     retention.set_defaults(func=_retention)
     return parser
+
+
+_OUT = f"the table to write; its extension names the format: {', '.join(TABLE_FORMATS)}"
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -142,19 +227,30 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--table", metavar="T", help="with a database URL: read this table (name or schema.name)")
     source.add_argument("--query", metavar="SQL", help="with a database URL: read what this query returns (read-only)")
-    parser.add_argument("--customer-col", metavar="C", help="column holding the customer id")
-    parser.add_argument("--date-col", metavar="D", help="column holding the purchase date")
-    parser.add_argument("--amount-col", metavar="A", help="column holding the amount")
-    parser.add_argument("--sheet", help="Excel sheet to read")
+    parser.add_argument("--customer-col", metavar="C", help="column holding the customer id (none: detected)")
+    parser.add_argument("--date-col", metavar="D", help="column holding the purchase date (none: detected)")
+    parser.add_argument("--amount-col", metavar="A", help="column holding the amount (none: detected)")
+    parser.add_argument("--sheet", help="Excel sheet to read (none: the one that holds transactions)")
+    parser.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="the text file's encoding, e.g. cp1251 or latin-1 (none: detected; the quality report warns when "
+        "text looks garbled)",
+    )
+    parser.add_argument(
+        "--delimiter", metavar="CHAR", help="the text file's column separator, e.g. ';' or 'tab' (none: detected)"
+    )
     order = parser.add_mutually_exclusive_group()
-    order.add_argument("--day-first", action="store_const", const=DAY_FIRST, dest="date_order", help="dates are DD/MM")
+    order.add_argument(
+        "--day-first", action="store_const", const=DAY_FIRST, dest="date_order", help="dates are DD/MM (none: read)"
+    )
     order.add_argument(
         "--month-first", action="store_const", const=MONTH_FIRST, dest="date_order", help="dates are MM/DD"
     )
-    parser.add_argument("--returns", choices=RETURN_POLICIES, default="net", help="negative amounts (default: net)")
-    parser.add_argument("--zero-amounts", choices=ZERO_POLICIES, default="keep", help="zero amounts (default: keep)")
+    parser.add_argument("--returns", choices=RETURN_POLICIES, default="net", help="what to do with negative amounts")
+    parser.add_argument("--zero-amounts", choices=ZERO_POLICIES, default="keep", help="what to do with zero amounts")
     parser.add_argument("--timezone", default="UTC", help="business time zone for timestamps with offsets")
-    parser.add_argument("--max-rows", type=int, help="refuse files with more rows than this")
+    parser.add_argument("--max-rows", type=int, help="refuse files with more rows than this (none: no limit)")
 
 
 def add_engine_argument(parser: argparse.ArgumentParser) -> None:
@@ -171,18 +267,22 @@ def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
     """The model and economics options of every command that predicts CLV."""
     parser.add_argument(
         "--model",
-        choices=CHOICES,
+        choices=MODEL_CHOICES,
         default=AUTO,
-        help="purchase model (default auto: the most accurate on a holdout of the last third of the history, as in "
-        "the app; the choice and why is printed on standard error)",
+        help="purchase model; auto: the most accurate on a holdout of the last third of the history, as in the app "
+        "(the choice and why is printed on standard error)",
     )
     parser.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks", help="the model's time unit")
-    parser.add_argument("--horizon-months", type=int, default=12)
-    parser.add_argument("--annual-discount-rate", type=float, default=0.10)
+    parser.add_argument("--horizon-months", type=int, default=12, help="months of future value counted")
+    parser.add_argument(
+        "--annual-discount-rate", type=float, default=0.10, help="yearly rate future value is discounted at"
+    )
     parser.add_argument("--margin", type=float, default=0.30, help="gross margin as a share, e.g. 0.3")
 
 
-def economics_from(args: argparse.Namespace, *, churn_multiplier: float = 1.0) -> Economics:
+def economics_from(args: argparse.Namespace, *, churn_multiplier: float = 1.0):
+    from clv_core.economics import Economics
+
     return Economics(
         annual_discount_rate=args.annual_discount_rate,
         gross_margin=args.margin,
@@ -191,8 +291,36 @@ def economics_from(args: argparse.Namespace, *, churn_multiplier: float = 1.0) -
     )
 
 
+class Progress:
+    """What a long command is doing, said on standard error when it is a terminal (a scheduler's log stays clean):
+    each step as it starts, with the seconds since the command began."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.shown = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.start = time.monotonic()
+
+    def step(self, text: str) -> None:
+        if self.shown:
+            print(f"[{time.monotonic() - self.start:6.1f} s] {text}", file=self.stream, flush=True)
+
+    def count(self, what: str):
+        """A ``progress(done, total)`` callback that says every tenth of ``what``."""
+
+        def report(done: int, total: int) -> None:
+            if done == total or done % max(1, total // 10) == 0:
+                self.step(f"{what}: {done:,} of {total:,}")
+
+        return report
+
+
+PROGRESS = Progress()
+
+
 def input_label(args: argparse.Namespace) -> str:
     """The input as a report names it: a file's name, or the database URL without its password."""
+    from clv_core.ingest.database import is_database_url, safe_url
+
     if is_database_url(args.input):
         return f"{safe_url(args.input)} · {args.table or 'query'}"
     return Path(args.input).name
@@ -201,13 +329,19 @@ def input_label(args: argparse.Namespace) -> str:
 def load(args: argparse.Namespace):
     """Read ``args.input`` (a file, or a table or query of a database) with the command-line options, as the
     Data page would."""
+    from clv_core.ingest import IngestOptions, clean, ingest
+    from clv_core.ingest.database import is_database_url, read_database
+
+    PROGRESS.step(f"Reading {input_label(args)}…")
     options = IngestOptions(
-        date_order=args.date_order or "auto",
+        date_order=args.date_order or AUTO,
         returns=args.returns,
         zero_amounts=args.zero_amounts,
         timezone=args.timezone,
         max_rows=args.max_rows,
         sheet=args.sheet,
+        encoding=args.encoding,
+        delimiter=args.delimiter,
         max_decompressed_bytes=4_000_000_000,
     )
     overrides = {"customer_id": args.customer_col, "date": args.date_col, "amount": args.amount_col}
@@ -215,22 +349,36 @@ def load(args: argparse.Namespace):
         if not (args.table or args.query):
             raise ClvError("with a database URL, give --table or --query")
         content, raw = read_database(args.input, table=args.table, query=args.query, max_rows=args.max_rows)
-        return clean(raw, options=options, source_hash=content, **overrides)
-    if args.table or args.query:
-        raise ClvError("--table and --query go with a database URL (postgresql://…), not a file")
-    path = Path(args.input)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ClvError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return ingest(data, path.name, options=options, **overrides)
+        transactions = clean(raw, options=options, source_hash=content, **overrides)
+    else:
+        if args.table or args.query:
+            raise ClvError("--table and --query go with a database URL (postgresql://…), not a file")
+        path = Path(args.input)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ClvError(f"cannot read {path}: {exc.strerror or exc}") from None
+        transactions = ingest(data, path.name, options=options, **overrides)
+    r = transactions.report
+    PROGRESS.step(f"Read {r.rows_kept:,} transactions of {r.customers:,} customers.")
+    return transactions
+
+
+def write_table(frame, path: Path) -> None:
+    """``frame`` to ``path`` in the format its extension names (see :func:`clv_core.export.write_table`)."""
+    from clv_core import export
+
+    PROGRESS.step(f"Writing {len(frame):,} rows to {path}…")
+    export.write_table(frame, path)
 
 
 def _spark_summary(args: argparse.Namespace):
     from clv_core import spark
+    from clv_core.ingest.database import is_database_url
 
     if is_database_url(args.input):
         raise ClvError("the Spark engine reads Parquet or CSV files; read a database with the embedded engine")
+    PROGRESS.step("Starting Spark…")
     session = spark.session()
     purchases = spark.read_transactions(
         session,
@@ -239,41 +387,70 @@ def _spark_summary(args: argparse.Namespace):
         date=args.date_col or "date",
         amount=args.amount_col or "amount",
     )
+    PROGRESS.step("Summarising customers on Spark…")
     table, _ = spark.summarise(
         purchases, time_unit=args.time_unit, observation_end=getattr(args, "observation_end", None)
     )
     return spark, table
 
 
+SUMMARY_COLUMNS = (
+    "customer_id",
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "first_purchase",
+    "last_purchase",
+    "orders",
+    "total_revenue",
+    "average_order_value",
+    "days_since_last_purchase",
+)
+
+
 def _summary(args: argparse.Namespace) -> int:
+    from clv_core.export import strict_json
+
     if args.engine == "spark":
         _, table = _spark_summary(args)
         frame = table.toPandas()[list(SUMMARY_COLUMNS)].sort_values("customer_id", ignore_index=True)
-        frame.to_csv(args.out or sys.stdout, index=False, date_format="%Y-%m-%d")
-        return 0
-    transactions = load(args)
-    result = summarise(transactions, time_unit=args.time_unit, observation_end=args.observation_end)
-    table = result.table[list(SUMMARY_COLUMNS)]
-    if args.report:
-        args.report.write_text(strict_json(transactions.report.to_dict()), encoding="utf-8")
-    if args.out:
-        table.to_csv(args.out, index=False, date_format="%Y-%m-%d")
     else:
-        table.to_csv(sys.stdout, index=False, date_format="%Y-%m-%d")
+        from clv_core.summary import summarise
+
+        transactions = load(args)
+        PROGRESS.step("Summarising customers…")
+        frame = summarise(transactions, time_unit=args.time_unit, observation_end=args.observation_end).table
+        frame = frame[list(SUMMARY_COLUMNS)]
+        if args.report:
+            args.report.write_text(strict_json(transactions.report.to_dict()), encoding="utf-8")
+    if args.out:
+        write_table(frame, args.out)
+    else:
+        frame.to_csv(sys.stdout, index=False, date_format="%Y-%m-%d")
     return 0
 
 
 def _fit(args: argparse.Namespace) -> int:
+    from clv_core.export import strict_json
+    from clv_core.models import fit_purchases, fit_spend
+    from clv_core.summary import summarise
+
     summary = summarise(load(args), time_unit=args.time_unit, observation_end=args.calibration_end)
+    PROGRESS.step(f"Fitting {args.model} on {len(summary.table):,} customers…")
     result = fit_spend(summary) if args.model == "gammagamma" else fit_purchases(summary, args.model)
     print(strict_json(result.to_dict()))
     return 0
 
 
-def analysis_of(args: argparse.Namespace, transactions) -> Analysis:
+def analysis_of(args: argparse.Namespace, transactions):
     """The analysis the app would make of this input, with the model decision said on standard error (so the
-    CSV or HTML written stays clean)."""
+    table or HTML written stays clean)."""
+    from clv_core.analysis import Analysis
+
     analysis = Analysis(transactions, model=args.model, time_unit=args.time_unit, chosen_in="chosen with --model")
+    if args.model == AUTO:
+        PROGRESS.step("Choosing the model: BG/NBD, Pareto/NBD and MBG/NBD tested on a holdout…")
     print(analysis.decision().line(), file=sys.stderr)
     return analysis
 
@@ -292,31 +469,33 @@ def _score(args: argparse.Namespace) -> int:
             )
         spark, table = _spark_summary(args)
         table = table.cache()
+        PROGRESS.step("Fitting and scoring on Spark…")
         purchase, spend = spark.fit(table, args.model, args.time_unit)
         scored = spark.score(table, purchase, spend, economics).toPandas()
         scored = scored.sort_values("customer_id", ignore_index=True)
         scored["clv_lower"] = scored["clv_upper"] = scored["clv_risk_adjusted"] = float("nan")
-        scored.to_csv(args.out, index=False)
+        write_table(scored, args.out)
         return 0
     analysis = analysis_of(args, load(args))
+    PROGRESS.step("Predicting each customer's purchases and spend…")
     out = analysis.scenario(economics).customers.drop(columns="historical_revenue")
     if args.bootstrap:
-        boot = analysis.bootstrap(economics, args.bootstrap, seed=args.seed)
+        progress = PROGRESS.count("Bootstrap refits")
+        boot = analysis.bootstrap(economics, args.bootstrap, progress, seed=args.seed)
         out["clv_lower"], out["clv_upper"], out["clv_risk_adjusted"] = boot.lower, boot.upper, boot.risk_adjusted
     else:
         out["clv_lower"] = out["clv_upper"] = out["clv_risk_adjusted"] = float("nan")
-    from clv_core import export
-
-    export.write_csv(out, args.out)  # every digit: money to the cent, whatever its size
+    write_table(out, args.out)  # every digit: money to the cent, whatever its size
     return 0
 
 
 def _segments(args: argparse.Namespace) -> int:
-    from clv_core import export, rfm
+    from clv_core import rfm
     from clv_core import segments as seg
 
     analysis = analysis_of(args, load(args))
-    table = analysis.scored(economics_from(args), ValueGroupCuts())
+    PROGRESS.step("Scoring and segmenting customers…")
+    table = analysis.scored(economics_from(args), seg.ValueGroupCuts())
     for given, known, what in (
         (args.value_group, VALUE_GROUPS, "value group"),
         (args.rfm_segment, rfm.SEGMENT_ORDER, "RFM segment"),
@@ -325,7 +504,7 @@ def _segments(args: argparse.Namespace) -> int:
         if unknown:
             raise ClvError(f"Unknown {what} {sorted(unknown)[0]!r}. They are: {', '.join(known)}.")
     table = seg.filter_customers(table, value_groups=args.value_group, rfm_segments=args.rfm_segment)
-    args.out.write_bytes(export.to_csv_bytes(table))
+    write_table(table, args.out)
     return 0
 
 
@@ -342,16 +521,23 @@ def currency_of(transactions, code: str | None):
 
 
 def _report(args: argparse.Namespace) -> int:
+    from clv_core.segments import ValueGroupCuts
+
     transactions = load(args)
     money = currency_of(transactions, args.currency)
     analysis = analysis_of(args, transactions)
+    PROGRESS.step("Writing the report…")
     page = analysis.report(economics_from(args), ValueGroupCuts(), label=input_label(args), currency=money)
     args.out.write_text(page, encoding="utf-8")
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from clv_core.export import strict_json
+    from clv_core.validation import METRIC_KEYS, backtest, default_calibration_end, per_customer
+
     transactions = load(args)
+    PROGRESS.step("Refitting the models on the calibration period and scoring the holdout…")
     result = backtest(
         transactions,
         calibration_end=args.calibration_end or str(default_calibration_end(transactions).date()),
@@ -363,6 +549,8 @@ def _validate(args: argparse.Namespace) -> int:
         name: {METRIC_KEYS[k]: float(v) for k, v in row.items()}  # not finite: null, with a note
         for name, row in result.metrics.iterrows()
     }
+    if args.out:
+        write_table(per_customer(result), args.out)
     print(
         strict_json(
             {
@@ -381,6 +569,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _retention(args: argparse.Namespace) -> int:
+    from clv_core.contractual import fit_sbg
+    from clv_core.export import strict_json
+
     try:
         survivors = [float(v) for v in args.survivors.split(",") if v.strip()]
     except ValueError:
@@ -414,6 +605,18 @@ def entry_point() -> None:
     sys.exit(main(prog="clv-studio"))
 
 
+def check_out(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse an ``--out`` whose extension names no format this command writes, before any work is done."""
+    out = getattr(args, "out", None)
+    if out is None or args.command == "report":
+        return
+    if out.suffix.lower() not in TABLE_FORMATS:
+        parser.error(
+            f"--out {out.name}: the extension names the format; use one of {', '.join(TABLE_FORMATS)}"
+            + (f" (not {out.suffix})" if out.suffix else "")
+        )
+
+
 def main(argv: list[str] | None = None, prog: str = "python -m clv_core") -> int:
     parser = build_parser(prog)
     args, rest = parser.parse_known_args(argv)
@@ -421,6 +624,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m clv_core") -> int
         args.streamlit_options = [*rest, *args.streamlit_options]
     elif rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    check_out(parser, args)
     try:
         return args.func(args)
     except ClvError as exc:

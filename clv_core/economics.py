@@ -21,7 +21,8 @@ import pandas as pd
 
 from clv_core.errors import ClvError
 from clv_core.models import REGISTRY, FitResult, expected_order_values
-from clv_core.summary import DAYS_PER_MONTH, TIME_UNITS, CustomerSummary
+from clv_core.names import DAYS_PER_MONTH
+from clv_core.summary import TIME_UNITS, CustomerSummary
 
 MAX_MONTHS = 60
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from clv_core.errors import ClvError
-from clv_core.summary import DAYS_PER_MONTH
+from clv_core.names import DAYS_PER_MONTH
 
 
 @dataclass(frozen=True)

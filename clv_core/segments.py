@@ -11,11 +11,11 @@ import pandas as pd
 
 from clv_core import forecast
 from clv_core.errors import ClvError
+from clv_core.names import VALUE_GROUPS
 
 #: Value groups: customers ranked by predicted CLV, best first. Named for what they are (a rank of value from now on),
 #: never with an RFM segment's or a lifecycle stage's word: "new" means recently acquired and "at risk" comes from
 #: recency or P(alive) everywhere in the product (see :mod:`clv_core.glossary`).
-VALUE_GROUPS = ("Top value", "High value", "Middle value", "Low value", "Lowest value")
 
 
 @dataclass(frozen=True)

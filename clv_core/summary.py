@@ -19,14 +19,8 @@ import pandas as pd
 
 from clv_core.errors import ClvError
 from clv_core.ingest import Transactions
+from clv_core.names import TIME_UNITS
 from clv_core.runs import Runs, day_numbers, in_order, runs
-
-#: Days in an average month (a Julian year of 365.25 days over 12): the one month length for time units, horizons
-#: and month-based conversions everywhere in clv_core.
-DAYS_PER_MONTH = 365.25 / 12
-#: Days per time unit. Weeks are days / 7 (what reproduces Fader, Hardie & Lee's CDNOW figures); a month is
-#: ``DAYS_PER_MONTH``.
-TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": DAYS_PER_MONTH}
 
 BTYD_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 

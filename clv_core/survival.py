@@ -31,8 +31,8 @@ from lifelines.utils import concordance_index, restricted_mean_survival_time
 
 from clv_core.errors import ClvError
 from clv_core.ingest import Transactions
+from clv_core.names import DAYS_PER_MONTH
 from clv_core.runs import in_order, runs
-from clv_core.summary import DAYS_PER_MONTH
 
 #: Groups beyond this many levels are pooled into "Other" for curves and tests.
 MAX_GROUPS = 8

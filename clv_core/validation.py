@@ -243,6 +243,26 @@ def backtest(
     return with_challenger(tested, transactions, seed=seed) if challenger else tested
 
 
+def per_customer(result: Backtest) -> pd.DataFrame:
+    """Each customer's holdout outcome beside every model's prediction for it: ``customer_id``,
+    ``actual_purchases`` (distinct purchase days in the holdout), ``actual_spend``, then per model
+    ``<key>_purchases``, ``<key>_spend`` and ``<key>_p_alive``, the key as ``--model`` names it (bgnbd, paretonbd,
+    mbgnbd) or ``ml_challenger``."""
+    actual = result.holdout.actual
+    out = pd.DataFrame(
+        {
+            "customer_id": actual["customer_id"].to_numpy(),
+            "actual_purchases": actual["purchases"].to_numpy(),
+            "actual_spend": actual["spend"].to_numpy(),
+        }
+    )
+    keys = {label: key for key, label in MODEL_LABELS.items()} | {ML_LABEL: "ml_challenger"}
+    for model in result.models:
+        for column in ("purchases", "spend", "p_alive"):
+            out[f"{keys[model.name]}_{column}"] = model.predictions[column].to_numpy()
+    return out
+
+
 def with_challenger(tested: Backtest, transactions: Transactions, *, seed: int = 0) -> Backtest:
     """``tested`` with the ML challenger trained and scored on the same customers and holdout (the probabilistic
     models are not refitted)."""

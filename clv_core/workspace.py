@@ -143,9 +143,14 @@ class Listing:
         )
 
 
-#: Read limits added to IngestOptions after entries were first saved: left out of an entry's id while they have their
-#: defaults, so a file saved before they existed is still the same entry.
-_LATER_LIMITS = {"max_columns": DEFAULT_MAX_COLUMNS, "max_cell_chars": DEFAULT_MAX_CELL_CHARS}
+#: Read options added to IngestOptions after entries were first saved: left out of an entry's id while they have
+#: their defaults, so a file saved before they existed is still the same entry.
+_LATER_LIMITS = {
+    "max_columns": DEFAULT_MAX_COLUMNS,
+    "max_cell_chars": DEFAULT_MAX_CELL_CHARS,
+    "encoding": None,
+    "delimiter": None,
+}
 
 
 def entry_id(content_hash: str, sheet: str | None, mapping: ColumnMapping, options: IngestOptions) -> str:

@@ -46,6 +46,8 @@ elif source == "Recent datasets":
         else:
             name, label, origin = entry.file_name, entry.label, ("workspace", entry.id)
             st.session_state.setdefault(f"sheet-{name}", entry.sheet)
+            st.session_state.setdefault(f"enc-{name}", entry.options.encoding or data_views.DETECT)
+            st.session_state.setdefault(f"delim-{name}", data_views.delimiter_choice(entry.options.delimiter))
 elif source == "Bundled sample":
     keys = tuple(SAMPLES)
     index = keys.index(origin) if kind == "sample" else 0
@@ -67,6 +69,8 @@ else:
         data, name, file_id = upload.getvalue(), upload.name, upload.file_id
         label, origin = upload.name, ("upload", upload.name)
 
+encoding = delimiter = None
+garbled_shown = False  # the reading section warned that this file's text looks garbled
 if data is not None or database is not None:
     try:
         if database is not None:
@@ -74,16 +78,21 @@ if data is not None or database is not None:
             name = raw.source_name
         else:
             sheet = st.session_state.get(f"sheet-{name}")
-            with views.steps(f"Reading {views.md(name)}", ("read", len(data), name, sheet, file_id)) as step:
+            encoding, delimiter = data_views.text_options(name)
+            read = ("read", len(data), name, sheet, file_id, encoding, delimiter)
+            with views.steps(f"Reading {views.md(name)}", read) as step:
                 step(f"Reading {source_views.size_text(len(data))} and detecting its format and columns…")
                 bundled = source == "Bundled sample"
-                file_hash, raw = sources.read_file(data, name, sheet=sheet, file_id=file_id, bundled=bundled)
+                file_hash, raw = sources.read_file(
+                    data, name, sheet=sheet, file_id=file_id, bundled=bundled, encoding=encoding, delimiter=delimiter
+                )
+            garbled_shown = data_views.garbled_notice(raw, name)
         if len(raw.sheets) > 1:
             st.selectbox("Sheet", raw.sheets, index=raw.sheets.index(raw.sheet), key=f"sheet-{name}")
         guess = memo.of(detect_columns, raw.frame, has_header=raw.has_header)
         same_file = active.content_hash == file_hash
         mapping = data_views.mapping_picker(raw, guess, key=file_hash, active=active.mapping if same_file else None)
-        options = data_views.options_picker(active.options)
+        options = data_views.options_picker(active.options, encoding=encoding, delimiter=delimiter)
         complete = mapping.customer_id and mapping.date and (mapping.amount or (mapping.price and mapping.quantity))
         if complete or not guess.ambiguous:  # an incomplete mapping fails with clv_core's "not found" message
             with views.steps(f"Loading {views.md(name)}", ("load", file_hash, mapping, options)) as step:
@@ -106,7 +115,7 @@ tx = sources.ensure_dataset()
 session.analysis()  # the active dataset's model work starts in the background (clv_app.warmup) while this page reads
 views.sidebar_dataset(tx, sources.current_label())
 data_views.currency_picker(tx)
-data_views.quality_report(tx)
+data_views.quality_report(tx, garbled_shown=garbled_shown)
 
 st.subheader("Preview")
 tab_tx, tab_summary = st.tabs(["Cleaned transactions", "Customer summary"])

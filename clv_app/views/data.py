@@ -22,6 +22,7 @@ from clv_core.ingest import (
     RawTable,
     Transactions,
 )
+from clv_core.ingest.encodings import DELIMITERS, ENCODING_LABELS
 from clv_core.summary import CustomerSummary
 
 NONE = "(none)"
@@ -93,8 +94,62 @@ def _pick(where, label: str, columns: list[str], default: str | None, key: str, 
     return None if value in (None, NONE) else value
 
 
-def options_picker(current: IngestOptions) -> IngestOptions:
-    """Cleaning options, starting from the active dataset's (the quality report states each one)."""
+#: The reading options' first choice: what detection finds.
+DETECT = ""
+
+
+def text_options(name: str) -> tuple[str | None, str | None]:
+    """A text file's encoding and delimiter, detected unless chosen (kept per file name for the session); the
+    chosen ones, None for detected."""
+    encodings = (DETECT, *ENCODING_LABELS)
+    delimiters = (DETECT, *DELIMITERS)
+    delimiter_names = {",": "Comma ( , )", ";": "Semicolon ( ; )", "tab": "Tab", "|": "Pipe ( | )", "space": "Spaces"}
+    with st.expander("Reading options: text encoding and delimiter (text files; detected unless chosen)"):
+        left, right = st.columns(2)
+        encoding = left.selectbox(
+            "Text encoding",
+            encodings,
+            format_func=lambda c: ENCODING_LABELS.get(c, "Detect (UTF-8, UTF-16, else Windows-1252)"),
+            key=f"enc-{name}",
+            help="Detection reads UTF-8 and UTF-16 exactly and anything else as Windows-1252. A file saved in another "
+            "code page (a Russian export in Windows-1251) reads garbled: the quality report says so and offers the "
+            "encoding that reads it right.",
+        )
+        delimiter = right.selectbox(
+            "Delimiter",
+            delimiters,
+            format_func=lambda d: delimiter_names.get(d, "Detect"),
+            key=f"delim-{name}",
+            help="Detection tries comma, semicolon, tab, pipe and spaces on the first 200 lines.",
+        )
+    return encoding or None, DELIMITERS.get(delimiter) if delimiter else None
+
+
+def garbled_notice(raw: RawTable, name: str) -> bool:
+    """Say when the text read looks garbled, with a button that reads it in the likely encoding; whether it said."""
+    if not raw.garbled:
+        return False
+    st.warning(md(raw.garbled), icon=":material/translate:")
+    if raw.likely_encoding:
+        st.button(
+            f"Read it as {ENCODING_LABELS.get(raw.likely_encoding, raw.likely_encoding)}",
+            key=f"enc-fix-{name}",
+            on_click=st.session_state.__setitem__,
+            args=(f"enc-{name}", raw.likely_encoding),
+        )
+    return True
+
+
+def delimiter_choice(character: str | None) -> str:
+    """The delimiter picker's choice for a delimiter character (:data:`DETECT` for None)."""
+    return next((k for k, v in DELIMITERS.items() if v == character), DETECT) if character else DETECT
+
+
+def options_picker(
+    current: IngestOptions, *, encoding: str | None = None, delimiter: str | None = None
+) -> IngestOptions:
+    """Cleaning options, starting from the active dataset's (the quality report states each one), with the text
+    file's chosen ``encoding`` and ``delimiter`` (None: detected)."""
 
     def at(choices: tuple, value) -> int:
         return choices.index(value) if value in choices else 0
@@ -143,7 +198,15 @@ def options_picker(current: IngestOptions) -> IngestOptions:
         timezone = c3.selectbox(
             "Business time zone", TIMEZONES, index=at(TIMEZONES, current.timezone), key="opt-timezone"
         )
-    return IngestOptions(date_order=order, returns=returns, zero_amounts=zero, duplicates=duplicates, timezone=timezone)
+    return IngestOptions(
+        date_order=order,
+        returns=returns,
+        zero_amounts=zero,
+        duplicates=duplicates,
+        timezone=timezone,
+        encoding=encoding,
+        delimiter=delimiter,
+    )
 
 
 def currency_picker(tx: Transactions) -> None:
@@ -171,7 +234,9 @@ def currency_picker(tx: Transactions) -> None:
         st.rerun()
 
 
-def quality_report(tx: Transactions) -> None:
+def quality_report(tx: Transactions, *, garbled_shown: bool = False) -> None:
+    """The quality report's cards, warnings, notes and tables; ``garbled_shown`` when the reading section above
+    already warned that the text looks garbled (with its button)."""
     r = tx.report
     st.subheader("Data quality")
     with cards():
@@ -188,8 +253,11 @@ def quality_report(tx: Transactions) -> None:
             "If that is wrong, change *Date order* in the cleaning options.",
             icon=":material/event:",
         )
+    if r.garbled and not garbled_shown:
+        st.warning(md(r.garbled), icon=":material/translate:")
     for note in r.notes:
-        st.markdown(f"- {md(note)}")
+        if note != r.garbled:
+            st.markdown(f"- {md(note)}")
     left, right = st.columns([3, 2])
     with left:
         st.markdown("**Rows dropped, and why**")

@@ -25,10 +25,7 @@ import numpy as np
 import pandas as pd
 
 from clv_core.ingest.text import distinct_values, factorized_values
-
-DAY_FIRST = "day-first"
-MONTH_FIRST = "month-first"
-AUTO = "auto"
+from clv_core.names import AUTO, DAY_FIRST, MONTH_FIRST
 
 _ISO = re.compile(
     r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"

@@ -8,18 +8,18 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from clv_core.errors import DataQualityError
+from clv_core.errors import ClvError, DataQualityError
 from clv_core.ingest.amounts import parse_amounts
 from clv_core.ingest.columns import ColumnMapping, detect_columns, normalise_name, resolve_mapping, validate_mapping
 from clv_core.ingest.dates import AUTO, DAY_FIRST, MONTH_FIRST, parse_dates
+from clv_core.ingest.encodings import codec
+from clv_core.ingest.encodings import delimiter as delimiter_of
 from clv_core.ingest.limits import DEFAULT_MAX_CELL_CHARS, DEFAULT_MAX_COLUMNS, DEFAULT_MAX_DECOMPRESSED_BYTES
 from clv_core.ingest.refunds import Netting, net_refunds, refund_flags
 from clv_core.ingest.sniff import RawTable, read_raw
 from clv_core.ingest.text import customer_codes, customer_date_order, text_ids
+from clv_core.names import DUPLICATE_POLICIES, RETURN_POLICIES, ZERO_POLICIES
 
-RETURN_POLICIES = ("net", "drop", "keep")
-ZERO_POLICIES = ("keep", "drop")
-DUPLICATE_POLICIES = ("auto", "drop", "keep")
 #: Text values that mean "no value" in an attribute column. Ids use only the empty string (``NA`` is an id).
 _BLANK_ATTRIBUTE = "(blank)"
 _CODE = "__customer_rank"
@@ -65,6 +65,10 @@ class IngestOptions:
         Refuse a cell or column name longer than this many characters (32,767, Excel's own limit).
     sheet : str, optional
         Excel sheet to read (default: the first one with customer, date and amount columns).
+    encoding : str, optional
+        A text file's encoding, any name Python knows (``cp1251``, ``Windows-1251``); default: detected.
+    delimiter : str, optional
+        A text file's delimiter: one character, or ``tab`` or ``space``; default: detected.
     """
 
     date_order: str = AUTO
@@ -81,8 +85,14 @@ class IngestOptions:
     max_columns: int = DEFAULT_MAX_COLUMNS
     max_cell_chars: int = DEFAULT_MAX_CELL_CHARS
     sheet: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
 
     def __post_init__(self) -> None:
+        if self.encoding:  # one spelling per encoding: cp1251 and Windows-1251 read the same
+            object.__setattr__(self, "encoding", codec(self.encoding))
+        if self.delimiter:
+            object.__setattr__(self, "delimiter", delimiter_of(self.delimiter))
         for name, allowed in (
             ("date_order", (AUTO, DAY_FIRST, MONTH_FIRST)),
             ("ambiguous_dates", (DAY_FIRST, MONTH_FIRST)),
@@ -158,6 +168,9 @@ class QualityReport:
     #: The column that marks cancellations and returns, when the file has one, and the rows it marks.
     refund_flag_column: str | None = None
     refund_flag_rows: int = 0
+    #: When the decoded text looks garbled: the warning, and the encoding that likely reads it right.
+    garbled: str | None = None
+    likely_encoding: str | None = None
 
     @property
     def rows_dropped(self) -> int:
@@ -270,6 +283,8 @@ def ingest(
         max_columns=options.max_columns,
         max_cell_chars=options.max_cell_chars,
         sheet_chooser=choose_sheet,
+        encoding=options.encoding or None,
+        delimiter=options.delimiter or None,
     )
     return clean(raw, mapping=mapping, options=options, source_hash=content_hash(data), **overrides)
 
@@ -285,12 +300,19 @@ def clean(
     """Map, parse and clean a :class:`RawTable` (see :func:`ingest`)."""
     options = options or IngestOptions()
     frame = raw.frame
-    if mapping is None:
-        mapping = resolve_mapping(frame, detect_columns(frame, has_header=raw.has_header), **overrides)
-    else:
-        validate_mapping(frame, mapping)
+    try:
+        if mapping is None:
+            mapping = resolve_mapping(frame, detect_columns(frame, has_header=raw.has_header), **overrides)
+        else:
+            validate_mapping(frame, mapping)
+    except ClvError as exc:  # garbled column names are often why: say so, and which encoding reads them
+        if raw.garbled:
+            raise type(exc)(f"{exc} {raw.garbled}") from None
+        raise
     n = len(frame)
     notes = list(raw.notes)
+    if raw.garbled:
+        notes.append(raw.garbled)
     drops: list[DroppedRows] = []
     keep = np.ones(n, dtype=bool)
 
@@ -416,6 +438,8 @@ def clean(
         archive_member=raw.archive_member,
         encoding=raw.encoding,
         delimiter=raw.delimiter,
+        garbled=raw.garbled,
+        likely_encoding=raw.likely_encoding,
         has_header=raw.has_header,
         sheet=raw.sheet,
         sheets=raw.sheets,

@@ -26,6 +26,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from clv_core.errors import ColumnMappingError, UnreadableFileError
+from clv_core.ingest.encodings import ENCODING_LABELS, garbled
 from clv_core.ingest.limits import (
     CELL_BYTES,
     DEFAULT_MAX_CELL_CHARS,
@@ -89,6 +90,9 @@ class RawTable:
         The Excel sheet read; ``sheets`` lists them all.
     notes : tuple of str
         What was fixed while reading (stripped header names …), for the quality report.
+    garbled, likely_encoding : str or None
+        Text files: a warning when the decoded text looks garbled (:func:`clv_core.ingest.encodings.garbled`),
+        and the encoding that likely reads it right.
     """
 
     frame: pd.DataFrame
@@ -102,6 +106,8 @@ class RawTable:
     sheet: str | None = None
     sheets: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    garbled: str | None = None
+    likely_encoding: str | None = None
 
 
 def read_raw(
@@ -115,6 +121,8 @@ def read_raw(
     max_cell_chars: int = DEFAULT_MAX_CELL_CHARS,
     max_table_bytes: int = DEFAULT_MAX_TABLE_BYTES,
     sheet_chooser=None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
 ) -> RawTable:
     """Read uploaded bytes into a :class:`RawTable`, refusing what would not fit the limits before reading it.
 
@@ -141,6 +149,9 @@ def read_raw(
         Parquet): each text cell costs its characters plus ``CELL_BYTES``.
     sheet_chooser : callable, optional
         Given ``{sheet name: header-only DataFrame}``, returns the sheet holding transactions (or None).
+    encoding, delimiter : str, optional
+        A text file's encoding (a Python codec name, :func:`clv_core.ingest.encodings.codec`) and delimiter
+        character, instead of detecting them. Excel and Parquet files have neither.
 
     Raises
     ------
@@ -165,7 +176,8 @@ def read_raw(
         max_table_bytes=max_table_bytes,
     )
     try:
-        return _read_raw(data, name, sheet=sheet, limits=limits, chooser=sheet_chooser)
+        text = (encoding, delimiter)
+        return _read_raw(data, name, sheet=sheet, limits=limits, chooser=sheet_chooser, text=text)
     except MemoryError:
         # The checks above estimate sizes before allocating; this catches what they cannot see (a Parquet page
         # whose header lies about its size, a machine already short of memory) so the caller gets one message.
@@ -175,7 +187,7 @@ def read_raw(
         ) from None
 
 
-def _read_raw(data: bytes, name: str, *, sheet, limits: Limits, chooser) -> RawTable:
+def _read_raw(data: bytes, name: str, *, sheet, limits: Limits, chooser, text=(None, None)) -> RawTable:
     if not data:
         raise UnreadableFileError(f"{name} is empty: the file has no transactions.")
     lowered = name.lower()
@@ -204,13 +216,13 @@ def _read_raw(data: bytes, name: str, *, sheet, limits: Limits, chooser) -> RawT
             raise UnreadableFileError(f"{name} is an archive inside an archive. Upload the inner file itself.")
         if _looks_like_pickle(data):
             raise UnreadableFileError(f"{name} holds a Python pickle, which is never loaded.")
-    raw = _read_by_content(data, member or name, sheet=sheet, limits=limits, chooser=chooser)
+    raw = _read_by_content(data, member or name, sheet=sheet, limits=limits, chooser=chooser, text=text)
     if compression:
         return RawTable(**{**raw.__dict__, "source_name": name, "compression": compression, "archive_member": member})
     return RawTable(**{**raw.__dict__, "source_name": name})
 
 
-def _read_by_content(data: bytes, name: str, *, sheet, limits: Limits, chooser) -> RawTable:
+def _read_by_content(data: bytes, name: str, *, sheet, limits: Limits, chooser, text=(None, None)) -> RawTable:
     if data[:4] == b"PAR1":
         return _read_parquet(data, name, limits=limits)
     if data[:4] == b"PK\x03\x04" and _is_xlsx(data):
@@ -219,8 +231,14 @@ def _read_by_content(data: bytes, name: str, *, sheet, limits: Limits, chooser) 
     for magic, what in _REFUSED_MAGIC:
         if data.startswith(magic):
             raise UnreadableFileError(f"{name} looks like {what}, not a table of transactions.")
-    utf8, encoding = _as_utf8(data, name)
-    return _read_text(utf8, name, encoding=encoding, limits=limits)
+    chosen_encoding, chosen_delimiter = text
+    utf8, encoding = _as_utf8(data, name, chosen_encoding)
+    raw = _read_text(utf8, name, encoding=encoding, limits=limits, delimiter=chosen_delimiter)
+    head = utf8[: _HEAD_BYTES * 4].decode("utf-8", errors="ignore")
+    found = garbled(head, data, encoding)
+    if found is None:
+        return raw
+    return RawTable(**{**raw.__dict__, "garbled": found.sentence, "likely_encoding": found.encoding})
 
 
 # --- archives -----------------------------------------------------------------------------------------------
@@ -380,12 +398,23 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _HEAD_BYTES = 65536
 
 
-def _as_utf8(data: bytes, name: str) -> tuple[bytes, str]:
-    """The text as UTF-8 bytes, what pandas' C parser reads, and the encoding found (as :func:`decode_text`).
+def _as_utf8(data: bytes, name: str, chosen: str | None = None) -> tuple[bytes, str]:
+    """The text as UTF-8 bytes, what pandas' C parser reads, and the encoding found (as :func:`decode_text`), or
+    decoded as ``chosen`` (a codec name) when the user said which.
 
     A UTF-8 file is checked in pieces and passed on as it is: no copy of the text is made. Decoding it whole and
     handing pandas a ``StringIO`` held the text twice more, the second time at four bytes per character.
     """
+    if chosen is not None:
+        label = f"{ENCODING_LABELS.get(chosen, chosen)}, as chosen"
+        try:
+            text = data.decode(chosen)
+        except UnicodeDecodeError as exc:
+            raise UnreadableFileError(
+                f"{name} is not {ENCODING_LABELS.get(chosen, chosen)} text (byte {exc.start:,} cannot be read "
+                "that way): choose another encoding, or leave it to detection."
+            ) from None
+        return text.lstrip("\ufeff").encode("utf-8"), label
     utf8 = None
     bom = data.startswith(codecs.BOM_UTF8)
     body = data[len(codecs.BOM_UTF8) :] if bom else data
@@ -574,7 +603,7 @@ def _nul_heavy(data: bytes) -> bool:
     return len(head) >= 4 and head.count(0) * 3 > len(head)
 
 
-def _read_text(utf8: bytes, name: str, *, encoding: str, limits: Limits) -> RawTable:
+def _read_text(utf8: bytes, name: str, *, encoding: str, limits: Limits, delimiter: str | None = None) -> RawTable:
     head = utf8[:_HEAD_BYTES].decode("utf-8", errors="ignore")  # valid UTF-8: only a cut last character is lost
     if not head.strip():
         raise UnreadableFileError(f"{name} is empty: the file has no transactions.")
@@ -593,7 +622,7 @@ def _read_text(utf8: bytes, name: str, *, encoding: str, limits: Limits) -> RawT
     lines = [ln for ln in head.splitlines()[:200] if ln.strip()]
     if len(utf8) > _HEAD_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last line of a cut sample may be partial
-    delimiter = sniff_delimiter(lines)
+    delimiter = delimiter or sniff_delimiter(lines)
     first = _split(lines[0], delimiter)
     has_header = _looks_like_header(first)
 

@@ -112,8 +112,8 @@ def test_orders_count_distinct_order_ids_per_customer():
 
 def test_every_module_converts_months_with_the_one_month_length():
     """A second definition (even of the same 365.25 / 12) would be another object: the modules must import it."""
-    from clv_core import economics, samples, sufficiency, summary, survival
+    from clv_core import economics, names, samples, sufficiency, summary, survival
 
-    assert summary.TIME_UNITS["months"] is summary.DAYS_PER_MONTH
+    assert summary.TIME_UNITS["months"] is names.DAYS_PER_MONTH
     for module in (economics, samples, sufficiency, survival):
-        assert module.DAYS_PER_MONTH is summary.DAYS_PER_MONTH, module.__name__
+        assert module.DAYS_PER_MONTH is names.DAYS_PER_MONTH, module.__name__

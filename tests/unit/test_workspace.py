@@ -325,8 +325,10 @@ def test_an_entry_keeps_the_id_it_had_before_read_limits_joined_the_options():
     from clv_core.workspace import entry_id
 
     mapping, options = ColumnMapping("customer_id", "date", "amount"), IngestOptions()
-    before = {k: v for k, v in dataclasses.asdict(options).items() if k not in ("max_columns", "max_cell_chars")}
+    later = ("max_columns", "max_cell_chars", "encoding", "delimiter")  # options added after entries were saved
+    before = {k: v for k, v in dataclasses.asdict(options).items() if k not in later}
     mapping_json = {**dataclasses.asdict(mapping), "attributes": []}
     old = hashlib.sha256(json.dumps(["ab" * 32, None, mapping_json, before], sort_keys=True).encode()).hexdigest()
     assert entry_id("ab" * 32, None, mapping, options) == old[:16]  # what the previous version computed
     assert entry_id("ab" * 32, None, mapping, dataclasses.replace(options, max_columns=5)) != old[:16]
+    assert entry_id("ab" * 32, None, mapping, dataclasses.replace(options, encoding="cp1251")) != old[:16]
