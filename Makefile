@@ -12,7 +12,7 @@ PORT   ?= 8501
 # can reach the port.
 ADDRESS ?= 127.0.0.1
 
-.PHONY: lock install run test lint audit format unit app e2e chromium postgres java bench clean
+.PHONY: lock install run test lint audit format unit app e2e screenshots chromium postgres java bench clean
 
 install: $(STAMP)
 
@@ -80,6 +80,10 @@ app: $(STAMP) postgres
 
 e2e: $(STAMP) chromium
 	$(PY) -m pytest tests/e2e
+
+screenshots: $(STAMP) chromium  ## docs/img/*.png: every page at 1280 px, as the browser tests see it
+	mkdir -p docs/img
+	CLV_DOCS_SCREENSHOTS=1 $(PY) -m pytest tests/e2e/test_accessibility.py -k "1280"
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -r requirements-bench.txt

@@ -2,7 +2,7 @@
 
 Configured in ``.streamlit/secrets.toml`` (never committed)::
 
-    [auth]                      # Streamlit's own OIDC settings (see README › Sharing the app)
+    [auth]                      # Streamlit's own OIDC settings (see docs/deployment.md)
     redirect_uri = "https://clv.example.com/oauth2callback"
     cookie_secret = "…"
     client_id = "…"
@@ -250,7 +250,7 @@ def guard() -> bool:
     if not sign_in_configured():
         st.sidebar.caption(
             ":material/lock_open: Open for local use: sign-in is not configured. "
-            "To share the app, set up sign-in (README › Sharing the app)."
+            "To share the app, set up sign-in (docs/deployment.md)."
         )
         return True
     if not _signed_in():

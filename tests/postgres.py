@@ -96,7 +96,7 @@ def load_table(url: str, name: str, frame) -> None:
 
 def add_reader(url: str, role: str = "clv_reader") -> str:
     """A least-privilege login (no superuser, no server-file roles) that may read every table in ``public``; returns
-    its URL. The GRANTs are the ones README › Sharing the app recommends."""
+    its URL. The GRANTs are the ones docs/deployment.md recommends."""
     import psycopg
     from psycopg import sql
 

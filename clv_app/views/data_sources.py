@@ -32,12 +32,12 @@ def database_source():
             type="password",
             key="db-url",
             help="Not kept anywhere but this session. For a shared server, put it under [connections.clv] in "
-            ".streamlit/secrets.toml instead (README › Sharing the app).",
+            ".streamlit/secrets.toml instead (docs/deployment.md).",
         )
     else:
         st.info(
             "Typing a database address is turned off on this server. An administrator can set up a connection "
-            "(README › Sharing the app).",
+            "(docs/deployment.md).",
             icon=":material/lock:",
         )
         return None
@@ -56,7 +56,7 @@ def database_source():
         if len(ways) == 1:
             st.caption(
                 "Typed queries are turned off on this server: read a table by its name.",
-                help="[database] queries in .streamlit/secrets.toml (README › Sharing the app).",
+                help="[database] queries in .streamlit/secrets.toml (docs/deployment.md).",
             )
     else:
         table = None

@@ -22,8 +22,7 @@ Reading is safe by construction, whatever is typed:
   write through a second connection inside a ``SELECT``; a typed query on such a login is refused with the
   reason (tables can still be read: we write that SQL). The check knows the powers PostgreSQL gives by role, not
   every function a database may grant one by one (``pg_read_file``, an untrusted procedural language, another
-  extension): those are the login's, which is why it should be a least-privilege role (README › Sharing the
-  app).
+  extension): those are the login's, which is why it should be a least-privilege role (docs/deployment.md).
 * **Bounded.** Rows are fetched in chunks from the server-side cursor: the read stops past ``max_rows``, past
   ``max_columns`` and past ``max_bytes`` of memory, with the limit in the message.
 * **Passwords never show.** URLs are parsed here, strictly (:func:`parse_url`), and only the parsed parts reach
@@ -370,7 +369,7 @@ def _refuse_privileged(connection) -> None:
         raise ClvError(
             f"The database login {_safe(login)!r} is {' and '.join(powers[:2])}: a query typed here could then reach "
             "beyond reading (server files, programs, other sessions), so it is not run. Use a login that can only "
-            "read (README › Sharing the app › The database source), or read a table by its name."
+            "read (docs/deployment.md › The database source), or read a table by its name."
         )
 
 

@@ -4,6 +4,7 @@ from the axe-playwright-python package that ships it)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,10 @@ AXE_RUN = """async () => (await axe.run(document, {resultTypes: ['violations']})
   .filter(v => ['serious', 'critical'].includes(v.impact))
   .map(v => `${v.id} (${v.impact}, ${v.nodes.length}): ${v.help}; e.g. ${v.nodes[0].failureSummary} at `
             + v.nodes.slice(0, 2).map(n => n.target.join(' ')).join(' ; '))"""
+
+
+#: Where the pages' screenshots for docs/guide.md are written when CLV_DOCS_SCREENSHOTS is set (make screenshots).
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "img" if os.environ.get("CLV_DOCS_SCREENSHOTS") else None
 
 
 def axe_script() -> str:
@@ -61,6 +66,8 @@ def test_every_page_fits_and_passes_an_accessibility_audit(browser, server, widt
             assert page.locator('[data-testid="stException"]').count() == 0, path
             if cards := sorted(set(page.evaluate(CUT_CARDS))):
                 cut[path or "/"] = cards
+            if width == 1280 and SCREENSHOTS:  # the guide's pictures (make screenshots), as a reader sees the page
+                page.screenshot(path=str(SCREENSHOTS / f"{path or 'overview'}.png"))
             page.evaluate(axe)
             if found := page.evaluate(AXE_RUN):
                 findings[path or "/"] = found

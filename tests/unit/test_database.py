@@ -2,7 +2,7 @@
 that can only read, whatever is typed into it.
 
 Two logins: ``clv``, the superuser that owns the test cluster, and ``clv_reader``, a least-privilege role with
-the GRANTs README › Sharing the app recommends. Every attack is checked on the database afterwards (tables, sequence,
+the GRANTs docs/deployment.md recommends. Every attack is checked on the database afterwards (tables, sequence,
 schema, locks, sessions, files), not only by the error it gets.
 """
 
