@@ -24,8 +24,15 @@ GREY = "#8A94A6"
 #: with the app's margins and font. Every figure built here carries it explicitly (see ``_figure``) rather than
 #: through plotly's process-wide default: importing clv_core must not change how anyone else's figures look, and
 #: Streamlit replaces that default with its own when it is imported anyway.
+#: No colour of its own for backgrounds, text or grid lines: in the app they come from the light or dark theme the
+#: visitor uses (Streamlit's chart theme), in the offline report from plotly's defaults (white).
 TEMPLATE = go.layout.Template(layout=pio.templates["plotly_white"].layout)
 TEMPLATE.layout.update(margin={"l": 10, "r": 10, "t": 50, "b": 10}, font={"size": 13}, colorway=GROUP_COLOURS)
+TEMPLATE.layout.paper_bgcolor = TEMPLATE.layout.plot_bgcolor = None
+TEMPLATE.layout.font.color = TEMPLATE.layout.title.font.color = None
+_NEUTRAL = {"gridcolor": "rgba(128, 128, 128, 0.25)", "linecolor": "rgba(128, 128, 128, 0.5)"}
+for _axis in (TEMPLATE.layout.xaxis, TEMPLATE.layout.yaxis):
+    _axis.update(_NEUTRAL, zerolinecolor=_NEUTRAL["linecolor"])
 
 
 def _figure(data=None) -> go.Figure:

@@ -92,7 +92,8 @@ if data is not None or database is not None:
         guess = memo.of(detect_columns, raw.frame, has_header=raw.has_header)
         same_file = active.content_hash == file_hash
         mapping = data_views.mapping_picker(raw, guess, key=file_hash, active=active.mapping if same_file else None)
-        options = data_views.options_picker(active.options, encoding=encoding, delimiter=delimiter)
+        local = data_views.browser_timezone() if source == "Upload a file" else None
+        options = data_views.options_picker(active.options, encoding=encoding, delimiter=delimiter, local_zone=local)
         complete = mapping.customer_id and mapping.date and (mapping.amount or (mapping.price and mapping.quantity))
         if complete or not guess.ambiguous:  # an incomplete mapping fails with clv_core's "not found" message
             with views.steps(f"Loading {views.md(name)}", ("load", file_hash, mapping, options)) as step:

@@ -4,6 +4,8 @@ the customer summary. Where the data comes from is :mod:`clv_app.source_views`; 
 
 from __future__ import annotations
 
+import zoneinfo
+
 import pandas as pd
 import streamlit as st
 
@@ -27,19 +29,25 @@ from clv_core.summary import CustomerSummary
 
 NONE = "(none)"
 PRICE_TIMES_QTY = "(unit price × quantity)"
-TIMEZONES = (
-    "UTC",
-    "Europe/London",
-    "Europe/Berlin",
-    "Europe/Paris",
-    "America/New_York",
-    "America/Chicago",
-    "America/Denver",
-    "America/Los_Angeles",
-    "Asia/Tokyo",
-    "Asia/Singapore",
-    "Australia/Sydney",
-)
+
+
+def _timezones() -> tuple[str, ...]:
+    """Every IANA time zone (Region/City) Python's tz database has, UTC first."""
+    zones = (z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+    return ("UTC", *sorted(zones))
+
+
+TIMEZONES = _timezones()
+
+
+def browser_timezone() -> str | None:
+    """The visitor's time zone as their browser reports it (``st.context.timezone``), when it is one of
+    :data:`TIMEZONES`; None before the browser has said (a session's first run) or outside a browser."""
+    try:
+        zone = st.context.timezone
+    except Exception:  # no browser context (a bare run)
+        return None
+    return zone if zone in TIMEZONES else None
 
 
 def mapping_picker(raw: RawTable, guess: MappingGuess, key: str, active: ColumnMapping | None = None) -> ColumnMapping:
@@ -146,10 +154,16 @@ def delimiter_choice(character: str | None) -> str:
 
 
 def options_picker(
-    current: IngestOptions, *, encoding: str | None = None, delimiter: str | None = None
+    current: IngestOptions,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    local_zone: str | None = None,
 ) -> IngestOptions:
     """Cleaning options, starting from the active dataset's (the quality report states each one), with the text
-    file's chosen ``encoding`` and ``delimiter`` (None: detected)."""
+    file's chosen ``encoding`` and ``delimiter`` (None: detected). ``local_zone`` (the visitor's, for their own
+    upload) is the time zone an upload starts in; the bundled samples keep theirs (UTC), so their one shared
+    analysis is not computed again per time zone."""
 
     def at(choices: tuple, value) -> int:
         return choices.index(value) if value in choices else 0
@@ -196,7 +210,13 @@ def options_picker(
             key="opt-duplicates",
         )
         timezone = c3.selectbox(
-            "Business time zone", TIMEZONES, index=at(TIMEZONES, current.timezone), key="opt-timezone"
+            "Business time zone",
+            TIMEZONES,
+            index=at(TIMEZONES, local_zone or current.timezone),
+            key="opt-timezone-local" if local_zone else "opt-timezone",  # an upload's choice is kept apart
+            help="Timestamps with an offset (2024-03-05T23:30:00+01:00) are converted to it before their day is "
+            "taken, and 'today' (for future-dated rows) is today there. An upload starts in your browser's time "
+            "zone; the bundled samples in UTC.",
         )
     return IngestOptions(
         date_order=order,

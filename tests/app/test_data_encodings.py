@@ -38,3 +38,18 @@ def test_a_chosen_delimiter_and_a_wrong_encoding_are_said_plainly(app):
     errors = " ".join(e.value for e in app.error)
     assert "moscow.csv is not UTF-8 text" in errors and "choose another encoding" in errors
     assert "Nothing was lost" in text_of(app)
+
+
+def test_an_upload_starts_in_the_browsers_time_zone_and_the_sample_in_utc(app, monkeypatch):
+    from clv_app.views import data as data_views
+
+    assert len(data_views.TIMEZONES) > 300 and data_views.TIMEZONES[0] == "UTC"
+    assert {"Asia/Kolkata", "America/Argentina/Buenos_Aires", "Pacific/Auckland"} <= set(data_views.TIMEZONES)
+    monkeypatch.setattr(data_views, "browser_timezone", lambda: "Asia/Kolkata")
+    assert app.selectbox(key="opt-timezone").value == "UTC"  # the bundled sample
+    rows = "".join(f"{i},2024-01-{1 + i % 27:02d}T23:30:00+00:00,{10 + i}\n" for i in range(40))
+    upload(app, "orders.csv", ("customer_id,date,amount\n" + rows).encode())
+    assert not app.exception, app.exception
+    assert app.selectbox(key="opt-timezone-local").value == "Asia/Kolkata"
+    # 23:30 UTC is the next morning in India: the purchase days moved with the chosen zone
+    assert "Asia/Kolkata" in str([d.value for d in app.dataframe])

@@ -5,6 +5,7 @@ from the axe-playwright-python package that ships it)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,43 @@ def test_every_page_fits_and_passes_an_accessibility_audit(browser, server, widt
         context.close()
     assert not cut, f"cards cut at {width} px: {cut}"
     assert not findings, f"axe-core at {width} px: {findings}"
+
+
+BACKGROUNDS = """() => ({
+  app: getComputedStyle(document.querySelector('[data-testid="stApp"]')).backgroundColor,
+  text: getComputedStyle(document.querySelector('[data-testid="stMarkdownContainer"] p')).color,
+  charts: [...document.querySelectorAll('.js-plotly-plot .main-svg')].slice(0, 3)
+            .map(svg => getComputedStyle(svg).backgroundColor + ' ' + (svg.querySelector('rect.bg')?.style.fill || '')),
+  ticks: [...document.querySelectorAll('.js-plotly-plot .xtick text')].slice(0, 1)
+            .map(t => t.style.fill || getComputedStyle(t).fill),
+})"""
+
+
+def _luminance(rgb: str) -> float:
+    values = [int(v) / 255 for v in re.findall(r"\d+", rgb)[:3]]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in values]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_app_and_its_charts_follow_the_browsers_light_or_dark_setting(browser, server, scheme):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    page.set_default_timeout(300_000)
+    try:
+        page.goto(f"{server}/cohorts")
+        page.get_by_text(PAGES["cohorts"]).filter(visible=True).first.wait_for()
+        wait_for_run(page)
+        page.locator(".js-plotly-plot .xtick text").first.wait_for()
+        seen = page.evaluate(BACKGROUNDS)
+        if SCREENSHOTS:
+            page.screenshot(path=str(SCREENSHOTS / f"cohorts-{scheme}.png"))
+    finally:
+        context.close()
+    background, text = _luminance(seen["app"]), _luminance(seen["text"])
+    assert (background > 0.8) == (scheme == "light"), seen
+    assert (max(background, text) + 0.05) / (min(background, text) + 0.05) >= 7, seen  # text readable on it
+    for chart in seen["charts"]:  # no white chart box on a dark page, no dark one on a light page
+        assert "rgb(255, 255, 255)" not in chart or scheme == "light", seen
+    tick = _luminance(seen["ticks"][0])
+    assert (max(background, tick) + 0.05) / (min(background, tick) + 0.05) >= 3, seen  # axis labels readable

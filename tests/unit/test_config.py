@@ -44,3 +44,21 @@ def test_the_app_listens_on_loopback_unless_told_otherwise():
     assert re.search(r"^ADDRESS \?= 127\.0\.0\.1$", makefile, re.M)
     run = re.search(r"^run:.*\n\t(.*)$", makefile, re.M).group(1)
     assert "--server.address $(ADDRESS)" in run
+
+
+def test_a_light_and_a_dark_theme_with_the_same_accent_family_and_the_browser_choosing():
+    theme = CONFIG["theme"]
+    assert "base" not in theme  # a base would pin one theme: the browser's setting (and the app menu) choose
+    light, dark = theme["light"], theme["dark"]
+    for part in ("primaryColor", "backgroundColor", "secondaryBackgroundColor", "textColor"):
+        assert part in light and part in dark
+    assert light["primaryColor"] == "#0072B2" and dark["primaryColor"] == "#56B4E9"  # Okabe & Ito blue, sky blue
+
+    def luminance(colour: str) -> float:
+        rgb = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    for scheme in (light, dark):  # body text at WCAG AA (4.5:1) or better on both backgrounds
+        fg, bg = sorted((luminance(scheme["textColor"]), luminance(scheme["backgroundColor"])))
+        assert (bg + 0.05) / (fg + 0.05) >= 7
