@@ -83,7 +83,8 @@ def test_importing_charts_leaves_plotlys_default_template_alone():
 
 
 def test_figures_carry_the_slim_house_template_whatever_the_default(monkeypatch):
-    """Every figure carries the house template itself: plotly_white's look and the app's margins, without the
+    """Every figure carries the house template itself: plotly_white's layout and the app's margins, with no
+    background, text or grid colour of its own (the light or dark theme of the page gives them), without the
     per-trace defaults that double a chart's JSON, even when plotly's default is another template (Streamlit sets
     its own on import)."""
     monkeypatch.setattr(pio.templates, "default", "plotly_dark")
@@ -94,12 +95,14 @@ def test_figures_carry_the_slim_house_template_whatever_the_default(monkeypatch)
         charts.trend_chart(monthly_trend(tx)),  # built by make_subplots
         charts.clv_histogram(np.linspace(0, 100, 50), horizon_months=12),
     ]
-    white = pio.templates["plotly_white"].layout
+    white, dark = pio.templates["plotly_white"].layout, pio.templates["plotly_dark"].layout
     for fig in figures:
         template = fig.layout.template
         assert template.layout.margin.l == 10 and template.layout.font.size == 13
-        assert template.layout.plot_bgcolor == white.plot_bgcolor != pio.templates["plotly_dark"].layout.plot_bgcolor
-        assert template.layout.xaxis.gridcolor == white.xaxis.gridcolor
+        assert template.layout.hovermode == white.hovermode and template.layout.xaxis.ticks == white.xaxis.ticks
+        layout = template.layout
+        assert (layout.plot_bgcolor, layout.paper_bgcolor, layout.font.color) == (None, None, None)
+        assert layout.xaxis.gridcolor == "rgba(128, 128, 128, 0.25)" != dark.xaxis.gridcolor
         assert not template.data.to_plotly_json(), "per-trace template defaults are back in every figure's JSON"
     assert pio.templates.default == "plotly_dark"
 
