@@ -49,14 +49,17 @@ def prepare_when_served(timeout_s: float = 300.0) -> bool:
 
     serving = (RuntimeState.NO_SESSIONS_CONNECTED, RuntimeState.ONE_OR_MORE_SESSIONS_CONNECTED)
     deadline = time.monotonic() + timeout_s
-    _import_models()  # while the server starts: a page opened the moment it answers no longer waits for them
+    try:  # while the server starts (preparation on or off: every page needs them), not when the first page asks
+        _import_models()
+    except Exception:  # the first page imports them itself, and says what failed
+        _log.exception("the models could not be imported as the server started")
     while not (Runtime.exists() and Runtime.instance().state in serving):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.1)
     from clv_app import warmup
 
-    if not warmup.enabled():  # off: nothing loaded ahead either (a server short of memory, or the benchmark baseline)
+    if not warmup.enabled():  # off: no data read or model fitted ahead (short of memory; the benchmark baseline)
         return False
     from clv_app import session  # with the pages' libraries: the first page no longer waits for their import
     from clv_core import charts  # noqa: F401  (plotly)

@@ -12,13 +12,17 @@ from clv_core.cohorts import FORECAST_METRICS, CohortTable, CurveProjection
 from clv_core.currency import NONE, Currency
 from clv_core.overview import Concentration
 
-#: Groups' colours: Okabe & Ito's palette for colour-blind readers (its yellow left out: too pale on white). Any two
+#: Groups' colours: Okabe & Ito's palette for colour-blind readers (its yellow left out: too pale on white; its black a
+#: mid grey, which stays 3:1 on the dark theme as well as the light). Any two
 #: stay apart under protanopia, deuteranopia and tritanopia (tested: ΔE ≥ 15 after Machado et al.'s simulation).
-GROUP_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
+GROUP_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#666666")
 #: Line styles that tell groups apart beyond the seventh colour (and where colour is not seen at all).
 GROUP_DASHES = ("solid", "dash", "dot", "dashdot")
 BLUE, ORANGE, GREEN = GROUP_COLOURS[:3]
 GREY = "#8A94A6"
+#: Reference lines and model curves drawn over the data: 3.7:1 on the light theme's white, 5:1 on the dark theme's
+#: background (a near-black line vanished on the dark one).
+INK = "#7B8494"
 
 #: The house template: plotly_white's layout (no per-trace defaults, so its JSON is 60 % smaller than plotly_white's)
 #: with the app's margins and font. Every figure built here carries it explicitly (see ``_figure``) rather than
@@ -126,7 +130,7 @@ def cohort_heatmap(table: CohortTable, metric: str, forecast=None, *, currency: 
         # the edge between what was seen and what is forecast, a step per cohort (category axes count from 0)
         first = np.argmax(~np.isnan(ahead.to_numpy()), axis=1) - 0.5
         path = f"M {first[0]},-0.5 " + " ".join(f"L {b},{i - 0.5} L {b},{i + 0.5}" for i, b in enumerate(first))
-        figure.add_shape(type="path", path=path, xref="x", yref="y", line={"color": "#1B2430", "width": 2})
+        figure.add_shape(type="path", path=path, xref="x", yref="y", line={"color": INK, "width": 2})
     figure.update_layout(
         title=title,
         xaxis_title=f"{table.period.title()}s since acquisition",
@@ -412,7 +416,7 @@ def km_chart(
             y=parametric.best_curve["survival"],
             mode="lines",
             name=f"{parametric.best} fit",
-            line={"color": "#1B2430", "dash": "dash"},
+            line={"color": INK, "dash": "dash"},
         )
     if implied is not None:
         name, curve = implied
@@ -421,7 +425,7 @@ def km_chart(
             y=curve["survival"],
             mode="lines",
             name=f"{name}: not yet dropped out",
-            line={"color": "#1B2430", "dash": "dot", "width": 3},
+            line={"color": INK, "dash": "dot", "width": 3},
             hovertemplate=f"{name}<br>%{{x:,.0f}} {unit}: %{{y:.1%}} not yet dropped out<extra></extra>",
         )
     figure.update_layout(
@@ -759,7 +763,7 @@ def budget_return_chart(by_budget: pd.DataFrame, allocation, *, currency: Curren
         name="net return (margin − spend)",
         line={"color": ORANGE, "width": 2, "dash": "dash"},
     )
-    figure.add_vline(x=allocation.total_budget, line={"color": "#1B2430", "width": 1}, annotation_text="this budget")
+    figure.add_vline(x=allocation.total_budget, line={"color": INK, "width": 1}, annotation_text="this budget")
     figure.add_vline(
         x=allocation.stop_budget,
         line={"color": GREY, "dash": "dot"},

@@ -426,8 +426,11 @@ def _summary(args: argparse.Namespace) -> int:
             args.report.write_text(strict_json(transactions.report.to_dict()), encoding="utf-8")
     if args.out:
         write_table(frame, args.out)
-    else:
-        frame.to_csv(sys.stdout, index=False, date_format="%Y-%m-%d")
+    else:  # the same formula-safe CSV as --out x.csv: a redirect makes the same file
+        from clv_core.export import neutralise, write_csv
+
+        sys.stdout.flush()
+        write_csv(neutralise(frame), sys.stdout.buffer)
     return 0
 
 
@@ -632,3 +635,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m clv_core") -> int
         return 2
     except BrokenPipeError:  # e.g. piped into head
         return 0
+    except OSError as exc:  # an --out or --report that cannot be written (no such folder, no permission, disk full)
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2

@@ -12,6 +12,7 @@ JSON file of the same name beside it (:func:`assumptions_json`).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -96,7 +97,7 @@ def write_csv(frame: pd.DataFrame, path) -> None:
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow([str(c) for c in frame.columns])
     table = _arrow(frame)
-    with open(path, "wb") as out:
+    with open(path, "wb") if isinstance(path, (str, bytes)) or hasattr(path, "__fspath__") else _kept(path) as out:
         out.write(header.getvalue().encode("utf-8"))
         pa_csv.write_csv(table, out, write_options=pa_csv.WriteOptions(include_header=False))
 
@@ -175,6 +176,13 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
         elif pa.types.is_floating(field.type):  # NaN (pandas' missing number) and infinities as null
             table = table.set_column(i, field.name, pc.if_else(pc.is_finite(column), column, None))
     return table
+
+
+@contextlib.contextmanager
+def _kept(stream):
+    """A binary stream the caller owns (standard output), not closed after writing."""
+    yield stream
+    stream.flush()
 
 
 def to_excel_bytes(frame: pd.DataFrame, *, sheet: str = "customers", about: dict | None = None) -> bytes:

@@ -30,6 +30,7 @@ source = st.radio(
     "table or query of a PostgreSQL database.",
 )
 data = name = file_id = database = sheet = None
+reading = None  # whose reading options (encoding, delimiter) apply: this upload, saved entry or sample
 if source == "Database":
     database = source_views.database_source()
     if database is not None:
@@ -42,12 +43,13 @@ elif source == "Recent datasets":
                 active = sources.open_saved(chosen)
             data, entry = sources.saved_bytes(chosen)
         except ClvError as exc:
-            st.error(str(exc), icon=":material/block:")
+            st.error(views.md(str(exc)), icon=":material/block:")
         else:
             name, label, origin = entry.file_name, entry.label, ("workspace", entry.id)
             st.session_state.setdefault(f"sheet-{name}", entry.sheet)
-            st.session_state.setdefault(f"enc-{name}", entry.options.encoding or data_views.DETECT)
-            st.session_state.setdefault(f"delim-{name}", data_views.delimiter_choice(entry.options.delimiter))
+            reading = f"saved-{entry.id}"  # opened as it was saved, whatever another file of that name used
+            st.session_state.setdefault(f"enc-{reading}", entry.options.encoding or data_views.DETECT)
+            st.session_state.setdefault(f"delim-{reading}", data_views.delimiter_choice(entry.options.delimiter))
 elif source == "Bundled sample":
     keys = tuple(SAMPLES)
     index = keys.index(origin) if kind == "sample" else 0
@@ -67,6 +69,7 @@ else:
         st.info(f"Choose a file to load. Until then the app keeps using: {views.md(sources.current_label())}.")
     else:
         data, name, file_id = upload.getvalue(), upload.name, upload.file_id
+        reading = f"upload-{file_id}"  # each upload its own choice, even of a file with the same name
         label, origin = upload.name, ("upload", upload.name)
 
 encoding = delimiter = None
@@ -78,7 +81,8 @@ if data is not None or database is not None:
             name = raw.source_name
         else:
             sheet = st.session_state.get(f"sheet-{name}")
-            encoding, delimiter = data_views.text_options(name)
+            reading = reading or f"file-{name}"
+            encoding, delimiter = data_views.text_options(reading)
             read = ("read", len(data), name, sheet, file_id, encoding, delimiter)
             with views.steps(f"Reading {views.md(name)}", read) as step:
                 step(f"Reading {source_views.size_text(len(data))} and detecting its format and columns…")
@@ -86,7 +90,7 @@ if data is not None or database is not None:
                 file_hash, raw = sources.read_file(
                     data, name, sheet=sheet, file_id=file_id, bundled=bundled, encoding=encoding, delimiter=delimiter
                 )
-            garbled_shown = data_views.garbled_notice(raw, name)
+            garbled_shown = data_views.garbled_notice(raw, reading)
         if len(raw.sheets) > 1:
             st.selectbox("Sheet", raw.sheets, index=raw.sheets.index(raw.sheet), key=f"sheet-{name}")
         guess = memo.of(detect_columns, raw.frame, has_header=raw.has_header)
@@ -109,7 +113,7 @@ if data is not None or database is not None:
         else:
             st.info("Choose the customer id, date and amount columns to load the file.")
     except ClvError as exc:
-        st.error(str(exc), icon=":material/block:")
+        st.error(views.md(str(exc)), icon=":material/block:")
         st.caption(f"Nothing was lost: the app keeps using {views.md(sources.current_label())}.")
 
 tx = sources.ensure_dataset()

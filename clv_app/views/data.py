@@ -106,9 +106,9 @@ def _pick(where, label: str, columns: list[str], default: str | None, key: str, 
 DETECT = ""
 
 
-def text_options(name: str) -> tuple[str | None, str | None]:
-    """A text file's encoding and delimiter, detected unless chosen (kept per file name for the session); the
-    chosen ones, None for detected."""
+def text_options(reading: str) -> tuple[str | None, str | None]:
+    """A text file's encoding and delimiter, detected unless chosen (kept for the session per ``reading``: one
+    upload, one saved dataset, one sample); the chosen ones, None for detected."""
     encodings = (DETECT, *ENCODING_LABELS)
     delimiters = (DETECT, *DELIMITERS)
     delimiter_names = {",": "Comma ( , )", ";": "Semicolon ( ; )", "tab": "Tab", "|": "Pipe ( | )", "space": "Spaces"}
@@ -118,7 +118,7 @@ def text_options(name: str) -> tuple[str | None, str | None]:
             "Text encoding",
             encodings,
             format_func=lambda c: ENCODING_LABELS.get(c, "Detect (UTF-8, UTF-16, else Windows-1252)"),
-            key=f"enc-{name}",
+            key=f"enc-{reading}",
             help="Detection reads UTF-8 and UTF-16 exactly and anything else as Windows-1252. A file saved in another "
             "code page (a Russian export in Windows-1251) reads garbled: the quality report says so and offers the "
             "encoding that reads it right.",
@@ -127,13 +127,13 @@ def text_options(name: str) -> tuple[str | None, str | None]:
             "Delimiter",
             delimiters,
             format_func=lambda d: delimiter_names.get(d, "Detect"),
-            key=f"delim-{name}",
+            key=f"delim-{reading}",
             help="Detection tries comma, semicolon, tab, pipe and spaces on the first 200 lines.",
         )
     return encoding or None, DELIMITERS.get(delimiter) if delimiter else None
 
 
-def garbled_notice(raw: RawTable, name: str) -> bool:
+def garbled_notice(raw: RawTable, reading: str) -> bool:
     """Say when the text read looks garbled, with a button that reads it in the likely encoding; whether it said."""
     if not raw.garbled:
         return False
@@ -141,9 +141,9 @@ def garbled_notice(raw: RawTable, name: str) -> bool:
     if raw.likely_encoding:
         st.button(
             f"Read it as {ENCODING_LABELS.get(raw.likely_encoding, raw.likely_encoding)}",
-            key=f"enc-fix-{name}",
+            key=f"enc-fix-{reading}",
             on_click=st.session_state.__setitem__,
-            args=(f"enc-{name}", raw.likely_encoding),
+            args=(f"enc-{reading}", raw.likely_encoding),
         )
     return True
 

@@ -83,7 +83,7 @@ def database_source():
             step(f"Reading {md(table or 'the query')} from {md(safe_url(url))}…")
             return sources.database(url, table, query, st.session_state["db-nonce"])
     except ClvError as exc:
-        st.error(str(exc), icon=":material/block:")
+        st.error(md(str(exc)), icon=":material/block:")
         st.caption(f"Nothing was lost: the app keeps using {md(sources.current_label())}.")
         return None
 

@@ -65,12 +65,19 @@ koi8-r, cp1250.
         info = codecs.lookup(name.strip())
     except (LookupError, AttributeError):
         info = None
-    if info is None or not getattr(info, "_is_text_encoding", True):
+    if info is None or not _CHARSET.fullmatch(info.name):  # punycode, idna, utf-7, rot13, base64: no file's
         common = ", ".join(c for c, _ in ENCODINGS[:6])
         raise DataQualityError(f"{name!r} is not a text encoding. Common ones: {common}.")
     return _CODEC_NAMES.get(info.name, info.name)
 
 
+#: Character sets a file can be written in, by codecs.lookup's canonical name (not idna, punycode, utf-7, the
+#: escape codecs or the undefined one, which are no file encoding and some of which decode in quadratic time).
+_CHARSET = re.compile(
+    r"utf-(8|16|32)(-[lb]e)?|utf-8-sig|ascii|latin-1|iso8859-\d+|cp\d+|mac-[a-z]+|koi8-[a-z]+|kz1048|ptcp154|"
+    r"tis-620|shift_jis(x0213|_2004)?|euc_(jp|kr|jis_2004|jisx0213)|gb2312|gbk|gb18030|big5(hkscs)?|johab|hz|"
+    r"iso2022_(jp(_\d|_ext)?|kr)|cp932|cp949|cp950"
+)
 #: codecs.lookup's canonical names → the names this module lists.
 _CODEC_NAMES = {"iso8859-1": "latin-1", "mac-roman": "mac-roman", "euc_kr": "euc-kr"}
 
@@ -105,14 +112,24 @@ _TWICE = re.compile("Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\
 #: Hebrew or Arabic text read as Windows-1252 gives; Western words mix them with plain letters.
 _ACCENTED_WORD = re.compile("[\u00c0-\u00ff]{3,}")
 _WORD = re.compile(r"[^\W\d_]{3,}")
-#: Single-byte encodings tried for such text, most common first.
-_CANDIDATES = ("cp1251", "koi8-r", "cp1253", "cp1255", "cp1256", "cp1250", "cp1254", "cp1257")
+#: Single-byte encodings of non-Latin alphabets tried for such text, most common first.
+_CANDIDATES = ("cp1251", "koi8-r", "cp1253", "cp1255", "cp1256")
+#: Each alphabet's ten most frequent letters (lower case) in ordinary text: two thirds of the letters of real
+#: Russian, Greek, Hebrew or Arabic text, a third or less of bytes read in the wrong code page.
+_COMMON = {
+    "CYRILLIC": set("оеаинтсрвл"),
+    "GREEK": set("αοιετσνηυρ"),
+    "HEBREW": set("יוהלרמאבתש"),
+    "ARABIC": set("الیمونرتبهي"),
+}
+#: How much better than the runner-up the best reading must be to be offered (else the user chooses).
+_MARGIN = 1.25
 _SAMPLE_CHARS = 200_000
 
 
-def garbled(text: str, data: bytes, encoding: str) -> Garbled | None:
-    """Whether ``text`` (the start of ``data`` decoded as ``encoding``) looks garbled, and which encoding is
-    likely right; None when it looks like text."""
+def garbled(text: str, data: bytes, encoding: str, chosen: str | None = None) -> Garbled | None:
+    """Whether ``text`` (the start of ``data`` decoded as ``encoding``; ``chosen`` when the user chose that codec)
+    looks garbled, and which encoding is likely right; None when it looks like text."""
     text = text[:_SAMPLE_CHARS]
     twice = _TWICE.findall(text)
     if len(twice) >= 3:
@@ -122,6 +139,11 @@ def garbled(text: str, data: bytes, encoding: str) -> Garbled | None:
             "(é saved as Ã©). Export the file again from its source as UTF-8.",
             None,
         )
+    if chosen in _CANDIDATES:  # chosen by hand: is it the reading that gives words?
+        likely = likely_encoding(data)
+        if likely is None or likely == chosen:
+            return None
+        return _suggest(text, data, f"{ENCODING_LABELS.get(chosen, chosen)}, as chosen", likely)
     if not encoding.lower().startswith(("windows-1252", "latin-1", "cp1252")):
         return None
     words = _WORD.findall(text)
@@ -129,11 +151,16 @@ def garbled(text: str, data: bytes, encoding: str) -> Garbled | None:
     foreign = [w for w in words if not w.isascii()]
     if len(accented) < 3 or len(accented) < 0.5 * len(foreign):
         return None
-    likely = likely_encoding(data)
-    example = accented[0][:20]
+    return _suggest(text, data, encoding, likely_encoding(data), example=accented[0][:20])
+
+
+def _suggest(text: str, data: bytes, encoding: str, likely: str | None, example: str | None = None) -> Garbled:
+    example = example or next((w for w in _WORD.findall(text) if not w.isascii()), "")[:20]
     if likely is None:
         return Garbled(
-            f"Text looks garbled ({example}): the file is probably not in {encoding}. Choose its encoding.", None
+            f"Text looks garbled ({example}): the file is probably not in {encoding}. Choose its encoding in the "
+            "reading options.",
+            None,
         )
     sample = data[:_SAMPLE_CHARS].decode(likely, errors="replace")
     fixed = next((w for w in _WORD.findall(sample) if not w.isascii()), "")[:20]
@@ -146,27 +173,30 @@ def garbled(text: str, data: bytes, encoding: str) -> Garbled | None:
 
 def likely_encoding(data: bytes) -> str | None:
     """The single-byte encoding under which the file's non-ASCII words are words: letters of one alphabet (other
-    than Latin), in lower case after their first letter, as most words are."""
-    best, best_score = None, 0.6
+    than Latin), the alphabet's common letters as often as in real text; None when no reading is clearly best."""
+    scores = {}
     sample = data[:_SAMPLE_CHARS]
     for candidate in _CANDIDATES:
         try:
             text = sample.decode(candidate)
         except UnicodeDecodeError:
             continue
-        words = [w for w in _WORD.findall(text) if not w.isascii()]
+        words = [w.lower() for w in _WORD.findall(text) if not w.isascii()]
         if not words:
             continue
         scripts = [_script(w) for w in words]
         main = max(set(scripts), key=scripts.count)
-        if main in ("LATIN", None):
+        if main not in _COMMON:
             continue
-        share = scripts.count(main) / len(words)
-        cased = sum(w[1:].islower() or w.isupper() or not w.isalpha() or w.lower() == w.upper() for w in words)
-        score = share * cased / len(words)
-        if score > best_score:
-            best, best_score = candidate, score
-    return best
+        letters = [ch for w in words for ch in w if not ch.isascii()]
+        common = sum(ch in _COMMON[main] for ch in letters) / len(letters)
+        scores[candidate] = scripts.count(main) / len(words) * common
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    if not ranked or ranked[0][1] < 0.4:
+        return None
+    if len(ranked) > 1 and ranked[0][1] < _MARGIN * ranked[1][1]:
+        return None  # two readings about as good: the user chooses
+    return ranked[0][0]
 
 
 def _script(word: str) -> str | None:

@@ -235,7 +235,7 @@ def _read_by_content(data: bytes, name: str, *, sheet, limits: Limits, chooser, 
     utf8, encoding = _as_utf8(data, name, chosen_encoding)
     raw = _read_text(utf8, name, encoding=encoding, limits=limits, delimiter=chosen_delimiter)
     head = utf8[: _HEAD_BYTES * 4].decode("utf-8", errors="ignore")
-    found = garbled(head, data, encoding)
+    found = garbled(head, data, encoding, chosen_encoding)
     if found is None:
         return raw
     return RawTable(**{**raw.__dict__, "garbled": found.sentence, "likely_encoding": found.encoding})
@@ -409,10 +409,11 @@ def _as_utf8(data: bytes, name: str, chosen: str | None = None) -> tuple[bytes, 
         label = f"{ENCODING_LABELS.get(chosen, chosen)}, as chosen"
         try:
             text = data.decode(chosen)
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:  # UnicodeDecodeError, or a codec that refuses bytes outright
             raise UnreadableFileError(
-                f"{name} is not {ENCODING_LABELS.get(chosen, chosen)} text (byte {exc.start:,} cannot be read "
-                "that way): choose another encoding, or leave it to detection."
+                f"{name} is not {ENCODING_LABELS.get(chosen, chosen)} text"
+                + (f" (byte {exc.start:,} cannot be read that way)" if hasattr(exc, "start") else "")
+                + ": choose another encoding, or leave it to detection."
             ) from None
         return text.lstrip("\ufeff").encode("utf-8"), label
     utf8 = None

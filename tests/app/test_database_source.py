@@ -83,10 +83,10 @@ def test_a_table_from_the_database_becomes_the_dataset_and_a_write_is_refused(ap
 
     app.switch_page("pages/data.py").run()
     read(app, url=reader, query="COMMIT; DELETE FROM sample_orders; SELECT 1")
-    assert any("one SELECT" in e.value for e in app.error)
+    assert any("one SELECT" in e.value.replace("\\", "") for e in app.error)
     assert any(m.label == "Customers" and m.value == "2,357" for m in app.metric)  # the dataset stays
     read(app, url=postgres_url, query="SELECT * FROM sample_orders")  # the superuser: no typed query at all
-    assert any("is a superuser" in e.value for e in app.error)
+    assert any("is a superuser" in e.value.replace("\\", "") for e in app.error)
     read(app, url=reader, query="SELECT client, order_date, amount FROM sample_orders WHERE amount > 0")
     assert not app.error and "Customers 2,3" in text_of(app)  # a plain SELECT on a read-only login works
 
@@ -131,7 +131,7 @@ def test_a_connection_in_secrets_is_used_without_typing_it_and_its_password_neve
 )
 def test_a_typed_url_never_shows_its_password_and_a_malformed_one_is_one_message(app, url, message):
     read(app, url=url, table="orders")
-    assert len(app.error) == 1 and message in app.error[0].value
+    assert len(app.error) == 1 and message in app.error[0].value.replace("\\", "")
     shown = shown_everywhere(app)
     assert "hunter2" not in shown and "ter2" not in shown
     assert "h" * 400 not in shown  # a long host is shortened, not repeated down the page
@@ -218,6 +218,6 @@ def test_database_reads_have_the_apps_row_cap(postgres_url, sample_table):
     at.switch_page("pages/data.py")
     at.run()
     read(at, url=postgres_url, table="sample_orders")
-    assert any("more than 1,000 rows, the most that is read here" in e.value for e in at.error)
+    assert any("more than 1,000 rows, the most that is read here" in e.value.replace("\\", "") for e in at.error)
     assert "At most 1,000 rows are read" in text_of(at)
     assert "Nothing was lost: the app keeps using Sample" in text_of(at)

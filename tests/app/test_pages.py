@@ -80,7 +80,7 @@ def test_uploaded_csv_is_loaded_reported_and_summarised(app):
 def test_a_bad_upload_shows_one_message_and_keeps_the_previous_dataset(app):
     upload(app, "picture.csv", b"\x89PNG\r\n\x1a\n" + bytes(100))
     assert not app.exception
-    assert len(app.error) == 1 and "looks like a PNG image" in app.error[0].value
+    assert len(app.error) == 1 and "looks like a PNG image" in app.error[0].value.replace("\\", "")
     assert "Rows read 69,659" in text_of(app)  # CDNOW is still the active dataset
     assert "CDNOW" in app.sidebar.markdown[0].value
 
@@ -167,14 +167,14 @@ def test_excel_upload_offers_the_sheets_and_a_wrong_sheet_keeps_the_data(app):
     assert "Rows read 2" in text_of(app)
     sheet.set_value("Notes").run()
     assert not app.exception
-    assert len(app.error) == 1 and "Column for customer id not found" in app.error[0].value
+    assert len(app.error) == 1 and "Column for customer id not found" in app.error[0].value.replace("\\", "")
     assert "Rows read 2" in text_of(app)  # the Orders sheet stays loaded
 
 
 def test_a_file_without_an_amount_column_says_which_columns_it_has(app):
     upload(app, "no-amount.csv", b"customer_id,date\n1,2024-01-05\n")
     assert len(app.error) == 1
-    assert "Column for amount not found. Columns in file: customer_id, date." in app.error[0].value
+    assert "Column for amount not found. Columns in file: customer_id, date." in app.error[0].value.replace("\\", "")
     assert "Rows read 69,659" in text_of(app)
 
 

@@ -164,3 +164,21 @@ def test_progress_is_said_on_a_terminal_and_nowhere_else():
     lines = shown.getvalue().splitlines()
     assert lines[0].endswith("Reading orders.csv…") and lines[-1].endswith("Bootstrap refits: 30 of 30")
     assert len(lines) == 1 + 10  # every tenth of the refits, not every one
+
+
+def test_summary_on_standard_output_is_the_same_safe_csv_as_out(tmp_path):
+    rows = "".join(f"=cmd{i},2024-01-0{1 + i % 9},5\n" for i in range(25))  # ids a spreadsheet would run
+    source = tmp_path / "hostile.csv"
+    source.write_text("customer_id,date,amount\n" + rows)
+    out = tmp_path / "summary.csv"
+    assert run("summary", str(source), "--out", str(out)).returncode == 0
+    printed = run("summary", str(source))
+    assert printed.returncode == 0 and printed.stdout == out.read_text()
+    assert '"\'=cmd0"' in printed.stdout and "\n=cmd" not in printed.stdout
+
+
+def test_an_out_that_cannot_be_written_is_one_error_line(cdnow_sample_path, tmp_path):
+    done = run("summary", str(cdnow_sample_path), "--out", str(tmp_path / "no-such-folder" / "s.csv"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().endswith("no-such-folder/s.csv: No such file or directory")
+    assert done.stderr.startswith("error: cannot write")

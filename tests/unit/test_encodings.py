@@ -10,6 +10,8 @@ from clv_core.ingest.encodings import codec, delimiter, garbled, likely_encoding
 
 RUSSIAN = ("Москва", "Санкт-Петербург", "Новосибирск", "Екатеринбург", "Казань")
 GREEK = ("Αθήνα", "Θεσσαλονίκη", "Πάτρα", "Ηράκλειο")
+GREEK_CAPITALS = ("ΑΘΗΝΑ", "ΘΕΣΣΑΛΟΝΙΚΗ", "ΠΑΤΡΑ", "ΗΡΑΚΛΕΙΟ")
+HEBREW = ("ירושלים", "חיפה", "נתניה", "אשדוד", "רחובות")
 WESTERN = ("Zürich", "Genève", "São Paulo", "Malmö", "Köln", "Málaga")
 
 
@@ -18,7 +20,10 @@ def transactions(cities, *, sep: str = ",", header: str = "customer,date,amount,
     return header.replace(",", sep) + "\n" + rows
 
 
-@pytest.mark.parametrize(("cities", "encoding"), [(RUSSIAN, "cp1251"), (RUSSIAN, "koi8-r"), (GREEK, "cp1253")])
+@pytest.mark.parametrize(
+    ("cities", "encoding"),
+    [(RUSSIAN, "cp1251"), (RUSSIAN, "koi8-r"), (GREEK, "cp1253"), (GREEK_CAPITALS, "cp1253"), (HEBREW, "cp1255")],
+)
 def test_a_single_byte_file_read_as_windows_1252_is_called_garbled_with_its_encoding(cities, encoding):
     data = transactions(cities).encode(encoding)
     report = ingest(data, "export.csv").report
@@ -79,7 +84,7 @@ def test_encoding_names_are_read_as_python_reads_them(given, expected):
     assert IngestOptions(encoding=given).encoding == expected
 
 
-@pytest.mark.parametrize("bad", ["rot13", "no-such-codec", "base64"])
+@pytest.mark.parametrize("bad", ["rot13", "no-such-codec", "base64", "punycode", "idna", "utf-7", "undefined"])
 def test_what_is_not_a_text_encoding_is_refused(bad):
     with pytest.raises(DataQualityError, match="not a text encoding"):
         IngestOptions(encoding=bad)
@@ -104,3 +109,18 @@ def test_an_example_shown_in_the_warning_carries_no_markup_from_the_file():
 
 def test_likely_encoding_is_none_for_western_text():
     assert likely_encoding(transactions(WESTERN).encode("cp1252")) is None
+
+
+def test_an_encoding_chosen_by_hand_that_gives_no_words_is_warned_about_with_the_one_that_does():
+    data = transactions(HEBREW).encode("cp1255")
+    wrong = ingest(data, "export.csv", options=IngestOptions(encoding="cp1251")).report  # Hebrew read as Cyrillic
+    assert wrong.likely_encoding == "cp1255" and "as chosen" in wrong.garbled and "Windows-1255" in wrong.garbled
+    right = ingest(data, "export.csv", options=IngestOptions(encoding="cp1255")).report
+    assert right.garbled is None
+
+
+def test_a_codec_python_knows_but_that_refuses_bytes_is_a_message_not_a_traceback():
+    from clv_core.ingest.sniff import read_raw
+
+    with pytest.raises(ClvError, match=r"t\.csv is not undefined text: choose another encoding"):
+        read_raw(b"customer_id,date,amount\n1,2024-01-01,5\n", "t.csv", encoding="undefined")  # UnicodeError
