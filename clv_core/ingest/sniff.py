@@ -530,16 +530,23 @@ def _many_distinct(strings: pa.ChunkedArray) -> bool:
 
 def _integer_coded(strings: pa.ChunkedArray) -> pd.Categorical | None:
     """The column encoded through a 64-bit integer per row that is equal exactly when the texts are, or None when
-    it has no such integer: digits (up to 18) are their number, unless two texts of one number differ (7 and
-    007); ASCII texts all of one width whose varying bytes fit in 8 are those bytes."""
-    lengths = pc.binary_length(strings).to_numpy()
-    if not len(lengths) or lengths.min() == 0 or not pc.all(pc.string_is_ascii(strings)).as_py():
+    it has no such integer: digits (up to 18) are their number, a blank cell (a guest checkout) -1, unless two
+    texts of one number differ (7 and 007); ASCII texts all of one width whose varying bytes fit in 8 are those
+    bytes."""
+    sizes = pc.binary_length(strings)
+    lengths = sizes.to_numpy()
+    if not len(lengths) or not pc.all(pc.string_is_ascii(strings)).as_py():
         return None
-    shortest, longest = int(lengths.min()), int(lengths.max())
-    numeric = longest <= 18 and pc.all(pc.ascii_is_decimal(strings)).as_py()
+    empty = pc.equal(sizes, 0)
+    blanks = bool(pc.any(empty).as_py())
+    filled = lengths[lengths > 0] if blanks else lengths
+    if not len(filled):
+        return None
+    shortest, longest = int(filled.min()), int(filled.max())
+    numeric = longest <= 18 and pc.all(pc.or_(empty, pc.ascii_is_decimal(strings))).as_py()
     if numeric:
-        numbers = pc.cast(strings, pa.int64()).to_numpy()
-    elif shortest == longest:
+        numbers = pc.cast(pc.if_else(empty, "-1", strings) if blanks else strings, pa.int64()).to_numpy()
+    elif shortest == longest and not blanks:
         numbers = _packed(strings, longest)
     else:
         return None
@@ -552,7 +559,7 @@ def _integer_coded(strings: pa.ChunkedArray) -> pd.Categorical | None:
     first = np.flatnonzero(running[1:] != running[:-1]) + 1
     first = np.concatenate(([0], first))
     del running
-    if numeric and shortest != longest and not np.array_equal(lengths, lengths[first][codes]):
+    if numeric and (shortest != longest or blanks) and not np.array_equal(lengths, lengths[first][codes]):
         return None  # one number written two ways (7 and 007): two ids, which the number cannot tell apart
     labels = pd.Index(pc.take(strings, pa.array(first)).to_numpy(zero_copy_only=False), dtype=object)
     with contextlib.suppress(AttributeError, TypeError):

@@ -99,7 +99,9 @@ ID_COLUMNS = {
     "one width of text": ([f"C{v:08d}" for v in RNG.integers(0, 10**6, 30_000)], True),
     "007 alone": ([str(v) for v in RNG.integers(100, 10**6, 30_000)] + ["007"], True),
     "7 and 007 both": ([str(v) for v in RNG.integers(1, 10**6, 30_000)] + ["7", "007"], False),
-    "a blank id": ([str(v) for v in RNG.integers(1, 10**6, 30_000)] + [""], False),
+    "blank ids (guest checkouts)": ([str(v) if v % 4 else "" for v in RNG.integers(1, 10**6, 30_000)], True),
+    "blank ids and 7 and 007": ([str(v) for v in RNG.integers(1, 10**6, 30_000)] + ["", "7", "007"], False),
+    "blanks in text of one width": ([f"C{v:08d}" if v % 4 else "" for v in RNG.integers(0, 10**6, 30_000)], False),
     "varying widths of text": ([f"C{v}" for v in RNG.integers(0, 10**6, 30_000)], False),
     "more than 8 varying bytes": ([f"{v:012x}" for v in RNG.integers(0, 10**12, 30_000)], False),
     "not ASCII": ([f"Ü{v:06d}" for v in RNG.integers(0, 10**6, 30_000)], False),
@@ -139,3 +141,13 @@ def test_a_file_of_many_integer_ids_reads_as_pandas_reads_it(monkeypatch):
     assert any(t is not None for t in taken)
     assert frame[0].astype(str).tolist() == theirs[0].iloc[1:].tolist()
     assert frame[1].astype(str).tolist() == theirs[1].iloc[1:].tolist()
+
+
+def test_guest_rows_of_a_large_export_are_dropped_as_missing_ids_on_the_fast_way():
+    from clv_core.ingest import ingest
+
+    rows = "".join(f"{'' if i % 4 == 0 else 10**5 + i % 7_000},2024-01-{1 + i % 27:02d},5\n" for i in range(30_000))
+    report = ingest(("customer_id,date,amount\n" + rows).encode(), "guests.csv").report
+    missing = next(d for d in report.dropped if d.reason == "missing customer id")
+    assert missing.rows == 7_500 and report.rows_kept == 22_500
+    assert report.customers == len({10**5 + i % 7_000 for i in range(30_000) if i % 4})
