@@ -251,50 +251,6 @@ class Jobs:
 
 _acting = threading.local()
 
-#: Pages being drawn right now (every session's script runs), when the last one ended, and the condition background
-#: preparations wait on.
-_drawing = 0
-_drawn_at = 0.0
-_quiet = threading.Condition()
-#: The longest a background preparation holds its next step for pages being drawn: a page that keeps the server
-#: busy for minutes (a bootstrap on millions of customers) must not stop every other dataset's preparation.
-YIELD_MAX_S = 15.0
-#: After a page's run, the browser still lays out its charts: on a machine that serves its own browser (make run on
-#: a laptop), a preparation starting at once would take the cores it needs.
-AFTER_DRAWN_S = 1.0
-
-
-@contextlib.contextmanager
-def drawing() -> Iterator[None]:
-    """A page is being drawn: background preparations (:mod:`clv_app.warmup`) start no new step until no page is,
-    so a visitor's page has the machine to itself (on 2 cores, a preparation running beside it made a first
-    visit take twice as long) and the preparation goes on while the visitor reads."""
-    global _drawing, _drawn_at
-    with _quiet:
-        _drawing += 1
-    try:
-        yield
-    finally:
-        with _quiet:
-            _drawing -= 1
-            _drawn_at = time.monotonic()
-            _quiet.notify_all()
-
-
-def wait_while_drawing(max_wait_s: float | None = None) -> bool:
-    """Wait until no page is being drawn and none has been for :data:`AFTER_DRAWN_S` (at most ``max_wait_s``, by
-    default :data:`YIELD_MAX_S`); whether that came."""
-    deadline = time.monotonic() + (YIELD_MAX_S if max_wait_s is None else max_wait_s)
-    with _quiet:
-        while True:
-            now = time.monotonic()
-            if _drawing == 0 and now >= _drawn_at + AFTER_DRAWN_S:
-                return True
-            if now >= deadline:
-                return False
-            wake = deadline if _drawing else min(deadline, _drawn_at + AFTER_DRAWN_S)
-            _quiet.wait(timeout=wake - now)
-
 
 @contextlib.contextmanager
 def acting_for(visitor: str) -> Iterator[None]:

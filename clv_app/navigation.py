@@ -12,7 +12,7 @@ import threading
 
 import streamlit as st
 
-from clv_app import access, cache, links, session, sources
+from clv_app import access, links, session, sources, warmup
 
 _local = threading.local()  # each session's script runs in its own thread
 
@@ -45,7 +45,7 @@ def run() -> None:
     session.settings()  # the model, time unit and economics every page shares, from the link on a fresh session
     _local.inside = True
     try:
-        with cache.drawing():  # background preparations wait between their steps while a page is drawn
+        with warmup.drawing():  # background preparations wait between their steps while a page is drawn
             page.run()
     finally:
         _local.inside = False

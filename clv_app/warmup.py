@@ -17,9 +17,12 @@ for work nobody asked for yet).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from clv_app import access, cache
@@ -34,6 +37,51 @@ _lock = threading.Lock()
 _threads: OrderedDict = OrderedDict()
 _stops: dict[str, threading.Event] = {}  # visitor -> what stops their current preparation
 _log = logging.getLogger(__name__)
+
+
+#: Pages being drawn right now (every session's script runs), when the last one ended, and the condition background
+#: preparations wait on.
+_drawing = 0
+_drawn_at = 0.0
+_quiet = threading.Condition()
+#: The longest a background preparation holds its next step for pages being drawn: a page that keeps the server
+#: busy for minutes (a bootstrap on millions of customers) must not stop every other dataset's preparation.
+YIELD_MAX_S = 15.0
+#: After a page's run, the browser still lays out its charts: on a machine that serves its own browser (make run on
+#: a laptop), a preparation starting at once would take the cores it needs.
+AFTER_DRAWN_S = 1.0
+
+
+@contextlib.contextmanager
+def drawing() -> Iterator[None]:
+    """A page is being drawn (:func:`clv_app.navigation.run` around every page): preparations start no new step
+    until no page is, so a visitor's page has the machine to itself (on 2 cores, a preparation running beside it
+    made a first visit take twice as long) and the preparation goes on while the visitor reads."""
+    global _drawing, _drawn_at
+    with _quiet:
+        _drawing += 1
+    try:
+        yield
+    finally:
+        with _quiet:
+            _drawing -= 1
+            _drawn_at = time.monotonic()
+            _quiet.notify_all()
+
+
+def wait_while_drawing(max_wait_s: float | None = None) -> bool:
+    """Wait until no page is being drawn and none has been for :data:`AFTER_DRAWN_S` (at most ``max_wait_s``, by
+    default :data:`YIELD_MAX_S`); whether that came."""
+    deadline = time.monotonic() + (YIELD_MAX_S if max_wait_s is None else max_wait_s)
+    with _quiet:
+        while True:
+            now = time.monotonic()
+            if _drawing == 0 and now >= _drawn_at + AFTER_DRAWN_S:
+                return True
+            if now >= deadline:
+                return False
+            wake = deadline if _drawing else min(deadline, _drawn_at + AFTER_DRAWN_S)
+            _quiet.wait(timeout=wake - now)
 
 
 def enabled() -> bool:
@@ -122,7 +170,7 @@ def _prepare(analysis: Analysis, churn_steps: tuple[float, ...], visitor: str, s
 
 def _run(plan: list, stop: threading.Event) -> None:
     for name, step in plan:
-        cache.wait_while_drawing()  # a page being drawn goes first: its visitor is waiting, nobody waits for this
+        wait_while_drawing()  # a page being drawn goes first: its visitor is waiting, nobody waits for this
         if stop.is_set():  # the visitor moved on to another dataset or setting
             return
         try:

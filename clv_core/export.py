@@ -97,9 +97,11 @@ def write_csv(frame: pd.DataFrame, path) -> None:
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow([str(c) for c in frame.columns])
     table = _arrow(frame)
-    with open(path, "wb") if isinstance(path, (str, bytes)) or hasattr(path, "__fspath__") else _kept(path) as out:
+    stream = hasattr(path, "write")  # a binary stream the caller owns (standard output): written, not closed
+    with contextlib.nullcontext(path) if stream else open(path, "wb") as out:
         out.write(header.getvalue().encode("utf-8"))
         pa_csv.write_csv(table, out, write_options=pa_csv.WriteOptions(include_header=False))
+        out.flush()
 
 
 #: The table formats :func:`write_table` writes, by extension.
@@ -176,13 +178,6 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
         elif pa.types.is_floating(field.type):  # NaN (pandas' missing number) and infinities as null
             table = table.set_column(i, field.name, pc.if_else(pc.is_finite(column), column, None))
     return table
-
-
-@contextlib.contextmanager
-def _kept(stream):
-    """A binary stream the caller owns (standard output), not closed after writing."""
-    yield stream
-    stream.flush()
 
 
 def to_excel_bytes(frame: pd.DataFrame, *, sheet: str = "customers", about: dict | None = None) -> bytes:

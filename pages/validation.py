@@ -77,16 +77,16 @@ st.plotly_chart(
     width="stretch",
 )
 if not challenger_ready:
+    missing = None
     try:
         with st.spinner("Training the ML challenger on the same customers…"):
             result = analysis.backtest(end)
     except ClvError as exc:  # the models' backtest stands; the reason in place of the challenger's row
-        with scores.container():
-            views.scores(result)
-            st.caption(f"No ML challenger: {exc}")
-    else:
-        with scores.container():
-            views.scores(result)
+        missing = f"No ML challenger: {exc}"
+    with scores.container():
+        views.scores(result)
+        if missing:
+            st.caption(missing)
 challenger = next((m for m in result.models if m.feature_importance is not None), None)
 if challenger is not None:
     st.subheader("The ML challenger")

@@ -61,3 +61,19 @@ def amount(text: str) -> float:
 def unescaped(markdown: str) -> str:
     """Markdown as read on the page: the backslashes that keep ``$``, ``.`` or ``-`` literal removed."""
     return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def luminance(colour: str) -> float:
+    """WCAG relative luminance of ``#RRGGBB`` or a browser's ``rgb(r, g, b)``."""
+    if colour.startswith("#"):
+        values = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    else:
+        values = [int(v) / 255 for v in re.findall(r"\d+", colour)[:3]]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in values]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two colours (1 to 21)."""
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)

@@ -7,7 +7,7 @@ import pytest
 from streamlit.runtime import Runtime, RuntimeState
 from streamlit.testing.v1 import AppTest
 
-from clv_app import access, serve, warmup
+from clv_app import access, cache, serve, warmup
 from clv_core import challenger, economics, models, survival
 from tests.app.conftest import APP
 
@@ -105,7 +105,6 @@ def test_on_unless_the_deployment_turns_it_off(monkeypatch):
 
 @pytest.mark.warm_up
 def test_preparation_counts_as_its_visitors_work_and_a_newer_one_stops_the_older(monkeypatch):
-    from clv_app import cache
     from clv_core.analysis import Analysis
     from clv_core.ingest import ingest
     from clv_core.samples import sample_bytes
@@ -134,12 +133,10 @@ def test_a_preparation_starts_no_step_while_a_page_is_drawn_and_goes_on_after(mo
     import threading
     import time
 
-    from clv_app import cache
-
-    monkeypatch.setattr(cache, "AFTER_DRAWN_S", 2.0)
+    monkeypatch.setattr(warmup, "AFTER_DRAWN_S", 2.0)
     done = []
     plan = [("first", lambda: done.append(time.monotonic())), ("second", lambda: done.append(time.monotonic()))]
-    with cache.drawing():  # a visitor's page is being drawn
+    with warmup.drawing():  # a visitor's page is being drawn
         thread = threading.Thread(target=warmup._run, args=(plan, threading.Event()))
         thread.start()
         thread.join(timeout=1.0)
@@ -153,11 +150,9 @@ def test_a_preparation_starts_no_step_while_a_page_is_drawn_and_goes_on_after(mo
 def test_a_page_drawn_for_long_holds_a_preparation_for_a_bounded_time(monkeypatch):
     import threading
 
-    from clv_app import cache
-
-    monkeypatch.setattr(cache, "YIELD_MAX_S", 0.2)
+    monkeypatch.setattr(warmup, "YIELD_MAX_S", 0.2)
     done = []
-    with cache.drawing():
+    with warmup.drawing():
         thread = threading.Thread(target=warmup._run, args=([("step", lambda: done.append(1))], threading.Event()))
         thread.start()
         thread.join(timeout=30)  # the page is still drawn, yet the preparation went on

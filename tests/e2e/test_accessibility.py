@@ -5,11 +5,11 @@ from the axe-playwright-python package that ships it)."""
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import contrast, luminance
 from tests.e2e.conftest import wait_for_run
 from tests.e2e.test_browser import PAGES
 
@@ -88,12 +88,6 @@ BACKGROUNDS = """() => ({
 })"""
 
 
-def _luminance(rgb: str) -> float:
-    values = [int(v) / 255 for v in re.findall(r"\d+", rgb)[:3]]
-    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in values]
-    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_app_and_its_charts_follow_the_browsers_light_or_dark_setting(browser, server, scheme):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
@@ -109,10 +103,8 @@ def test_the_app_and_its_charts_follow_the_browsers_light_or_dark_setting(browse
             page.screenshot(path=str(SCREENSHOTS / f"cohorts-{scheme}.png"))
     finally:
         context.close()
-    background, text = _luminance(seen["app"]), _luminance(seen["text"])
-    assert (background > 0.8) == (scheme == "light"), seen
-    assert (max(background, text) + 0.05) / (min(background, text) + 0.05) >= 7, seen  # text readable on it
+    assert (luminance(seen["app"]) > 0.8) == (scheme == "light"), seen
+    assert contrast(seen["app"], seen["text"]) >= 7, seen  # text readable on it
     for chart in seen["charts"]:  # no white chart box on a dark page, no dark one on a light page
         assert "rgb(255, 255, 255)" not in chart or scheme == "light", seen
-    tick = _luminance(seen["ticks"][0])
-    assert (max(background, tick) + 0.05) / (min(background, tick) + 0.05) >= 3, seen  # axis labels readable
+    assert contrast(seen["app"], seen["ticks"][0]) >= 3, seen  # axis labels readable

@@ -181,18 +181,9 @@ def test_lines_drawn_on_the_dark_theme_stand_out_from_its_background():
     vanished on the dark background at 1.1:1."""
     import tomllib
 
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, contrast
 
     theme = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["theme"]
-
-    def luminance(colour: str) -> float:
-        rgb = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
-        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-    def contrast(a: str, b: str) -> float:
-        hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
-        return (hi + 0.05) / (lo + 0.05)
 
     dark, light = theme["dark"]["backgroundColor"], theme["light"]["backgroundColor"]
     for colour in (*charts.GROUP_COLOURS, charts.INK):

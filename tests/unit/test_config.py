@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, contrast
 
 CONFIG = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
 
@@ -54,11 +54,5 @@ def test_a_light_and_a_dark_theme_with_the_same_accent_family_and_the_browser_ch
         assert part in light and part in dark
     assert light["primaryColor"] == "#0072B2" and dark["primaryColor"] == "#56B4E9"  # Okabe & Ito blue, sky blue
 
-    def luminance(colour: str) -> float:
-        rgb = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
-        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
     for scheme in (light, dark):  # body text at WCAG AA (4.5:1) or better on both backgrounds
-        fg, bg = sorted((luminance(scheme["textColor"]), luminance(scheme["backgroundColor"])))
-        assert (bg + 0.05) / (fg + 0.05) >= 7
+        assert contrast(scheme["textColor"], scheme["backgroundColor"]) >= 7
