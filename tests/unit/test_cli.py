@@ -11,16 +11,12 @@ import sys
 import pandas as pd
 
 from tests.conftest import ROOT
+from tests.conftest import run_cli as run  # in this process
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "clv_core", *args], capture_output=True, text=True, cwd=ROOT, timeout=600
-    )
-
-
-def test_help_lists_the_summary_command():
-    result = run("--help")
+def test_python_m_clv_core_answers_and_lists_the_summary_command():
+    command = [sys.executable, "-m", "clv_core", "--help"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0 and "summary" in result.stdout
 
 

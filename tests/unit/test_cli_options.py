@@ -14,12 +14,7 @@ import pytest
 
 from clv_core import cli, names
 from tests.conftest import ROOT
-
-
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "clv_core", *args], capture_output=True, text=True, cwd=ROOT, timeout=600
-    )
+from tests.conftest import run_cli as run  # in this process
 
 
 def test_the_names_the_options_offer_are_the_ones_the_code_uses():

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -25,7 +23,7 @@ from clv_core.ingest import clean
 from clv_core.ingest import database as db
 from clv_core.ingest.database import parse_url, read_database, safe_url
 from clv_core.summary import summarise
-from tests.conftest import ROOT, TODAY, load
+from tests.conftest import TODAY, load, run_cli
 from tests.postgres import add_reader, load_table
 
 # one worker runs these together: one PostgreSQL server for all of them
@@ -370,12 +368,6 @@ def test_a_typed_url_cannot_use_the_servers_own_sockets_files_or_stored_password
     assert kwargs["passfile"] == os.devnull and kwargs["password"] == ""  # never ~/.pgpass or PGPASSWORD
     assert kwargs["sslcertmode"] == "disable" and kwargs["gssencmode"] == "disable"  # nor its certificate, tickets
     assert parse_url("postgresql://ann@/shop?host=/var/run/postgresql").host == "/var/run/postgresql"  # trusted
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "clv_core", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
 
 
 def test_the_command_line_reads_a_table_like_a_file(cdnow_in_postgres, cdnow_master_path, tmp_path):

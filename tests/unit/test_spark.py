@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +10,7 @@ from clv_core.analysis import Analysis
 from clv_core.economics import Economics
 from clv_core.models import fit_purchases, fit_spend
 from clv_core.summary import summarise
-from tests.conftest import ROOT, load
+from tests.conftest import load, run_cli
 
 NUMBERS = ("frequency", "recency", "T", "monetary_value", "orders", "total_revenue", "days_since_last_purchase")
 
@@ -93,12 +90,20 @@ def test_csv_files_in_a_directory_read_like_one_parquet_file(spark, cdnow, tmp_p
         np.testing.assert_allclose(ours[column].astype(float), theirs[column].astype(float), rtol=1e-12)
 
 
-def test_the_command_line_gives_the_same_summary_on_either_engine(cdnow, tmp_path):
+def test_the_command_line_gives_the_same_summary_on_either_engine(spark, cdnow, tmp_path):
+    """In this process: the command's Spark session is the fixture's (a second JVM would add 10-20 s)."""
     _, path = cdnow
     outputs = {}
     for engine in ("embedded", "spark"):
         out = tmp_path / f"{engine}.csv"
-        command = [sys.executable, "-m", "clv_core", "summary", str(path), "--engine", engine, "--out", str(out)]
-        subprocess.run(command, cwd=ROOT, check=True, timeout=600, capture_output=True)
+        done = run_cli("summary", str(path), "--engine", engine, "--out", str(out))
+        assert done.returncode == 0, done.stderr
         outputs[engine] = pd.read_csv(out, dtype={"customer_id": str}).sort_values("customer_id", ignore_index=True)
     pd.testing.assert_frame_equal(outputs["spark"], outputs["embedded"], check_dtype=False)
+
+
+def test_make_test_runs_these_on_one_worker(request):
+    """make test's ``--dist loadgroup`` keeps a group on one worker (one Spark session, one PostgreSQL cluster, one
+    wheel build at a time); pytest 9.2 with pytest-xdist 3.8 spread them silently (pytest-xdist#1386)."""
+    if getattr(request.config.option, "loadgroup", False):
+        assert request.node.nodeid.endswith("@spark"), request.node.nodeid
