@@ -81,6 +81,10 @@ def _import_models() -> None:
     import clv_core.ingest
     import clv_core.survival  # noqa: F401
 
+    # Streamlit compiles its emoji pattern (every emoji there is, one regex: 0.5 s on a loaded 2-core machine) when
+    # the first message with an icon is drawn, in the first visitor's page
+    import streamlit.emojis  # noqa: F401
+
 
 if __name__ == "__main__":
     main()

@@ -3,6 +3,8 @@ find it done; a deployment can turn it off."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from streamlit.runtime import Runtime, RuntimeState
 from streamlit.testing.v1 import AppTest
@@ -81,6 +83,13 @@ def test_the_server_prepares_the_bundled_sample_before_anyone_visits(monkeypatch
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
     assert calls == dict.fromkeys(calls, 0), calls  # the first visitor's pages computed nothing of their own
+
+
+def test_the_server_compiles_streamlits_emoji_pattern_before_the_first_page_draws_an_icon(monkeypatch):
+    """0.5 s of the first visitor's page on a loaded 2-core machine (a py-spy profile of a first visit found it)."""
+    monkeypatch.delitem(sys.modules, "streamlit.emojis", raising=False)
+    serve._import_models()
+    assert "streamlit.emojis" in sys.modules
 
 
 def test_no_server_no_preparation(monkeypatch):
