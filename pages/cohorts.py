@@ -16,19 +16,11 @@ tx = analysis.transactions
 c1, c2 = st.columns([1, 2])
 PERIODS = ("week", "month", "quarter")
 period = (
-    c1.segmented_control(
-        "Cohorts by", PERIODS, default=links.initial("cohort-period", "month", options=PERIODS), key="cohort-period"
-    )
-    or "month"
+    c1.segmented_control("Cohorts by", PERIODS, default="month", key="cohort-period", bind="query-params") or "month"
 )
 metrics = tuple(charts.COHORT_METRICS)
-metric = links.choose(
-    c2.selectbox,
-    "Show",
-    metrics,
-    metrics[0],
-    format_func=lambda m: charts.COHORT_METRICS[m][0],
-    key="cohort-metric",
+metric = c2.selectbox(
+    "Show", metrics, format_func=lambda m: charts.COHORT_METRICS[m][0], key="cohort-metric", bind="query-params"
 )
 where = views.choose_filter(tx, analysis.attributes(), key="cohort-filter")
 
@@ -49,10 +41,10 @@ st.caption(
 )
 f1, f2 = st.columns([1, 2])
 forecast = None
-if links.switch(
-    f1.toggle,
+if f1.toggle(
     "Fill the future with the model",
     key="cohort-forecast",
+    bind="query-params",
     help="Cells the data has not reached yet, filled with the CLV forecast's purchase model: each customer's "
     "expected purchases in that period times their expected order value.",
 ):
@@ -62,7 +54,9 @@ if links.switch(
             "customer or cumulative revenue to see its cells."
         )
     else:
-        ahead = links.ranged(f2.slider, f"And {period}s past the oldest cohort's age", 0, 24, 6, key="cohort-ahead")
+        ahead = f2.slider(
+            f"And {period}s past the oldest cohort's age", 0, 24, 6, key="cohort-ahead", bind="query-params"
+        )
         try:
             with common.steps("Forecasting the cohorts", ("cohort-forecast", analysis.key, analysis.choice)) as step:
                 step("Choosing and fitting the purchase model (once per dataset)…")
@@ -102,4 +96,4 @@ else:
         f"RMSE of each family tried: {tried}. Projected value at {horizon}: "
         f"{common.money_md(projection.projected.iloc[-1], cents=True)} per customer."
     )
-links.publish(("cohort-period", "cohort-metric", "cohort-forecast", "cohort-ahead"))
+links.publish()

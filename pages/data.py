@@ -168,4 +168,4 @@ with tab_summary:
         ),
         meanings=summary_columns(customer_summary.time_unit),
     )
-links.publish(())  # keeps the saved dataset's id in the address, so a refresh reopens it
+links.publish()  # keeps the saved dataset's id in the address, so a refresh reopens it

@@ -70,12 +70,11 @@ def what_if() -> None:
         right.caption(note)
     boot = None
     b1, b2 = st.columns([1, 3])
-    resamples = links.choose(
-        b1.selectbox,
+    resamples = b1.selectbox(
         "Bootstrap resamples",
         (0, 10, 30, 50),
-        0,
         key="fc-boot",
+        bind="query-params",
         help="Customers resampled with replacement and both models refitted once (seed 0); a slider move then "
         "rescores each refit. Gives the intervals of the base, of each segment and of each customer.",
     )
@@ -91,7 +90,7 @@ def what_if() -> None:
     st.plotly_chart(memo.of(views.predicted_vs_historical, result, currency=session.currency()), width="stretch")
     views.top_customers(result, boot)
     views.formula_views(analysis.transactions, econ)
-    links.publish(("fc-boot",))
+    links.publish()
 
 
 what_if()
@@ -100,4 +99,4 @@ with diagnostics:
         views.fit_diagnostics(fit, spend, analysis.comparison(), *analysis.diagnostics())
     except ClvError as exc:  # e.g. the server stayed busy: the forecast above stands
         st.warning(str(exc))
-links.publish(("fc-boot",))
+links.publish()

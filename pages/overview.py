@@ -18,8 +18,9 @@ window = (
     st.segmented_control(
         "Compare the last",
         WINDOWS,
-        default=links.initial("overview-window", "quarter", options=WINDOWS),
+        default="quarter",
         key="overview-window",
+        bind="query-params",
     )
     or "quarter"
 )
@@ -67,13 +68,13 @@ else:
             memo.of(charts.cohort_trend_chart, values, age, table.period, currency=session.currency()), width="stretch"
         )
 with value_slot:
-    if links.switch(
-        st.toggle,
+    if st.toggle(
         "Forecast the customer base's value, with its 90 % interval",
         key="overview-value",
+        bind="query-params",
         help="The CLV forecast page's base value: its model and economics (the most accurate model on a holdout, "
         "12 months, 30 % margin, 10 % discount rate unless changed there), with 30 refits on resampled customers. "
         "Seconds the first time on a dataset, then shared.",
     ):
         views.base_value(analysis)
-links.publish(("overview-window", "overview-value"))
+links.publish()

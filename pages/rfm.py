@@ -18,17 +18,22 @@ bins = (
         "Scores",
         (5, 4),
         format_func={5: "Quintiles", 4: "Quartiles"}.get,
-        default=links.initial("rfm-bins", 5, options=(5, 4)),
+        default=5,
         key="rfm-bins",
+        bind="query-params",
     )
     or 5
 )
 with c2.expander("Lifecycle thresholds"):
     t1, t2, t3 = st.columns(3)
-    at_risk = links.ranged(t1.number_input, "At risk after (days inactive)", 7, 3650, 90, step=15, key="rfm-at-risk")
-    churned = links.ranged(t2.number_input, "Churned after (days inactive)", 14, 3650, 180, step=15, key="rfm-churned")
-    frequent = links.ranged(t3.number_input, "Frequent from (orders)", 2, 100, 4, key="rfm-frequent")
-links.publish(("rfm-bins", "rfm-at-risk", "rfm-churned", "rfm-frequent"))
+    at_risk = t1.number_input(
+        "At risk after (days inactive)", 7, 3650, 90, step=15, key="rfm-at-risk", bind="query-params"
+    )
+    churned = t2.number_input(
+        "Churned after (days inactive)", 14, 3650, 180, step=15, key="rfm-churned", bind="query-params"
+    )
+    frequent = t3.number_input("Frequent from (orders)", 2, 100, 4, key="rfm-frequent", bind="query-params")
+links.publish()
 try:
     thresholds = rfm.LifecycleThresholds(at_risk_days=at_risk, churned_days=churned, frequent_orders=frequent)
 except ClvError as exc:

@@ -17,7 +17,7 @@ with st.expander("Economics and value groups (the economics are shared with the 
     econ = common.economics_sliders(analysis.model)
     t = st.columns(4)
     cuts = [
-        links.ranged(t[i].number_input, f"{name} from percentile", 1, 99, value, key=f"seg-cut-{i}")
+        t[i].number_input(f"{name} from percentile", 1, 99, value, key=f"seg-cut-{i}", bind="query-params")
         for i, (name, value) in enumerate(zip(segments.VALUE_GROUPS, (95, 80, 50, 20), strict=False))
     ]
 try:
@@ -36,10 +36,10 @@ gate = analysis.sufficiency()
 horizon = econ.horizon_months
 st.subheader("Customers by predicted value")
 boot = None
-if links.switch(
-    st.toggle,
+if st.toggle(
     "90 % intervals (30 bootstrap refits)",
     key="seg-intervals",
+    bind="query-params",
     help="Customers resampled with replacement and both models refitted 30 times (seed 0): how far each "
     "group's total could be off because the model was learned from a sample. Seconds to minutes the first time on "
     "a dataset (Pareto/NBD fits slowest), then shared with the CLV forecast page and the Overview.",
@@ -99,4 +99,4 @@ common.show_table(
     memo.of(common.head, filtered), hide_index=True, width="stretch", column_config=common.customer_columns(horizon)
 )
 views.customer_list_downloads(analysis, filtered, chosen, econ=econ, cuts=cuts)
-links.publish((*(f"seg-cut-{i}" for i in range(4)), "seg-intervals", *views.CELL_KEYS, *views.FILTER_KEYS))
+links.publish()

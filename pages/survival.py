@@ -10,16 +10,6 @@ from clv_core.economics import MAX_MONTHS
 from clv_core.errors import ClvError
 
 navigation.page_guard()
-SURVIVAL_KEYS = (
-    "surv-inactivity",
-    "surv-end",
-    "surv-grace",
-    "surv-group",
-    "surv-fit",
-    "surv-model",
-    "surv-cox",
-    "surv-horizon",
-)
 
 analysis = common.page_start("Survival")
 tx = analysis.transactions
@@ -31,31 +21,30 @@ with common.steps("Measuring lifetimes", ("survival", analysis.key)) as step:
     first_data = analysis.survival(survival.ChurnDefinition(suggestion.days))
     analysis.kaplan_meier(first_data, None)
 c1, c2, c3 = st.columns([3, 2, 1])
-inactivity = links.ranged(
-    c1.slider,
+inactivity = c1.slider(
     "A customer has churned after this many days without a purchase",
     7,
     max(730, suggestion.days),
     suggestion.days,
     step=7,
     key="surv-inactivity",
+    bind="query-params",
 )
-end = links.choose(
-    c2.selectbox,
+end = c2.selectbox(
     "A churned customer's lifetime ends",
     views.LIFETIME_ENDS,
-    views.LIFETIME_ENDS[0],
     key="surv-end",
+    bind="query-params",
     help="When the churn is recognised: the last purchase plus the days without a purchase above (a one-time "
     "buyer's lifetime is that window, not a day). At the last purchase: plus the grace days beside.",
 )
-grace = links.ranged(
-    c3.number_input,
+grace = c3.number_input(
     "Grace days",
     0,
     365,
     1,
     key="surv-grace",
+    bind="query-params",
     disabled=end == views.LIFETIME_ENDS[0],
     help="Added to a churned customer's last purchase when the lifetime ends there.",
 )
@@ -63,19 +52,17 @@ st.caption(f"Suggested {suggestion.days} days. {suggestion.explanation}")
 data = analysis.survival(survival.ChurnDefinition(inactivity, None if end == views.LIFETIME_ENDS[0] else grace))
 views.survival_summary(data, analysis.kaplan_meier(data, None))
 
-group = links.choose(
-    st.selectbox, "Split curves by", ["(all customers)", *data.groups], "(all customers)", key="surv-group"
-)
+group = st.selectbox("Split curves by", ["(all customers)", *data.groups], key="surv-group", bind="query-params")
 group = None if group == "(all customers)" else group
 km = analysis.kaplan_meier(data, group)
 fit, implied = None, None
 t1, t2 = st.columns(2)
-if group is None and links.switch(t1.toggle, "Draw the best parametric fit", key="surv-fit"):
+if group is None and t1.toggle("Draw the best parametric fit", key="surv-fit", bind="query-params"):
     fit = analysis.parametric(data, 365)
-if links.switch(
-    t2.toggle,
+if t2.toggle(
     "Beside the purchase model's survival",
     key="surv-model",
+    bind="query-params",
     help="The share of customers the CLV forecast's purchase model says have not dropped out, from its fitted "
     "parameters: the same story told by the model and by the data.",
 ):
@@ -93,19 +80,14 @@ tab_cox, tab_param, tab_clv = st.tabs(
 with tab_cox:
     options = [*data.groups, "first order value"]
     default = list(survival.default_cox_attributes(data.groups))
-    chosen = st.multiselect(
-        "Attributes",
-        options,
-        default=links.initial("surv-cox", default, options=options),
-        key="surv-cox",
-    )
+    chosen = st.multiselect("Attributes", options, default=default, key="surv-cox", bind="query-params")
     try:
         views.cox_result(analysis.cox(data, tuple(chosen)))
     except ClvError as exc:
         st.warning(str(exc), icon=":material/warning:")
 with tab_param:
-    horizon = links.ranged(
-        st.slider, "Horizon for the restricted mean (days)", 30, 1095, 365, step=15, key="surv-horizon"
+    horizon = st.slider(
+        "Horizon for the restricted mean (days)", 30, 1095, 365, step=15, key="surv-horizon", bind="query-params"
     )
     try:
         views.parametric_result(analysis.parametric(data, horizon))
@@ -119,4 +101,4 @@ with tab_clv:
     )
     value = analysis.survival_clv(data, months, rate)
     views.survival_clv_result(value)
-links.publish(SURVIVAL_KEYS)
+links.publish()

@@ -16,10 +16,11 @@ first, last = tx.data["date"].min().date(), tx.observation_end.date()
 c1, c2 = st.columns(2)
 cal_end = c1.date_input(
     "Calibration end (models see purchases up to this day)",
-    links.initial("val-end", validation.default_calibration_end(tx).date(), bounds=(first, last)),
+    validation.default_calibration_end(tx).date(),
     min_value=first,
     max_value=last,
     key="val-end",
+    bind="query-params",
 )
 unit = session.choose(c2.selectbox, "Model time unit (shared with the CLV forecast)", "unit", session.UNITS)
 end = str(cal_end)
@@ -47,7 +48,9 @@ with scores.container():
     views.scores(result, pending=not challenger_ready)
 
 probabilistic = [m.name for m in result.models if m.fit is not None]
-model = links.choose(st.selectbox, "Model to inspect", probabilistic, result.best, key="val-model")
+model = st.selectbox(
+    "Model to inspect", probabilistic, probabilistic.index(result.best), key="val-model", bind="query-params"
+)
 chosen = next(m for m in result.models if m.name == model)
 st.plotly_chart(
     memo.of(charts.tracking_chart, analysis.tracking(result, model), h.calibration_end, model),
@@ -95,4 +98,4 @@ if challenger is not None:
         f"out-of-fold for the same {len(h.actual):,} customers; its metrics are in the table above."
     )
     st.plotly_chart(memo.of(charts.importance_chart, challenger.feature_importance), width="stretch")
-links.publish(("val-end", "val-model"))
+links.publish()

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from clv_app import links, memo, session
+from clv_app import memo, session
 from clv_app.views.common import (
     CARD_WIDTH,
     SHOWN_ROWS,
@@ -184,7 +184,7 @@ def customer_filters(table: pd.DataFrame, attributes: tuple[str, ...]) -> dict:
 
     def pick(column, label: str, key: str) -> list:
         options = lists[key]
-        return column.multiselect(label, options, default=links.initial(key, [], options=options), key=key)
+        return column.multiselect(label, options, key=key, bind="query-params")
 
     chosen = {
         "value_groups": pick(c[0], "Value group", "seg-f-group"),
@@ -193,18 +193,19 @@ def customer_filters(table: pd.DataFrame, attributes: tuple[str, ...]) -> dict:
     }
     r = st.columns(3)
     top = max(float(table["clv"].max()) if len(table) else 1.0, 1.0)
-    clv = links.initial("seg-f-clv", (0.0, top), bounds=(0.0, top))
     chosen["clv_range"] = r[0].slider(
         "CLV range",
         0.0,
         top,
-        clv,
+        (0.0, top),
         key="seg-f-clv",
         format=session.currency().column_format(),
+        bind="query-params",
     )
-    alive = links.initial("seg-f-alive", (0.0, 1.0), bounds=(0.0, 1.0))
-    chosen["p_alive_range"] = r[1].slider("P(alive) range", 0.0, 1.0, alive, 0.05, key="seg-f-alive")
-    chosen["slipping_only"] = links.switch(r[2].toggle, "Only valuable but slipping", key="seg-f-slip")
+    chosen["p_alive_range"] = r[1].slider(
+        "P(alive) range", 0.0, 1.0, (0.0, 1.0), 0.05, key="seg-f-alive", bind="query-params"
+    )
+    chosen["slipping_only"] = r[2].toggle("Only valuable but slipping", key="seg-f-slip", bind="query-params")
     if attributes:
         a1, a2 = st.columns(2)
         name = a1.selectbox("Attribute", ["(any)", *attributes], key="seg-f-attr")
@@ -294,8 +295,9 @@ def rfm_alive_section(analysis: Analysis, table: pd.DataFrame, *, econ, cuts) ->
             "Colour by",
             tuple(metrics),
             format_func=metrics.get,
-            default=links.initial(CELL_KEYS[0], "customers", options=tuple(metrics)),
+            default="customers",
             key=CELL_KEYS[0],
+            bind="query-params",
         )
         or "customers"
     )
@@ -310,8 +312,8 @@ def rfm_alive_section(analysis: Analysis, table: pd.DataFrame, *, econ, cuts) ->
     c1, c2 = st.columns(2)
     rows = list(dict.fromkeys(cells["rfm_segment"]))
     start = next((r for r in ("Champions", "Loyal Customers") if r in rows), rows[0])
-    rfm_segment = links.choose(c1.selectbox, "RFM segment", rows, start, key=CELL_KEYS[1])
-    band = links.choose(c2.selectbox, "P(alive) band", segments.ALIVE_BANDS, segments.ALIVE_BANDS[1], key=CELL_KEYS[2])
+    rfm_segment = c1.selectbox("RFM segment", rows, rows.index(start), key=CELL_KEYS[1], bind="query-params")
+    band = c2.selectbox("P(alive) band", segments.ALIVE_BANDS, 1, key=CELL_KEYS[2], bind="query-params")
     cell = memo.of(segments.rfm_alive_cell, table, rfm_segment, band)
     action = segments.ALIVE_ACTIONS[segments.ALIVE_BANDS.index(band)]
     name = f"{rfm_segment}, {band}" if band.startswith("P(") else f"{rfm_segment}, P(alive) {band}"

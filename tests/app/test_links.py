@@ -1,4 +1,6 @@
-"""Shareable views: a link's query string opens the same page, sliders and filters; the URL follows the view."""
+"""Shareable views: a link's query string opens the same page, sliders and filters; the shared settings follow
+every page. (A page's own widgets are bound to the URL by Streamlit, which updates the address from the browser:
+tests/e2e/test_browser.py checks that the address follows them.)"""
 
 from __future__ import annotations
 
@@ -12,19 +14,22 @@ def param(at: AppTest, key: str) -> list[str]:
     return value if isinstance(value, list) else [value]
 
 
-def opened_with(**params) -> AppTest:
+def opened_with(page: str = "pages/data.py", **params) -> AppTest:
+    """A new session opened by a link to ``page`` with ``params`` (``cohort_period`` is ``cohort-period``), on the
+    1/10 sample: chosen on the Data page by an earlier session, so kept in the workspace, and named by the link."""
+    chooser = AppTest.from_file(APP, default_timeout=300)
+    chooser.switch_page("pages/data.py").run()
+    chooser.selectbox(key="data-sample").set_value("cdnow_sample").run()
     at = AppTest.from_file(APP, default_timeout=300)
+    at.query_params["dataset"] = chooser.query_params["dataset"]
     for key, value in params.items():
         at.query_params[key.replace("_", "-")] = value
-    at.switch_page("pages/data.py")
-    at.run()
-    at.selectbox(key="data-sample").set_value("cdnow_sample").run()
+    at.switch_page(page).run()
     return at
 
 
-def test_a_forecast_link_opens_its_sliders_and_the_url_follows_the_view():
-    at = opened_with(horizon="24", rate="0.2", margin="0.5", model="paretonbd")
-    at.switch_page("pages/forecast.py").run()
+def test_a_forecast_link_opens_its_sliders_and_the_url_follows_the_shared_settings():
+    at = opened_with("pages/forecast.py", horizon="24", rate="0.2", margin="0.5", model="paretonbd")
     assert not at.exception, at.exception
     assert at.slider(key="horizon").value == 24 and at.slider(key="rate").value == 0.2
     assert at.slider(key="margin").value == 0.5 and at.selectbox(key="model").value == "paretonbd"
@@ -36,8 +41,7 @@ def test_a_forecast_link_opens_its_sliders_and_the_url_follows_the_view():
 
 
 def test_the_model_and_economics_chosen_once_follow_every_page_and_its_link():
-    at = opened_with()
-    at.switch_page("pages/forecast.py").run()
+    at = opened_with("pages/forecast.py")
     at.selectbox(key="model").set_value("bgnbd").run()
     at.slider(key="horizon").set_value(18).run()
     for page in ("pages/segments.py", "pages/overview.py", "pages/rfm.py"):
@@ -53,8 +57,7 @@ def test_the_model_and_economics_chosen_once_follow_every_page_and_its_link():
 
 
 def test_a_mangled_link_falls_back_to_the_defaults_without_an_error():
-    at = opened_with(horizon="999", rate="lots", churn="9", model="<script>", unit="")
-    at.switch_page("pages/forecast.py").run()
+    at = opened_with("pages/forecast.py", horizon="999", rate="lots", churn="9", model="<script>", unit="")
     assert not at.exception, at.exception
     assert at.slider(key="horizon").value == 12 and at.slider(key="rate").value == 0.1
     assert at.select_slider(key="churn").value == 1.0 and at.selectbox(key="unit").value == "weeks"
@@ -62,75 +65,61 @@ def test_a_mangled_link_falls_back_to_the_defaults_without_an_error():
 
 
 def test_a_segment_link_opens_the_same_customer_list():
-    by_hand = opened_with()
-    by_hand.switch_page("pages/segments.py").run()
+    by_hand = opened_with("pages/segments.py")
     by_hand.multiselect(key="seg-f-group").set_value(["Top value"]).run()
     by_hand.toggle(key="seg-f-slip").set_value(True).run()
     count = next(m.value for m in by_hand.metric if m.label == "Customers in the list")
     link = {k: param(by_hand, k) for k in by_hand.query_params}
-    assert link["seg-f-group"] == ["Top value"] and link["seg-f-slip"] == ["1"]
     assert "dataset" in link  # the 1/10 sample, chosen by hand, is kept in the workspace: the link carries it
+    link |= {"seg-f-group": ["Top value"], "seg-f-slip": ["true"]}  # what the browser's address gets
 
     at = AppTest.from_file(APP, default_timeout=300)
     for key, values in link.items():
         at.query_params[key] = values
-    at.run()  # no need to choose the sample again
-    assert "CDNOW 1/10 sample" in "\n".join(str(m.value) for m in at.sidebar.markdown).replace("\\", "")
-    at.switch_page("pages/segments.py").run()
+    at.switch_page("pages/segments.py").run()  # the link's page, opened: no need to choose the sample again
     assert not at.exception, at.exception
+    assert "CDNOW 1/10 sample" in "\n".join(str(m.value) for m in at.sidebar.markdown).replace("\\", "")
     assert at.multiselect(key="seg-f-group").value == ["Top value"] and at.toggle(key="seg-f-slip").value
     assert next(m.value for m in at.metric if m.label == "Customers in the list") == count
 
 
 def test_cohort_and_overview_links():
-    at = opened_with(cohort_period="quarter", cohort_metric="revenue_per_customer", overview_window="year")
-    at.switch_page("pages/cohorts.py").run()
+    at = opened_with("pages/cohorts.py", cohort_period="quarter", cohort_metric="Revenue per original customer")
     assert not at.exception
     assert at.get("button_group")[0].value == "quarter" and at.selectbox(key="cohort-metric").value == (
         "revenue_per_customer"
     )
-    at.switch_page("pages/overview.py").run()
-    assert not at.exception and at.get("button_group")[0].value == "year"
-    assert param(at, "overview-window") == ["year"]
+    at = opened_with("pages/overview.py", overview_window="year", overview_value="true")
+    assert not at.exception and at.get("button_group")[0].value == "year" and at.toggle(key="overview-value").value
+    assert param(at, "overview-window") == ["year"]  # the link's value stays in the address
 
 
 def test_rfm_survival_and_validation_links():
-    at = opened_with(
-        rfm_bins="4",
-        rfm_churned="365",
-        surv_inactivity="140",
-        surv_group="RFM segment",
-        horizon="36",
-        val_end="1997-06-30",
-        unit="days",
-    )
-    at.switch_page("pages/rfm.py").run()
+    at = opened_with("pages/rfm.py", rfm_bins="Quartiles", rfm_churned="365")
     assert not at.exception, at.exception
     assert at.get("button_group")[0].value == 4 and at.number_input(key="rfm-churned").value == 365
     assert any("365 days" in m.value for m in at.markdown)  # the lifecycle rules use the linked threshold
-    at.switch_page("pages/survival.py").run()
+    at = opened_with("pages/survival.py", surv_inactivity="140", surv_group="RFM segment", horizon="36")
     assert not at.exception, at.exception
     assert at.slider(key="surv-inactivity").value == 140 and at.selectbox(key="surv-group").value == "RFM segment"
     assert at.slider(key="horizon").value == 36  # the shared horizon, also the survival-based CLV's
-    at.slider(key="surv-inactivity").set_value(210).run()
-    assert param(at, "surv-inactivity") == ["210"] and param(at, "surv-group") == ["RFM segment"]
-    at.switch_page("pages/validation.py").run()
+    assert param(at, "surv-inactivity") == ["140"] and param(at, "surv-group") == ["RFM segment"]
+    at = opened_with("pages/validation.py", val_end="1997-06-30", unit="days")
     assert not at.exception, at.exception
     assert str(at.date_input(key="val-end").value) == "1997-06-30" and at.selectbox(key="unit").value == "days"
     assert param(at, "val-end") == ["1997-06-30"]
 
 
 def test_a_link_to_a_survival_split_the_data_does_not_have_falls_back():
-    at = opened_with(surv_group="favourite colour", surv_inactivity="99999")
-    at.switch_page("pages/survival.py").run()
+    at = opened_with("pages/survival.py", surv_group="favourite colour", surv_inactivity="99999", surv_fit="1")
     assert not at.exception
     assert at.selectbox(key="surv-group").value == "(all customers)"
-    assert at.slider(key="surv-inactivity").value != 99999
+    assert at.slider(key="surv-inactivity").value != 99999 and not at.toggle(key="surv-fit").value
+    assert not {"surv-group", "surv-inactivity", "surv-fit"} & set(at.query_params)  # dropped from the address
 
 
 def test_a_link_made_before_the_settings_were_shared_still_opens_its_view():
-    at = opened_with(fc_horizon="24", fc_model="bgnbd", seg_margin="0.5")
-    at.switch_page("pages/segments.py").run()
+    at = opened_with("pages/segments.py", fc_horizon="24", fc_model="bgnbd", seg_margin="0.5")
     assert not at.exception, at.exception
     assert at.slider(key="horizon").value == 24 and at.slider(key="margin").value == 0.5
     assert any(c.value.startswith("Model: BG/NBD for purchases") for c in at.caption)
