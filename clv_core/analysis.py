@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import pandas as pd
 
 from clv_core import cohorts, economics, forecast, models, overview, rfm, segments, survival, validation
+from clv_core import equity as equity_
 from clv_core import sufficiency as sufficiency_
 from clv_core.errors import ClvError, ServerBusyError
 from clv_core.glossary import glossary
@@ -289,6 +290,35 @@ class Analysis:
     def scenario(self, econ: economics.Economics) -> economics.CLVScenario:
         """CLV under ``econ`` for every customer: array arithmetic on the forecast base, never a refit."""
         return self.memo.derive(economics.scenario, self.base(econ.churn_multiplier), econ)
+
+    def equity(self, econ: economics.Economics, years: int = 3) -> equity_.CustomerEquity:
+        """What the customer base is worth over ``years`` (:mod:`clv_core.equity`): the scenario's total CLV over
+        ``12 × years`` months (the corporate rate is ``econ``'s discount rate), plus the customers the monthly
+        cohorts say will come, less their CAC; with the four sensitivities."""
+        if not 1 <= years <= equity_.MAX_YEARS:
+            raise ClvError(f"Customer equity is valued over 1 to {equity_.MAX_YEARS} years, not {years}.")
+        econ = replace(econ, horizon_months=12 * years)
+
+        def build() -> equity_.CustomerEquity:
+            acquired = equity_.acquisitions(self.cohorts("month"))
+            rate_up = self.scenario(replace(econ, annual_discount_rate=econ.annual_discount_rate + 0.01))
+            tx = self.transactions
+            try:
+                measured = economics.formula_inputs(tx.data, tx.observation_end)
+            except ClvError as exc:
+                measured, note = None, str(exc)
+            multiplier = equity_.retention_multiplier(measured.retention) if measured else None
+            retained = None
+            if multiplier is not None:
+                retained = self.scenario(replace(econ, churn_multiplier=econ.churn_multiplier * multiplier))
+                note = f"{measured.retention:.1%} → {measured.retention + 0.01:.1%}"
+            elif measured is not None:
+                note = f"the data's yearly retention ({measured.retention:.1%}) cannot move one point"
+            return equity_.customer_equity(
+                self.scenario(econ), acquired, years=years, rate_up=rate_up, retained=retained, retention_note=note
+            )
+
+        return self._keep("equity", self.time_unit, self.model, econ, fn=build, spinner="Valuing the customer base…")
 
     def rfm(self, bins: int = 5, thresholds: rfm.LifecycleThresholds | None = None) -> rfm.RFMResult:
         thresholds = thresholds or rfm.LifecycleThresholds()

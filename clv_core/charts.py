@@ -10,6 +10,7 @@ from plotly.subplots import make_subplots
 
 from clv_core.cohorts import FORECAST_METRICS, CohortTable, CurveProjection
 from clv_core.currency import NONE, Currency
+from clv_core.equity import CustomerEquity
 from clv_core.overview import Concentration
 
 #: Groups' colours: Okabe & Ito's palette for colour-blind readers (its yellow left out: too pale on white; its black a
@@ -304,6 +305,34 @@ def lorenz_chart(result: Concentration) -> go.Figure:
         xaxis={"title": "Share of customers (lowest revenue first)", "tickformat": ".0%"},
         yaxis={"title": "Share of revenue", "tickformat": ".0%"},
         height=400,
+    )
+    return figure
+
+
+def equity_bridge_chart(result: CustomerEquity, *, currency: Currency = NONE) -> go.Figure:
+    """Customer equity as a waterfall: current customers, plus future customers, less their acquisition cost."""
+    bridge, years = result.bridge(), result.years
+    figure = _figure()
+    figure.add_waterfall(
+        x=bridge["step"],
+        y=bridge["amount"],
+        measure=np.where(bridge["total"], "total", "relative"),
+        text=[currency.amount(v, compact=True) for v in bridge["amount"]],
+        textposition="outside",
+        increasing={"marker": {"color": GREEN}},
+        decreasing={"marker": {"color": ORANGE}},
+        totals={"marker": {"color": BLUE}},
+        connector={"line": {"color": INK, "dash": "dot"}},
+        hovertemplate="%{x}: " + currency.hover("y", ",.0f") + "<extra></extra>",
+        showlegend=False,
+    )
+    levels = [0.0, *bridge["amount"].iloc[:3].cumsum(), float(bridge["amount"].iloc[3])]
+    low, high = min(levels), max(levels)
+    pad = 0.15 * (high - low or 1.0)  # room for the labels outside the bars
+    figure.update_layout(
+        title=f"Customer equity over {years} year{'s' if years > 1 else ''}",
+        yaxis={**_money_axis(currency, "Discounted margin"), "range": [low - (pad if low < 0 else 0), high + pad]},
+        height=380,
     )
     return figure
 

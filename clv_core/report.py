@@ -53,6 +53,10 @@ def _table(frame: pd.DataFrame, formats: dict | None = None) -> str:
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
+#: Years the report values the customer base over (the Overview's default).
+EQUITY_YEARS = 3
+
+
 def executive_report(
     analysis: Analysis,
     *,
@@ -136,6 +140,21 @@ def executive_report(
             )
         )
 
+    def equity_section() -> str:
+        result = analysis.equity(economics, EQUITY_YEARS)
+        table = result.sensitivity_table().set_index("change")
+        return (
+            f"<p>Over {result.years} years: today's customers "
+            f"<b>{html.escape(currency.amount(result.current_customers_value))}</b>, future customers "
+            f"<b>{html.escape(currency.amount(result.future_customers_value))}</b>, less their acquisition cost "
+            f"<b>{html.escape(currency.amount(result.acquisition_cost))}</b>: customer equity "
+            f"<b>{html.escape(currency.amount(result.customer_equity))}</b>. "
+            f"{html.escape(result.acquisitions.sentence)}</p>"
+            + "".join(f"<p class='muted'>{html.escape(note)}</p>" for note in result.notes)
+            + figure(charts.equity_bridge_chart(result, currency=currency))
+            + _table(table, {"equity change": _money(currency), "share of equity": "{:.2%}"})
+        )
+
     def glossary_section() -> str:
         terms = pd.DataFrame({"meaning": analysis.glossary(cuts)}).rename_axis("term")
         return _table(terms)
@@ -144,6 +163,7 @@ def executive_report(
     section("Cohort retention", cohort_section)
     section("How long customers stay", survival_section)
     section("Customers by predicted value", value_section)
+    section("What the customer base is worth", equity_section)
     section("What the names mean", glossary_section)
     try:
         model = analysis.decision()

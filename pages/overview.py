@@ -77,4 +77,13 @@ with value_slot:
         "Seconds the first time on a dataset, then shared.",
     ):
         views.base_value(analysis)
+    if st.toggle(
+        "What the customer base is worth: customer equity",
+        key="overview-equity",
+        bind="query-params",
+        help="Today's customers over 1 to 5 years, plus the customers the monthly cohorts say will come, less "
+        "their acquisition cost (Gupta, Lehmann & Stuart 2004), with what one more point of retention or discount "
+        "rate, 1 % more acquisitions or 1 % lower CAC would change.",
+    ):
+        views.customer_equity(analysis)
 links.publish()

@@ -4,8 +4,22 @@ from __future__ import annotations
 
 import streamlit as st
 
-from clv_app import session
-from clv_app.views.common import CARD_WIDTH, bootstrap, cards, format_value, model_line, money, money_md, steps
+from clv_app import memo, session
+from clv_app.views.common import (
+    CARD_WIDTH,
+    bootstrap,
+    cards,
+    format_value,
+    md,
+    model_line,
+    money,
+    money_column,
+    money_md,
+    share_column,
+    show_table,
+    steps,
+)
+from clv_core import charts
 from clv_core.analysis import Analysis
 from clv_core.errors import ClvError
 
@@ -79,3 +93,82 @@ def base_value(analysis: Analysis) -> None:
         )
     )
     model_line(analysis, where=right)
+
+
+def customer_equity(analysis: Analysis) -> None:
+    """What the customer base is worth (:mod:`clv_core.equity`) under the session's model and economics: the
+    cards, the bridge from today's customers to the equity, and the four sensitivities."""
+    econ = session.economics()
+    years = (
+        st.segmented_control(
+            "Years valued",
+            (1, 2, 3, 4, 5),
+            default=3,
+            key="equity-years",
+            bind="query-params",
+        )
+        or 3
+    )
+    try:
+        with steps("Valuing the customer base", ("equity", analysis.key, analysis.choice)) as step:
+            step("Choosing and fitting the purchase model (once per dataset)…")
+            analysis.decision()
+            step(f"Valuing today's customers over {years} years and the customers the monthly cohorts say will come…")
+            result = analysis.equity(econ, years)
+    except ClvError as exc:
+        st.info(f"No customer equity: {exc}", icon=":material/info:")
+        return
+    with cards():
+        st.metric(
+            f"Customer equity, {years} yr",
+            money(result.customer_equity),
+            border=True,
+            width=CARD_WIDTH,
+            help="Current customers' value plus future customers' value, less what acquiring them costs.",
+        )
+        st.metric(
+            "Current customers",
+            money(result.current_customers_value),
+            border=True,
+            width=CARD_WIDTH,
+            help=f"The CLV forecast's base value over {result.months} months: {result.current_customers:,} customers.",
+        )
+        st.metric(
+            "Future customers",
+            money(result.future_customers_value),
+            border=True,
+            width=CARD_WIDTH,
+            help=f"{result.acquisitions.per_month:,.1f} new customers a month, each worth "
+            f"{money(result.new_customer_clv)} over {result.months} months when acquired today, valued from the "
+            "month they are acquired to the horizon.",
+        )
+        st.metric(
+            "Acquisition cost",
+            money(-result.acquisition_cost),
+            border=True,
+            width=CARD_WIDTH,
+            help=f"{money(result.cac)} per new customer (the CAC on the CLV forecast page), discounted.",
+        )
+    st.plotly_chart(memo.of(charts.equity_bridge_chart, result, currency=session.currency()), width="stretch")
+    st.caption(
+        md(
+            f"{result.acquisitions.sentence} Discounted at {econ.annual_discount_rate:.0%} a year (the corporate "
+            f"rate: the CLV forecast page's discount rate), {econ.gross_margin:.0%} gross margin, churn "
+            f"×{econ.churn_multiplier:g}. After Gupta, Lehmann & Stuart (2004)."
+            + "".join(f" {note}" for note in result.notes)
+        )
+    )
+    st.markdown("**What moves it**")
+    show_table(
+        memo.of(_sensitivities, result),
+        hide_index=True,
+        column_config={
+            "change": st.column_config.TextColumn("Change"),
+            "equity change": money_column("Equity change"),
+            "share of equity": share_column("Share of equity"),
+        },
+    )
+
+
+def _sensitivities(result):
+    return result.sensitivity_table()

@@ -52,6 +52,18 @@ def test_the_overview_opens_at_the_root_url_and_the_data_page_is_one_click_away(
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+def test_a_link_opens_the_customer_equity_with_its_bridge(page, server):
+    """CDNOW follows the buyers of early 1997: today's customers are the whole equity, and the page says why."""
+    page.goto(f"{server}/?overview-equity=true&equity-years=5")
+    page.get_by_text("No customer was acquired in the last 12 complete months", exact=False).wait_for(timeout=300_000)
+    wait_for_run(page)
+    assert metric(page, "Customer equity, 5 yr") == metric(page, "Current customers")
+    assert metric(page, "Future customers") == "$0"
+    page.locator(".js-plotly-plot .waterfalllayer .point").first.wait_for()  # the bridge is drawn
+    page.get_by_text("What moves it").wait_for()  # and the sensitivities' table under it
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
 def test_upload_a_csv_see_the_quality_report_and_the_summary(page, server, tmp_path):
     path = tmp_path / "orders.csv"
     path.write_text(CSV)

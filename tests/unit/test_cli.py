@@ -184,6 +184,9 @@ def test_report_writes_one_self_contained_html_file(cdnow_sample_path, tmp_path)
     page = out.read_text(encoding="utf-8")
     assert "<h2>Assumptions</h2>" in page and "CDNOW_sample.txt" in page and 'src="http' not in page
     assert re.search(r"Customer-base value over 12 months: <b>€[\d,]+\.\d\d</b>", page)
+    valued = json.loads(run("equity", str(cdnow_sample_path)).stdout)  # the same defaults: the same equity
+    shown = re.search(r"customer equity <b>€([\d,]+)</b>", page).group(1)
+    assert int(shown.replace(",", "")) == round(valued["customer_equity"])
     refused = run("report", str(cdnow_sample_path), "--out", str(tmp_path / "x.html"), "--currency", "XX1")
     assert refused.returncode == 2 and "Unknown currency 'XX1'" in refused.stderr
     assert not (tmp_path / "x.html").exists()

@@ -152,12 +152,13 @@ def test_executive_report_is_self_contained_and_escapes_user_text():
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;.csv" in page and "<script>alert('x')" not in page
     assert not re.search(r"<script[^>]*\bsrc=", page)  # plotly.js is inlined: no network needed
-    assert page.count('class="plotly-graph-div"') == 2  # cohort heatmap and survival curve
+    assert page.count('class="plotly-graph-div"') == 3  # cohort heatmap, survival curve, customer equity's bridge
     for heading in (
         "Headline numbers",
         "Cohort retention",
         "How long customers stay",
         "Customers by predicted value",
+        "What the customer base is worth",
         "What the names mean",
         "Assumptions",
     ):
