@@ -16,7 +16,9 @@ What Streamlit's binding cannot do stays here:
   them into its address (:func:`publish`), and a session reads them once from the link it was opened with
   (:func:`start`, :func:`initial`);
 * links made before those settings were shared (``fc-horizon``, ``seg-margin`` …: :data:`RENAMED`), read as today's
-  names;
+  names, and links made before the binding, whose switches said ``1``/``0`` and whose choices their keys
+  (``rfm-bins=4``, ``cohort-metric=revenue_per_customer``: :func:`_old_values`), rewritten once as the session
+  opens;
 * the active dataset's workspace id (``dataset``), kept in the address so a refresh reopens it.
 
 A link carries settings, never data: it opens on the dataset the recipient has loaded.
@@ -53,13 +55,37 @@ RENAMED = {
 
 
 def start() -> None:
-    """Remember the query string this session was opened with (once per session), old names read as new."""
+    """Remember the query string this session was opened with (once per session), old names read as new; a page
+    setting written as links wrote it before the binding is rewritten, and the run starts again with it."""
     if _OPENED_WITH not in st.session_state:
         opened = {k: st.query_params.get_all(k) for k in st.query_params}
         for old, new in RENAMED.items():
             if old in opened:
                 opened.setdefault(new, opened.pop(old))
         st.session_state[_OPENED_WITH] = opened
+        rewritten = False
+        for key, values in _old_values(opened).items():
+            if (value := st.query_params.get(key)) in values:
+                st.query_params[key] = values[value]  # no widget is bound yet: the page has not run
+                rewritten = True
+        if rewritten:
+            st.rerun()  # the page's widgets seed from the address as it is now
+
+
+#: The switches of the pages, bound to the address: ``true``/``false`` there, ``1``/``0`` in older links.
+_SWITCHES = ("surv-fit", "surv-model", "cohort-forecast", "overview-value", "overview-equity", "seg-intervals")
+
+
+def _old_values(opened: dict) -> dict[str, dict[str, str]]:
+    """Per page setting, what older links wrote → what its widget reads today."""
+    old = {key: {"1": "true", "0": "false"} for key in (*_SWITCHES, "seg-f-slip")}
+    old["rfm-bins"] = {"5": "Quintiles", "4": "Quartiles"}
+    old["seg-cell-metric"] = {"customers": "Customers"}
+    if "cohort-metric" in opened:  # the charts (and plotly) only when such a link asks
+        from clv_core.charts import COHORT_METRICS
+
+        old["cohort-metric"] = {key: label for key, (label, *_) in COHORT_METRICS.items()}
+    return old
 
 
 def _decode(raw: list[str], default: Any) -> Any:
@@ -115,14 +141,16 @@ def _encode(value: Any) -> str:
 def publish() -> None:
     """Make the address hold what Streamlit's binding does not: the settings every page shares where they differ
     from the defaults (kept by :mod:`clv_app.session` in ``_settings_link``) and the active dataset's workspace id
-    when it is kept there (``dataset``: a refresh reopens it). Any other parameter not bound to one of this page's
-    widgets goes (an old link's names, read when the session opened; another page's leftovers)."""
+    when it is kept there (``dataset``: a refresh reopens it). A shared setting at its default and an old link's
+    names (read as today's when the session opened) go; any other parameter is left to Streamlit's binding (a
+    page's widget drawn only under a condition, ``cohort-ahead`` …, is bound when it is drawn)."""
     wanted = {key: _encode(value) for key, value in st.session_state.get("_settings_link", {}).items()}
     if dataset := st.session_state.get("dataset_id"):
         wanted["dataset"] = str(dataset)
+    ours = {*RENAMED, *st.session_state.get("_settings", {}), "dataset"}  # _settings: every shared setting's name
     for key in list(st.query_params):
-        if key not in wanted:
-            with contextlib.suppress(StreamlitAPIException):  # bound to one of this page's widgets: Streamlit's
+        if key not in wanted and key in ours:
+            with contextlib.suppress(StreamlitAPIException):  # bound to a widget: Streamlit's to keep
                 del st.query_params[key]
     for key, value in wanted.items():
         if st.query_params.get_all(key) != [value]:

@@ -301,7 +301,8 @@ class Analysis:
 
         def build() -> equity_.CustomerEquity:
             acquired = equity_.acquisitions(self.cohorts("month"))
-            rate_up = self.scenario(replace(econ, annual_discount_rate=econ.annual_discount_rate + 0.01))
+            up = econ.annual_discount_rate + 0.01
+            rate_up = self.scenario(replace(econ, annual_discount_rate=up)) if up < 1 else None
             tx = self.transactions
             try:
                 measured = economics.formula_inputs(tx.data, tx.observation_end)

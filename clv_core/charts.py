@@ -317,7 +317,7 @@ def equity_bridge_chart(result: CustomerEquity, *, currency: Currency = NONE) ->
         x=bridge["step"],
         y=bridge["amount"],
         measure=np.where(bridge["total"], "total", "relative"),
-        text=[currency.amount(v, compact=True) for v in bridge["amount"]],
+        text=[currency.amount(v) for v in bridge["amount"]],  # whole units, as the cards above
         textposition="outside",
         increasing={"marker": {"color": GREEN}},
         decreasing={"marker": {"color": ORANGE}},

@@ -408,9 +408,9 @@ def cohort_trend(table: CohortTable, *, age: int, currency: Currency = NONE) -> 
     old, new = values.iloc[:third].mean(), values.iloc[-third:].mean()
     change = (new - old) / old if old else np.nan
     direction = "more" if change > 0 else "less"
-    which = "cohort" if third == 1 else f"{third} cohorts"
+    which, verb = ("cohort", "is") if third == 1 else (f"{third} cohorts", "are")
     sentence = (
-        f"At {age} {table.period}s after acquisition, the newest {which} are worth "
+        f"At {age} {table.period}s after acquisition, the newest {which} {verb} worth "
         f"{currency.amount(new, cents=True)} per customer, {abs(change):.0%} {direction} than the oldest {which} "
         f"({currency.amount(old, cents=True)})."
     )

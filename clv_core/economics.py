@@ -12,6 +12,7 @@ rate equivalent to the annual one.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -55,6 +56,10 @@ class Economics:
     cac: float = 0.0
 
     def __post_init__(self) -> None:
+        if not all(math.isfinite(v) for v in (self.annual_discount_rate, self.gross_margin, self.churn_multiplier)):
+            raise ClvError("The discount rate, margin and churn multiplier must be numbers.")
+        if not math.isfinite(self.cac):
+            raise ClvError("The acquisition cost must be a number.")
         if not 0 <= self.annual_discount_rate < 1:
             raise ClvError("The annual discount rate must be between 0 and 100 %.")
         if not 0 < self.gross_margin <= 1:

@@ -49,33 +49,54 @@ class Acquisitions:
     """New customers per month, from the monthly cohorts' sizes.
 
     ``per_month`` is the mean over the last ``months`` complete months (a month without a new customer counts as
-    0), ``first`` and ``last`` the months averaged.
+    0), ``first`` and ``last`` the months averaged. The data's first month is never among them: customers who
+    bought before the data starts first appear in it, as if new (``lead_in_left_out`` says when that shortened
+    the window).
     """
 
     per_month: float
     months: int
     first: str
     last: str
+    lead_in_left_out: bool = False
+    #: The mean of the window's last three months (None in a window shorter than six months).
+    recent_per_month: float | None = None
 
     @property
     def sentence(self) -> str:
         where = f"{self.first} – {self.last}" if self.months > 1 else self.first
+        lead_in = (
+            " The data's first month is left out: customers who bought before the data starts appear in it as new."
+            if self.lead_in_left_out
+            else ""
+        )
         if self.per_month == 0:
             return (
                 f"No customer was acquired in the last {self.months} complete months ({where}): at that rate future "
-                "customers add nothing."
+                f"customers add nothing.{lead_in}"
             )
-        return f"{self.per_month:,.1f} new customers a month: the mean of the {self.months} complete months {where}."
+        recent = ""
+        if self.recent_per_month is not None and abs(self.recent_per_month - self.per_month) > 0.5 * self.per_month:
+            recent = (
+                f" The last three of them had {self.recent_per_month:,.1f} a month: if that is the new normal, the "
+                "future customers' value is far from this projection."
+            )
+        return (
+            f"{self.per_month:,.1f} new customers a month: the mean of the {self.months} complete months "
+            f"{where}.{recent}{lead_in}"
+        )
 
 
 def acquisitions(table: CohortTable, months: int = ACQUISITION_MONTHS) -> Acquisitions:
-    """The acquisition rate of monthly ``table`` (the last calendar month is left out when the data ends inside it).
+    """The acquisition rate of monthly ``table``: the mean of the last ``months`` complete months (the last calendar
+    month is left out when the data ends inside it, and so is the data's first month).
 
     >>> from clv_core.cohorts import build_cohorts
     >>> from clv_core.ingest import ingest
     >>> csv = b"customer_id,date,amount\\na,2024-01-05,10\\nb,2024-01-20,8\\nc,2024-03-02,1\\nd,2024-04-30,1\\n"
-    >>> acquisitions(build_cohorts(ingest(csv, "t.csv")), months=12)
-    Acquisitions(per_month=1.0, months=4, first='2024-01', last='2024-04')
+    >>> a = acquisitions(build_cohorts(ingest(csv, "t.csv")), months=12)
+    >>> round(a.per_month, 4), a.months, a.first, a.last, a.lead_in_left_out
+    (0.6667, 3, '2024-02', '2024-04', True)
     """
     if table.period != "month":
         raise ClvError("The acquisition rate is measured on monthly cohorts.")
@@ -83,13 +104,17 @@ def acquisitions(table: CohortTable, months: int = ACQUISITION_MONTHS) -> Acquis
     sizes.index = pd.PeriodIndex(sizes.index, freq="M")
     end = pd.Period(table.observation_end, freq="M") - (1 if table.excluded_partial_period else 0)
     span = pd.period_range(sizes.index.min(), end, freq="M")
-    if len(span) < 2:
+    if len(span) < 3:
         raise ClvError(
-            "Customer equity needs at least two complete months of acquisitions to project future customers; this "
-            f"data has {len(span)} ({span[0] if len(span) else 'none'}). Load a longer history."
+            "Customer equity needs at least three complete months of data to project future customers (the first "
+            "is left out: customers who bought before the data starts appear in it as new); this data has "
+            f"{len(span)}. Load a longer history."
         )
-    counts = sizes.reindex(span, fill_value=0).iloc[-months:]
-    return Acquisitions(float(counts.mean()), len(counts), str(counts.index[0]), str(counts.index[-1]))
+    counts = sizes.reindex(span, fill_value=0).iloc[1:].iloc[-months:]
+    lead_in = len(span) - 1 <= months
+    recent = float(counts.iloc[-3:].mean()) if len(counts) >= 6 else None
+    first, last = str(counts.index[0]), str(counts.index[-1])
+    return Acquisitions(float(counts.mean()), len(counts), first, last, lead_in, recent)
 
 
 def future_customers(
@@ -209,13 +234,13 @@ def customer_equity(
     acquired: Acquisitions,
     *,
     years: int,
-    rate_up: CLVScenario,
+    rate_up: CLVScenario | None,
     retained: CLVScenario | None,
     retention_note: str,
 ) -> CustomerEquity:
     """Equity from the scenario over ``12 × years`` months (``current``), the same at one more point of corporate
-    rate (``rate_up``) and at one more point of yearly retention (``retained``, None when not measurable: then
-    ``retention_note`` says why; else it names the retention moved)."""
+    rate (``rate_up``, None at a rate of 99 % or more) and at one more point of yearly retention (``retained``,
+    None when not measurable: then ``retention_note`` says why; else it names the retention moved)."""
     econ = current.economics
     months = 12 * years
     if econ.horizon_months != months:
@@ -237,8 +262,11 @@ def customer_equity(
     if retained is not None:
         sensitivities["retention_plus_1pt"] = equity_of(retained) - equity
     else:
-        notes.append(f"No retention sensitivity: {retention_note}.")
-    sensitivities["discount_rate_plus_1pt"] = equity_of(rate_up) - equity
+        notes.append(f"No retention sensitivity: {retention_note.rstrip('.')}.")
+    if rate_up is not None:
+        sensitivities["discount_rate_plus_1pt"] = equity_of(rate_up) - equity
+    else:
+        notes.append("No discount-rate sensitivity: the rate cannot move one point above 99 %.")
     sensitivities["acquisitions_plus_1pct"] = 0.01 * (future - cost)
     sensitivities["cac_minus_1pct"] = 0.01 * cost
     if econ.cac == 0:

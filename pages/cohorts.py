@@ -31,8 +31,9 @@ except ClvError as exc:
     st.stop()
 
 scope = f"{where[0]} = {where[1]}" if where else "all customers"
+n = len(table.sizes)
 st.caption(
-    f"{table.customers:,} customers ({common.md(scope)}) in {len(table.sizes)} {period}ly cohorts. "
+    f"{table.customers:,} customers ({common.md(scope)}) in {n} {period}ly cohort{'' if n == 1 else 's'}. "
     + (
         f"The {period} {table.excluded_partial_period} is left out: the data ends inside it."
         if table.excluded_partial_period

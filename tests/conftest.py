@@ -6,6 +6,7 @@ import contextlib
 import io
 import re
 import subprocess
+import sys
 import traceback
 from pathlib import Path
 
@@ -69,6 +70,8 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
             status = cli.main(list(args))
         except SystemExit as exc:  # argparse: --help, --version, a usage error
             status = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+            if exc.code is not None and not isinstance(exc.code, int):
+                print(exc.code, file=sys.stderr)  # as the interpreter says sys.exit("message")
         except Exception:
             traceback.print_exc()
             status = 1

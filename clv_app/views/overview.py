@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from clv_app import memo, session
@@ -13,9 +14,7 @@ from clv_app.views.common import (
     md,
     model_line,
     money,
-    money_column,
     money_md,
-    share_column,
     show_table,
     steps,
 )
@@ -118,35 +117,39 @@ def customer_equity(analysis: Analysis) -> None:
     except ClvError as exc:
         st.info(f"No customer equity: {exc}", icon=":material/info:")
         return
-    with cards():
+    equity_, current, future, cost = st.columns(4)  # the four parts of the sum on one line
+    with equity_:
         st.metric(
             f"Customer equity, {years} yr",
             money(result.customer_equity),
             border=True,
-            width=CARD_WIDTH,
+            width="stretch",
             help="Current customers' value plus future customers' value, less what acquiring them costs.",
         )
+    with current:
         st.metric(
             "Current customers",
             money(result.current_customers_value),
             border=True,
-            width=CARD_WIDTH,
+            width="stretch",
             help=f"The CLV forecast's base value over {result.months} months: {result.current_customers:,} customers.",
         )
+    with future:
         st.metric(
             "Future customers",
             money(result.future_customers_value),
             border=True,
-            width=CARD_WIDTH,
+            width="stretch",
             help=f"{result.acquisitions.per_month:,.1f} new customers a month, each worth "
             f"{money(result.new_customer_clv)} over {result.months} months when acquired today, valued from the "
             "month they are acquired to the horizon.",
         )
+    with cost:
         st.metric(
             "Acquisition cost",
             money(-result.acquisition_cost),
             border=True,
-            width=CARD_WIDTH,
+            width="stretch",
             help=f"{money(result.cac)} per new customer (the CAC on the CLV forecast page), discounted.",
         )
     st.plotly_chart(memo.of(charts.equity_bridge_chart, result, currency=session.currency()), width="stretch")
@@ -159,16 +162,17 @@ def customer_equity(analysis: Analysis) -> None:
         )
     )
     st.markdown("**What moves it**")
-    show_table(
-        memo.of(_sensitivities, result),
-        hide_index=True,
-        column_config={
-            "change": st.column_config.TextColumn("Change"),
-            "equity change": money_column("Equity change"),
-            "share of equity": share_column("Share of equity"),
-        },
+    show_table(memo.of(_sensitivities, result, session.currency()), hide_index=True)
+
+
+def _sensitivities(result, currency):
+    """The sensitivities as they read: amounts and shares written out with their sign (a minus before the
+    currency's symbol, as on the cards), since a number column would write ``$-26,567``."""
+    table = result.sensitivity_table()
+    return pd.DataFrame(
+        {
+            "Change": table["change"],
+            "Equity change": [currency.amount(v) for v in table["equity change"]],
+            "Share of equity": [f"{v:+.2%}".replace("-", "−") for v in table["share of equity"]],
+        }
     )
-
-
-def _sensitivities(result):
-    return result.sensitivity_table()

@@ -22,7 +22,7 @@ def test_overview_shows_kpis_concentration_and_the_cohort_sentence_without_a_cli
     assert "Customers 23,570" in text and "Revenue $213,330" in text
     assert "Share of revenue from the best customers" in text and "Top 10% of customers 50.9%" in text
     assert re.search(
-        r"At 12 months after acquisition, the newest cohort are worth \$[\d.,]+ per customer", unescaped(text)
+        r"At 12 months after acquisition, the newest cohort is worth \$[\d.,]+ per customer", unescaped(text)
     )
     assert len(app.get("plotly_chart")) == 3
 

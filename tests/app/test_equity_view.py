@@ -40,8 +40,9 @@ def test_the_equity_cards_are_the_analysis_figures_and_today_s_customers_the_for
     assert amount(metric(app, "Customer equity, 3 yr")) == round(expected.customer_equity)
     assert amount(metric(app, "Acquisition cost")) == -round(expected.acquisition_cost)
     shown = app.dataframe[-1].value
-    assert list(shown["change"])[1:] == ["+1 pt corporate discount rate", "+1 % acquisitions", "−1 % acquisition cost"]
-    assert shown["equity change"].iloc[3] == expected.acquisition_cost * 0.01
+    assert list(shown["Change"])[1:] == ["+1 pt corporate discount rate", "+1 % acquisitions", "−1 % acquisition cost"]
+    assert amount(shown["Equity change"].iloc[3]) == round(expected.acquisition_cost * 0.01)
+    assert shown["Equity change"].iloc[1].startswith("−$")  # a higher rate lowers it: the minus before the symbol
     charts = [json.loads(c.proto.spec)["data"][0] for c in app.get("plotly_chart")]
     bridge = next(c for c in charts if c["type"] == "waterfall")
     assert array(bridge["y"])[3] == expected.customer_equity and bridge["measure"] == ["relative"] * 3 + ["total"]
@@ -65,4 +66,4 @@ def test_data_without_new_customers_says_so_and_a_single_month_gets_a_sentence(a
     app.toggle(key="overview-equity").set_value(True).run()
     assert not app.exception, app.exception
     said = [i.value for i in app.info if "No customer equity" in i.value]
-    assert said and "at least two complete months of acquisitions" in said[0]
+    assert said and "at least three complete months of data" in said[0]

@@ -111,7 +111,7 @@ def test_rfm_survival_and_validation_links():
 
 
 def test_a_link_to_a_survival_split_the_data_does_not_have_falls_back():
-    at = opened_with("pages/survival.py", surv_group="favourite colour", surv_inactivity="99999", surv_fit="1")
+    at = opened_with("pages/survival.py", surv_group="favourite colour", surv_inactivity="99999", surv_fit="maybe")
     assert not at.exception
     assert at.selectbox(key="surv-group").value == "(all customers)"
     assert at.slider(key="surv-inactivity").value != 99999 and not at.toggle(key="surv-fit").value
@@ -124,3 +124,22 @@ def test_a_link_made_before_the_settings_were_shared_still_opens_its_view():
     assert at.slider(key="horizon").value == 24 and at.slider(key="margin").value == 0.5
     assert any(c.value.startswith("Model: BG/NBD for purchases") for c in at.caption)
     assert param(at, "horizon") == ["24"] and "fc-horizon" not in at.query_params  # rewritten in today's names
+
+
+def test_a_link_made_before_the_binding_opens_its_switches_and_choices():
+    """Older links wrote switches as 1/0 and choices as their keys: rewritten as the session opens."""
+    at = opened_with("pages/cohorts.py", cohort_metric="revenue_per_customer", cohort_forecast="1")
+    assert not at.exception, at.exception
+    assert at.selectbox(key="cohort-metric").value == "revenue_per_customer" and at.toggle(key="cohort-forecast").value
+    assert param(at, "cohort-metric") == ["Revenue per original customer"] and param(at, "cohort-forecast") == ["true"]
+    at = opened_with("pages/rfm.py", rfm_bins="4")
+    assert at.get("button_group")[0].value == 4
+
+
+def test_a_setting_of_a_widget_drawn_later_stays_in_the_link_until_it_is_drawn():
+    """The parametric fit's switch shows only with all customers: a link's value waits for it."""
+    at = opened_with("pages/survival.py", surv_group="RFM segment", surv_fit="true")
+    assert not at.exception, at.exception
+    assert not any(t.key == "surv-fit" for t in at.toggle) and param(at, "surv-fit") == ["true"]
+    at.selectbox(key="surv-group").set_value("(all customers)").run()
+    assert at.toggle(key="surv-fit").value

@@ -244,7 +244,7 @@ def test_a_pages_own_settings_follow_the_address_and_leave_it_with_the_page(page
     """A page's widgets are bound to the query string by Streamlit: the address follows a click, a reload keeps the
     view, and another page drops them while the shared settings stay."""
     page.goto(f"{server}/cohorts?cohort-period=quarter&horizon=24")
-    page.get_by_text(re.compile(r"in \d+ quarterly cohorts")).wait_for(timeout=300_000)
+    page.get_by_text(re.compile(r"in \d+ quarterly cohorts?")).wait_for(timeout=300_000)
     wait_for_run(page)
     page.locator('[data-testid="stButtonGroup"]').get_by_text("week", exact=True).click()
     page.wait_for_url(re.compile(r"cohort-period=week"))

@@ -184,12 +184,29 @@ def test_report_writes_one_self_contained_html_file(cdnow_sample_path, tmp_path)
     page = out.read_text(encoding="utf-8")
     assert "<h2>Assumptions</h2>" in page and "CDNOW_sample.txt" in page and 'src="http' not in page
     assert re.search(r"Customer-base value over 12 months: <b>€[\d,]+\.\d\d</b>", page)
-    valued = json.loads(run("equity", str(cdnow_sample_path)).stdout)  # the same defaults: the same equity
-    shown = re.search(r"customer equity <b>€([\d,]+)</b>", page).group(1)
-    assert int(shown.replace(",", "")) == round(valued["customer_equity"])
     refused = run("report", str(cdnow_sample_path), "--out", str(tmp_path / "x.html"), "--currency", "XX1")
     assert refused.returncode == 2 and "Unknown currency 'XX1'" in refused.stderr
     assert not (tmp_path / "x.html").exists()
+
+
+def test_the_reports_customer_equity_is_the_equity_commands(tmp_path):
+    """On a shop that keeps acquiring customers (future customers and their cost are not 0), with a CAC."""
+    from clv_core.samples import sample_bytes
+
+    data, name = sample_bytes("retail")
+    (tmp_path / name).write_bytes(data)
+    options = ("--cac", "40", "--margin", "0.35")
+    assert run("report", str(tmp_path / name), *options, "--out", str(tmp_path / "r.html")).returncode == 0
+    valued = json.loads(run("equity", str(tmp_path / name), *options).stdout)
+    assert valued["future_customers_value"] > valued["acquisition_cost"] > 0
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    for words, key in (
+        ("future customers", "future_customers_value"),
+        ("acquisition cost", "acquisition_cost"),
+        ("customer equity", "customer_equity"),
+    ):
+        shown = re.search(rf"{words} <b>([\d,]+)</b>", page).group(1)  # the file names no currency: plain numbers
+        assert int(shown.replace(",", "")) == round(valued[key]), words
 
 
 def _strict(text: str):

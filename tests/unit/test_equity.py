@@ -57,6 +57,7 @@ def test_a_known_acquisition_rate_is_measured_from_the_last_twelve_complete_mont
     acquired = equity.acquisitions(build_cohorts(tx, period="month"))
     # the data ends on 2024-12-20, inside December: the months averaged are December 2023 to November 2024
     assert (acquired.per_month, acquired.months, acquired.first, acquired.last) == (7.0, 12, "2023-12", "2024-11")
+    assert acquired.recent_per_month == 7.0 and "last three" not in acquired.sentence
 
 
 def test_future_customers_match_the_closed_form_of_a_constant_retention_customer():
@@ -97,16 +98,28 @@ def test_the_sensitivities_move_the_way_the_paper_says(retail):
     bridge = result.bridge()
     assert bridge["amount"].iloc[:3].sum() == pytest.approx(bridge["amount"].iloc[3])
     assert result.retention_moved and "→" in result.retention_moved
+    # the shop stopped acquiring in March 2025: the projection says its last months differ from its mean
+    assert result.acquisitions.recent_per_month < 0.5 * result.acquisitions.per_month
+    assert "The last three of them had" in result.acquisitions.sentence
     longer = retail.equity(Economics(annual_discount_rate=0.10, gross_margin=0.30, cac=25.0), years=5)
     assert longer.customer_equity > result.customer_equity  # more years of the same customers, more value
 
 
+def test_customers_already_there_when_the_data_starts_are_not_counted_as_acquired():
+    """An export that starts in the middle of a business: its first month holds every customer who buys then."""
+    rows = [(f"old-{c}", "2024-01-10", 20.0) for c in range(500)]
+    rows += [r for r in monthly_cohorts(10, 9).itertuples(index=False) if r.date >= pd.Timestamp("2023-02-01")]
+    shifted = pd.DataFrame(rows, columns=["customer_id", "date", "amount"])
+    shifted["date"] = pd.to_datetime(shifted["date"])
+    shifted.loc[~shifted["customer_id"].str.startswith("old"), "date"] += pd.DateOffset(years=1)
+    acquired = equity.acquisitions(build_cohorts(load(shifted.to_csv(index=False)), period="month"))
+    assert acquired.per_month == 10.0 and acquired.first == "2024-02" and acquired.lead_in_left_out
+    assert "first month is left out" in acquired.sentence
+
+
 def test_data_that_cannot_be_valued_gets_a_sentence():
-    one_month = load(monthly_cohorts(5, 2).to_csv(index=False))  # January, and February until the 20th
-    with pytest.raises(
-        ClvError,
-        match=r"at least two complete months of acquisitions to project future customers; this data has 1 \(2023-01\)",
-    ):
-        equity.acquisitions(build_cohorts(one_month, period="month"))
+    two_months = load(monthly_cohorts(5, 3).to_csv(index=False))  # January, February, and March until the 20th
+    with pytest.raises(ClvError, match=r"at least three complete months of data .* this data has 2\. Load"):
+        equity.acquisitions(build_cohorts(two_months, period="month"))
     with pytest.raises(ClvError, match="1 to 5 years"):
-        Analysis(one_month).equity(Economics(), years=9)
+        Analysis(two_months).equity(Economics(), years=9)
