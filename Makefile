@@ -66,10 +66,11 @@ lock: $(STAMP)
 	$(VENV)/bin/$(LOCK) requirements.txt -o requirements.lock
 	$(VENV)/bin/$(LOCK) requirements.txt requirements-dev.txt -o requirements-dev.lock
 
-# Unit and app tests on both cores (pytest-xdist); the browser tests after them, alone, so a loaded machine
-# cannot slow the real server they drive.
+# Unit and app tests on three pytest-xdist workers: on two cores a third keeps them busy while the Spark and
+# PostgreSQL groups wait on their servers (3 min 26 s against 4 min 31 s with two, same tests, same machine). The
+# browser tests after them, alone, so a loaded machine cannot slow the real server they drive.
 test: $(STAMP) chromium postgres java lint audit
-	$(PY) -m pytest -n 2 --dist loadgroup tests/unit tests/app clv_core clv_app
+	$(PY) -m pytest -n 3 --dist loadgroup tests/unit tests/app clv_core clv_app
 	$(PY) -m pytest tests/e2e
 
 unit: $(STAMP) postgres java
