@@ -519,7 +519,7 @@ def clv_histogram(clv: pd.Series, *, horizon_months: int, bins: int = 40, curren
     )
     figure.update_layout(
         title={  # the note below the title: a half-width chart cuts a one-line title
-            "text": f"Predicted {horizon_months}-month CLV per customer",
+            "text": f"{horizon_months}-month CLV per customer",  # short: a half-width chart at 800 px cuts more
             "subtitle": {"text": f"the top 1 % shown in the last bar, at {currency.amount(cap)}"},
         },
         xaxis=_money_axis(currency, "Predicted CLV"),
@@ -544,8 +544,8 @@ def p_alive_heatmap(grid: pd.DataFrame, unit: str) -> go.Figure:
         )
     )
     figure.update_layout(
-        title="P(alive) by repeat purchases and recency",
-        xaxis_title=f"Recency ({unit}, first → last purchase)",
+        title="P(alive) by repeats and recency",  # short enough for a half-width chart at 800 px
+        xaxis_title=f"Recency ({unit},<br>first → last purchase)",
         yaxis_title="Repeat purchases",
         height=420,
     )
@@ -588,7 +588,7 @@ def predicted_vs_historical(
 def sensitivity_chart(frame: pd.DataFrame, x: str, *, percent: bool = True, currency: Currency = NONE) -> go.Figure:
     figure = _figure(go.Scatter(x=frame[x], y=frame["total CLV"], mode="lines+markers", line={"color": BLUE}))
     figure.update_layout(
-        title=f"Total CLV vs {x}",
+        title=f"Total CLV by {x.removeprefix('annual ')}",
         xaxis={"title": x, "tickformat": ".0%" if percent else None},
         yaxis=_money_axis(currency, "Total CLV"),
         height=320,
