@@ -117,39 +117,38 @@ def customer_equity(analysis: Analysis) -> None:
     except ClvError as exc:
         st.info(f"No customer equity: {exc}", icon=":material/info:")
         return
-    equity_, current, future, cost = st.columns(4)  # the four parts of the sum on one line
-    with equity_:
+    # two rows of two fixed-width cards (as the KPI cards): four columns cut the amounts at 800 px
+    top, bottom = cards(), cards()
+    with top:
         st.metric(
             f"Customer equity, {years} yr",
             money(result.customer_equity),
             border=True,
-            width="stretch",
+            width=CARD_WIDTH,
             help="Current customers' value plus future customers' value, less what acquiring them costs.",
         )
-    with current:
         st.metric(
             "Current customers",
             money(result.current_customers_value),
             border=True,
-            width="stretch",
+            width=CARD_WIDTH,
             help=f"The CLV forecast's base value over {result.months} months: {result.current_customers:,} customers.",
         )
-    with future:
+    with bottom:
         st.metric(
             "Future customers",
             money(result.future_customers_value),
             border=True,
-            width="stretch",
+            width=CARD_WIDTH,
             help=f"{result.acquisitions.per_month:,.1f} new customers a month, each worth "
             f"{money(result.new_customer_clv)} over {result.months} months when acquired today, valued from the "
             "month they are acquired to the horizon.",
         )
-    with cost:
         st.metric(
             "Acquisition cost",
             money(-result.acquisition_cost),
             border=True,
-            width="stretch",
+            width=CARD_WIDTH,
             help=f"{money(result.cac)} per new customer (the CAC on the CLV forecast page), discounted.",
         )
     st.plotly_chart(memo.of(charts.equity_bridge_chart, result, currency=session.currency()), width="stretch")

@@ -62,6 +62,12 @@ def test_a_link_opens_the_customer_equity_with_its_bridge(page, server):
     page.locator(".js-plotly-plot .waterfalllayer .point").first.wait_for()  # the bridge is drawn
     page.get_by_text("What moves it").wait_for()  # and the sensitivities' table under it
     assert page.locator('[data-testid="stException"]').count() == 0
+    from tests.e2e.test_accessibility import CUT_CARDS
+
+    for width in (1280, 800):  # four columns of cards cut their amounts at 800 px
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(500)
+        assert page.evaluate(CUT_CARDS) == [], width
 
 
 def test_upload_a_csv_see_the_quality_report_and_the_summary(page, server, tmp_path):
