@@ -27,7 +27,6 @@ A link carries settings, never data: it opens on the dataset the recipient has l
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from typing import Any
 
 import streamlit as st
@@ -130,21 +129,13 @@ def initial(
     return value
 
 
-def _encode(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
 def publish() -> None:
     """Make the address hold what Streamlit's binding does not: the settings every page shares where they differ
     from the defaults (kept by :mod:`clv_app.session` in ``_settings_link``) and the active dataset's workspace id
     when it is kept there (``dataset``: a refresh reopens it). A shared setting at its default and an old link's
     names (read as today's when the session opened) go; any other parameter is left to Streamlit's binding (a
     page's widget drawn only under a condition, ``cohort-ahead`` …, is bound when it is drawn)."""
-    wanted = {key: _encode(value) for key, value in st.session_state.get("_settings_link", {}).items()}
+    wanted = {key: str(value) for key, value in st.session_state.get("_settings_link", {}).items()}
     if dataset := st.session_state.get("dataset_id"):
         wanted["dataset"] = str(dataset)
     ours = {*RENAMED, *st.session_state.get("_settings", {}), "dataset"}  # _settings: every shared setting's name

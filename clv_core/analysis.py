@@ -33,7 +33,7 @@ from clv_core.errors import ClvError, ServerBusyError
 from clv_core.glossary import glossary
 from clv_core.ingest import Transactions
 from clv_core.models import MODEL_LABELS, REGISTRY, label_to_key
-from clv_core.names import AUTO, MODEL_CHOICES
+from clv_core.names import AUTO, EQUITY_YEARS, MODEL_CHOICES
 from clv_core.runs import runs
 from clv_core.summary import CustomerSummary, summarise
 
@@ -291,7 +291,7 @@ class Analysis:
         """CLV under ``econ`` for every customer: array arithmetic on the forecast base, never a refit."""
         return self.memo.derive(economics.scenario, self.base(econ.churn_multiplier), econ)
 
-    def equity(self, econ: economics.Economics, years: int = 3) -> equity_.CustomerEquity:
+    def equity(self, econ: economics.Economics, years: int = EQUITY_YEARS) -> equity_.CustomerEquity:
         """What the customer base is worth over ``years`` (:mod:`clv_core.equity`): the scenario's total CLV over
         ``12 × years`` months (the corporate rate is ``econ``'s discount rate), plus the customers the monthly
         cohorts say will come, less their CAC; with the four sensitivities."""

@@ -22,6 +22,8 @@ from clv_core.errors import ClvError
 from clv_core.names import (
     AUTO,
     DAY_FIRST,
+    EQUITY_MAX_YEARS,
+    EQUITY_YEARS,
     MODEL_CHOICES,
     MONTH_FIRST,
     PURCHASE_MODEL_KEYS,
@@ -189,14 +191,8 @@ def build_parser(prog: str = "python -m clv_core") -> argparse.ArgumentParser:
         "orders.csv --years 5 --corporate-discount-rate 0.09 --margin 0.35 --cac 40",
     )
     add_input_arguments(equity)
-    equity.add_argument(
-        "--model",
-        choices=MODEL_CHOICES,
-        default=AUTO,
-        help="purchase model; auto: the most accurate on a holdout of the last third of the history, as in the app",
-    )
-    equity.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks", help="the model's time unit")
-    equity.add_argument("--years", type=int, default=3, help="years valued, 1 to 5")
+    add_model_arguments(equity)
+    equity.add_argument("--years", type=int, default=EQUITY_YEARS, help=f"years valued, 1 to {EQUITY_MAX_YEARS}")
     equity.add_argument(
         "--corporate-discount-rate", type=float, default=0.10, help="yearly rate (e.g. the cost of capital)"
     )
@@ -292,6 +288,16 @@ def add_engine_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
     """The model and economics options of every command that predicts CLV."""
+    add_model_arguments(parser)
+    parser.add_argument("--horizon-months", type=int, default=12, help="months of future value counted")
+    parser.add_argument(
+        "--annual-discount-rate", type=float, default=0.10, help="yearly rate future value is discounted at"
+    )
+    parser.add_argument("--margin", type=float, default=0.30, help="gross margin as a share, e.g. 0.3")
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The purchase model and its time unit, as the app chooses them."""
     parser.add_argument(
         "--model",
         choices=MODEL_CHOICES,
@@ -300,11 +306,6 @@ def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
         "(the choice and why is printed on standard error)",
     )
     parser.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks", help="the model's time unit")
-    parser.add_argument("--horizon-months", type=int, default=12, help="months of future value counted")
-    parser.add_argument(
-        "--annual-discount-rate", type=float, default=0.10, help="yearly rate future value is discounted at"
-    )
-    parser.add_argument("--margin", type=float, default=0.30, help="gross margin as a share, e.g. 0.3")
 
 
 def add_cac_argument(parser: argparse.ArgumentParser) -> None:

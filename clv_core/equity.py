@@ -31,6 +31,7 @@ import pandas as pd
 from clv_core.cohorts import CohortTable
 from clv_core.economics import CLVScenario
 from clv_core.errors import ClvError
+from clv_core.names import EQUITY_MAX_YEARS
 
 #: The sensitivities, by their key in :meth:`CustomerEquity.as_dict`.
 SENSITIVITIES = {
@@ -41,7 +42,7 @@ SENSITIVITIES = {
 }
 #: Complete monthly cohorts averaged for the acquisition rate.
 ACQUISITION_MONTHS = 12
-MAX_YEARS = 5
+MAX_YEARS = EQUITY_MAX_YEARS
 
 
 @dataclass(frozen=True)

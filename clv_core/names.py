@@ -31,3 +31,7 @@ DUPLICATE_POLICIES = ("auto", "drop", "keep")
 
 #: The value groups of the scored customer list, from the most valuable.
 VALUE_GROUPS = ("Top value", "High value", "Middle value", "Low value", "Lowest value")
+
+#: Customer equity (clv_core.equity): the years valued unless told otherwise, and the most (the forecast's 60 months).
+EQUITY_YEARS = 3
+EQUITY_MAX_YEARS = 5

@@ -16,6 +16,7 @@ from clv_core import charts, segments, survival
 from clv_core.currency import NONE, Currency
 from clv_core.economics import Economics
 from clv_core.errors import ClvError
+from clv_core.names import EQUITY_YEARS
 
 if TYPE_CHECKING:
     from clv_core.analysis import Analysis
@@ -51,10 +52,6 @@ def _table(frame: pd.DataFrame, formats: dict | None = None) -> str:
             cells.append(f"<td>{html.escape(str(text))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
-
-
-#: Years the report values the customer base over (the Overview's default).
-EQUITY_YEARS = 3
 
 
 def executive_report(

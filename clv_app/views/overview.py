@@ -21,6 +21,7 @@ from clv_app.views.common import (
 from clv_core import charts
 from clv_core.analysis import Analysis
 from clv_core.errors import ClvError
+from clv_core.names import EQUITY_MAX_YEARS, EQUITY_YEARS
 
 #: The refits behind the Overview's interval (the CLV forecast page's 30-resample setting: shared with it).
 RESAMPLES = 30
@@ -101,12 +102,12 @@ def customer_equity(analysis: Analysis) -> None:
     years = (
         st.segmented_control(
             "Years valued",
-            (1, 2, 3, 4, 5),
-            default=3,
+            tuple(range(1, EQUITY_MAX_YEARS + 1)),
+            default=EQUITY_YEARS,
             key="equity-years",
             bind="query-params",
         )
-        or 3
+        or EQUITY_YEARS
     )
     try:
         with steps("Valuing the customer base", ("equity", analysis.key, analysis.choice)) as step:
