@@ -2,9 +2,11 @@
 
 Each purchase model is one :class:`PurchaseModel` entry in :data:`REGISTRY`: its name, its lifetimes fitter and
 the maths the app needs beside lifetimes' predictions (dropout, survival, churn what-ifs, likelihood). Code that
-needs a model's behaviour asks its entry instead of comparing model names. lifetimes fits and predicts BG/NBD,
-MBG/NBD and Gamma–Gamma; Pareto/NBD's likelihood, fit, P(alive) and conditional expectations are our own
-(:mod:`clv_core.paretonbd`), because lifetimes' overflow for heavy buyers and its fit is slow on large bases.
+needs a model's behaviour asks its entry instead of comparing model names. lifetimes predicts BG/NBD, MBG/NBD and
+Gamma–Gamma; their fits maximise lifetimes' objectives with analytic gradients (:mod:`clv_core.likelihood`: the
+same estimates, without autograd's cost). Pareto/NBD's likelihood, fit, P(alive) and conditional expectations
+are our own (:mod:`clv_core.paretonbd`), because lifetimes' overflow for heavy buyers and its fit is slow on
+large bases.
 
 Models are fitted on the *distinct* (frequency, recency, T) rows with their counts as weights, which gives the
 same parameters as fitting every customer and is much faster on large bases. Log-likelihoods are recomputed on
@@ -14,8 +16,6 @@ the unscaled data with no penalty, so the models can be compared (lifetimes' own
 from __future__ import annotations
 
 import abc
-import contextlib
-import io
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,7 +27,7 @@ from lifetimes.utils import ConvergenceError
 from scipy import stats
 from scipy.special import expit, gammaln, hyp2f1
 
-from clv_core import paretonbd
+from clv_core import likelihood, paretonbd
 from clv_core.errors import ClvError
 from clv_core.names import PURCHASE_MODEL_KEYS
 from clv_core.summary import TIME_UNITS, CustomerSummary
@@ -85,13 +85,10 @@ class PurchaseModel(abc.ABC):
         terms = self.row_log_likelihood(params, frequency, recency, T)
         return float(np.sum(np.asarray(weights, dtype=float) * terms))
 
+    @abc.abstractmethod
     def estimate(self, rows: pd.DataFrame, penalizer: float) -> tuple[dict, dict]:
         """(parameters, standard errors) fitted to distinct ``frequency, recency, T`` rows with customer counts
-        ``w``, by lifetimes' fitter. Raises ConvergenceError, ValueError or LinAlgError when it fails."""
-        fitter = self.fitter_class(penalizer_coef=penalizer)
-        with _quiet():
-            fitter.fit(rows["frequency"], rows["recency"], rows["T"], weights=rows["w"])
-        return {k: float(v) for k, v in fitter.params_.items()}, _standard_errors(fitter)
+        ``w``. Raises ConvergenceError, ValueError or LinAlgError when it fails."""
 
     def _fitter(self, params: Mapping):
         fitter = self.fitter_class()
@@ -149,6 +146,17 @@ class BetaGeometricDropout(PurchaseModel):
         mean = min(p["a"] / total * multiplier, 0.999)
         p["a"], p["b"] = mean * total, (1 - mean) * total
         return p
+
+    def estimate(self, rows: pd.DataFrame, penalizer: float) -> tuple[dict, dict]:
+        """lifetimes' objective, standard errors and scaling, maximised with analytic gradients
+        (:mod:`clv_core.likelihood`; lifetimes' autograd took 0.9 s of the 4.5 s from a million-row file to scores)."""
+        modified = self._shift == (1, 0)
+        result = likelihood.fit_beta_geometric(
+            rows["frequency"], rows["recency"], rows["T"], rows["w"], penalizer=penalizer, modified=modified
+        )
+        if not result.converged:
+            raise ConvergenceError(f"{self.label} did not converge: {result.message}")
+        return result.params, result.standard_errors
 
     #: (c₀, c₁): the expectation's ₂F₁(r + x, b + x + c₀; a + b + x + c₁; ·) and its (a + b + x + c₁)/(a − 1).
     _shift = (0, -1)
@@ -596,14 +604,6 @@ def fit_purchases(summary: CustomerSummary, model: str = "bgnbd", *, weights: np
     )
 
 
-@contextlib.contextmanager
-def _quiet():
-    """lifetimes warns and even prints optimiser results to stdout; keep both out of our CLI output and logs."""
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        yield
-
-
 def _implausible(params: dict) -> str:
     """Parameters that mean the model learned nothing (e.g. r ≈ 0.0001, α ≈ 425,740 with no repeat buyers)."""
     values = np.array(list(params.values()))
@@ -612,13 +612,6 @@ def _implausible(params: dict) -> str:
     if params.get("r", 1) < 1e-3 or max(params.get("alpha", 0), params.get("beta", 0)) > 1e5:
         return f"implausible parameters ({', '.join(f'{k}={v:.4g}' for k, v in params.items())})"
     return ""
-
-
-def _standard_errors(fitter) -> dict:
-    try:
-        return {k: float(v) for k, v in fitter.standard_errors_.items()}
-    except (AttributeError, TypeError, ValueError, np.linalg.LinAlgError):
-        return {k: float("nan") for k in fitter.params_.index}
 
 
 def likelihood_note(terms: np.ndarray, rows: pd.DataFrame, time_unit: str) -> str:
@@ -732,14 +725,11 @@ def fit_spend(summary: CustomerSummary, *, weights: np.ndarray | None = None) ->
     rows = repeat.groupby(["frequency", "monetary_value"], sort=False)["w"].sum().reset_index()
     failure = ""
     for penalizer in PENALIZERS:
-        fitter = GammaGammaFitter(penalizer_coef=penalizer)
-        try:
-            with _quiet():
-                fitter.fit(rows["frequency"], rows["monetary_value"], weights=rows["w"])
-        except (ConvergenceError, ValueError, np.linalg.LinAlgError) as exc:
-            failure = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        result = likelihood.fit_gamma_gamma(rows["frequency"], rows["monetary_value"], rows["w"], penalizer=penalizer)
+        if not result.converged:
+            failure = result.message
             continue
-        params = {k: float(v) for k, v in fitter.params_.items()}
+        params = result.params
         if params["q"] <= 1 or not np.all(np.isfinite(list(params.values()))):
             failure = f"q = {params['q']:.3g} ≤ 1 gives no finite mean spend"
             continue
@@ -749,7 +739,7 @@ def fit_spend(summary: CustomerSummary, *, weights: np.ndarray | None = None) ->
         return FitResult(
             model="gammagamma",
             params=params,
-            standard_errors=_standard_errors(fitter),
+            standard_errors=result.standard_errors,
             log_likelihood=float(ll),
             customers=int(rows["w"].sum()),
             time_unit=summary.time_unit,

@@ -7,6 +7,7 @@ import json
 import math
 
 import pandas as pd
+import pytest
 from openpyxl import load_workbook
 
 from clv_core import __version__, economics, export, models
@@ -62,7 +63,7 @@ def test_excel_carries_the_assumptions_on_a_second_sheet_safely():
     assert book.sheetnames == ["customers", "assumptions"]
     rows = {r[0]: r[1] for r in book["assumptions"].iter_rows(min_row=2, values_only=True)}
     assert rows["economics / horizon (months)"] == 18
-    assert rows["model: BG/NBD / parameters / r"] == float(fit.params["r"])
+    assert rows["model: BG/NBD / parameters / r"] == pytest.approx(fit.params["r"], rel=1e-15)  # Excel: 15 digits
     assert rows["data fingerprint (SHA-256)"] == tx.content_hash
     assert rows["settings / source"].startswith("'=")  # shown as text, never evaluated
     assert book["customers"].max_row == len(table) + 1
