@@ -25,6 +25,7 @@ def pages() -> list:
         st.Page("pages/data.py", title="Data", icon=":material/table_view:", url_path="data"),
         st.Page("pages/cohorts.py", title="Cohorts", icon=":material/grid_on:", url_path="cohorts"),
         st.Page("pages/rfm.py", title="RFM & lifecycle", icon=":material/groups:", url_path="rfm"),
+        st.Page("pages/products.py", title="Products", icon=":material/category:", url_path="products"),
         st.Page("pages/survival.py", title="Survival", icon=":material/timeline:", url_path="survival"),
         st.Page("pages/forecast.py", title="CLV forecast", icon=":material/trending_up:", url_path="forecast"),
         st.Page("pages/validation.py", title="Model validation", icon=":material/fact_check:", url_path="validation"),

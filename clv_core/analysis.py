@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from clv_core import cohorts, economics, forecast, models, overview, rfm, segments, survival, validation
+from clv_core import cohorts, economics, forecast, models, overview, products, rfm, segments, survival, validation
 from clv_core import equity as equity_
 from clv_core import sufficiency as sufficiency_
 from clv_core.errors import ClvError, ServerBusyError
@@ -344,10 +344,47 @@ class Analysis:
 
     def scored(self, econ: economics.Economics, cuts: segments.ValueGroupCuts | None = None) -> pd.DataFrame:
         """One row per customer: the scenario's P(alive), expected purchases, order value and CLV, with value group,
-        slipping flag, RFM segment and lifecycle stage (default thresholds) and first-purchase attributes. The table
-        the Segments page, its exports, ``python -m clv_core segments`` and the report all read."""
+        slipping flag, RFM segment and lifecycle stage (default thresholds), first-purchase attributes and, with a
+        product column, categories bought and the likely next one. The table the Segments page, its exports,
+        ``python -m clv_core segments`` and the report all read."""
         cuts = cuts or segments.ValueGroupCuts()
-        return self.memo.derive(_scored, self.scenario(econ), self.rfm().table, self.attributes(), cuts)
+        return self.memo.derive(
+            _scored, self.scenario(econ), self.rfm().table, self.attributes(), cuts, self.customer_products()
+        )
+
+    # --- several products ---------------------------------------------------------------------------------------
+
+    def has_products(self) -> bool:
+        return products.has_products(self.transactions)
+
+    def categories(self) -> products.Categories:
+        """Raises ClvError without a product column."""
+        return self._keep("categories", fn=lambda: products.categories(self.transactions))
+
+    def adoption(self) -> products.Adoption:
+        return self.memo.derive(products.adoption, self.categories())
+
+    def customer_products(self) -> pd.DataFrame | None:
+        """Categories bought and the likely next category per customer id; None without a product column."""
+        if not self.has_products():
+            return None
+        return self.memo.derive(products.next_categories, self.categories(), self.adoption())
+
+    def category_value(self, econ: economics.Economics) -> pd.DataFrame:
+        return self.memo.derive(_category_value, self.categories(), self.scenario(econ))
+
+    def breadth_value(self, econ: economics.Economics) -> pd.DataFrame:
+        return self.memo.derive(products.breadth_value, self.categories(), self.scored(econ))
+
+    def breadth_evidence(self, definition: survival.ChurnDefinition) -> products.BreadthEvidence:
+        """Lifetimes after the landmark by early breadth; raises ClvError when there are not two groups."""
+        return self._keep(
+            "breadth-evidence",
+            definition,
+            fn=lambda: products.breadth_evidence(self.categories(), self.survival(definition)),
+            spinner="Comparing lifetimes by the categories bought…",
+            heavy="fitting the Cox models",
+        )
 
     def value_summary(self, econ: economics.Economics, cuts: segments.ValueGroupCuts | None = None) -> pd.DataFrame:
         return self.memo.derive(segments.value_group_summary, self.scored(econ, cuts))
@@ -556,8 +593,14 @@ def _segment_of_customer(result: rfm.RFMResult) -> pd.Series:
     return result.table.set_index("customer_id")["segment"]
 
 
-def _scored(result: economics.CLVScenario, rfm_table, attributes, cuts) -> pd.DataFrame:
-    return segments.scored_customers(result.customers, rfm_table=rfm_table, attributes=attributes, cuts=cuts)
+def _scored(result: economics.CLVScenario, rfm_table, attributes, cuts, bought) -> pd.DataFrame:
+    return segments.scored_customers(
+        result.customers, rfm_table=rfm_table, attributes=attributes, cuts=cuts, products=bought
+    )
+
+
+def _category_value(cats: products.Categories, result: economics.CLVScenario) -> pd.DataFrame:
+    return products.category_value(cats, result.customers.set_index("customer_id")["clv"])
 
 
 def _bootstrap_clv(fits: forecast.BootstrapFits, summary: CustomerSummary, econ) -> forecast.BootstrapCLV:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -12,6 +14,7 @@ from clv_core.cohorts import FORECAST_METRICS, CohortTable, CurveProjection
 from clv_core.currency import NONE, Currency
 from clv_core.equity import CustomerEquity
 from clv_core.overview import Concentration
+from clv_core.products import Adoption
 
 #: Groups' colours: Okabe & Ito's palette for colour-blind readers (its yellow left out: too pale on white; its black a
 #: mid grey, which stays 3:1 on the dark theme as well as the light). Any two
@@ -401,10 +404,17 @@ def group_style(i: int) -> tuple[str, str]:
 
 
 def km_chart(
-    result, *, parametric=None, implied: tuple[str, pd.DataFrame] | None = None, unit_days: float = 1.0, unit="days"
+    result,
+    *,
+    parametric=None,
+    implied: tuple[str, pd.DataFrame] | None = None,
+    unit_days: float = 1.0,
+    unit="days",
+    since: str = "since first purchase",
 ) -> go.Figure:
     """Kaplan–Meier curves with shaded confidence bands; optionally the best parametric fit (dashed) and a purchase
-    model's implied survival (``implied``: its name and a frame of ``timeline`` in days and ``survival``, dotted)."""
+    model's implied survival (``implied``: its name and a frame of ``timeline`` in days and ``survival``, dotted).
+    ``since`` ends the time axis's title (what the time counts from)."""
     figure = _figure()
     for i, curve in enumerate(result.curves):
         color, dash = group_style(i)
@@ -459,7 +469,7 @@ def km_chart(
         )
     figure.update_layout(
         title="Share of customers still active (Kaplan–Meier, shaded: 95% confidence band)",
-        xaxis_title=f"{unit.title()} since first purchase",
+        xaxis_title=f"{unit.title()} {since}",
         yaxis={"title": "Still a customer", "tickformat": ".0%", "range": [0, 1.02]},
         height=460,
     )
@@ -805,5 +815,80 @@ def budget_return_chart(by_budget: pd.DataFrame, allocation, *, currency: Curren
         yaxis=_money_axis(currency, "Return"),
         legend={"orientation": "h", "y": -0.25},
         height=440,
+    )
+    return figure
+
+
+def category_value_chart(table: pd.DataFrame, horizon_months: int, *, currency: Currency = NONE) -> go.Figure:
+    """Revenue to date and predicted CLV per category (:func:`clv_core.products.category_value`), largest on top."""
+    data = table.iloc[::-1]
+    figure = _figure()
+    for column, name, color in (
+        ("revenue", "Revenue to date", BLUE),
+        ("predicted CLV", f"Predicted CLV ({horizon_months} mo)", ORANGE),
+    ):
+        figure.add_bar(
+            y=data["category"],
+            x=data[column],
+            orientation="h",
+            name=name,
+            marker={"color": color},
+            hovertemplate="%{y}: " + currency.hover("x", ",.0f") + f"<extra>{name}</extra>",
+        )
+    figure.update_layout(
+        title="Revenue to date and predicted CLV",
+        barmode="group",
+        xaxis=_money_axis(currency, "Amount"),
+        yaxis={"automargin": True},
+        legend={"orientation": "h", "y": -0.15},
+        height=max(360, 46 * len(table) + 160),
+    )
+    return figure
+
+
+def adoption_heatmap(matrix: Adoption) -> go.Figure:
+    """Rows: the category bought first; columns: the one bought later; cells: the share who did (blank on the
+    diagonal and where too few customers could), with its interval, customers and median days in the hover."""
+    share = matrix.share
+    names = [html.escape(str(n)) for n in share.index]  # from the file: shown as text, never as markup
+    labels, hovers = [], []
+    for i, a in enumerate(share.index):
+        label_row, hover_row = [], []
+        for j, b in enumerate(share.columns):
+            value = share.iloc[i, j]
+            if np.isnan(value):
+                label_row.append("")
+                hover_row.append("")
+                continue
+            did, could = int(matrix.adopted.loc[a, b]), int(matrix.at_risk.loc[a, b])
+            days = matrix.median_days.loc[a, b]
+            label_row.append(f"{value:.0%}")
+            hover_row.append(
+                f"Bought {names[i]} first, then {names[j]}: {value:.1%} (95% CI {matrix.low.loc[a, b]:.1%}–"
+                f"{matrix.high.loc[a, b]:.1%})<br>{did:,} of {could:,} customers"
+                + (f", median {days:,.0f} days later" if did else "")
+            )
+        labels.append(label_row)
+        hovers.append(hover_row)
+    figure = _figure(
+        go.Heatmap(
+            z=share.to_numpy() * 100,
+            x=list(share.columns),
+            y=list(share.index),
+            text=labels,
+            hovertext=hovers,
+            texttemplate="%{text}",
+            hoverinfo="text",
+            hoverongaps=False,
+            colorscale="Blues",
+            zmin=0,
+            colorbar={"title": "% who did", "ticksuffix": "%"},
+        )
+    )
+    figure.update_layout(
+        title="% of a category's buyers who later bought another",
+        xaxis={"title": "Then bought", "tickangle": -40, "automargin": True},
+        yaxis={"title": "Bought first", "autorange": "reversed", "automargin": True},
+        height=max(440, 44 * len(share) + 220),
     )
     return figure

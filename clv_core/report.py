@@ -152,6 +152,32 @@ def executive_report(
             + _table(table, {"equity change": _money(currency), "share of equity": "{:.2%}"})
         )
 
+    def products_section() -> str:
+        value = analysis.category_value(economics).set_index("category")
+        shown = value[["revenue", "share of revenue", "customers", "repeat rate", "predicted CLV"]]
+        suggestion = analysis.suggested_threshold()
+        try:
+            evidence = analysis.breadth_evidence(survival.ChurnDefinition(suggestion.days)).sentence
+        except ClvError as exc:
+            evidence = f"No lifetime comparison by categories bought: {exc}"
+        top = analysis.adoption().pairs().head(1)
+        step = (
+            ""
+            if top.empty
+            else f" The likeliest next step: {top['share'].iloc[0]:.0%} of {top['bought first'].iloc[0]} buyers went "
+            f"on to buy {top['then bought'].iloc[0]} (median {top['median days to it'].iloc[0]:,.0f} days later)."
+        )
+        return f"<p>{html.escape(analysis.categories().note + step)}</p><p>{html.escape(evidence)}</p>" + _table(
+            shown.rename(columns={"predicted CLV": f"predicted CLV ({economics.horizon_months} mo)"}),
+            {
+                "revenue": _money(currency),
+                f"predicted CLV ({economics.horizon_months} mo)": _money(currency),
+                "share of revenue": "{:.1%}",
+                "customers": "{:,.0f}",
+                "repeat rate": "{:.1%}",
+            },
+        )
+
     def glossary_section() -> str:
         terms = pd.DataFrame({"meaning": analysis.glossary(cuts)}).rename_axis("term")
         return _table(terms)
@@ -161,6 +187,8 @@ def executive_report(
     section("How long customers stay", survival_section)
     section("Customers by predicted value", value_section)
     section("What the customer base is worth", equity_section)
+    if analysis.has_products():
+        section("Products", products_section)
     section("What the names mean", glossary_section)
     try:
         model = analysis.decision()

@@ -142,6 +142,12 @@ def scored_columns(economics, observation_end: pd.Timestamp) -> dict[str, str]:
         "slipping": "clv at p_alive = 1 in the top 20 %, but p_alive below 0.5 (true/false)",
         "rfm_segment": "RFM segment (quintile scores)",
         "lifecycle": "lifecycle stage (default thresholds)",
+        "categories_bought": "product categories bought to date (count; with a product column)",
+        "next_category": (
+            "category not yet bought with the highest share of customers adopting it after one they have bought "
+            "(adoption matrix; empty: none left or too few customers to say)"
+        ),
+        "next_category_chance": "that share: of customers like them, how many went on to buy it (0–1)",
     }
 
 
@@ -151,9 +157,10 @@ def scored_customers(
     rfm_table: pd.DataFrame | None = None,
     attributes: pd.DataFrame | None = None,
     cuts: ValueGroupCuts | None = None,
+    products: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Forecast output with the value group, the slipping flag, RFM segment and lifecycle stage and the first
-    purchase's attributes, one row per customer."""
+    """Forecast output with the value group, the slipping flag, RFM segment and lifecycle stage, the first
+    purchase's attributes and ``products``' columns (categories bought, next category), one row per customer."""
     out = customers.reset_index(drop=True).copy()
     out["value_group"] = value_groups(out["clv"], cuts).array  # keep the categorical order
     out["slipping"] = slipping(out["clv"], out["p_alive"]).to_numpy()
@@ -164,6 +171,9 @@ def scored_customers(
     if attributes is not None:
         for column in attributes.columns:
             out[column] = attributes[column].astype(str).reindex(out["customer_id"]).to_numpy()
+    if products is not None:
+        for column in products.columns:
+            out[column] = products[column].reindex(out["customer_id"]).to_numpy()
     return out
 
 

@@ -90,7 +90,9 @@ with st.expander("Value-group migration between two snapshot dates"):
     views.migration_section(analysis, econ, cuts)
 
 st.subheader("Customer list")
-chosen = views.customer_filters(table, analysis.transactions.attributes)
+# the likely next category is a campaign's audience too ("who will buy grinders next")
+filterable = (*analysis.transactions.attributes, *(["next_category"] if "next_category" in table else []))
+chosen = views.customer_filters(table, filterable)
 filtered = memo.of(segments.filter_customers, table, **common.frozen(chosen))
 st.metric("Customers in the list", f"{len(filtered):,}")
 if len(filtered) > common.SHOWN_ROWS:

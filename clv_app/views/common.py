@@ -329,6 +329,9 @@ def customer_columns(horizon_months: int) -> dict:
         "value_group": st.column_config.TextColumn("Value group"),
         "slipping": st.column_config.CheckboxColumn("Slipping"),
         "rfm_segment": st.column_config.TextColumn("RFM segment"),
+        "categories_bought": number("Categories bought", format="%,d"),
+        "next_category": st.column_config.TextColumn("Next category", help="Most likely next category (Products)."),
+        "next_category_chance": share_column("Next category chance", help="Share of customers like them who did."),
     }
 
 

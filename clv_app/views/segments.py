@@ -28,6 +28,7 @@ from clv_app.views.common import (
     money_column,
     money_md,
     show_table,
+    words,
 )
 from clv_core import budget, charts, export, segments
 from clv_core.analysis import Analysis
@@ -208,9 +209,10 @@ def customer_filters(table: pd.DataFrame, attributes: tuple[str, ...]) -> dict:
     chosen["slipping_only"] = r[2].toggle("Only valuable but slipping", key="seg-f-slip", bind="query-params")
     if attributes:
         a1, a2 = st.columns(2)
-        name = a1.selectbox("Attribute", ["(any)", *attributes], key="seg-f-attr")
+        name = a1.selectbox("Attribute", ["(any)", *attributes], key="seg-f-attr", format_func=words)
         if name != "(any)":
-            chosen["attribute"] = (name, a2.multiselect(f"{name} is", sorted(table[name].unique()), key="seg-f-attr-v"))
+            values = sorted(table[name].unique())
+            chosen["attribute"] = (name, a2.multiselect(f"{words(name)} is", values, key="seg-f-attr-v"))
     return chosen
 
 

@@ -70,6 +70,29 @@ def test_a_link_opens_the_customer_equity_with_its_bridge(page, server):
         assert page.evaluate(CUT_CARDS) == [], width
 
 
+def test_the_products_page_on_a_shop_with_products(page, server):
+    """The retail sample chosen on the Data page, then Products from the navigation: the value by category, the
+    adoption matrix and the lifetime comparison drawn, nothing cut sideways at 1280 and 800 px."""
+    page.goto(f"{server}/data")
+    wait_for_run(page)
+    page.locator('[data-testid="stSelectbox"]').filter(has_text=re.compile(r"^\s*Sample\s*$")).click()
+    page.get_by_role("option", name=re.compile("Synthetic coffee shop")).click()
+    page.get_by_text("synthetic_retail.csv").first.wait_for()
+    wait_for_run(page)
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Products").click()
+    page.get_by_text("Customers who bought 2+ categories in their first 90 days").wait_for(timeout=300_000)
+    wait_for_run(page)
+    page.locator(".js-plotly-plot .heatmaplayer").first.wait_for()  # the adoption matrix
+    assert page.locator(".js-plotly-plot").count() == 3  # value by category, adoption, lifetimes by breadth
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    for width in (1280, 800):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(500)
+        overflow = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollWidth - window.innerWidth")
+        assert overflow <= 0, (width, overflow)
+
+
 def test_upload_a_csv_see_the_quality_report_and_the_summary(page, server, tmp_path):
     path = tmp_path / "orders.csv"
     path.write_text(CSV)
@@ -126,6 +149,7 @@ PAGES = {  # url path → text that shows the page rendered with the sample's nu
     "data": "Data quality",
     "cohorts": "Cohort comparison",
     "rfm": "Named segments",
+    "products": "No product or category column is mapped",  # the default sample has none: a sentence, not a chart
     "survival": "Share of customers still active",
     "forecast": "Top customers",
     "validation": "The ML challenger",
@@ -136,6 +160,7 @@ NAV_TITLES = [
     "Data",
     "Cohorts",
     "RFM & lifecycle",
+    "Products",
     "Survival",
     "CLV forecast",
     "Model validation",

@@ -163,6 +163,7 @@ def test_executive_report_is_self_contained_and_escapes_user_text():
         "Assumptions",
     ):
         assert f"<h2>{heading}</h2>" in page
+    assert "<h2>Products</h2>" not in page  # CDNOW has no product column: no section saying nothing
     assert "BG/NBD" in page and "10% a year" in page and "12 months" in page and "2,357 customers" in page
     assert "P(alive) is 1 for every one-time buyer" in page  # said beside the table that shows P(alive)
     for group in VALUE_GROUPS:
