@@ -828,7 +828,7 @@ def category_value_chart(table: pd.DataFrame, horizon_months: int, *, currency: 
         ("predicted CLV", f"Predicted CLV ({horizon_months} mo)", ORANGE),
     ):
         figure.add_bar(
-            y=data["category"],
+            y=[html.escape(str(c)) for c in data["category"]],  # from the file: text, never markup
             x=data[column],
             orientation="h",
             name=name,
@@ -839,7 +839,7 @@ def category_value_chart(table: pd.DataFrame, horizon_months: int, *, currency: 
         title="Revenue to date and predicted CLV",
         barmode="group",
         xaxis=_money_axis(currency, "Amount"),
-        yaxis={"automargin": True},
+        yaxis={"automargin": True, "type": "category"},  # stock codes such as 22423 are names, not numbers
         legend={"orientation": "h", "y": -0.15},
         height=max(360, 46 * len(table) + 160),
     )
@@ -873,8 +873,8 @@ def adoption_heatmap(matrix: Adoption) -> go.Figure:
     figure = _figure(
         go.Heatmap(
             z=share.to_numpy() * 100,
-            x=list(share.columns),
-            y=list(share.index),
+            x=names,
+            y=names,
             text=labels,
             hovertext=hovers,
             texttemplate="%{text}",
@@ -887,8 +887,8 @@ def adoption_heatmap(matrix: Adoption) -> go.Figure:
     )
     figure.update_layout(
         title="% of a category's buyers who later bought another",
-        xaxis={"title": "Then bought", "tickangle": -40, "automargin": True},
-        yaxis={"title": "Bought first", "autorange": "reversed", "automargin": True},
+        xaxis={"title": "Then bought", "tickangle": -40, "automargin": True, "type": "category"},
+        yaxis={"title": "Bought first", "autorange": "reversed", "automargin": True, "type": "category"},
         height=max(440, 44 * len(share) + 220),
     )
     return figure

@@ -50,7 +50,9 @@ def fit_beta_geometric(frequency, recency, T, weights, *, penalizer: float = 0.0
     x, t_x, T, w = (np.asarray(v, dtype=float) for v in (frequency, recency, T, weights))
     scale = 10.0 / float(T.max()) if T.max() > 0 else 1.0
     model = _BetaGeometric(x, t_x * scale, T * scale, w, 1 if modified else 0)
-    theta, converged, message = _maximise(model.objective, np.full(4, 0.1), penalizer)
+    # a → 0 or b → ∞ is where data without dropout leads (the app predicts that limit): only r and α at the edge
+    # mean the fit failed
+    theta, converged, message = _maximise(model.objective, np.full(4, 0.1), penalizer, edge=(0, 1))
     params = dict(zip(("r", "alpha", "a", "b"), np.exp(theta)))
     errors = _standard_errors(model.objective, theta, penalizer, w.sum())
     params["alpha"] /= scale
@@ -156,7 +158,9 @@ def _penalised(objective, penalizer: float):
     return f
 
 
-def _maximise(objective, start: np.ndarray, penalizer: float) -> tuple[np.ndarray, bool, str]:
+def _maximise(objective, start: np.ndarray, penalizer: float, edge=None) -> tuple[np.ndarray, bool, str]:
+    """The penalised optimum from ``start``; not converged when the parameters at positions ``edge`` (default:
+    all) reach the edge of the range searched."""
     result = optimize.minimize(
         _penalised(objective, penalizer),
         start,
@@ -167,7 +171,8 @@ def _maximise(objective, start: np.ndarray, penalizer: float) -> tuple[np.ndarra
     )
     # a line search that cannot improve on a point whose gradient is already nil has found the optimum
     stationary = bool(result.success) or float(np.max(np.abs(result.jac))) < 1e-6
-    at_edge = bool(np.any(np.abs(result.x) >= _BOUND - 0.1))
+    watched = result.x if edge is None else result.x[list(edge)]
+    at_edge = bool(np.any(np.abs(watched) >= _BOUND - 0.1))
     converged = stationary and np.isfinite(result.fun) and not at_edge
     if converged:
         return result.x, True, "converged"

@@ -33,6 +33,8 @@ from clv_core.runs import day_numbers
 #: Categories shown at most (the rest pooled as :data:`OTHER`).
 MAX_CATEGORIES = 10
 OTHER = "Other products"
+#: Lines without a product.
+NO_PRODUCT = "(no product)"
 #: Breadth is counted over a customer's first this many days; their lifetime is followed from that day on.
 LANDMARK_DAYS = 90
 #: Pairs (A, B) with fewer customers at risk than this give no next-category advice and show no share.
@@ -85,17 +87,19 @@ def categories(transactions: Transactions) -> Categories:
             "Map one on the Data page (a column such as product, SKU or category)."
         )
     data = transactions.data
-    product = data["product"].astype("string").fillna("(no product)").to_numpy(dtype=object)
+    product = data["product"].astype("string").str.strip().fillna("").to_numpy(dtype=object)
+    product = np.where(product == "", NO_PRODUCT, product)  # ingest keeps a missing product as ""
     amount = data["amount"].to_numpy(dtype=float)
     totals = pd.Series(amount).groupby(product).sum().sort_values(ascending=False, kind="stable")
     if len(totals) > MAX_CATEGORIES:
         kept = list(totals.index[: MAX_CATEGORIES - 1])
+        pooled = OTHER if OTHER not in totals.index else f"{OTHER} (pooled)"  # a real product may be so named
         note = (
             f"The product column has {len(totals):,} values: the {len(kept)} with the most revenue are shown, the "
-            f"other {len(totals) - len(kept):,} together as “{OTHER}”."
+            f"other {len(totals) - len(kept):,} together as “{pooled}”."
         )
-        product = np.where(pd.Index(kept).get_indexer(product) >= 0, product, OTHER)
-        names = (*kept, OTHER)
+        product = np.where(pd.Index(kept).get_indexer(product) >= 0, product, pooled)
+        names = (*kept, pooled)
     else:
         names = tuple(totals.index)
         note = f"{len(names)} products or categories, from the mapped product column."
@@ -212,8 +216,8 @@ def adoption(cats: Categories) -> Adoption:
     >>> from clv_core.ingest import ingest
     >>> rows = [f"c{i},2024-01-01,5,tea" for i in range(30)] + [f"c{i},2024-02-0{1 + i % 5},7,mug" for i in range(12)]
     >>> m = adoption(categories(ingest(("customer_id,date,amount,product\\n" + "\\n".join(rows)).encode(), "t.csv")))
-    >>> round(m.share.loc["tea", "mug"], 2), int(m.adopted.loc["tea", "mug"]), m.median_days.loc["tea", "mug"]
-    (0.4, 12, 33.0)
+    >>> float(m.share.loc["tea", "mug"]), int(m.adopted.loc["tea", "mug"]), float(m.median_days.loc["tea", "mug"])
+    (0.4, 12, 32.5)
     """
     first, k = cats.first_day, len(cats.names)
     shape = (k, k)
@@ -250,7 +254,9 @@ def next_categories(cats: Categories, matrix: Adoption) -> pd.DataFrame:
     share = matrix.share.to_numpy()
     bought = cats.bought
     score = np.full(bought.shape, -1.0)
-    for j in range(len(cats.names)):
+    for j, name in enumerate(cats.names):
+        if name == NO_PRODUCT or name.startswith(OTHER):  # no campaign can offer "other products"
+            continue
         column = np.where(np.isnan(share[:, j]), -1.0, share[:, j])
         best = np.where(bought, column[None, :], -1.0).max(axis=1)
         score[:, j] = np.where(bought[:, j], -1.0, best)
@@ -319,6 +325,9 @@ def breadth_evidence(cats: Categories, data: survival.SurvivalData) -> BreadthEv
     """Landmark analysis: customers still in the data :data:`LANDMARK_DAYS` days after their first purchase
     (their lifetime under ``data``'s churn definition longer than that), grouped by categories bought before that
     day, followed from it."""
+    if data.definition.grace_days is not None:
+        # with a lifetime ending at the last purchase (+ grace), "longer than 90 days" would look past day 90
+        raise ClvError("The comparison by categories needs lifetimes that end when the churn is recognised.")
     table = data.table.set_index("customer_id")
     duration = table["duration_days"].reindex(cats.customers).to_numpy(dtype=float)
     churned = table["churned"].reindex(cats.customers).fillna(False).to_numpy(dtype=bool)

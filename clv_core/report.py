@@ -160,7 +160,8 @@ def executive_report(
             evidence = analysis.breadth_evidence(survival.ChurnDefinition(suggestion.days)).sentence
         except ClvError as exc:
             evidence = f"No lifetime comparison by categories bought: {exc}"
-        top = analysis.adoption().pairs().head(1)
+        pairs = analysis.adoption().pairs()
+        top = pairs[pairs["share"] > 0].head(1) if not pairs.empty else pairs
         step = (
             ""
             if top.empty

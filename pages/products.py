@@ -81,6 +81,7 @@ st.caption(
     "the customer list and the exports on the Segments & export page."
 )
 pairs = memo.of(products.Adoption.pairs, matrix)
+pairs = pairs[pairs["share"] > 0] if not pairs.empty else pairs  # shares known and above nil
 if not pairs.empty:
     st.markdown("**The ten most adopted next categories**")
     common.show_table(

@@ -88,3 +88,11 @@ def test_bgnbd_on_data_without_dropout_predicts_the_no_dropout_limit():
     np.testing.assert_array_equal(ours[~broken], raw[~broken])  # the rest is lifetimes' own answer
     result = scenario(precompute(fit, fit_spend(summary), summary), Economics())
     assert np.isfinite(result.clv).all() and (result.clv > 0).all()
+
+
+@pytest.mark.parametrize("model", ["bgnbd", "mbgnbd"])
+@pytest.mark.parametrize("weeks", [52.0, 104.0])
+def test_data_without_dropout_still_fits_with_a_or_b_at_the_edge_of_the_search(model, weeks):
+    """a → 0 or b → ∞ is where such data lead; only r or α at the edge of the range searched is a failed fit."""
+    fit = fit_purchases(no_dropout_summary(weeks=weeks), model)
+    assert fit.mean_dropout < 0.05 and 0.5 < fit.params["r"] < 5, fit.params

@@ -117,7 +117,7 @@ def simulated_breadth(hazard_ratio: float, seed: int = 5, customers: int = 1600)
 def test_breadth_evidence_recovers_a_known_hazard_ratio():
     tx = simulated_breadth(0.5)
     cats = products.categories(tx)
-    data = survival.survival_data(tx, survival.ChurnDefinition(60, 0))
+    data = survival.survival_data(tx, survival.ChurnDefinition(60))
     evidence = products.breadth_evidence(cats, data)
     row = evidence.unadjusted
     assert row["lower 95%"] < 0.5 < row["upper 95%"] and row["upper 95%"] < 1
@@ -130,7 +130,7 @@ def test_breadth_evidence_recovers_a_known_hazard_ratio():
 def test_breadth_without_effect_is_called_indistinguishable():
     tx = simulated_breadth(1.0, seed=8)
     evidence = products.breadth_evidence(
-        products.categories(tx), survival.survival_data(tx, survival.ChurnDefinition(60, 0))
+        products.categories(tx), survival.survival_data(tx, survival.ChurnDefinition(60))
     )
     row = evidence.unadjusted
     if row["lower 95%"] < 1 < row["upper 95%"]:  # the usual case (95 % of seeds); this seed is one of them
@@ -196,3 +196,50 @@ def test_nobody_is_told_a_next_category_that_no_one_like_them_ever_bought():
     assert heat.text[0][0] == "" and heat.text[1][1] == "" and heat.text[0][1] in ("20%", "0%")
     assert not any("nan" in h.lower() for row in heat.hovertext for h in row)
     assert "median" not in heat.hovertext[list(matrix.names).index("club")][list(matrix.names).index("tea")]
+
+
+def test_blank_products_other_named_products_and_numeric_codes_stay_apart():
+    """Missing products are "(no product)" (never suggested), a real product named like the pool keeps its name,
+    and stock codes are categories on the charts' axes, not numbers."""
+    from clv_core import charts
+
+    rows = [(f"c{i}", "2024-01-01", 100.0 - i, "Other products" if i == 0 else f"{22400 + i}") for i in range(14)]
+    rows += [("c0", "2024-02-01", 5.0, "")]
+    cats = products.categories(load(rows))
+    assert cats.names[0] == "Other products" and cats.names[-1] == "Other products (pooled)"
+    assert products.NO_PRODUCT not in cats.names  # the blank line's 5.00 is the least revenue: pooled
+    figure = charts.category_value_chart(products.category_value(cats, pd.Series(dtype=float)), 12)
+    assert figure.layout.yaxis.type == "category"
+    few = products.categories(load([("a", "2024-01-01", 5.0, "tea"), ("a", "2024-02-01", 5.0, "")]))
+    assert set(few.names) == {"tea", products.NO_PRODUCT}
+    assert charts.adoption_heatmap(products.adoption(few)).layout.xaxis.type == "category"
+
+
+def test_a_grace_period_is_refused_by_the_landmark_comparison():
+    tx = simulated_breadth(0.5, customers=200)
+    data = survival.survival_data(tx, survival.ChurnDefinition(60, 0))
+    with pytest.raises(ClvError, match="end when the churn is recognised"):
+        products.breadth_evidence(products.categories(tx), data)
+
+
+def test_a_category_bought_after_day_90_does_not_count_as_early_breadth():
+    """No true effect, but the long-lived buy a second category after day 90: counting it would make breadth look
+    protective; counted at the landmark, the two groups do not differ."""
+    rng = np.random.default_rng(21)
+    start = pd.Timestamp("2022-01-01")
+    rows = []
+    for i in range(1600):
+        first, life = int(rng.integers(0, 200)), 90 + rng.exponential(300)
+        day = 0
+        while day <= life and first + day <= 900:
+            rows.append((f"c{i}", start + pd.Timedelta(days=first + day), 20.0, "beans"))
+            day += 20
+        if i % 2 == 0:  # half buy a grinder on day 10, the same hazard
+            rows.append((f"c{i}", start + pd.Timedelta(days=first + 10), 30.0, "grinder"))
+        elif life > 200 and first + 150 <= 900:  # long lives buy a mug after the landmark
+            rows.append((f"c{i}", start + pd.Timedelta(days=first + 150), 12.0, "mug"))
+    tx = load(rows)
+    evidence = products.breadth_evidence(
+        products.categories(tx), survival.survival_data(tx, survival.ChurnDefinition(60))
+    )
+    assert evidence.unadjusted["lower 95%"] < 1 < evidence.unadjusted["upper 95%"], evidence.unadjusted.to_dict()
