@@ -26,7 +26,19 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from clv_core import cohorts, economics, forecast, models, overview, products, rfm, segments, survival, validation
+from clv_core import (
+    cohorts,
+    economics,
+    forecast,
+    hybrid,
+    models,
+    overview,
+    products,
+    rfm,
+    segments,
+    survival,
+    validation,
+)
 from clv_core import equity as equity_
 from clv_core import sufficiency as sufficiency_
 from clv_core.errors import ClvError, ServerBusyError
@@ -352,6 +364,47 @@ class Analysis:
             _scored, self.scenario(econ), self.rfm().table, self.attributes(), cuts, self.customer_products()
         )
 
+    # --- subscriptions plus purchases ---------------------------------------------------------------------------
+
+    def subscription_products(self) -> tuple[str, ...]:
+        """Products paid monthly at a fixed price (:func:`clv_core.hybrid.subscription_products`)."""
+        return self._keep("subscription-products", fn=lambda: hybrid.subscription_products(self.transactions))
+
+    def subscriptions(self, products: tuple[str, ...]) -> hybrid.Subscriptions:
+        return self._keep(
+            "subscriptions",
+            tuple(products),
+            fn=lambda: hybrid.subscriptions(self.transactions, tuple(products)),
+            spinner="Fitting subscription retention…",
+        )
+
+    def purchases_without(self, products: tuple[str, ...]) -> Analysis:
+        """The one-off purchases (subscription payments left out) under this analysis's model decision, sharing its
+        memo: the purchase side of a hybrid valuation."""
+        tx = self._keep("purchases-without", tuple(products), fn=lambda: hybrid.split(self.transactions, products)[1])
+        return Analysis(
+            tx,
+            model=self.model,
+            time_unit=self.time_unit,
+            memo=self.memo,
+            today=self.today,
+            chosen_in="the dataset's model decision, fitted to the purchases that are not subscription payments",
+        )
+
+    def hybrid(self, econ: economics.Economics, products: tuple[str, ...] | None = None) -> hybrid.HybridValue:
+        """Each customer's subscription value plus purchase value (``products``: the subscription products; by
+        default those found). Raises ClvError when there are no subscription payments."""
+        products = self.subscription_products() if products is None else tuple(products)
+        subs = self.subscriptions(products)
+        purchases = self.purchases_without(products)
+        try:
+            if purchases.transactions.data.empty:
+                raise ClvError("there are no purchases besides the subscription payments")
+            scenario = purchases.scenario(econ)
+        except ClvError as exc:
+            return self.memo.derive(_hybrid_without_purchases, subs, self.summary(), econ, str(exc))
+        return self.memo.derive(_hybrid, subs, scenario, self.summary(), econ)
+
     # --- several products ---------------------------------------------------------------------------------------
 
     def has_products(self) -> bool:
@@ -597,6 +650,16 @@ def _scored(result: economics.CLVScenario, rfm_table, attributes, cuts, bought) 
     return segments.scored_customers(
         result.customers, rfm_table=rfm_table, attributes=attributes, cuts=cuts, products=bought
     )
+
+
+def _hybrid(subs, scenario: economics.CLVScenario, summary: CustomerSummary, econ) -> hybrid.HybridValue:
+    clv = scenario.customers.set_index("customer_id")["clv"]
+    return hybrid.hybrid_value(subs, clv, summary.table["customer_id"], econ)
+
+
+def _hybrid_without_purchases(subs, summary: CustomerSummary, econ, why: str) -> hybrid.HybridValue:
+    result = hybrid.hybrid_value(subs, pd.Series(dtype=float), summary.table["customer_id"], econ)
+    return replace(result, notes=(*result.notes, f"No purchase value: {why}"))
 
 
 def _category_value(cats: products.Categories, result: economics.CLVScenario) -> pd.DataFrame:

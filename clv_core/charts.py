@@ -892,3 +892,40 @@ def adoption_heatmap(matrix: Adoption) -> go.Figure:
         height=max(440, 44 * len(share) + 220),
     )
     return figure
+
+
+def subscription_retention_chart(fits: dict, observed, *, months: int = 36) -> go.Figure:
+    """Share of new subscribers still paying after t payments: each plan's sBG curve (lines) over the Kaplan–Meier
+    share the data shows (steps)."""
+    figure = _figure()
+    t = np.arange(0, months + 1)
+    for i, (name, fit) in enumerate(fits.items()):
+        color, _ = group_style(i)
+        label = html.escape(str(name))
+        figure.add_scatter(
+            x=t,
+            y=fit.survival(t),
+            mode="lines",
+            name=f"{label}: sBG",
+            line={"color": color, "width": 2},
+            hovertemplate="after %{x} payments: %{y:.1%} still paying<extra>sBG</extra>",
+        )
+    for i, curve in enumerate(observed.curves):
+        color, _ = group_style(i)
+        c = curve.curve
+        figure.add_scatter(
+            x=c["timeline"],
+            y=c["survival"],
+            mode="lines",
+            name=f"{html.escape(str(curve.group))}: observed",
+            line={"color": color, "shape": "hv", "dash": "dot"},
+            hovertemplate="after %{x:.0f} payments: %{y:.1%} still paying<extra>observed</extra>",
+        )
+    figure.update_layout(
+        title="Subscribers still paying",
+        xaxis={"title": "Payments made", "range": [0, months]},
+        yaxis={"title": "Still paying", "tickformat": ".0%", "range": [0, 1.02]},
+        legend={"orientation": "h", "y": -0.2},
+        height=400,
+    )
+    return figure

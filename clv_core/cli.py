@@ -180,6 +180,28 @@ def build_parser(prog: str = "python -m clv_core") -> argparse.ArgumentParser:
     )
     report.set_defaults(func=_report)
 
+    hybrid = command(
+        "hybrid",
+        "subscription value plus one-off purchase value per customer, with totals as JSON",
+        "For a business with subscriptions and one-off purchases: each subscriber's expected remaining payments "
+        "(shifted-beta-geometric retention fitted to every subscriber's payments, per plan when a plan column has "
+        "enough subscribers) plus the purchase model's value of the purchases that are not subscription payments. "
+        "Subscription products are found by their monthly cadence and fixed price unless named.",
+        "orders.csv --out hybrid.csv",
+        "orders.csv --subscription-product 'Coffee Club monthly' --horizon-months 24 --out hybrid.xlsx",
+    )
+    add_input_arguments(hybrid)
+    add_scoring_arguments(hybrid)
+    hybrid.add_argument(
+        "--subscription-product",
+        action="append",
+        metavar="PRODUCT",
+        help="a product whose lines are subscription payments (repeatable); default: those paid monthly at a "
+        "fixed price",
+    )
+    hybrid.add_argument("--out", metavar="OUT", type=Path, help="per-customer table: " + _OUT)
+    hybrid.set_defaults(func=_hybrid)
+
     equity = command(
         "equity",
         "what the customer base is worth: current plus future customers less their acquisition cost, as JSON",
@@ -567,6 +589,44 @@ def _report(args: argparse.Namespace) -> int:
     PROGRESS.step("Writing the report…")
     page = analysis.report(economics_from(args), ValueGroupCuts(), label=input_label(args), currency=money)
     args.out.write_text(page, encoding="utf-8")
+    return 0
+
+
+def _hybrid(args: argparse.Namespace) -> int:
+    from clv_core.export import strict_json
+
+    analysis = analysis_of(args, load(args))
+    econ = economics_from(args)
+    PROGRESS.step("Finding subscription payments and fitting their retention…")
+    products = tuple(args.subscription_product) if args.subscription_product else analysis.subscription_products()
+    result = analysis.hybrid(econ, products)
+    if args.out:
+        write_table(result.table, args.out)
+    counts = result.table["subscriber"].value_counts()
+    fits = analysis.subscriptions(products).fits
+    print(
+        strict_json(
+            {
+                "subscription_products": list(products),
+                "subscription_value": result.subscription_total,
+                "purchase_value": result.purchase_total,
+                "total_value": result.total,
+                "customers": len(result.table),
+                "subscribers": {k: int(counts.get(k, 0)) for k in ("active", "cancelled")},
+                "retention": {
+                    plan: {"alpha": f.alpha, "beta": f.beta, "subscribers": f.subscribers, "cancelled": f.cancelled}
+                    for plan, f in fits.items()
+                },
+                "assumptions": {
+                    "horizon_months": econ.horizon_months,
+                    "annual_discount_rate": econ.annual_discount_rate,
+                    "margin": econ.gross_margin,
+                    "purchase_model": analysis.purchases_without(products).decision().label,
+                },
+                "notes": list(result.notes),
+            }
+        )
+    )
     return 0
 
 

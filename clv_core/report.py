@@ -179,6 +179,30 @@ def executive_report(
             },
         )
 
+    def hybrid_section() -> str:
+        products = analysis.subscription_products()
+        result = analysis.hybrid(economics, products)
+        fits = analysis.subscriptions(products).fits
+        counts = result.table["subscriber"].value_counts()
+        by_status = result.table.groupby("subscriber", sort=False)[["subscription_value", "purchase_value", "clv"]]
+        table = by_status.sum().rename_axis("subscriber")
+        table.insert(0, "customers", result.table.groupby("subscriber", sort=False).size())
+        retention = "; ".join(
+            f"{plan}: α {fit.alpha:.3f}, β {fit.beta:.3f} (mean monthly churn of new subscribers "
+            f"{fit.alpha / (fit.alpha + fit.beta):.1%})"
+            for plan, fit in fits.items()
+        )
+        return (
+            f"<p>Subscription payments: {html.escape(', '.join(products))}. Over {economics.horizon_months} months, "
+            f"subscriptions <b>{html.escape(currency.amount(result.subscription_total))}</b> "
+            f"({int(counts.get('active', 0)):,} active subscribers) plus one-off purchases "
+            f"<b>{html.escape(currency.amount(result.purchase_total))}</b>: "
+            f"<b>{html.escape(currency.amount(result.total))}</b>. Retention (shifted-beta-geometric): "
+            f"{html.escape(retention)}.</p>"
+            + "".join(f"<p class='muted'>{html.escape(note)}</p>" for note in result.notes)
+            + _table(table, {"customers": "{:,.0f}", **{c: _money(currency) for c in table.columns[1:]}})
+        )
+
     def glossary_section() -> str:
         terms = pd.DataFrame({"meaning": analysis.glossary(cuts)}).rename_axis("term")
         return _table(terms)
@@ -190,6 +214,8 @@ def executive_report(
     section("What the customer base is worth", equity_section)
     if analysis.has_products():
         section("Products", products_section)
+        if analysis.subscription_products():
+            section("Subscriptions and purchases", hybrid_section)
     section("What the names mean", glossary_section)
     try:
         model = analysis.decision()

@@ -88,12 +88,35 @@ _PRODUCTS = {  # name: (share, base price)
 SUBSCRIPTION = "Coffee Club monthly"
 
 
+def _subscribers_one_offs(rng, subscribers, acquired_days, horizon, spend_scale, products) -> pd.DataFrame:
+    """One-off orders of the half of subscribers who also shop (a slower purchase process than other customers'),
+    from their own random stream, so that every other row of the sample is as it was before they were added."""
+    product_p = np.array([v[0] for v in _PRODUCTS.values()])
+    product_p /= product_p.sum()
+    rows = []
+    for i in subscribers:
+        if rng.uniform() >= 0.5:
+            continue
+        rate, dropout = rng.gamma(0.9, 1 / 70.0), rng.beta(0.8, 5.0)
+        t = acquired_days[i] + rng.exponential(1 / max(rate, 1e-4))
+        while t <= horizon:
+            k = rng.choice(len(products), p=product_p)
+            qty = int(rng.choice([1, 1, 2]))
+            amount = round(_PRODUCTS[products[k]][1] * qty * spend_scale[i] * rng.gamma(20, 1 / 20), 2)
+            rows.append((i, t, products[k], qty, max(amount, 1.0)))
+            if rng.uniform() < dropout:
+                break
+            t += rng.exponential(1 / max(rate, 1e-4))
+    return pd.DataFrame(rows, columns=["c", "timestamp", "product", "quantity", "amount"])
+
+
 def make_retail_sample(*, seed: int = 20240601, n_customers: int = 4000) -> bytes:
     """Generate the synthetic shop's transactions as CSV bytes.
 
     One-off buyers follow a BG/NBD process (purchase rate ~ Gamma, dropout after each purchase ~ Beta) with
     channel effects; spend per order is Gamma–Gamma. Subscribers pay 24.00 a month until they cancel, with a
-    Beta-distributed monthly cancellation probability (a shifted-beta-geometric process). About 4 % of orders are
+    Beta-distributed monthly cancellation probability (a shifted-beta-geometric process); half of them also buy
+    one-off products, more slowly than other customers (a hybrid business). About 4 % of orders are
     refunded 3–20 days later, in full or half. Acquisition grows from mid-2023 to March 2025; the data ends
     2025-06-30.
 
@@ -155,7 +178,13 @@ def make_retail_sample(*, seed: int = 20240601, n_customers: int = 4000) -> byte
         rng.uniform(size=len(refunds)) < 0.6, refunds["amount"], (refunds["amount"] / 2).round(2)
     )
     refunds = refunds.loc[refunds["timestamp"] <= end]
-    frame = pd.concat([frame, refunds]).sort_values(["timestamp", "order_id"], kind="stable")
+    extra = _subscribers_one_offs(
+        np.random.default_rng(seed + 1), np.flatnonzero(subscriber), acquired_days, horizon, spend_scale, products
+    )
+    extra["timestamp"] = start + pd.to_timedelta(np.round(extra["timestamp"] * 86400), unit="s")
+    extra = extra.sort_values(["timestamp", "c"], kind="stable").reset_index(drop=True)
+    extra["order_id"] = [f"SO-{n:06d}" for n in range(len(frame) + 1, len(frame) + len(extra) + 1)]
+    frame = pd.concat([frame, refunds, extra]).sort_values(["timestamp", "order_id"], kind="stable")
     out = pd.DataFrame(
         {
             "order_id": frame["order_id"],

@@ -14,12 +14,18 @@ analysis = common.page_start("CLV forecast")
 
 mode = (
     st.segmented_control(
-        "Business model", ("Purchases any time", "Subscriptions"), default="Purchases any time", key="fc-mode"
+        "Business model",
+        ("Purchases any time", "Subscriptions", "Subscriptions and purchases"),
+        default="Purchases any time",
+        key="fc-mode",
     )
     or "Purchases any time"
 )
 if mode == "Subscriptions":
     subscriptions.subscription_mode(analysis.transactions)
+    st.stop()
+if mode == "Subscriptions and purchases":
+    subscriptions.hybrid_mode(analysis)
     st.stop()
 
 try:

@@ -1,13 +1,26 @@
-"""The CLV forecast page's subscription mode: the shifted-beta-geometric model on survivor counts."""
+"""The CLV forecast page's subscription views: the shifted-beta-geometric model on survivor counts, and
+subscriptions plus one-off purchases (hybrid CLV)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
-from clv_app import session, sources
-from clv_app.views.common import md, money
-from clv_core import charts, contractual
+from clv_app import memo, session, sources
+from clv_app.views.common import (
+    SHOWN_ROWS,
+    cards,
+    dataset_settings,
+    full_download,
+    md,
+    money,
+    money_column,
+    share_column,
+    show_table,
+)
+from clv_core import charts, contractual, export, hybrid
+from clv_core.analysis import Analysis
 from clv_core.errors import ClvError
 
 
@@ -77,3 +90,133 @@ def subscription_mode(tx) -> None:
             else f"{result.expected_lifetime():.1f} periods."
         )
     )
+
+
+def hybrid_mode(analysis: Analysis) -> None:
+    """Subscriptions plus one-off purchases: each customer's subscription value (sBG on their payments) plus the
+    purchase model's value of their other purchases."""
+    tx = analysis.transactions
+    st.markdown(
+        "A customer's value is the subscription's **expected remaining payments** (shifted-beta-geometric "
+        "retention fitted to every subscriber's payments) plus the **purchase model's value** of their other "
+        "purchases, with the economics of the purchase forecast."
+    )
+    if "product" not in tx.data:
+        st.info(
+            "Subscription payments are told apart by their product, and no product column is mapped. Map one on "
+            "the Data page, or use the Subscriptions view with survivor counts.",
+            icon=":material/category:",
+        )
+        return
+    found = analysis.subscription_products()
+    offered = sorted(tx.data["product"].astype(str).unique())
+    chosen = st.multiselect(
+        "Subscription products (paid monthly at a fixed price)",
+        offered,
+        default=[p for p in found if p in offered],
+        key="hyb-products",
+        help="Found by their monthly cadence and fixed price; change them if the data says otherwise.",
+    )
+    econ = session.economics()
+    try:
+        result = analysis.hybrid(econ, tuple(chosen))
+        subs = analysis.subscriptions(tuple(chosen))
+    except ClvError as exc:
+        st.info(str(exc), icon=":material/info:")
+        return
+    table = result.table
+    active = int((table["subscriber"] == "active").sum())
+    with cards():
+        st.metric(f"Subscription value ({result.horizon_months} mo)", money(result.subscription_total))
+        st.metric(f"Purchase value ({result.horizon_months} mo)", money(result.purchase_total))
+        st.metric(f"Total value ({result.horizon_months} mo)", money(result.total))
+        st.metric("Active subscribers", f"{active:,} of {len(subs.subscribers):,}")
+    st.caption(
+        f"Economics of the purchase forecast: margin {econ.gross_margin:.0%}, discount rate "
+        f"{econ.annual_discount_rate:.0%} a year, {econ.horizon_months} months. "
+        + analysis.purchases_without(tuple(chosen)).decision().line()
+        + " "
+        + " ".join(result.notes)
+    )
+    left, right = st.columns(2)
+    with left:
+        fits = pd.DataFrame(
+            [
+                {
+                    "plan": plan,
+                    "alpha": fit.alpha,
+                    "beta": fit.beta,
+                    "subscribers": fit.subscribers,
+                    "cancelled": fit.cancelled,
+                    "monthly churn": fit.alpha / (fit.alpha + fit.beta),
+                }
+                for plan, fit in subs.fits.items()
+            ]
+        )
+        st.markdown("**Subscription retention (sBG)**")
+        show_table(
+            fits,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "plan": st.column_config.TextColumn("Plan"),
+                "alpha": st.column_config.NumberColumn("α", format="%.3f"),
+                "beta": st.column_config.NumberColumn("β", format="%.3f"),
+                "monthly churn": share_column("Mean monthly churn of new subscribers"),
+            },
+        )
+        by_status = table.groupby("subscriber", sort=False)[["subscription_value", "purchase_value", "clv"]].sum()
+        by_status.insert(0, "customers", table.groupby("subscriber", sort=False).size())
+        show_table(
+            by_status.reset_index(),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "subscriber": st.column_config.TextColumn("Subscriber"),
+                "subscription_value": money_column("Subscription value", cents=False),
+                "purchase_value": money_column("Purchase value", cents=False),
+                "clv": money_column("Total", cents=False),
+            },
+        )
+    right.plotly_chart(memo.of(_retention_chart, subs), width="stretch", key="hyb-retention")
+    st.markdown("**Customers by total value**")
+    top = memo.of(_top, table)
+    show_table(
+        top,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "customer_id": st.column_config.Column("Customer ID"),
+            "subscriber": st.column_config.TextColumn("Subscriber"),
+            "plan": st.column_config.TextColumn("Plan"),
+            "monthly_price": money_column("Monthly price"),
+            "subscription_value": money_column(f"Subscription value ({result.horizon_months} mo)"),
+            "purchase_value": money_column(f"Purchase value ({result.horizon_months} mo)"),
+            "clv": money_column(f"Total ({result.horizon_months} mo)"),
+        },
+    )
+    meanings = hybrid.columns(econ, tx.observation_end)
+    full_download(
+        "Download every customer's subscription and purchase value (CSV)",
+        table,
+        "hybrid-clv",
+        identity=f"{tx.content_hash}-{'|'.join(chosen)}-{econ}",
+        key="hyb-csv",
+        about=lambda: export.assumptions(
+            "subscription and purchase value per customer",
+            table,
+            fingerprint=tx.content_hash,
+            columns=meanings,
+            economics=econ,
+            settings={"subscription products": list(chosen), **dataset_settings(tx)},
+        ),
+        meanings=meanings,
+    )
+
+
+def _top(table: pd.DataFrame) -> pd.DataFrame:
+    return table.sort_values("clv", ascending=False, kind="stable").head(SHOWN_ROWS).reset_index(drop=True)
+
+
+def _retention_chart(subs: hybrid.Subscriptions):
+    return charts.subscription_retention_chart(subs.fits, hybrid.observed_retention(subs))

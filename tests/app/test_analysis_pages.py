@@ -60,7 +60,7 @@ def test_overview_window_changes_the_comparison(app):
 
 def test_cohorts_page_heatmap_filter_and_projection(app):
     open_page(app, "pages/cohorts.py", sample="retail")
-    assert "3,961 customers (all customers) in 24 monthly cohorts" in text_of(app)
+    assert "3,963 customers (all customers) in 24 monthly cohorts" in text_of(app)
     app.selectbox(key="cohort-filter-attr").set_value("channel").run()
     app.selectbox(key="cohort-filter-value").set_value("Email").run()
     assert re.search(r"[\d,]+ customers \(channel = Email\)", text_of(app))

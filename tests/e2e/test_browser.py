@@ -70,15 +70,31 @@ def test_a_link_opens_the_customer_equity_with_its_bridge(page, server):
         assert page.evaluate(CUT_CARDS) == [], width
 
 
-def test_the_products_page_on_a_shop_with_products(page, server):
-    """The retail sample chosen on the Data page, then Products from the navigation: the value by category, the
-    adoption matrix and the lifetime comparison drawn, nothing cut sideways at 1280 and 800 px."""
+def choose_the_retail_sample(page, server) -> None:
     page.goto(f"{server}/data")
     wait_for_run(page)
     page.locator('[data-testid="stSelectbox"]').filter(has_text=re.compile(r"^\s*Sample\s*$")).click()
     page.get_by_role("option", name=re.compile("Synthetic coffee shop")).click()
-    page.get_by_text("synthetic_retail.csv").first.wait_for()
+    page.locator('[data-testid="stSidebar"]').get_by_text("Sample: Synthetic coffee shop").wait_for()
     wait_for_run(page)
+
+
+def test_subscriptions_and_purchases_on_the_forecast_page(page, server):
+    """The retail sample's subscribers who also shop: both parts as cards, the retention chart, no error."""
+    choose_the_retail_sample(page, server)
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text="CLV forecast").click()
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("Subscriptions and purchases", exact=True).click()
+    page.get_by_text("Subscribers still paying").first.wait_for(timeout=300_000)
+    wait_for_run(page)
+    assert metric(page, "Subscription value (12 mo)").startswith("$")
+    assert metric(page, "Active subscribers").endswith("of 475")
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_the_products_page_on_a_shop_with_products(page, server):
+    """The retail sample chosen on the Data page, then Products from the navigation: the value by category, the
+    adoption matrix and the lifetime comparison drawn, nothing cut sideways at 1280 and 800 px."""
+    choose_the_retail_sample(page, server)
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Products").click()
     page.get_by_text("Customers who bought 2+ categories in their first 90 days").wait_for(timeout=300_000)
     wait_for_run(page)
