@@ -361,7 +361,13 @@ class Analysis:
         ``python -m clv_core segments`` and the report all read."""
         cuts = cuts or segments.ValueGroupCuts()
         return self.memo.derive(
-            _scored, self.scenario(econ), self.rfm().table, self.attributes(), cuts, self.customer_products()
+            _scored,
+            self.scenario(econ),
+            self.rfm().table,
+            self.attributes(),
+            cuts,
+            self.customer_products(),
+            self.hybrid_parts(econ),
         )
 
     # --- subscriptions plus purchases ---------------------------------------------------------------------------
@@ -371,17 +377,20 @@ class Analysis:
         return self._keep("subscription-products", fn=lambda: hybrid.subscription_products(self.transactions))
 
     def subscriptions(self, products: tuple[str, ...]) -> hybrid.Subscriptions:
+        products = hybrid.products_key(products)
         return self._keep(
             "subscriptions",
-            tuple(products),
-            fn=lambda: hybrid.subscriptions(self.transactions, tuple(products)),
+            products,
+            fn=lambda: hybrid.subscriptions(self.transactions, products),
             spinner="Fitting subscription retention…",
+            heavy="fitting subscription retention",
         )
 
     def purchases_without(self, products: tuple[str, ...]) -> Analysis:
         """The one-off purchases (subscription payments left out) under this analysis's model decision, sharing its
         memo: the purchase side of a hybrid valuation."""
-        tx = self._keep("purchases-without", tuple(products), fn=lambda: hybrid.split(self.transactions, products)[1])
+        products = hybrid.products_key(products)
+        tx = self._keep("purchases-without", products, fn=lambda: hybrid.split(self.transactions, products)[1])
         return Analysis(
             tx,
             model=self.model,
@@ -391,16 +400,29 @@ class Analysis:
             chosen_in="the dataset's model decision, fitted to the purchases that are not subscription payments",
         )
 
+    def hybrid_parts(self, econ: economics.Economics) -> pd.DataFrame | None:
+        """Each customer's subscription value, purchase value and their sum (``hybrid_clv``) when the data has
+        subscription products (None otherwise, or when they cannot be valued): the columns the scored table adds."""
+        if not self.has_products() or not self.subscription_products():
+            return None
+        try:
+            result = self.hybrid(econ)
+        except ClvError:
+            return None
+        return self.memo.derive(_hybrid_parts, result)
+
     def hybrid(self, econ: economics.Economics, products: tuple[str, ...] | None = None) -> hybrid.HybridValue:
         """Each customer's subscription value plus purchase value (``products``: the subscription products; by
         default those found). Raises ClvError when there are no subscription payments."""
-        products = self.subscription_products() if products is None else tuple(products)
+        products = hybrid.products_key(self.subscription_products() if products is None else products)
         subs = self.subscriptions(products)
-        purchases = self.purchases_without(products)
         try:
+            purchases = self.purchases_without(products)
             if purchases.transactions.data.empty:
                 raise ClvError("there are no purchases besides the subscription payments")
             scenario = purchases.scenario(econ)
+        except ServerBusyError:
+            raise  # busy is not "no purchase value": the page says to wait
         except ClvError as exc:
             return self.memo.derive(_hybrid_without_purchases, subs, self.summary(), econ, str(exc))
         return self.memo.derive(_hybrid, subs, scenario, self.summary(), econ)
@@ -646,10 +668,15 @@ def _segment_of_customer(result: rfm.RFMResult) -> pd.Series:
     return result.table.set_index("customer_id")["segment"]
 
 
-def _scored(result: economics.CLVScenario, rfm_table, attributes, cuts, bought) -> pd.DataFrame:
+def _scored(result: economics.CLVScenario, rfm_table, attributes, cuts, bought, parts) -> pd.DataFrame:
     return segments.scored_customers(
-        result.customers, rfm_table=rfm_table, attributes=attributes, cuts=cuts, products=bought
+        result.customers, rfm_table=rfm_table, attributes=attributes, cuts=cuts, extra=(bought, parts)
     )
+
+
+def _hybrid_parts(result: hybrid.HybridValue) -> pd.DataFrame:
+    table = result.table.set_index("customer_id")[["subscription_value", "purchase_value", "clv"]]
+    return table.rename(columns={"clv": "hybrid_clv"})
 
 
 def _hybrid(subs, scenario: economics.CLVScenario, summary: CustomerSummary, econ) -> hybrid.HybridValue:

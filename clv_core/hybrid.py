@@ -22,6 +22,8 @@ Marketing Science 29(1) (the expected residual lifetime of a subscriber with a g
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +42,8 @@ OVERDUE_DAYS = 7
 MIN_SUBSCRIBERS = 20
 #: A plan gets its own retention fit from this many subscribers (else the plans share one).
 MIN_PLAN_SUBSCRIBERS = 30
+#: α + β of the geometric limit (a Beta this tight is one churn probability for everyone).
+_GEOMETRIC = 1e7
 #: The attribute column read as the plan, when present.
 PLAN_COLUMN = "plan"
 
@@ -57,25 +61,81 @@ def subscription_products(transactions: Transactions) -> tuple[str, ...]:
     data = transactions.data
     if "product" not in data:
         return ()
-    frame = data[["customer_id", "date", "amount", "product"]]
-    lines_each = frame.groupby(["product", "customer_id"], observed=True).size()
-    regulars = (lines_each >= 3).groupby(level=0, observed=True).sum()
-    candidates = [p for p in regulars.index[regulars >= MIN_SUBSCRIBERS] if str(p).strip()]
-    found = []
-    for product in sorted(candidates):
-        lines = frame[frame["product"] == product]
-        counts = lines.groupby("customer_id", observed=True)["date"].transform("size")
-        lines = lines[counts >= 3]
-        if lines["customer_id"].nunique() < MIN_SUBSCRIBERS:
-            continue
-        by_customer = lines.groupby("customer_id", observed=True)
-        gaps = by_customer["date"].diff().dt.total_seconds().dropna() / 86400
-        monthly = gaps.between(*MONTHLY_GAP_DAYS)
-        spread = by_customer["amount"].agg(lambda a: a.std(ddof=0) / abs(a.mean()) if a.mean() else np.inf)
-        median_monthly = MONTHLY_GAP_DAYS[0] <= gaps.median() <= MONTHLY_GAP_DAYS[1]
-        if median_monthly and monthly.mean() >= 0.8 and (spread < 0.05).mean() >= 0.8:
-            found.append(str(product))
-    return tuple(found)
+    # vectorised over every product at once: a catalogue of thousands of SKUs costs a few group-bys, not a loop
+    frame = pd.DataFrame(
+        {
+            "product": data["product"].astype(str).to_numpy(),
+            "customer": pd.factorize(data["customer_id"])[0],
+            "date": data["date"].to_numpy(),
+            "amount": data["amount"].to_numpy(dtype=float),
+        }
+    )
+    frame = frame[(frame["product"].str.strip() != "") & (frame["amount"] > 0)]  # refunds and free months aside
+    if frame.empty:
+        return ()
+    table = _cadence(frame)
+    buyers = frame.groupby("product", sort=False)["customer"].nunique()
+    table = table.join(buyers.rename("buyers"), how="inner")
+    keep = (
+        (table["regulars"] >= MIN_SUBSCRIBERS)  # enough customers with three payments or more to judge by
+        & (table["monthly"] >= 0.8)  # whose payments come a month apart
+        & (table["fixed"] >= 0.8)  # at a steady price
+        & (table["repeat"] >= 0.5 * table["buyers"])  # and most buyers pay again: not a product some buy monthly
+    )
+    return tuple(sorted(str(p) for p in table.index[keep]))
+
+
+def _cadence(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per product: customers who paid for it two times or more (``repeat``), three or more (``regulars``), and of
+    the regulars the share whose median gap is a month (``monthly``) and whose consecutive amounts mostly repeat
+    (``fixed``: a first month free or discounted, or one price change, still counts)."""
+    frame = frame.sort_values(["product", "customer", "date"], kind="stable")
+    product, customer = frame["product"].to_numpy(), frame["customer"].to_numpy()
+    same = (product[1:] == product[:-1]) & (customer[1:] == customer[:-1])
+    seconds = frame["date"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    amount = frame["amount"].to_numpy()
+    steps = pd.DataFrame(
+        {
+            "product": product[1:][same],
+            "customer": customer[1:][same],
+            "gap": (np.diff(seconds) / 86400)[same],
+            "equal": (np.abs(np.diff(amount)) <= 0.01 * np.abs(amount[1:]))[same],
+        }
+    )
+    per = steps.groupby(["product", "customer"], sort=False).agg(
+        gaps=("gap", "size"), median=("gap", "median"), equal=("equal", "mean")
+    )
+    per["monthly"] = per["median"].between(*MONTHLY_GAP_DAYS)
+    per["fixed"] = (per["equal"] >= 0.6) | (per["gaps"] <= 2) & (per["equal"] >= 0.5)
+    regular = per[per["gaps"] >= 2]
+    out = regular.groupby(level=0).agg(regulars=("gaps", "size"), monthly=("monthly", "mean"), fixed=("fixed", "mean"))
+    return out.join(per.groupby(level=0).size().rename("repeat"), how="inner")
+
+
+def check_monthly(transactions: Transactions, products: tuple[str, ...]) -> None:
+    """Refuse products chosen by hand that are not paid monthly: the valuation counts payments as months."""
+    data = transactions.data
+    frame = pd.DataFrame(
+        {
+            "product": data["product"].astype(str).to_numpy(),
+            "customer": pd.factorize(data["customer_id"])[0],
+            "date": data["date"].to_numpy(),
+            "amount": data["amount"].to_numpy(dtype=float),
+        }
+    )
+    frame = frame[frame["product"].isin(products) & (frame["amount"] > 0)]
+    per = _cadence(frame) if len(frame) else pd.DataFrame()
+    for product in products:
+        if product in per.index and per.loc[product, "monthly"] < 0.5:
+            raise ClvError(
+                f"{product} is not paid monthly by most of its repeat buyers, and the subscription value counts "
+                "payments as months: choose monthly subscription products only."
+            )
+
+
+def products_key(products) -> tuple[str, ...]:
+    """The same products in one order, each once (the key their results are kept under)."""
+    return tuple(sorted(set(map(str, products))))
 
 
 def split(transactions: Transactions, products: tuple[str, ...]) -> tuple[pd.DataFrame, Transactions]:
@@ -86,26 +146,47 @@ def split(transactions: Transactions, products: tuple[str, ...]) -> tuple[pd.Dat
     purchases = dataclasses.replace(
         transactions,
         data=data.loc[~paid].reset_index(drop=True),
-        content_hash=f"{transactions.content_hash}-without-{'|'.join(products)}",
+        content_hash=f"{transactions.content_hash}-without-{_digest(products)}",
     )
     return data.loc[paid], purchases
 
 
+def _digest(products) -> str:
+    return hashlib.sha256(json.dumps(products_key(products)).encode()).hexdigest()[:16]
+
+
 def subscribers(payments: pd.DataFrame, observation_end: pd.Timestamp, plans: pd.Series | None = None) -> pd.DataFrame:
-    """One row per subscriber: payments made, first and last payment, monthly price (the last payment), whether
-    still active (the last payment at most a month and :data:`OVERDUE_DAYS` days old) and plan."""
-    ordered = payments.sort_values(["customer_id", "date"], kind="stable")
-    by = ordered.groupby("customer_id", sort=True, observed=True)
-    table = pd.DataFrame(
+    """One row per subscriber. Payments are the positive amounts (refunds and free months aside), counted per
+    subscription product: a customer with two subscriptions has the tenure of the longer one and pays the prices of
+    those still running. ``monthly_price`` is the median of a subscription's last three payments; active: the last
+    payment at most a month and :data:`OVERDUE_DAYS` days old."""
+    paid = payments[payments["amount"] > 0].sort_values(["customer_id", "product", "date"], kind="stable")
+    keys = ["customer_id", "product"]
+    by = paid.groupby(keys, sort=True, observed=True)
+    recent = paid[by.cumcount(ascending=False).to_numpy() < 3]  # each subscription's last three payments
+    each = pd.DataFrame(
         {
             "payments": by.size(),
             "first_payment": by["date"].min(),
             "last_payment": by["date"].max(),
-            "monthly_price": by["amount"].last(),
+            "price": recent.groupby(keys, sort=True, observed=True)["amount"].median(),
         }
     )
-    age = (pd.Timestamp(observation_end) - table["last_payment"]).dt.total_seconds() / 86400
-    table["active"] = age <= MONTHLY_GAP_DAYS[1] - 4 + OVERDUE_DAYS  # 31 days and a week's grace
+    age = (pd.Timestamp(observation_end) - each["last_payment"]).dt.total_seconds() / 86400
+    each["active"] = age <= 31 + OVERDUE_DAYS
+    each["running"] = np.where(each["active"], each["price"], 0.0)
+    per = each.groupby(level=0, sort=True)
+    table = pd.DataFrame(
+        {
+            "payments": per["payments"].max(),
+            "first_payment": per["first_payment"].min(),
+            "last_payment": per["last_payment"].max(),
+            "active": per["active"].any(),
+            "monthly_price": per["running"].sum(),
+        }
+    )
+    last_price = each.reset_index().sort_values("last_payment").groupby("customer_id")["price"].last()
+    table["monthly_price"] = table["monthly_price"].where(table["active"], last_price.reindex(table.index))
     table["plan"] = "all plans" if plans is None else plans.reindex(table.index).fillna("(no plan)").astype(str)
     return table.rename_axis("customer_id").reset_index()
 
@@ -119,6 +200,7 @@ class RetentionFit:
     subscribers: int
     cancelled: int
     log_likelihood: float
+    geometric: bool = False  # the fit ran to every subscriber having the same churn
 
     def survival(self, t) -> np.ndarray:
         """S(t) = P(T > t) = B(α, β + t)/B(α, β): the share of new subscribers still paying after t renewals."""
@@ -127,10 +209,11 @@ class RetentionFit:
     def expected_payments(self, payments, months: int, monthly_rate: float) -> np.ndarray:
         """Expected discounted payments in the next ``months`` of subscribers still paying after ``payments``
         payments: Σ_{j=1..months} S(t + j − 1)/S(t − 1) · (1 + monthly_rate)^−j."""
-        t = np.asarray(payments, dtype=float)[:, None]
+        tenures, where = np.unique(np.asarray(payments, dtype=float), return_inverse=True)  # a few hundred at most
+        t = tenures[:, None]
         j = np.arange(1, months + 1, dtype=float)[None, :]
         stay = np.exp(betaln(self.alpha, self.beta + t + j - 1) - betaln(self.alpha, self.beta + t - 1))
-        return (stay * (1 + monthly_rate) ** -j).sum(axis=1)
+        return (stay * (1 + monthly_rate) ** -j).sum(axis=1)[where.reshape(-1)]
 
 
 def fit_retention(payments, active) -> RetentionFit:
@@ -166,9 +249,14 @@ def fit_retention(payments, active) -> RetentionFit:
         key=lambda r: r.fun,
     )
     alpha, beta = np.exp(best.x)
-    if not (np.isfinite(alpha) and np.isfinite(beta)) or max(alpha, beta) > 1e6:
-        raise ClvError("The subscription retention model did not converge on these subscribers.")
-    return RetentionFit(float(alpha), float(beta), len(t), int((~alive).sum()), -float(best.fun))
+    cancelled = int((~alive).sum())
+    if not (np.isfinite(alpha) and np.isfinite(beta)) or max(alpha, beta) > 1e5:
+        # every subscriber churns alike (α, β → ∞ at a fixed ratio): the geometric limit, churn = cancellations per
+        # renewal a subscriber could have cancelled at
+        churn = cancelled / float(np.sum(t - 1) + cancelled)
+        alpha, beta = churn * _GEOMETRIC, (1 - churn) * _GEOMETRIC
+        return RetentionFit(alpha, beta, len(t), cancelled, -negative(np.log([alpha, beta])), geometric=True)
+    return RetentionFit(float(alpha), float(beta), len(t), cancelled, -float(best.fun))
 
 
 @dataclass(frozen=True)
@@ -196,6 +284,7 @@ def subscriptions(transactions: Transactions, products: tuple[str, ...]) -> Subs
     payments, _ = split(transactions, products)
     if payments.empty:
         raise ClvError("None of the chosen products was bought in this data.")
+    check_monthly(transactions, products)
     plans = None
     if PLAN_COLUMN in transactions.attributes:
         plans = payments.groupby("customer_id", observed=True)[PLAN_COLUMN].last().astype(str)
@@ -209,12 +298,16 @@ def subscriptions(transactions: Transactions, products: tuple[str, ...]) -> Subs
         if len(counts) > 1:
             notes.append(f"The plans share one retention fit: fewer than two have {MIN_PLAN_SUBSCRIBERS} subscribers.")
     else:
-        fits = {
-            plan: fit_retention(
-                table.loc[table["plan"] == plan, "payments"], table.loc[table["plan"] == plan, "active"]
-            )
-            for plan in own
-        }
+        pooled = fit_retention(table["payments"], table["active"])
+        fits = {}
+        for plan in own:
+            rows = table[table["plan"] == plan]
+            try:
+                fits[plan] = fit_retention(rows["payments"], rows["active"])
+            except ClvError as exc:  # a new plan nobody has left yet: the plans' pooled retention
+                fits[plan] = pooled
+                notes.append(f"{plan}: {exc} Valued with all plans' retention.")
+
         table["fit"] = np.where(table["plan"].isin(own), table["plan"], own[0])
         if len(own) < len(counts):
             notes.append(

@@ -148,6 +148,14 @@ def scored_columns(economics, observation_end: pd.Timestamp) -> dict[str, str]:
             "(adoption matrix; empty: none left or too few customers to say)"
         ),
         "next_category_chance": "that share: of customers like them, how many went on to buy it (0–1)",
+        "subscription_value": (
+            f"with subscriptions: expected subscription payments over the {h} months after {end} "
+            "(sBG retention, same margin and discount; currency of the file)"
+        ),
+        "purchase_value": "with subscriptions: the purchase model's value of the purchases that are not "
+        "subscription payments (currency of the file)",
+        "hybrid_clv": "with subscriptions: subscription_value + purchase_value, the CLV forecast page's "
+        "'Subscriptions and purchases' value (clv values subscription payments as purchases)",
     }
 
 
@@ -157,10 +165,11 @@ def scored_customers(
     rfm_table: pd.DataFrame | None = None,
     attributes: pd.DataFrame | None = None,
     cuts: ValueGroupCuts | None = None,
-    products: pd.DataFrame | None = None,
+    extra: tuple[pd.DataFrame | None, ...] = (),
 ) -> pd.DataFrame:
     """Forecast output with the value group, the slipping flag, RFM segment and lifecycle stage, the first
-    purchase's attributes and ``products``' columns (categories bought, next category), one row per customer."""
+    purchase's attributes and the columns of each ``extra`` table indexed by customer id (categories bought and the
+    next category; subscription and purchase value), one row per customer."""
     out = customers.reset_index(drop=True).copy()
     out["value_group"] = value_groups(out["clv"], cuts).array  # keep the categorical order
     out["slipping"] = slipping(out["clv"], out["p_alive"]).to_numpy()
@@ -171,9 +180,10 @@ def scored_customers(
     if attributes is not None:
         for column in attributes.columns:
             out[column] = attributes[column].astype(str).reindex(out["customer_id"]).to_numpy()
-    if products is not None:
-        for column in products.columns:
-            out[column] = products[column].reindex(out["customer_id"]).to_numpy()
+    for table in extra:
+        if table is not None:
+            for column in table.columns:
+                out[column] = table[column].reindex(out["customer_id"]).to_numpy()
     return out
 
 

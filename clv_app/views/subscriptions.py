@@ -109,7 +109,7 @@ def hybrid_mode(analysis: Analysis) -> None:
         )
         return
     found = analysis.subscription_products()
-    offered = sorted(tx.data["product"].astype(str).unique())
+    offered = memo.of(_product_names, tx.data)
     chosen = st.multiselect(
         "Subscription products (paid monthly at a fixed price)",
         offered,
@@ -136,7 +136,7 @@ def hybrid_mode(analysis: Analysis) -> None:
         f"{econ.annual_discount_rate:.0%} a year, {econ.horizon_months} months. "
         + analysis.purchases_without(tuple(chosen)).decision().line()
         + " "
-        + " ".join(result.notes)
+        + md(" ".join(result.notes))  # a plan's name comes from the file
     )
     left, right = st.columns(2)
     with left:
@@ -220,3 +220,8 @@ def _top(table: pd.DataFrame) -> pd.DataFrame:
 
 def _retention_chart(subs: hybrid.Subscriptions):
     return charts.subscription_retention_chart(subs.fits, hybrid.observed_retention(subs))
+
+
+def _product_names(data: pd.DataFrame) -> list[str]:
+    names = pd.unique(data["product"].astype(str))
+    return sorted(n for n in names if n.strip())

@@ -75,16 +75,71 @@ def test_the_monthly_fixed_price_product_is_found_and_nothing_else(retail):
 
 
 def test_subscribers_are_active_until_a_payment_is_a_week_overdue():
-    payments = pd.DataFrame(
-        {
-            "customer_id": ["a", "a", "b", "b", "c"],
-            "date": pd.to_datetime(["2024-04-01", "2024-05-01", "2024-03-01", "2024-03-25", "2024-05-30"]),
-            "amount": [24.0, 24.0, 10.0, 12.0, 24.0],
-        }
-    )
+    """a: 38 days since the last payment (a month and a week: still active), b: 39 (cancelled); c's second
+    subscription runs beside the first: the longer tenure, both prices; d's last payment was refunded in half
+    and a refund row came after: the price is the median of the last three positive payments."""
+    rows = [
+        ("a", "2024-04-01", 24.0, "club"), ("a", "2024-04-30", 24.0, "club"),
+        ("b", "2024-03-01", 10.0, "club"), ("b", "2024-03-30", 10.0, "club"), ("b", "2024-04-29", 12.0, "club"),
+        ("c", "2024-03-05", 24.0, "club"), ("c", "2024-04-05", 24.0, "club"), ("c", "2024-05-05", 24.0, "club"),
+        ("c", "2024-05-06", 10.0, "tea"),
+        ("d", "2024-03-20", 24.0, "club"), ("d", "2024-04-20", 24.0, "club"), ("d", "2024-05-20", 12.0, "club"),
+        ("d", "2024-05-25", -12.0, "club"),
+    ]  # fmt: skip
+    payments = pd.DataFrame(rows, columns=["customer_id", "date", "amount", "product"])
+    payments["date"] = pd.to_datetime(payments["date"])
     table = hybrid.subscribers(payments, pd.Timestamp("2024-06-07")).set_index("customer_id")
-    assert table["active"].to_dict() == {"a": True, "b": False, "c": True}  # a: 37 days, b: 74, c: 8
-    assert table.loc["b", "payments"] == 2 and table.loc["b", "monthly_price"] == 12.0
+    assert table["active"].to_dict() == {"a": True, "b": False, "c": True, "d": True}
+    assert table.loc["b", "payments"] == 3 and table.loc["b", "monthly_price"] == 10.0  # median of 10, 10, 12
+    assert table.loc["c", "payments"] == 3 and table.loc["c", "monthly_price"] == 34.0
+    assert table.loc["d", "payments"] == 3 and table.loc["d", "monthly_price"] == 24.0
+
+
+def test_customers_who_buy_a_product_once_do_not_make_it_a_subscription():
+    """40 customers buy a box every month, 2,000 buy it once: a product some buy monthly, not a subscription."""
+    rows = [(f"m{i}", f"2024-{m:02d}-05", 20.0, "box") for i in range(40) for m in range(1, 7)]
+    rows += [(f"o{i}", f"2024-0{1 + i % 6}-1{i % 9}", 20.0, "box") for i in range(2000)]
+    tx = load(pd.DataFrame(rows, columns=["customer_id", "date", "amount", "product"]).to_csv(index=False))
+    assert hybrid.subscription_products(tx) == ()
+    steady = load(pd.DataFrame(rows[:240], columns=["customer_id", "date", "amount", "product"]).to_csv(index=False))
+    assert hybrid.subscription_products(steady) == ("box",)
+
+
+def test_a_free_first_month_or_one_price_rise_is_still_a_subscription_but_a_weekly_product_is_refused():
+    rows = []
+    for i in range(30):
+        for m in range(1, 8):
+            price = 0.0 if m == 1 and i % 2 else (24.0 if m < 5 or i % 3 else 26.0)  # free trials, a rise in May
+            rows.append((f"c{i}", f"2024-{m:02d}-0{1 + i % 7}", price, "club"))
+    weekly = [(f"w{i}", (pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=k)).date(), 5.0, "paper")
+              for i in range(30) for k in range(8)]  # fmt: skip
+    tx = load(pd.DataFrame(rows + weekly, columns=["customer_id", "date", "amount", "product"]).to_csv(index=False))
+    assert hybrid.subscription_products(tx) == ("club",)
+    with pytest.raises(ClvError, match="paper is not paid monthly"):
+        hybrid.subscriptions(tx, ("paper",))
+
+
+def test_homogeneous_churn_takes_the_geometric_limit():
+    """Every subscriber cancels with probability 0.1 a month: sBG's α, β run off to infinity at a fixed ratio; the
+    fit returns that limit, with churn = cancellations per chance to cancel."""
+    rng = np.random.default_rng(3)
+    lifetimes = rng.geometric(0.1, 3000)
+    observed = np.minimum(lifetimes, 12)
+    active = lifetimes > 12
+    fit = hybrid.fit_retention(observed, active)
+    churn = fit.alpha / (fit.alpha + fit.beta)
+    assert churn == pytest.approx((~active).sum() / ((observed - 1).sum() + (~active).sum()))
+    assert churn == pytest.approx(0.1, abs=0.01)
+    assert fit.survival(1) == pytest.approx(1 - churn, rel=1e-5)
+
+
+def test_product_order_and_repeats_are_one_key(retail):
+    first = retail.subscriptions((SUBSCRIPTION, SUBSCRIPTION))
+    assert retail.subscriptions((SUBSCRIPTION,)) is first
+    assert (
+        hybrid.split(retail.transactions, ("a|b",))[1].content_hash
+        != hybrid.split(retail.transactions, ("a", "b"))[1].content_hash
+    )
 
 
 def test_each_customer_is_subscription_value_plus_purchase_value(retail):
@@ -155,3 +210,18 @@ def test_the_report_gives_both_parts(retail):
     for total in (expected.subscription_total, expected.purchase_total, expected.total):
         assert f"<b>{total:,.0f}</b>" in section
     assert "<td>active</td>" in section and "<td>never subscribed</td>" in section
+
+
+def test_the_scored_table_and_its_exports_carry_both_parts_where_there_are_subscriptions(retail, tmp_path):
+    econ = Economics()
+    scored = retail.scored(econ).set_index("customer_id")
+    parts = retail.hybrid(econ).table.set_index("customer_id")
+    np.testing.assert_allclose(scored["hybrid_clv"], parts["clv"].reindex(scored.index))
+    np.testing.assert_allclose(scored["subscription_value"], parts["subscription_value"].reindex(scored.index))
+    data, name = sample_bytes("retail")
+    (tmp_path / name).write_bytes(data)
+    assert run_cli("segments", str(tmp_path / name), "--out", str(tmp_path / "s.csv")).returncode == 0
+    exported = pd.read_csv(tmp_path / "s.csv", dtype={"customer_id": str}).set_index("customer_id")
+    np.testing.assert_allclose(exported["purchase_value"], parts["purchase_value"].reindex(exported.index), rtol=1e-9)
+    cdnow = Analysis(load(*sample_bytes("cdnow_sample"))).scored(econ)
+    assert not {"subscription_value", "hybrid_clv", "next_category"} & set(cdnow.columns)  # nothing to say: no columns
