@@ -411,6 +411,7 @@ def km_chart(
     unit_days: float = 1.0,
     unit="days",
     since: str = "since first purchase",
+    title: str = "Share of customers still active (Kaplan–Meier, shaded: 95% confidence band)",
 ) -> go.Figure:
     """Kaplan–Meier curves with shaded confidence bands; optionally the best parametric fit (dashed) and a purchase
     model's implied survival (``implied``: its name and a frame of ``timeline`` in days and ``survival``, dotted).
@@ -468,7 +469,7 @@ def km_chart(
             hovertemplate=f"{name}<br>%{{x:,.0f}} {unit}: %{{y:.1%}} not yet dropped out<extra></extra>",
         )
     figure.update_layout(
-        title="Share of customers still active (Kaplan–Meier, shaded: 95% confidence band)",
+        title=title,
         xaxis_title=f"{unit.title()} {since}",
         yaxis={"title": "Still a customer", "tickformat": ".0%", "range": [0, 1.02]},
         height=460,

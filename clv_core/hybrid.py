@@ -44,6 +44,8 @@ MIN_SUBSCRIBERS = 20
 MIN_PLAN_SUBSCRIBERS = 30
 #: α + β of the geometric limit (a Beta this tight is one churn probability for everyone).
 _GEOMETRIC = 1e7
+#: The name of the one retention fit all subscribers share.
+ALL = "All subscribers"
 #: The attribute column read as the plan, when present.
 PLAN_COLUMN = "plan"
 
@@ -187,7 +189,7 @@ def subscribers(payments: pd.DataFrame, observation_end: pd.Timestamp, plans: pd
     )
     last_price = each.reset_index().sort_values("last_payment").groupby("customer_id")["price"].last()
     table["monthly_price"] = table["monthly_price"].where(table["active"], last_price.reindex(table.index))
-    table["plan"] = "all plans" if plans is None else plans.reindex(table.index).fillna("(no plan)").astype(str)
+    table["plan"] = "" if plans is None else plans.reindex(table.index).fillna("(no plan)").astype(str)
     return table.rename_axis("customer_id").reset_index()
 
 
@@ -293,8 +295,8 @@ def subscriptions(transactions: Transactions, products: tuple[str, ...]) -> Subs
     own = [plan for plan, n in counts.items() if n >= MIN_PLAN_SUBSCRIBERS]
     notes = []
     if len(own) < 2:
-        fits = {"all plans": fit_retention(table["payments"], table["active"])}
-        table["fit"] = "all plans"
+        fits = {ALL: fit_retention(table["payments"], table["active"])}
+        table["fit"] = ALL
         if len(counts) > 1:
             notes.append(f"The plans share one retention fit: fewer than two have {MIN_PLAN_SUBSCRIBERS} subscribers.")
     else:
@@ -306,7 +308,7 @@ def subscriptions(transactions: Transactions, products: tuple[str, ...]) -> Subs
                 fits[plan] = fit_retention(rows["payments"], rows["active"])
             except ClvError as exc:  # a new plan nobody has left yet: the plans' pooled retention
                 fits[plan] = pooled
-                notes.append(f"{plan}: {exc} Valued with all plans' retention.")
+                notes.append(f"{plan}: {exc} Valued with all subscribers' retention.")
 
         table["fit"] = np.where(table["plan"].isin(own), table["plan"], own[0])
         if len(own) < len(counts):
@@ -379,8 +381,7 @@ def observed_retention(subs: Subscriptions):
 
     t = subs.subscribers
     durations = np.where(t["active"], t["payments"] - 0.5, t["payments"]).astype(float)
-    groups = None if len(subs.fits) == 1 else t["fit"]
-    return kaplan_meier(durations, ~t["active"].to_numpy(dtype=bool), groups)
+    return kaplan_meier(durations, ~t["active"].to_numpy(dtype=bool), t["fit"])  # named as the fits are
 
 
 def columns(econ, observation_end) -> dict[str, str]:

@@ -373,7 +373,18 @@ def breadth_evidence(cats: Categories, data: survival.SurvivalData) -> BreadthEv
 def evidence_table(evidence: BreadthEvidence) -> pd.DataFrame:
     """The two hazard ratios of 2+ against 1 category, one row each."""
     rows = [("2+ vs 1 category", evidence.unadjusted), ("… with purchase days held equal", evidence.adjusted)]
-    return pd.DataFrame([{"model": name, **row.to_dict()} for name, row in rows])
+    table = pd.DataFrame([{"model": name, **row.to_dict()} for name, row in rows])
+    table["p"] = [p_value_words(p) for p in table["p"]]
+    return table
+
+
+def p_value_words(p: float) -> str:
+    """A p-value as a reader takes it in: ``< 0.001`` rather than 7.2e-80.
+
+    >>> p_value_words(7.2e-80), p_value_words(0.0123), p_value_words(0.31)
+    ('< 0.001', '0.012', '0.31')
+    """
+    return "< 0.001" if p < 0.001 else f"{p:.2g}" if p >= 0.01 else f"{p:.3f}"
 
 
 def _ratio_words(row: pd.Series) -> str:
@@ -407,8 +418,9 @@ ratio 0.90, 95 % CI 0.70–1.10): the difference goes with buying more often, no
     if plain_effect and not held_effect:
         second += ": the difference goes with buying more often, not with the categories themselves."
     elif held_effect:
-        second += ": breadth goes with a different lifetime beyond how often they bought (an association, not proof "
-        second += "that cross-selling causes it)."
+        longer = "longer" if adjusted["hazard ratio"] < 1 else "shorter"
+        second += f": breadth goes with a {longer} life even among customers who bought as often (an association, "
+        second += "not proof that cross-selling causes it)."
     else:
         second += "."
     return first + second

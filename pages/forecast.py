@@ -22,7 +22,7 @@ mode = (
     or "Purchases any time"
 )
 if mode == "Subscriptions":
-    subscriptions.subscription_mode(analysis.transactions)
+    subscriptions.subscription_mode(analysis)
     st.stop()
 if mode == "Subscriptions and purchases":
     subscriptions.hybrid_mode(analysis)

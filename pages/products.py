@@ -74,12 +74,13 @@ common.show_table(
 
 st.subheader("What customers buy next")
 st.plotly_chart(memo.of(charts.adoption_heatmap, matrix), width="stretch", key="prod-adoption")
-st.caption(
-    f"Customers who had not bought the column's category by their first purchase of the row's. Blank: fewer than "
-    f"{products.MIN_AT_RISK} such customers. Recent customers have had less time to buy more, so the shares are "
-    "lower bounds. Each customer's most likely next category (the highest share from a category they have) is in "
-    "the customer list and the exports on the Segments & export page."
+ADOPTION_NOTE = (
+    "Customers who had not bought the column's category by their first purchase of the row's. Blank: a category "
+    "and itself, or fewer than {n} such customers. Recent customers have had less time to buy more, so the shares "
+    "are lower bounds. Each customer's most likely next category (the highest share from a category they have) "
+    "is in the customer list and the exports on the Segments & export page."
 )
+st.caption(ADOPTION_NOTE.format(n=products.MIN_AT_RISK))
 pairs = memo.of(products.Adoption.pairs, matrix)
 pairs = pairs[pairs["share"] > 0] if not pairs.empty else pairs  # shares known and above nil
 if not pairs.empty:
@@ -124,7 +125,12 @@ except ClvError as exc:
     st.stop()
 st.markdown(evidence.sentence)  # our words only: no text from the file
 st.plotly_chart(
-    memo.of(charts.km_chart, evidence.km, since=f"after day {products.LANDMARK_DAYS}"),
+    memo.of(
+        charts.km_chart,
+        evidence.km,
+        since=f"after day {products.LANDMARK_DAYS}",
+        title=f"Still customers after day {products.LANDMARK_DAYS}, by categories bought by then",
+    ),
     width="stretch",
     key="prod-km",
 )
@@ -138,7 +144,7 @@ common.show_table(
         "hazard ratio": st.column_config.NumberColumn("Hazard ratio, 2+ vs 1", format="%.2f"),
         "lower 95%": st.column_config.NumberColumn("95 % low", format="%.2f"),
         "upper 95%": st.column_config.NumberColumn("95 % high", format="%.2f"),
-        "p": st.column_config.NumberColumn("p-value", format="%.2g"),
+        "p": st.column_config.TextColumn("p-value"),
     },
 )
 st.caption(
@@ -146,5 +152,6 @@ st.caption(
     f"purchase, grouped by the categories they bought before that day and followed from it ({evidence.excluded:,} "
     f"with shorter histories left out), so the groups differ from the table above, which counts every category "
     f"bought to date. Churned: {definition.inactivity_days} days without a purchase, the Survival page's "
-    "suggested threshold. A hazard ratio below 1: they leave more slowly (Cox models)."
+    "suggested threshold, so a churned customer's curve drops that many days after their last purchase. A hazard ratio "
+    "below 1: they leave more slowly (Cox models)."
 )

@@ -24,7 +24,8 @@ from clv_core.analysis import Analysis
 from clv_core.errors import ClvError
 
 
-def subscription_mode(tx) -> None:
+def subscription_mode(analysis: Analysis) -> None:
+    tx = analysis.transactions
     st.markdown(
         "The **shifted-beta-geometric** model (Fader & Hardie 2007): each subscriber renews every period with "
         "their own churn probability, varying across subscribers as Beta(α, β)."
@@ -59,13 +60,17 @@ def subscription_mode(tx) -> None:
             )
             survivors = contractual.survivors_from_subscriptions(subs, cohort=cohort)
         else:
-            cohorts = sorted(tx.data["date"].dt.to_period("M").astype(str).unique())
+            found = analysis.subscription_products() if "product" in tx.data else ()
+            lines = tx.data[tx.data["product"].isin(found)] if found else tx.data
+            if found:
+                st.caption(f"Subscription payments: {md(', '.join(found))} (paid monthly at a fixed price).")
+            cohorts = sorted(lines["date"].dt.to_period("M").astype(str).unique())
             cohort = st.selectbox(
                 "Acquisition month (its customers' last purchase month ends their subscription)",
                 cohorts,
                 key="sbg-cohort",
             )
-            survivors = contractual.survivors_from_transactions(tx.data, tx.observation_end, cohort=cohort)
+            survivors = contractual.survivors_from_transactions(lines, tx.observation_end, cohort=cohort)
         result = sources.sbg(tuple(survivors))
     except ClvError as exc:
         st.error(str(exc), icon=":material/block:")
@@ -77,7 +82,7 @@ def subscription_mode(tx) -> None:
     m = st.columns(4)
     m[0].metric("α", f"{result.alpha:.3f}")
     m[1].metric("β", f"{result.beta:.3f}")
-    m[2].metric("Discounted expected lifetime", f"{result.discounted_expected_lifetime(rate):.2f} periods")
+    m[2].metric("Discounted lifetime (periods)", f"{result.discounted_expected_lifetime(rate):.2f}")
     m[3].metric("CLV of a new subscriber", money(result.clv(margin_per_period=margin, discount_rate=rate), cents=True))
     st.plotly_chart(charts.retention_projection_chart(result.projection(periods)), width="stretch")
     st.caption(
@@ -117,6 +122,17 @@ def hybrid_mode(analysis: Analysis) -> None:
         key="hyb-products",
         help="Found by their monthly cadence and fixed price; change them if the data says otherwise.",
     )
+    if not chosen:
+        st.info(
+            "Choose at least one subscription product"
+            + (
+                f" (found: {', '.join(found)})."
+                if found
+                else ": none is paid monthly at a fixed price by most of its buyers, so none was found."
+            ),
+            icon=":material/info:",
+        )
+        return
     econ = session.economics()
     try:
         result = analysis.hybrid(econ, tuple(chosen))
@@ -138,47 +154,45 @@ def hybrid_mode(analysis: Analysis) -> None:
         + " "
         + md(" ".join(result.notes))  # a plan's name comes from the file
     )
-    left, right = st.columns(2)
-    with left:
-        fits = pd.DataFrame(
-            [
-                {
-                    "plan": plan,
-                    "alpha": fit.alpha,
-                    "beta": fit.beta,
-                    "subscribers": fit.subscribers,
-                    "cancelled": fit.cancelled,
-                    "monthly churn": fit.alpha / (fit.alpha + fit.beta),
-                }
-                for plan, fit in subs.fits.items()
-            ]
-        )
-        st.markdown("**Subscription retention (sBG)**")
-        show_table(
-            fits,
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "plan": st.column_config.TextColumn("Plan"),
-                "alpha": st.column_config.NumberColumn("α", format="%.3f"),
-                "beta": st.column_config.NumberColumn("β", format="%.3f"),
-                "monthly churn": share_column("Mean monthly churn of new subscribers"),
-            },
-        )
-        by_status = table.groupby("subscriber", sort=False)[["subscription_value", "purchase_value", "clv"]].sum()
-        by_status.insert(0, "customers", table.groupby("subscriber", sort=False).size())
-        show_table(
-            by_status.reset_index(),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "subscriber": st.column_config.TextColumn("Subscriber"),
-                "subscription_value": money_column("Subscription value", cents=False),
-                "purchase_value": money_column("Purchase value", cents=False),
-                "clv": money_column("Total", cents=False),
-            },
-        )
-    right.plotly_chart(memo.of(_retention_chart, subs), width="stretch", key="hyb-retention")
+    fits = pd.DataFrame(
+        [
+            {
+                "plan": plan,
+                "alpha": fit.alpha,
+                "beta": fit.beta,
+                "subscribers": fit.subscribers,
+                "cancelled": fit.cancelled,
+                "monthly churn": fit.alpha / (fit.alpha + fit.beta),
+            }
+            for plan, fit in subs.fits.items()
+        ]
+    )
+    st.markdown("**Subscription retention (sBG)**")
+    show_table(
+        fits,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "plan": st.column_config.TextColumn("Plan"),
+            "alpha": st.column_config.NumberColumn("α", format="%.3f"),
+            "beta": st.column_config.NumberColumn("β", format="%.3f"),
+            "monthly churn": share_column("Monthly churn (new subscribers)"),
+        },
+    )
+    by_status = table.groupby("subscriber", sort=False)[["subscription_value", "purchase_value", "clv"]].sum()
+    by_status.insert(0, "customers", table.groupby("subscriber", sort=False).size())
+    show_table(
+        by_status.reset_index(),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "subscriber": st.column_config.TextColumn("Subscriber"),
+            "subscription_value": money_column("Subscription value", cents=False),
+            "purchase_value": money_column("Purchase value", cents=False),
+            "clv": money_column("Total", cents=False),
+        },
+    )
+    st.plotly_chart(memo.of(_retention_chart, subs), width="stretch", key="hyb-retention")
     st.markdown("**Customers by total value**")
     top = memo.of(_top, table)
     show_table(

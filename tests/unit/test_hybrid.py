@@ -150,7 +150,7 @@ def test_each_customer_is_subscription_value_plus_purchase_value(retail):
     assert len(table) == retail.transactions.customers
     np.testing.assert_allclose(table["clv"], table["subscription_value"] + table["purchase_value"])
     active = subs.subscribers[subs.subscribers["active"]].set_index("customer_id")
-    fit = subs.fits["all plans"]
+    fit = subs.fits[hybrid.ALL]
     expected = fit.expected_payments(active["payments"].to_numpy(), 24, econ.monthly_discount_rate)
     np.testing.assert_allclose(
         table.loc[active.index, "subscription_value"], expected * active["monthly_price"].to_numpy() * 0.4
