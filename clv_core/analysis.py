@@ -28,6 +28,7 @@ import pandas as pd
 
 from clv_core import (
     cohorts,
+    discrete,
     economics,
     forecast,
     hybrid,
@@ -369,6 +370,31 @@ class Analysis:
             self.customer_products(),
             self.hybrid_parts(econ),
         )
+
+    # --- purchases at fixed opportunities -----------------------------------------------------------------------
+
+    def opportunity_grid(self) -> discrete.Grid | None:
+        """The purchase opportunities when every purchase falls on a regular grid of dates, else None."""
+        return self._keep("opportunity-grid", fn=lambda: discrete.opportunity_grid(self.transactions))
+
+    def bgbb(self) -> tuple[discrete.DiscreteSummary, discrete.BGBBFit]:
+        """Each customer's history on the grid and the BG/BB fit (raises ClvError without a grid)."""
+        grid = self.opportunity_grid()
+        if grid is None:
+            raise ClvError(
+                "The purchases do not fall on a regular grid of dates (a yearly drive, a monthly event), so the "
+                "BG/BB model for fixed opportunities does not apply: the purchase models do."
+            )
+
+        def build():
+            summary = discrete.summarise(self.transactions, grid)
+            return summary, discrete.fit(summary)
+
+        return self._keep("bgbb", fn=build, spinner="Fitting BG/BB…", heavy="fitting BG/BB")
+
+    def discrete_forecast(self, econ: economics.Economics) -> discrete.DiscreteForecast:
+        summary, fitted = self.bgbb()
+        return self.memo.derive(discrete.forecast, summary, fitted, econ)
 
     # --- subscriptions plus purchases ---------------------------------------------------------------------------
 

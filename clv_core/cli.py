@@ -202,6 +202,24 @@ def build_parser(prog: str = "python -m clv_core") -> argparse.ArgumentParser:
     hybrid.add_argument("--out", metavar="OUT", type=Path, help="per-customer table: " + _OUT)
     hybrid.set_defaults(func=_hybrid)
 
+    opportunities = command(
+        "opportunities",
+        "BG/BB for purchases at fixed opportunities (a yearly drive): the fit and each customer's forecast",
+        "When every purchase falls on a regular grid of dates (a yearly donation drive, an annual event), the "
+        "beta-geometric/beta-binomial model (Fader, Hardie & Shang 2010): its parameters, and each customer's "
+        "P(alive), expected purchases and CLV over the opportunities within the horizon.",
+        "donations.csv",
+        "donations.csv --horizon-months 36 --margin 1 --out forecast.csv",
+    )
+    add_input_arguments(opportunities)
+    opportunities.add_argument("--horizon-months", type=int, default=12, help="months of future value counted")
+    opportunities.add_argument(
+        "--annual-discount-rate", type=float, default=0.10, help="yearly rate future value is discounted at"
+    )
+    opportunities.add_argument("--margin", type=float, default=0.30, help="gross margin as a share, e.g. 0.3")
+    opportunities.add_argument("--out", metavar="OUT", type=Path, help="per-customer forecast: " + _OUT)
+    opportunities.set_defaults(func=_opportunities)
+
     equity = command(
         "equity",
         "what the customer base is worth: current plus future customers less their acquisition cost, as JSON",
@@ -624,6 +642,39 @@ def _hybrid(args: argparse.Namespace) -> int:
                     "purchase_model": analysis.purchases_without(products).decision().label,
                 },
                 "notes": list(result.notes),
+            }
+        )
+    )
+    return 0
+
+
+def _opportunities(args: argparse.Namespace) -> int:
+    from clv_core.analysis import Analysis
+    from clv_core.export import strict_json
+
+    analysis = Analysis(load(args))
+    econ = economics_from(args)
+    PROGRESS.step("Finding the purchase opportunities and fitting BG/BB…")
+    summary, fitted = analysis.bgbb()
+    result = analysis.discrete_forecast(econ)
+    if args.out:
+        write_table(result.customers, args.out)
+    print(
+        strict_json(
+            {
+                "opportunities": summary.grid.describe(),
+                "params": fitted.params,
+                "standard_errors": fitted.standard_errors,
+                "log_likelihood": fitted.log_likelihood,
+                "customers": fitted.customers,
+                "opportunities_in_horizon": result.opportunities,
+                "expected_purchases": float(result.customers["expected_purchases"].sum()),
+                "total_clv": result.total_clv,
+                "assumptions": {
+                    "horizon_months": econ.horizon_months,
+                    "annual_discount_rate": econ.annual_discount_rate,
+                    "margin": econ.gross_margin,
+                },
             }
         )
     )

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from clv_app import links, memo, navigation, session
-from clv_app.views import common, subscriptions
+from clv_app.views import common, opportunities, subscriptions
 from clv_app.views import forecast as views
 from clv_core import validation
 from clv_core.errors import ClvError
@@ -12,20 +12,18 @@ navigation.page_guard()
 
 analysis = common.page_start("CLV forecast")
 
-mode = (
-    st.segmented_control(
-        "Business model",
-        ("Purchases any time", "Subscriptions", "Subscriptions and purchases"),
-        default="Purchases any time",
-        key="fc-mode",
-    )
-    or "Purchases any time"
-)
+modes = ("Purchases any time", "Subscriptions", "Subscriptions and purchases")
+if analysis.opportunity_grid() is not None:  # every purchase on a regular grid of dates: BG/BB is offered
+    modes = (*modes, "Fixed purchase opportunities")
+mode = st.segmented_control("Business model", modes, default="Purchases any time", key="fc-mode") or modes[0]
 if mode == "Subscriptions":
     subscriptions.subscription_mode(analysis)
     st.stop()
 if mode == "Subscriptions and purchases":
     subscriptions.hybrid_mode(analysis)
+    st.stop()
+if mode == "Fixed purchase opportunities":
+    opportunities.opportunities_mode(analysis)
     st.stop()
 
 try:

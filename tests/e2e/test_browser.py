@@ -79,6 +79,23 @@ def choose_the_retail_sample(page, server) -> None:
     wait_for_run(page)
 
 
+def test_yearly_donations_get_the_fixed_opportunities_model(page, server):
+    """The donations sample: the forecast page offers BG/BB and shows Fader, Hardie & Shang's estimates."""
+    page.goto(f"{server}/data")
+    wait_for_run(page)
+    page.locator('[data-testid="stSelectbox"]').filter(has_text=re.compile(r"^\s*Sample\s*$")).click()
+    page.get_by_role("option", name=re.compile("Yearly donations")).click()
+    page.locator('[data-testid="stSidebar"]').get_by_text("Sample: Yearly donations").wait_for()
+    wait_for_run(page)
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text="CLV forecast").click()
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("Fixed purchase opportunities", exact=True).click()
+    page.get_by_text("7 opportunities about every 365 days").first.wait_for(timeout=300_000)
+    wait_for_run(page)
+    assert metric(page, "Opportunities in 12 months") == "1"
+    page.locator(".js-plotly-plot").first.wait_for()  # the CLV histogram
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
 def test_subscriptions_and_purchases_on_the_forecast_page(page, server):
     """The retail sample's subscribers who also shop: both parts as cards, the retention chart, no error."""
     choose_the_retail_sample(page, server)
