@@ -3,7 +3,7 @@
 The first page a visitor opens starts, once per dataset, model choice and time unit, a thread that asks the
 analysis for what the model pages need and nobody wants to wait for: the model decision (the holdout test), the
 forecast base and the churn steps' bases, the Survival page's Cox and parametric fits, the model comparison, and
-the Model validation page's backtest with the ML challenger. The results land in the shared store
+the Model validation page's backtest with the ML challenger and its blend. The results land in the shared store
 (:mod:`clv_app.cache`), so a page that asks later finds them, and a page that asks while they are computed waits
 for that computation instead of starting its own (the store's per-key lock). The thread's work counts as its
 visitor's (:func:`clv_app.cache.acting_for`): it takes the heavy-job slots as they would, one large job at a time
@@ -143,6 +143,7 @@ def steps(analysis: Analysis, churn_steps: tuple[float, ...] = ()) -> list:
         ("survival models", lambda: _survival(analysis)),
         ("model comparison", analysis.comparison),
         ("backtest with the ML challenger", lambda: analysis.backtest(end)),
+        ("blend of the model and the ML challenger", lambda: analysis.blend(end)),
     ]
 
 

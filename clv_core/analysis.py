@@ -190,6 +190,18 @@ class Analysis:
             spinner="Training the ML challenger on the same customers…",
         )
 
+    def blend(self, calibration_end: str) -> validation.Blend:
+        """The purchase model and the ML challenger blended with weights fitted on the calibration period alone
+        (:func:`clv_core.validation.blend`), scored on this backtest's holdout."""
+        return self._keep(
+            "blend",
+            calibration_end,
+            self.time_unit,
+            fn=lambda: validation.blend(self.backtest(calibration_end), self.transactions),
+            heavy="weighing a blend of the model and the ML challenger",
+            spinner="Weighing a blend on the calibration period…",
+        )
+
     def challenger_ready(self, calibration_end: str) -> bool:
         """Whether :meth:`backtest` with the challenger is computed already (a page shows the models' backtest
         first and adds the challenger when it arrives, unless it is there)."""
@@ -393,8 +405,10 @@ class Analysis:
         return self._keep("bgbb", fn=build, spinner="Fitting BG/BB…", heavy="fitting BG/BB")
 
     def discrete_forecast(self, econ: economics.Economics) -> discrete.DiscreteForecast:
-        summary, fitted = self.bgbb()
-        return self.memo.derive(discrete.forecast, summary, fitted, econ)
+        summary, fitted = self.bgbb()  # churn and CAC do not enter: a move of theirs reuses the forecast
+        return self.memo.derive(
+            discrete.forecast, summary, fitted, econ.horizon_months, econ.annual_discount_rate, econ.gross_margin
+        )
 
     # --- subscriptions plus purchases ---------------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ and its estimates α = 1.204, β = 0.750, γ = 0.657, δ = 2.783.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
 from dataclasses import dataclass
 
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 from lifetimes import BetaGeoBetaBinomFitter
 from lifetimes.utils import ConvergenceError
+from scipy.special import betaln, logsumexp
 
 from clv_core.errors import ClvError
 from clv_core.ingest.pipeline import Transactions
@@ -31,6 +34,8 @@ from clv_core.runs import day_numbers
 
 #: A grid has at least this many and at most this many purchase dates.
 MIN_OPPORTUNITIES, MAX_OPPORTUNITIES = 3, 60
+#: Penalties tried in turn when lifetimes' unbounded fit runs off (short grids).
+PENALIZERS = (0.0, 0.001, 0.01, 0.1)
 #: Opportunities are regular when every gap between them is within this share of the median gap.
 REGULAR = 0.1
 #: A grid is of opportunities, not of days: the median gap is a week or more.
@@ -42,7 +47,7 @@ class Grid:
     """The purchase opportunities: their dates and the typical days between two."""
 
     days: np.ndarray  # day numbers (days since 1970-01-01), ascending
-    period_days: float
+    period_days: float  # the mean gap between two opportunities
 
     def describe(self) -> str:
         """In words, e.g. "7 opportunities about every 365 days, 1995-11-15 to 2001-11-15".
@@ -63,14 +68,17 @@ def opportunity_grid(transactions: Transactions) -> Grid | None:
     >>> opportunity_grid(ingest(("customer_id,date,amount\\n" + "\\n".join(rows)).encode(), "t.csv")).describe()
     '4 opportunities about every 365 days, 1995-11-15 to 1998-11-15'
     """
-    days = np.unique(day_numbers(transactions.data["date"]))
+    dates = transactions.data["date"]
+    if len(np.unique(day_numbers(dates.iloc[:100_000]))) > MAX_OPPORTUNITIES:  # most data ends here, at once
+        return None
+    days = np.unique(day_numbers(dates))
     if not MIN_OPPORTUNITIES <= len(days) <= MAX_OPPORTUNITIES:
         return None
     gaps = np.diff(days).astype(float)
-    period = float(np.median(gaps))
-    if period < MIN_GAP_DAYS or np.any(np.abs(gaps - period) > REGULAR * period):
+    typical = float(np.median(gaps))
+    if typical < MIN_GAP_DAYS or np.any(np.abs(gaps - typical) > REGULAR * typical):
         return None
-    return Grid(days, period)
+    return Grid(days, float(days[-1] - days[0]) / (len(days) - 1))  # the mean gap: months of 28–31 days average out
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,7 @@ class BGBBFit:
     standard_errors: dict
     log_likelihood: float
     customers: int
+    notes: tuple[str, ...] = ()
 
     def fitter(self) -> BetaGeoBetaBinomFitter:
         fitter = BetaGeoBetaBinomFitter()
@@ -140,20 +149,54 @@ def fit(summary: DiscreteSummary) -> BGBBFit:
     if (t["n_periods"] < 1).all():
         raise ClvError("Every customer bought first at the last opportunity: there is nothing to learn from yet.")
     rows = t.groupby(["frequency", "recency", "n_periods"]).size().reset_index(name="w")
-    fitter = BetaGeoBetaBinomFitter()
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            fitter.fit(rows["frequency"], rows["recency"], rows["n_periods"], weights=rows["w"])
-    except (ConvergenceError, ValueError, np.linalg.LinAlgError) as exc:
-        raise ClvError(f"The BG/BB model did not converge on this data ({str(exc).strip()[:80]}).") from None
+    for penalizer in PENALIZERS:
+        fitter = BetaGeoBetaBinomFitter(penalizer_coef=penalizer)
+        try:
+            # lifetimes prints the optimiser's result when it fails: not into our JSON or logs
+            with warnings.catch_warnings(), np.errstate(all="ignore"), contextlib.redirect_stdout(io.StringIO()):
+                warnings.simplefilter("ignore")
+                fitter.fit(rows["frequency"], rows["recency"], rows["n_periods"], weights=rows["w"])
+        except (ConvergenceError, ValueError, np.linalg.LinAlgError):
+            continue
+        break
+    else:
+        raise ClvError(
+            "The BG/BB model did not converge on this data, even with a small penalty: too few opportunities or "
+            "customers to tell purchase and dropout apart."
+        )
     params = {k: float(v) for k, v in fitter.params_.items()}
-    try:
-        errors = {k: float(v) for k, v in fitter.standard_errors_.items()}
-    except (ValueError, np.linalg.LinAlgError):
-        errors = {k: float("nan") for k in params}
-    log_likelihood = float(-fitter._negative_log_likelihood_ * rows["w"].sum())
-    return BGBBFit(params, errors, log_likelihood, int(rows["w"].sum()))
+    errors = {k: float(v) for k, v in fitter.standard_errors_.items()}
+    log_likelihood = float(
+        rows["w"].to_numpy()
+        @ log_likelihood_terms(params, *(rows[c].to_numpy() for c in ("frequency", "recency", "n_periods")))
+    )
+    notes = [f"Fitted with penalizer {penalizer}: the unpenalised fit did not converge."] if penalizer else []
+    if not all(np.isfinite(list(errors.values()))) or min(params.values()) < 1e-3 or max(params.values()) > 1e3:
+        notes.append(
+            "The estimates sit at an edge (a parameter near 0 or very large, or no standard errors): the data "
+            "cannot tell the purchase and dropout probabilities apart well; read the forecast with care."
+        )
+    return BGBBFit(params, errors, log_likelihood, int(rows["w"].sum()), tuple(notes))
+
+
+def log_likelihood_terms(params, x, tx, n) -> np.ndarray:
+    """Each history's log-likelihood (Fader, Hardie & Shang 2010, eq. 5): alive through all n opportunities, or
+    dropped out after opportunity t_x + i for i = 0 … n − t_x − 1,
+
+    L = B(α+x, β+n−x)/B(α,β) · B(γ, δ+n)/B(γ,δ) + Σ_i B(α+x, β+t_x−x+i)/B(α,β) · B(γ+1, δ+t_x+i)/B(γ,δ).
+
+    >>> params = {"alpha": 1.2, "beta": 0.75, "gamma": 0.66, "delta": 2.8}
+    >>> log_likelihood_terms(params, [0, 3], [0, 4], [6, 6]).round(6).tolist()  # lifetimes' figures too
+    [-1.166264, -5.058997]
+    """
+    a, b, g, d = (float(params[k]) for k in ("alpha", "beta", "gamma", "delta"))
+    x, tx, n = (np.asarray(v, dtype=float) for v in (x, tx, n))
+    base = betaln(a, b) + betaln(g, d)
+    alive = betaln(a + x, b + n - x) + betaln(g, d + n) - base
+    i = np.arange(int(n.max()) if len(n) else 0)[None, :]
+    dropped = betaln(a + x[:, None], b + tx[:, None] - x[:, None] + i) + betaln(g + 1, d + tx[:, None] + i) - base
+    dropped = np.where(i < (n - tx)[:, None], dropped, -np.inf)
+    return np.logaddexp(alive, logsumexp(dropped, axis=1)) if i.size else alive
 
 
 @dataclass(frozen=True)
@@ -170,35 +213,43 @@ class DiscreteForecast:
         return float(self.customers["clv"].sum())
 
 
-def forecast(summary: DiscreteSummary, fitted: BGBBFit, econ) -> DiscreteForecast:
-    """Expected purchases at each opportunity within the economics' horizon (the next one a period after the last),
-    each valued at the customer's mean spend per opportunity, times the margin, discounted monthly at the
-    economics' rate to the month it falls in."""
+def forecast(
+    summary: DiscreteSummary, fitted: BGBBFit, horizon_months: int, annual_rate: float, margin: float
+) -> DiscreteForecast:
+    """Expected purchases at each opportunity within the horizon (the next one a period after the last), each
+    valued at the customer's mean spend per opportunity, times the margin, discounted monthly at the yearly rate
+    to the month it falls in. The model's expectations are computed once per distinct history."""
     t = summary.table
     period_months = summary.grid.period_days / DAYS_PER_MONTH
-    opportunities = int(np.floor(econ.horizon_months / period_months + 1e-9))
+    # an opportunity a few days past the horizon's end (a leap day, a drive on a weekday) still counts
+    opportunities = int(np.floor(horizon_months / period_months + 0.02))
+    patterns, where = np.unique(t[["frequency", "recency", "n_periods"]].to_numpy(), axis=0, return_inverse=True)
+    where = where.reshape(-1)
+    x, tx, n = patterns.T
     fitter = fitted.fitter()
-    x, tx, n = (t[c].to_numpy() for c in ("frequency", "recency", "n_periods"))
     with np.errstate(all="ignore"):
         alive = np.asarray(fitter.conditional_probability_alive(0, x, tx, n), dtype=float)
-        cumulative = [np.zeros(len(t))] + [
-            np.asarray(fitter.conditional_expected_number_of_purchases_up_to_time(j, x, tx, n), dtype=float)
-            for j in range(1, opportunities + 1)
-        ]
-    steps = np.diff(np.column_stack(cumulative), axis=1) if opportunities else np.zeros((len(t), 0))
-    months = period_months * np.arange(1, opportunities + 1)
-    discount = (1 + econ.monthly_discount_rate) ** -months
+        cumulative = np.column_stack(
+            [np.zeros(len(patterns))]
+            + [
+                np.asarray(fitter.conditional_expected_number_of_purchases_up_to_time(j, x, tx, n), dtype=float)
+                for j in range(1, opportunities + 1)
+            ]
+        )
+    steps = np.diff(cumulative, axis=1)
+    monthly = (1 + annual_rate) ** (1 / 12) - 1
+    discount = (1 + monthly) ** -(period_months * np.arange(1, opportunities + 1))
     spend = t["monetary_value"].to_numpy(dtype=float)
     out = pd.DataFrame(
         {
             "customer_id": t["customer_id"].to_numpy(),
-            "p_alive": alive,
-            "expected_purchases": steps.sum(axis=1),
+            "p_alive": alive[where],
+            "expected_purchases": steps.sum(axis=1)[where],
             "expected_avg_value": spend,
-            "clv": (steps * discount[None, :]).sum(axis=1) * spend * econ.gross_margin,
+            "clv": (steps @ discount)[where] * spend * margin,
         }
     )
-    return DiscreteForecast(out, opportunities, econ.horizon_months)
+    return DiscreteForecast(out, opportunities, horizon_months)
 
 
 def columns(econ, observation_end, opportunities: int) -> dict[str, str]:

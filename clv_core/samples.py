@@ -218,10 +218,10 @@ def make_donations_sample(*, seed: int = 1995) -> bytes:
     """lifetimes' donations summary as transactions: each supporter gives at the 1995 drive (15 November) and, of
     the next six, at ``frequency`` of them, the last being drive ``recency``; which of the earlier ones is drawn
     (the summary does not say, and BG/BB does not need it). Gifts are Gamma-distributed around 50.00."""
-    from lifetimes.datasets import load_donations
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # lifetimes' datasets import pkg_resources
+        from lifetimes.datasets import load_donations
+
         patterns = load_donations()
     rng = np.random.default_rng(seed)
     rows = []

@@ -377,3 +377,88 @@ def spend_by_decile(holdout: Holdout, predictions: pd.DataFrame, *, bins: int = 
     return frame.groupby("decile").agg(
         predicted=("predicted", "mean"), actual=("actual", "mean"), customers=("actual", "size")
     )
+
+
+# --- a blend of the best model and the ML challenger ----------------------------------------------------------
+
+#: The blend's weights on the purchase model tried: 0 %, 5 %, …, 100 %.
+BLEND_WEIGHTS = np.linspace(0.0, 1.0, 21)
+
+
+@dataclass(frozen=True)
+class Blend:
+    """``weight`` × the purchase model ``model`` + (1 − weight) × the ML challenger, both the model and the weight
+    chosen on the calibration period alone (an inner backtest that ends at the calibration end); its holdout
+    predictions and metrics; whether it beats both on the holdout's MAE on spend; the sentence that says so."""
+
+    model: str
+    weight: float
+    inner_end: pd.Timestamp
+    predictions: pd.DataFrame
+    metrics: dict
+    beats_both: bool
+    sentence: str
+
+    @property
+    def label(self) -> str:
+        return f"Blend: {self.weight:.0%} {self.model} + {1 - self.weight:.0%} ML challenger"
+
+
+def blend(tested: Backtest, transactions: Transactions, *, seed: int = 0) -> Blend:
+    """Blend the purchase model and the ML challenger with weights fitted without the holdout.
+
+    The calibration period is split again, two thirds and one third (the default split, inside it): every model and
+    the challenger are refitted on the first part and scored on the second, the most accurate model there (MAE on
+    purchases) is the one blended, and the weight is the one whose blend has the lowest MAE on spend there. The
+    blend is then applied to the holdout predictions of ``tested`` and scored like the others: the holdout never
+    chose anything about it.
+    """
+    challenger = next((m for m in tested.models if m.name == ML_LABEL), None)
+    if challenger is None:
+        raise ClvError("The blend needs the ML challenger, which was not trained on this backtest.")
+    cal_end = tested.holdout.calibration_end
+    first = transactions.data["date"].min().normalize()
+    inner_end = (first + (cal_end - first) * 2 / 3).normalize()
+    try:
+        inner = backtest(
+            transactions,
+            calibration_end=inner_end,
+            holdout_end=cal_end,
+            time_unit=tested.holdout.summary.time_unit,
+            challenger=True,
+            seed=seed,
+        )
+    except ClvError as exc:
+        raise ClvError(f"The calibration period is too short to weigh a blend on it ({exc})") from None
+    model = inner.best
+    inner_model = next(m for m in inner.models if m.name == model).predictions
+    inner_ml = next(m for m in inner.models if m.name == ML_LABEL).predictions
+    actual = inner.holdout.actual["spend"].to_numpy(dtype=float)
+    errors = [mae(actual, w * inner_model["spend"] + (1 - w) * inner_ml["spend"]) for w in BLEND_WEIGHTS]
+    weight = float(BLEND_WEIGHTS[int(np.argmin(errors))])
+    outer = next((m for m in tested.models if m.name == model), None)
+    if outer is None:
+        raise ClvError(f"{model}, the best model on the calibration period, could not be fitted for this holdout.")
+    columns = ["purchases", "spend", "p_alive"]
+    predictions = weight * outer.predictions[columns] + (1 - weight) * challenger.predictions[columns].to_numpy()
+    metrics = score(tested.holdout.actual, predictions)
+    rivals = tested.metrics.loc[[model, ML_LABEL], "MAE (spend)"]
+    beats = bool(metrics["MAE (spend)"] < rivals.min())
+    weighed = f"weighed on the calibration period alone (fitted to {inner_end.date()}, scored {inner_end.date()} → "
+    weighed += f"{cal_end.date()})"
+    if weight in (0.0, 1.0):
+        alone = model if weight == 1.0 else "the ML challenger"
+        sentence = (
+            f"No blend: {weighed}, the best mix of {model} and the ML challenger is {alone} by itself, so a blend "
+            "adds nothing to the table above."
+        )
+    else:
+        sentence = (
+            f"A blend of {weight:.0%} {model} and {1 - weight:.0%} the ML challenger, {weighed}, "
+            + ("beats both" if beats else "does not beat both")
+            + f" on the holdout: MAE on spend {metrics['MAE (spend)']:,.2f} against {rivals[model]:,.2f} ({model}) "
+            f"and {rivals[ML_LABEL]:,.2f} (ML challenger)."
+        )
+        # a blend at an end of the scale is one of the two: it cannot beat both
+    beats = beats and 0.0 < weight < 1.0
+    return Blend(model, weight, inner_end, predictions, metrics, beats, sentence)

@@ -98,4 +98,18 @@ if challenger is not None:
         f"out-of-fold for the same {len(h.actual):,} customers; its metrics are in the table above."
     )
     st.plotly_chart(memo.of(charts.importance_chart, challenger.feature_importance), width="stretch")
+    st.subheader("A blend of the model and the challenger")
+    try:
+        mix = analysis.blend(end)
+    except ClvError as exc:
+        st.caption(f"No blend: {exc}")
+    else:
+        st.markdown(mix.sentence)
+        if mix.beats_both:
+            views.blend_table(result, mix)
+        st.caption(
+            "The model blended and its weight come from refitting on the first two thirds of the calibration period "
+            "and scoring on its last third; the blend is then scored on the holdout above, which never chose it. "
+            "The forecast keeps the purchase model: the blend predicts this holdout, not each customer's CLV."
+        )
 links.publish()

@@ -51,6 +51,8 @@ def opportunities_mode(analysis: Analysis) -> None:
         f"{econ.annual_discount_rate:.0%} a year, each opportunity discounted to the month it falls in; a purchase "
         "is valued at the customer's own mean spend per opportunity."
     )
+    for note in fitted.notes:
+        st.warning(note, icon=":material/warning:")
     st.markdown(
         f"An active customer buys at an opportunity with probability **{fitted.mean_purchase_probability:.0%}** on "
         f"average and drops out after one with probability **{fitted.mean_dropout:.0%}** on average "

@@ -32,3 +32,11 @@ def scores(result, *, pending: bool = False) -> None:
     metrics_table(result.metrics)
     if pending:
         st.caption("The ML challenger is being trained on the same customers: its row joins the table when ready.")
+
+
+def blend_table(result, mix) -> None:
+    """The blend's holdout metrics beside the two it blends (the same columns as the table above)."""
+    from clv_core.validation import ML_LABEL
+
+    rows = result.metrics.loc[[mix.model, ML_LABEL]]
+    metrics_table(pd.concat([rows, pd.DataFrame({mix.label: mix.metrics}).T.rename_axis(rows.index.name)]))

@@ -96,6 +96,8 @@ _SYNONYMS = {
         "netamount",
         "grossamount",
         "totalamount",
+        "giftamount",
+        "donationamount",
         "spend",
         "payment",
         "paymentvalue",

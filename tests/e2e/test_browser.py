@@ -70,23 +70,23 @@ def test_a_link_opens_the_customer_equity_with_its_bridge(page, server):
         assert page.evaluate(CUT_CARDS) == [], width
 
 
-def choose_the_retail_sample(page, server) -> None:
+def choose_sample(page, server, label: str) -> None:
+    """Pick the bundled sample whose label starts with ``label`` on the Data page and wait until it is active."""
     page.goto(f"{server}/data")
     wait_for_run(page)
     page.locator('[data-testid="stSelectbox"]').filter(has_text=re.compile(r"^\s*Sample\s*$")).click()
-    page.get_by_role("option", name=re.compile("Synthetic coffee shop")).click()
-    page.locator('[data-testid="stSidebar"]').get_by_text("Sample: Synthetic coffee shop").wait_for()
+    page.get_by_role("option", name=re.compile(re.escape(label))).click()
+    page.locator('[data-testid="stSidebar"]').get_by_text(f"Sample: {label}").wait_for()
     wait_for_run(page)
+
+
+def choose_the_retail_sample(page, server) -> None:
+    choose_sample(page, server, "Synthetic coffee shop")
 
 
 def test_yearly_donations_get_the_fixed_opportunities_model(page, server):
     """The donations sample: the forecast page offers BG/BB and shows Fader, Hardie & Shang's estimates."""
-    page.goto(f"{server}/data")
-    wait_for_run(page)
-    page.locator('[data-testid="stSelectbox"]').filter(has_text=re.compile(r"^\s*Sample\s*$")).click()
-    page.get_by_role("option", name=re.compile("Yearly donations")).click()
-    page.locator('[data-testid="stSidebar"]').get_by_text("Sample: Yearly donations").wait_for()
-    wait_for_run(page)
+    choose_sample(page, server, "Yearly donations")
     page.locator('[data-testid="stSidebarNav"] a').filter(has_text="CLV forecast").click()
     page.locator('[data-testid="stButtonGroup"]').get_by_text("Fixed purchase opportunities", exact=True).click()
     page.get_by_text("7 opportunities about every 365 days").first.wait_for(timeout=300_000)

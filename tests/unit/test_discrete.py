@@ -77,10 +77,49 @@ def test_the_forecast_is_lifetimes_expectation_discounted_to_each_opportunity(do
         ),
         axis=1,
     )
-    months = 365 / (365.25 / 12) * np.arange(1, 4)
+    period = (np.datetime64("2001-11-15") - np.datetime64("1995-11-15")).astype(int) / 6  # two leap days in six
+    months = period / (365.25 / 12) * np.arange(1, 4)
     by_hand = (steps * 1.08 ** (-months / 12)).sum(axis=1) * t["monetary_value"].to_numpy() * 0.5
     np.testing.assert_allclose(result.customers["clv"], by_hand, rtol=1e-9)
     assert donations.discrete_forecast(Economics(horizon_months=6)).total_clv == 0  # the next drive is a year off
+
+
+@pytest.mark.parametrize(
+    "dates, horizon, opportunities",
+    [
+        ([f"2024-{m:02d}-01" for m in range(1, 13)], 12, 12),  # monthly drives: months of 28–31 days
+        (["2019-03-01", "2020-03-01", "2021-03-01"], 12, 1),  # a yearly grid across 29 February
+        (["2019-03-01", "2020-03-01", "2021-03-01"], 11, 0),
+    ],
+)
+def test_the_horizon_holds_the_opportunities_a_calendar_says(dates, horizon, opportunities):
+    rows = [(f"c{i}", d, 10.0) for i in range(40) for k, d in enumerate(dates) if k % (1 + i % 3) == 0 or k == 0]
+    tx = load(pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).to_csv(index=False))
+    grid = discrete.opportunity_grid(tx)
+    summary = discrete.summarise(tx, grid)
+    fitted = discrete.BGBBFit({"alpha": 1.2, "beta": 0.75, "gamma": 0.66, "delta": 2.8}, {}, 0.0, 40)
+    assert discrete.forecast(summary, fitted, horizon, 0.1, 0.3).opportunities == opportunities
+
+
+def test_a_short_grid_that_lifetimes_cannot_fit_unpenalised_is_fitted_with_a_penalty_and_says_so():
+    """Four opportunities, 400 customers: lifetimes' unbounded fit runs off on most such data sets."""
+    fitted_with = []
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        rows = []
+        for i in range(400):
+            p, theta = rng.beta(2, 2), rng.beta(1, 4)
+            rows.append((f"c{i}", "2021-06-01", 10.0))
+            for k in range(1, 4):
+                if rng.uniform() < theta:
+                    break
+                if rng.uniform() < p:
+                    rows.append((f"c{i}", f"{2021 + k}-06-01", 10.0))
+        tx = load(pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).to_csv(index=False))
+        fitted = discrete.fit(discrete.summarise(tx, discrete.opportunity_grid(tx)))
+        assert all(np.isfinite(list(fitted.params.values())))
+        fitted_with.append(bool(fitted.notes))
+    assert any(fitted_with)  # at least one needed the penalty, and the page says it
 
 
 def test_data_off_the_grid_says_the_purchase_models_apply():
@@ -97,5 +136,8 @@ def test_the_command_line_prints_the_fit_and_the_totals(donations, tmp_path):
     assert round(said["params"]["gamma"], 3) == 0.657 and said["opportunities_in_horizon"] == 2
     assert said["total_clv"] == pytest.approx(donations.discrete_forecast(Economics(horizon_months=24)).total_clv)
     assert len(pd.read_csv(tmp_path / "f.csv")) == 11104
-    cdnow = run_cli("opportunities", str(tmp_path / name).replace(name, "missing.csv"))
-    assert cdnow.returncode != 0
+    cdnow, cdnow_name = sample_bytes("cdnow_sample")
+    (tmp_path / cdnow_name).write_bytes(cdnow)
+    refused = run_cli("opportunities", str(tmp_path / cdnow_name))
+    assert refused.returncode != 0 and "do not fall on a regular grid" in refused.stderr
+    assert refused.stdout == ""  # nothing lifetimes prints reaches the JSON channel
