@@ -33,6 +33,7 @@ from clv_core import (
     forecast,
     hybrid,
     models,
+    next_purchase,
     overview,
     products,
     rfm,
@@ -381,7 +382,16 @@ class Analysis:
             cuts,
             self.customer_products(),
             self.hybrid_parts(econ),
+            self.memo.derive(_next_columns, self.next_purchases(econ)),
         )
+
+    # --- when customers are expected to buy next ------------------------------------------------------------------
+
+    def next_purchases(self, econ: economics.Economics) -> next_purchase.NextPurchases:
+        """Each customer's expected next purchase date under the model (the fitted one, churn ×1) within the
+        economics' horizon (:func:`clv_core.next_purchase.next_purchases`)."""
+        fit, _ = self.fits()
+        return self.memo.derive(next_purchase.next_purchases, fit, self.summary(), econ.horizon_months)
 
     # --- purchases at fixed opportunities -----------------------------------------------------------------------
 
@@ -708,10 +718,14 @@ def _segment_of_customer(result: rfm.RFMResult) -> pd.Series:
     return result.table.set_index("customer_id")["segment"]
 
 
-def _scored(result: economics.CLVScenario, rfm_table, attributes, cuts, bought, parts) -> pd.DataFrame:
+def _scored(result: economics.CLVScenario, rfm_table, attributes, cuts, bought, parts, due) -> pd.DataFrame:
     return segments.scored_customers(
-        result.customers, rfm_table=rfm_table, attributes=attributes, cuts=cuts, extra=(bought, parts)
+        result.customers, rfm_table=rfm_table, attributes=attributes, cuts=cuts, extra=(bought, parts, due)
     )
+
+
+def _next_columns(result: next_purchase.NextPurchases) -> pd.DataFrame:
+    return result.table[["next_purchase_date", "buys_within_horizon"]]
 
 
 def _hybrid_parts(result: hybrid.HybridValue) -> pd.DataFrame:

@@ -148,6 +148,11 @@ def scored_columns(economics, observation_end: pd.Timestamp) -> dict[str, str]:
             "(adoption matrix; empty: none left or too few customers to say)"
         ),
         "next_category_chance": "that share: of customers like them, how many went on to buy it (0–1)",
+        "next_purchase_date": (
+            f"expected next purchase: the median of the time to it under the model, given the customer's history "
+            f"and P(alive) (empty: not expected within the {h} months after {end})"
+        ),
+        "buys_within_horizon": f"probability of a purchase in the {h} months after {end} (0–1)",
         "subscription_value": (
             f"with subscriptions: expected subscription payments over the {h} months after {end} "
             "(sBG retention, same margin and discount; currency of the file)"

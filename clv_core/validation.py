@@ -444,21 +444,21 @@ def blend(tested: Backtest, transactions: Transactions, *, seed: int = 0) -> Ble
     metrics = score(tested.holdout.actual, predictions)
     rivals = tested.metrics.loc[[model, ML_LABEL], "MAE (spend)"]
     beats = bool(metrics["MAE (spend)"] < rivals.min())
-    weighed = f"weighed on the calibration period alone (fitted to {inner_end.date()}, scored {inner_end.date()} → "
-    weighed += f"{cal_end.date()})"
+    weighted = f"weighted on the calibration period alone (fitted to {inner_end.date()}, scored {inner_end.date()} "
+    weighted += f"→ {cal_end.date()})"
     if weight in (0.0, 1.0):
         alone = model if weight == 1.0 else "the ML challenger"
         sentence = (
-            f"No blend: {weighed}, the best mix of {model} and the ML challenger is {alone} by itself, so a blend "
-            "adds nothing to the table above."
+            f"No blend: {weighted}, the mix of {model} and the ML challenger with the lowest error on spend is "
+            f"{alone} alone, so blending adds nothing."
         )
     else:
         sentence = (
-            f"A blend of {weight:.0%} {model} and {1 - weight:.0%} the ML challenger, {weighed}, "
+            f"A blend of {weight:.0%} {model} and {1 - weight:.0%} ML challenger, {weighted}, "
             + ("beats both" if beats else "does not beat both")
-            + f" on the holdout: MAE on spend {metrics['MAE (spend)']:,.2f} against {rivals[model]:,.2f} ({model}) "
-            f"and {rivals[ML_LABEL]:,.2f} (ML challenger)."
+            + f" on the holdout's mean absolute error on spend, the measure it was weighted on: "
+            f"{metrics['MAE (spend)']:,.2f} against {rivals[model]:,.2f} ({model}) and {rivals[ML_LABEL]:,.2f} (ML "
+            "challenger), in the data's currency. The table gives the other measures."
         )
-        # a blend at an end of the scale is one of the two: it cannot beat both
     beats = beats and 0.0 < weight < 1.0
     return Blend(model, weight, inner_end, predictions, metrics, beats, sentence)

@@ -101,4 +101,5 @@ common.show_table(
     memo.of(common.head, filtered), hide_index=True, width="stretch", column_config=common.customer_columns(horizon)
 )
 views.customer_list_downloads(analysis, filtered, chosen, econ=econ, cuts=cuts)
+views.due_section(analysis, table, econ, cuts)
 links.publish()

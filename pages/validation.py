@@ -107,9 +107,11 @@ if challenger is not None:
         st.markdown(mix.sentence)
         if mix.beats_both:
             views.blend_table(result, mix)
-        st.caption(
-            "The model blended and its weight come from refitting on the first two thirds of the calibration period "
-            "and scoring on its last third; the blend is then scored on the holdout above, which never chose it. "
-            "The forecast keeps the purchase model: the blend predicts this holdout, not each customer's CLV."
-        )
+        if 0 < mix.weight < 1:
+            st.caption(
+                "The model blended and its weight come from refitting on the first two thirds of the calibration "
+                "period and scoring on its last third; the blend is then scored on the holdout above, which never "
+                "chose it. The forecast keeps the purchase model: the blend predicts this holdout, not each "
+                "customer's CLV."
+            )
 links.publish()

@@ -332,6 +332,10 @@ def customer_columns(horizon_months: int) -> dict:
         "categories_bought": number("Categories bought", format="%,d"),
         "next_category": st.column_config.TextColumn("Next category", help="Most likely next category (Products)."),
         "next_category_chance": share_column("Next category chance", help="Share of customers like them who did."),
+        "next_purchase_date": st.column_config.DateColumn(
+            "Expected next purchase", format="YYYY-MM-DD", help="Empty: not expected within the horizon."
+        ),
+        "buys_within_horizon": share_column(f"Chance to buy within {h} mo"),
         "subscription_value": money_column(f"Subscription value ({h} mo)"),
         "purchase_value": money_column(f"One-off purchase value ({h} mo)"),
         "hybrid_clv": money_column(

@@ -41,11 +41,15 @@ def opportunities_mode(analysis: Analysis) -> None:
     h = econ.horizon_months
     with cards():
         st.metric(f"Opportunities in {h} months", f"{result.opportunities:,}")
-        st.metric("Expected purchases", f"{result.customers['expected_purchases'].sum():,.0f}")
+        st.metric(f"Expected purchases ({h} mo)", f"{result.customers['expected_purchases'].sum():,.0f}")
         st.metric(f"CLV ({h} mo, discounted margin)", money(result.total_clv))
         st.metric("Mean P(alive) now", f"{result.customers['p_alive'].mean():.2f}")
     if result.opportunities == 0:
-        st.caption(f"The next opportunity is more than {h} months away: lengthen the horizon on the purchase forecast.")
+        st.info(
+            f"The next opportunity is more than {h} months away: lengthen the horizon (on the Purchases any time "
+            "view, shared by every view) to value it.",
+            icon=":material/event:",
+        )
     st.caption(
         f"Economics of the purchase forecast: margin {econ.gross_margin:.0%}, discount rate "
         f"{econ.annual_discount_rate:.0%} a year, each opportunity discounted to the month it falls in; a purchase "
@@ -69,6 +73,8 @@ def opportunities_mode(analysis: Analysis) -> None:
             "meaning": st.column_config.TextColumn("What it is"),
         },
     )
+    if result.opportunities == 0:
+        return
     st.plotly_chart(
         memo.of(_histogram, result.customers, h, session.currency()),
         width="stretch",

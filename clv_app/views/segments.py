@@ -391,3 +391,37 @@ def migration_section(analysis: Analysis, econ, cuts) -> None:
             },
         ),
     )
+
+
+#: The "due" list: customers expected to buy within this many days of the end of the data.
+DUE_DAYS = 30
+
+
+def due_section(analysis: Analysis, table: pd.DataFrame, econ, cuts) -> None:
+    """Customers expected to buy within the next month (their median time to the next purchase), for campaign
+    timing: soonest first, with a download."""
+    end = analysis.transactions.observation_end.normalize()
+    st.subheader(f"Due in the next {DUE_DAYS} days")
+    due = memo.of(_due, table, end)
+    st.caption(
+        f"Customers whose expected next purchase falls by {(end + pd.Timedelta(days=DUE_DAYS)).date()}, "
+        f"{DUE_DAYS} days after the data ends: the median of the time to their next purchase under "
+        f"{analysis.decision().label}, given their history and P(alive). Reach them before they buy elsewhere; "
+        "a customer with no date is not expected to buy within the horizon."
+    )
+    if due.empty:
+        st.info(
+            f"No customer is expected to buy within {DUE_DAYS} days of the end of the data.", icon=":material/event:"
+        )
+        return
+    st.metric("Customers due", f"{len(due):,}")
+    show_table(head(due), hide_index=True, width="stretch", column_config=customer_columns(econ.horizon_months))
+    customer_list_downloads(
+        analysis, due, {"due within days": DUE_DAYS}, econ=econ, cuts=cuts, key="due", label=f"due-{DUE_DAYS}-days"
+    )
+
+
+def _due(table: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    dates = table["next_purchase_date"]
+    due = table[dates.notna() & (dates <= end + pd.Timedelta(days=DUE_DAYS))]
+    return due.sort_values("next_purchase_date", kind="stable").reset_index(drop=True)

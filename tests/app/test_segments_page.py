@@ -130,3 +130,20 @@ def test_every_value_column_on_the_segments_page_says_its_horizon(app):
                 assert "24 mo" in labels.get(column, str(column)), (column, labels.get(column))
                 checked += 1
     assert checked >= 8  # the segment table, the customer list and the action list
+
+
+def test_the_customers_due_next_month_are_listed_with_their_dates(app):
+    from clv_core.analysis import Analysis
+    from clv_core.economics import Economics
+    from clv_core.samples import sample_bytes
+    from tests.conftest import load
+
+    app.selectbox(key="data-sample").set_value("cdnow_sample").run()
+    app.switch_page("pages/segments.py").run()
+    assert not app.exception, app.exception
+    due = Analysis(load(*sample_bytes("cdnow_sample")), time_unit="weeks").next_purchases(Economics()).due_within(30)
+    assert any(s.value == "Due in the next 30 days" for s in app.subheader)
+    assert next(m.value for m in app.metric if m.label == "Customers due") == f"{len(due):,}"
+    listed = [d.value for d in app.dataframe if "next_purchase_date" in d.value.columns][-1]
+    assert set(listed["customer_id"]) <= set(due["customer_id"]) and len(listed) == min(len(due), len(listed))
+    assert listed["next_purchase_date"].is_monotonic_increasing  # soonest first

@@ -1,4 +1,4 @@
-"""The blend of the purchase model and the ML challenger (issue 24, point 4): weighed on the calibration period
+"""The blend of the purchase model and the ML challenger (issue 24, point 4): weighted on the calibration period
 alone, never on the holdout it is scored on, and never part of the model decision."""
 
 from __future__ import annotations
