@@ -11,7 +11,7 @@ import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from clv_app import memo, sources
-from clv_core import cohorts, economics, models, rfm, segments
+from clv_core import cohorts, economics, models, next_purchase, rfm, segments
 from clv_core.analysis import Analysis
 from clv_core.ingest import ingest
 from clv_core.samples import sample_bytes
@@ -53,10 +53,12 @@ def test_a_tour_of_every_page_leaves_the_shared_results_unchanged():
     # and the segments page's scored table must also be as computed.
     econ = economics.Economics(0.10, 0.30, 12, 1.0, 25.0)
     pd.testing.assert_frame_equal(shared.scenario(econ).customers, economics.scenario(fresh_base, econ).customers)
+    due = next_purchase.next_purchases(fit, summary, econ.horizon_months).table
     fresh_scored = segments.scored_customers(
         economics.scenario(fresh_base, econ).customers,
         rfm_table=fresh_rfm.table,
         attributes=cohorts.first_purchase_attributes(fresh_tx),
         cuts=segments.ValueGroupCuts(95, 80, 50, 20),
+        extra=(due[["next_purchase_date", "buys_within_horizon"]],),
     )
     pd.testing.assert_frame_equal(shared.scored(econ, segments.ValueGroupCuts(95, 80, 50, 20)), fresh_scored)
