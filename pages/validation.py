@@ -45,7 +45,10 @@ st.caption(analysis.against_decision(result))
 # the models' figures now; the challenger's row and notes join them once it is trained (at the end of this page)
 scores = st.empty()
 with scores.container():
-    views.scores(result, pending=not challenger_ready)
+    views.scores(result)
+waiting = st.empty()
+if not challenger_ready:
+    waiting.caption(views.PENDING)
 
 probabilistic = [m.name for m in result.models if m.fit is not None]
 model = st.selectbox(
@@ -86,6 +89,7 @@ if not challenger_ready:
             result = analysis.backtest(end)
     except ClvError as exc:  # the models' backtest stands; the reason in place of the challenger's row
         missing = f"No ML challenger: {exc}"
+    waiting.empty()
     with scores.container():
         views.scores(result)
         if missing:

@@ -417,7 +417,15 @@ def due_section(analysis: Analysis, table: pd.DataFrame, econ, cuts) -> None:
     st.metric("Customers due", f"{len(due):,}")
     show_table(head(due), hide_index=True, width="stretch", column_config=customer_columns(econ.horizon_months))
     customer_list_downloads(
-        analysis, due, {"due within days": DUE_DAYS}, econ=econ, cuts=cuts, key="due", label=f"due-{DUE_DAYS}-days"
+        analysis,
+        due,
+        {"due within days": DUE_DAYS},
+        econ=econ,
+        cuts=cuts,
+        key="due",
+        label=f"due-{DUE_DAYS}-days",
+        verb="Download the due list as",
+        about_label="Assumptions of the due list (JSON)",
     )
 
 

@@ -25,13 +25,16 @@ def metrics_table(metrics: pd.DataFrame) -> None:
     )
 
 
-def scores(result, *, pending: bool = False) -> None:
-    """The backtest's notes and metrics table; ``pending`` while the ML challenger is still being trained."""
+#: Said under the table while the ML challenger is trained (in a placeholder of its own, emptied when the row comes:
+#: a container redrawn with fewer elements in the same run keeps the old last one).
+PENDING = "The ML challenger is being trained on the same customers: its row joins the table when ready."
+
+
+def scores(result) -> None:
+    """The backtest's notes and metrics table."""
     for note in result.notes:
         st.caption(note)
     metrics_table(result.metrics)
-    if pending:
-        st.caption("The ML challenger is being trained on the same customers: its row joins the table when ready.")
 
 
 def blend_table(result, mix) -> None:

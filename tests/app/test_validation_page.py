@@ -15,6 +15,8 @@ def test_validation_page_scores_every_model_and_names_the_best(app):
     assert any(re.match(rf"\*\*{re.escape(best)} predicted individual customers best", m.value) for m in app.markdown)
     assert app.selectbox(key="val-model").value == best
     assert len(app.get("plotly_chart")) == 5
+    # the challenger was trained during this first visit: its row is in, so "being trained" is not said any more
+    assert not any("being trained" in c.value for c in app.caption)
 
 
 def test_changing_the_calibration_end_refits(app):
