@@ -212,11 +212,7 @@ def build_parser(prog: str = "python -m clv_core") -> argparse.ArgumentParser:
         "donations.csv --horizon-months 36 --margin 1 --out forecast.csv",
     )
     add_input_arguments(opportunities)
-    opportunities.add_argument("--horizon-months", type=int, default=12, help="months of future value counted")
-    opportunities.add_argument(
-        "--annual-discount-rate", type=float, default=0.10, help="yearly rate future value is discounted at"
-    )
-    opportunities.add_argument("--margin", type=float, default=0.30, help="gross margin as a share, e.g. 0.3")
+    add_economics_arguments(opportunities)
     opportunities.add_argument("--out", metavar="OUT", type=Path, help="per-customer forecast: " + _OUT)
     opportunities.set_defaults(func=_opportunities)
 
@@ -329,6 +325,11 @@ def add_engine_argument(parser: argparse.ArgumentParser) -> None:
 def add_scoring_arguments(parser: argparse.ArgumentParser) -> None:
     """The model and economics options of every command that predicts CLV."""
     add_model_arguments(parser)
+    add_economics_arguments(parser)
+
+
+def add_economics_arguments(parser: argparse.ArgumentParser) -> None:
+    """Horizon, discount rate and margin: how predicted purchases become money."""
     parser.add_argument("--horizon-months", type=int, default=12, help="months of future value counted")
     parser.add_argument(
         "--annual-discount-rate", type=float, default=0.10, help="yearly rate future value is discounted at"

@@ -208,6 +208,12 @@ class Adoption:
             return table
         return table.sort_values(["share", "customers who did"], ascending=False, kind="stable").reset_index(drop=True)
 
+    def steps(self) -> pd.DataFrame:
+        """:meth:`pairs` with a known share above nil: the next steps customers actually took, most taken first
+        (what the page's list and the report's sentence show)."""
+        table = self.pairs()
+        return table if table.empty else table[table["share"] > 0].reset_index(drop=True)
+
 
 def adoption(cats: Categories) -> Adoption:
     """The cross-category adoption matrix (see :class:`Adoption`). A pair with fewer than :data:`MIN_AT_RISK`

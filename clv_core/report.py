@@ -160,8 +160,7 @@ def executive_report(
             evidence = analysis.breadth_evidence(survival.ChurnDefinition(suggestion.days)).sentence
         except ClvError as exc:
             evidence = f"No lifetime comparison by categories bought: {exc}"
-        pairs = analysis.adoption().pairs()
-        top = pairs[pairs["share"] > 0].head(1) if not pairs.empty else pairs
+        top = analysis.adoption().steps().head(1)
         step = (
             ""
             if top.empty

@@ -317,3 +317,11 @@ def migration(transactions, date_a, date_b, *, model: str, time_unit: str, econo
     )
     matrix = matrix.loc[matrix.sum(axis=1) > 0]
     return Migration(a, b, frame[["customer_id", "group_a", "group_b", "moved"]], matrix)
+
+
+def due_customers(table: pd.DataFrame, end: pd.Timestamp, days: int) -> pd.DataFrame:
+    """The scored customers whose expected next purchase falls within ``days`` of ``end`` (the end of the data),
+    soonest first: a campaign's timing list."""
+    dates = table["next_purchase_date"]
+    due = table[dates.notna() & (dates <= end + pd.Timedelta(days=days))]
+    return due.sort_values("next_purchase_date", kind="stable").reset_index(drop=True)

@@ -81,8 +81,7 @@ ADOPTION_NOTE = (
     "is in the customer list and the exports on the Segments & export page."
 )
 st.caption(ADOPTION_NOTE.format(n=products.MIN_AT_RISK))
-pairs = memo.of(products.Adoption.pairs, matrix)
-pairs = pairs[pairs["share"] > 0] if not pairs.empty else pairs  # shares known and above nil
+pairs = memo.of(products.Adoption.steps, matrix)
 if not pairs.empty:
     st.markdown("**The ten most adopted next categories**")
     common.show_table(

@@ -402,7 +402,7 @@ def due_section(analysis: Analysis, table: pd.DataFrame, econ, cuts) -> None:
     timing: soonest first, with a download."""
     end = analysis.transactions.observation_end.normalize()
     st.subheader(f"Due in the next {DUE_DAYS} days")
-    due = memo.of(_due, table, end)
+    due = memo.of(segments.due_customers, table, end, DUE_DAYS)
     st.caption(
         f"Customers whose expected next purchase falls by {(end + pd.Timedelta(days=DUE_DAYS)).date()}, "
         f"{DUE_DAYS} days after the data ends: the median of the time to their next purchase under "
@@ -427,9 +427,3 @@ def due_section(analysis: Analysis, table: pd.DataFrame, econ, cuts) -> None:
         verb="Download the due list as",
         about_label="Assumptions of the due list (JSON)",
     )
-
-
-def _due(table: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
-    dates = table["next_purchase_date"]
-    due = table[dates.notna() & (dates <= end + pd.Timedelta(days=DUE_DAYS))]
-    return due.sort_values("next_purchase_date", kind="stable").reset_index(drop=True)
