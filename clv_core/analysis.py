@@ -28,11 +28,13 @@ import pandas as pd
 
 from clv_core import (
     cohorts,
+    covariates,
     discrete,
     economics,
     forecast,
     hybrid,
     models,
+    monitoring,
     next_purchase,
     overview,
     products,
@@ -385,6 +387,71 @@ class Analysis:
             self.memo.derive(_next_columns, self.next_purchases(econ)),
         )
 
+    # --- purchase models with attributes known at the first purchase ---------------------------------------------
+
+    def customer_attributes(self) -> pd.DataFrame:
+        """What is known about each customer at the first purchase (:func:`clv_core.covariates.customer_attributes`)."""
+        return self._keep("customer-attributes", fn=lambda: covariates.customer_attributes(self.transactions))
+
+    def covariate_columns(self) -> tuple[str, ...]:
+        """The attributes a purchase model can take: those with two levels of enough customers each."""
+
+        def usable() -> tuple[str, ...]:
+            table, ids = self.customer_attributes(), self.summary().table["customer_id"].to_numpy()
+            out = []
+            for column in table.columns:
+                try:
+                    covariates.design(table, ids, [column])
+                except ClvError:
+                    continue
+                out.append(column)
+            return tuple(out)
+
+        return self._keep("covariate-columns", fn=usable)
+
+    def covariate_fit(self, columns: tuple[str, ...]) -> covariates.CovariateFit:
+        """The analysis' purchase model with ``columns`` on the whole history (raises ClvError when it cannot be
+        fitted)."""
+        columns, s, model = tuple(columns), self.summary(), self.model
+        return _unwrap(
+            self._keep(
+                "covariate-fit", self.time_unit, model, columns,
+                fn=lambda: _attempt(covariates.fit, s, self.customer_attributes(), columns, model),
+                heavy="fitting the models", spinner=f"Fitting {MODEL_LABELS[model]} with {', '.join(columns)}…",
+            )
+        )  # fmt: skip
+
+    def covariate_comparison(self, columns: tuple[str, ...]) -> covariates.Comparison:
+        """The plain model against the model with ``columns`` on the holdout the model was chosen on (the last
+        third of the history, or the default split when the model was chosen by name)."""
+        columns, model = tuple(columns), self.model
+        card = self.decision().scorecard
+        end = (
+            card.holdout.calibration_end if card is not None else validation.default_calibration_end(self.transactions)
+        )
+        return _unwrap(
+            self._keep(
+                "covariate-comparison", self.time_unit, model, columns, str(end.date()),
+                fn=lambda: _attempt(
+                    covariates.compare, self.transactions, self.customer_attributes(), columns, model,
+                    calibration_end=end, time_unit=self.time_unit,
+                ),
+                heavy="fitting the models", spinner="Testing the attributes on the holdout…",
+            )
+        )  # fmt: skip
+
+    def covariate_scenario(self, columns: tuple[str, ...], econ: economics.Economics) -> economics.CLVScenario:
+        """CLV per customer under ``econ`` from the model with ``columns`` (its forecast base once per churn step)."""
+        fit = self.covariate_fit(columns)
+        _, spend = self.fits()
+        s = self.summary()
+        base = self._keep(
+            "covariate-base", self.time_unit, fit.model, tuple(columns), econ.churn_multiplier,
+            fn=lambda: covariates.precompute(fit, spend, s, churn_multiplier=econ.churn_multiplier),
+            spinner="Predicting each customer's purchases with the attributes…",
+        )  # fmt: skip
+        return self.memo.derive(economics.scenario, base, econ)
+
     # --- when customers are expected to buy next ------------------------------------------------------------------
 
     def next_purchases(self, econ: economics.Economics) -> next_purchase.NextPurchases:
@@ -582,6 +649,19 @@ class Analysis:
             spinner="Scoring both snapshots…",
         )
 
+    def monitoring(self, every: int, thresholds: monitoring.Thresholds, econ: economics.Economics | None = None):
+        """The rolling backtest every ``every`` months, the drift between the latest two snapshots and the checks
+        against ``thresholds`` (:mod:`clv_core.monitoring`), for the analysis' model."""
+        econ = econ or economics.Economics()
+        model, unit = self.model, self.time_unit
+        return self._keep(
+            "monitoring", every, thresholds, unit, model, econ,
+            fn=lambda: monitoring.monitor(
+                self.transactions, model, every, thresholds=thresholds, time_unit=unit, economics=econ
+            ),
+            heavy="backtesting over time", spinner="Refitting the model at each origin and comparing snapshots…",
+        )  # fmt: skip
+
     def cohort_forecast(self, table: cohorts.CohortTable, where, ahead: int) -> cohorts.CohortForecast:
         """A cohort table's future cells from the analysis's purchase model."""
         fit, _ = self.fits()
@@ -689,10 +769,10 @@ class Analysis:
         return self.memo.derive(validation.tracking, fit, self.transactions, result.holdout)
 
 
-def _attempt(fit: Callable[..., models.FitResult], *args: Any) -> models.FitResult | ClvError:
+def _attempt(fit: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """A fit, or the reason it failed (kept like a result, so a failing fit is not retried on every rerun)."""
     try:
-        return fit(*args)
+        return fit(*args, **kwargs)
     except ServerBusyError:  # not a property of the data: never kept
         raise
     except ClvError as exc:

@@ -674,6 +674,38 @@ def tracking_chart(track: pd.DataFrame, calibration_end: pd.Timestamp, model: st
     return figure
 
 
+def accuracy_over_time(rolling: pd.DataFrame, model: str) -> go.Figure:
+    """The rolling backtest: holdout MAE on purchases per customer (line, left axis) and the revenue error (bars,
+    right axis) at each origin."""
+    figure = make_subplots(specs=[[{"secondary_y": True}]], figure=_figure())
+    x = rolling["origin"]
+    figure.add_bar(
+        x=x,
+        y=rolling["revenue % error"],
+        name="revenue error (predicted ÷ actual − 1)",
+        marker={"color": GREY, "opacity": 0.5},
+        secondary_y=True,
+        hovertemplate="%{x|%Y-%m-%d}: %{y:+.1%}<extra></extra>",
+    )
+    figure.add_scatter(
+        x=x,
+        y=rolling["MAE (purchases)"],
+        name="MAE (purchases per customer)",
+        mode="lines+markers",
+        line={"color": BLUE, "width": 3},
+        hovertemplate="%{x|%Y-%m-%d}: %{y:.3f}<extra></extra>",
+    )
+    figure.update_layout(
+        title=f"{model} refitted at each origin, scored on the period after it",
+        height=400,
+        legend={"orientation": "h", "y": -0.2},
+        xaxis_title="Origin (the model saw purchases up to this day)",
+    )
+    figure.update_yaxes(title_text="MAE (purchases per customer)", rangemode="tozero", secondary_y=False)
+    figure.update_yaxes(title_text="Revenue error", tickformat=".0%", showgrid=False, secondary_y=True)
+    return figure
+
+
 def actual_vs_predicted_bars(
     table: pd.DataFrame, x_title: str, title: str, *, currency: Currency | None = None
 ) -> go.Figure:

@@ -108,13 +108,19 @@ def build_parser(prog: str = "python -m clv_core") -> argparse.ArgumentParser:
         "fit a purchase or spend model and print its parameters as JSON",
         "Fit one model on the whole history (or on purchases to --calibration-end) and print its parameters, "
         "standard errors and log-likelihood as JSON.",
-        "orders.csv --model paretonbd",
         "orders.csv --model gammagamma --calibration-end 2024-03-31",
+        "orders.csv --model paretonbd --covariates channel,'first order value'",
     )
     add_input_arguments(fit)
     fit.add_argument("--model", choices=(*PURCHASE_MODEL_KEYS, "gammagamma"), default="bgnbd", help="the model to fit")
     fit.add_argument("--time-unit", choices=tuple(TIME_UNITS), default="weeks", help="the model's time unit")
     fit.add_argument("--calibration-end", metavar="YYYY-MM-DD", help="fit on purchases up to this day only")
+    fit.add_argument(
+        "--covariates",
+        metavar="COL[,COL…]",
+        help="attributes known at the first purchase that scale the purchase and dropout rates (an attribute "
+        "column, 'first product' or 'first order value'); adds 'coefficients' to the JSON (bgnbd, mbgnbd, paretonbd)",
+    )
     fit.set_defaults(func=_fit)
 
     score = command(
@@ -257,6 +263,42 @@ def build_parser(prog: str = "python -m clv_core") -> argparse.ArgumentParser:
         "--out", metavar="OUT", type=Path, help=f"also write per-customer actual vs predicted: {_OUT}"
     )
     validate.set_defaults(func=_validate)
+
+    monitor = command(
+        "monitor",
+        "rolling backtest, drift checks and alerts, for a scheduler (exit status 3 on an alert)",
+        "Refit the model every --every months back from the end of the data and score each refit on the period "
+        "after it; compare the latest two snapshots (predicted CLV, repeat purchases, recency and spend by "
+        "Kolmogorov–Smirnov tests, data quality, value-group migration); check each against its threshold. Prints "
+        "the status, the message and the checks as JSON; --out writes the whole report. Exit status 0 when every "
+        "check is within its threshold, 3 when one alerts, 2 on a user error.",
+        "orders.csv",
+        "orders.csv --every 6M --max-revenue-error 0.2 --out monitor.json",
+    )
+    add_input_arguments(monitor)
+    add_model_arguments(monitor)
+    add_economics_arguments(monitor)
+    monitor.add_argument("--every", default="3M", help="months between origins and snapshots: 1M to 24M, or 1Y, 2Y")
+    monitor.add_argument(
+        "--max-mae-increase",
+        type=float,
+        default=0.15,
+        help="alert when the latest holdout MAE is this share above the median of the earlier origins'",
+    )
+    monitor.add_argument(
+        "--max-revenue-error", type=float, default=0.10, help="alert when the latest revenue error is beyond ± this"
+    )
+    monitor.add_argument(
+        "--max-missing",
+        type=float,
+        default=0.05,
+        help="alert when more than this share of the last period's rows miss an attribute or product",
+    )
+    monitor.add_argument(
+        "--min-ks-p", type=float, default=0.05, help="alert when a distribution's KS p-value is below this (0: never)"
+    )
+    monitor.add_argument("--out", metavar="OUT", type=Path, help="write the whole report as JSON (.json)")
+    monitor.set_defaults(func=_monitor)
 
     retention = command(
         "retention",
@@ -515,7 +557,18 @@ def _fit(args: argparse.Namespace) -> int:
     from clv_core.models import fit_purchases, fit_spend
     from clv_core.summary import summarise
 
-    summary = summarise(load(args), time_unit=args.time_unit, observation_end=args.calibration_end)
+    transactions = load(args)
+    summary = summarise(transactions, time_unit=args.time_unit, observation_end=args.calibration_end)
+    if args.covariates:
+        from clv_core import covariates
+
+        columns = [c.strip() for c in args.covariates.split(",") if c.strip()]
+        if args.model == "gammagamma":
+            raise ClvError("--covariates applies to the purchase models (bgnbd, mbgnbd, paretonbd), not gammagamma")
+        PROGRESS.step(f"Fitting {args.model} with {', '.join(columns)} on {len(summary.table):,} customers…")
+        attributes = covariates.customer_attributes(transactions)
+        print(strict_json(covariates.fit(summary, attributes, columns, args.model).to_dict()))
+        return 0
     PROGRESS.step(f"Fitting {args.model} on {len(summary.table):,} customers…")
     result = fit_spend(summary) if args.model == "gammagamma" else fit_purchases(summary, args.model)
     print(strict_json(result.to_dict()))
@@ -761,6 +814,30 @@ def _app(args: argparse.Namespace) -> int:
     return 0
 
 
+def _monitor(args: argparse.Namespace) -> int:
+    from clv_core.export import strict_json
+    from clv_core.monitoring import Thresholds, monitor, parse_every
+
+    every = parse_every(args.every)
+    thresholds = Thresholds(args.max_mae_increase, args.max_revenue_error, args.max_missing, args.min_ks_p)
+    analysis = analysis_of(args, load(args))
+    PROGRESS.step(f"Refitting {analysis.decision().label} every {every} months back and comparing snapshots…")
+    result = monitor(
+        analysis.transactions,
+        analysis.model,
+        every,
+        thresholds=thresholds,
+        time_unit=args.time_unit,
+        economics=economics_from(args),
+    )
+    report = result.to_dict()
+    if args.out:
+        args.out.write_text(strict_json(report), encoding="utf-8")
+    print(strict_json({k: report[k] for k in ("model", "every_months", "status", "message", "checks", "notes")}))
+    print(result.message(), file=sys.stderr)
+    return result.exit_code
+
+
 def entry_point() -> None:
     """The ``clv-studio`` console script."""
     sys.exit(main(prog="clv-studio"))
@@ -771,6 +848,8 @@ def check_out(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
     out = getattr(args, "out", None)
     if out is None or args.command == "report":
         return
+    if args.command == "monitor" and out.suffix.lower() != ".json":
+        parser.error(f"--out {out.name}: the monitoring report is written as JSON; name it .json")
     if out.suffix.lower() not in TABLE_FORMATS:
         parser.error(
             f"--out {out.name}: the extension names the format; use one of {', '.join(TABLE_FORMATS)}"

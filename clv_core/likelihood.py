@@ -54,7 +54,7 @@ def fit_beta_geometric(frequency, recency, T, weights, *, penalizer: float = 0.0
     # mean the fit failed
     theta, converged, message = _maximise(model.objective, np.full(4, 0.1), penalizer, edge=(0, 1))
     params = dict(zip(("r", "alpha", "a", "b"), np.exp(theta)))
-    errors = _standard_errors(model.objective, theta, penalizer, w.sum())
+    errors = standard_errors(model.objective, theta, penalizer, w.sum())
     params["alpha"] /= scale
     errors = dict(zip(params, errors * np.array(list(params.values()))))
     return Estimate({k: float(v) for k, v in params.items()}, errors, converged, message)
@@ -70,7 +70,7 @@ def fit_gamma_gamma(frequency, monetary_value, weights, *, penalizer: float = 0.
     model = _GammaGamma(x, m * scale, w)
     theta, converged, message = _maximise(model.objective, np.full(3, 0.1), penalizer)
     params = dict(zip(("p", "q", "v"), np.exp(theta)))
-    errors = _standard_errors(model.objective, theta, penalizer, w.sum())
+    errors = standard_errors(model.objective, theta, penalizer, w.sum())
     params["v"] /= scale
     errors = dict(zip(params, errors * np.array(list(params.values()))))
     return Estimate({k: float(v) for k, v in params.items()}, errors, converged, message)
@@ -181,7 +181,7 @@ def _maximise(objective, start: np.ndarray, penalizer: float, edge=None) -> tupl
     return result.x, False, f"the optimiser stopped: {result.message}"
 
 
-def _standard_errors(objective, theta: np.ndarray, penalizer: float, customers: float) -> np.ndarray:
+def standard_errors(objective, theta: np.ndarray, penalizer: float, customers: float) -> np.ndarray:
     """Standard errors of the log-parameters as lifetimes gives them: the inverse Hessian of the penalised mean
     negative log-likelihood in θ over the number of customers (here by central differences of the gradient)."""
     f = _penalised(objective, penalizer)

@@ -306,6 +306,12 @@ def migration(transactions, date_a, date_b, *, model: str, time_unit: str, econo
         raise ClvError("The first snapshot must come before the second.")
     at_a = groups_at(transactions, a, model=model, time_unit=time_unit, economics=economics, cuts=cuts)
     at_b = groups_at(transactions, b, model=model, time_unit=time_unit, economics=economics, cuts=cuts)
+    return migration_between(at_a, at_b, a, b)
+
+
+def migration_between(at_a: pd.Series, at_b: pd.Series, date_a, date_b) -> Migration:
+    """The moves between value groups ``at_a`` and ``at_b`` (indexed by customer id) of two snapshots."""
+    a, b = pd.Timestamp(date_a).normalize(), pd.Timestamp(date_b).normalize()
     frame = pd.DataFrame({"customer_id": at_b.index, "group_b": at_b.astype(str).to_numpy()})
     frame["group_a"] = at_a.astype(str).reindex(frame["customer_id"]).fillna(NOT_YET).to_numpy()
     rank = {name: i for i, name in enumerate(VALUE_GROUPS)}  # 0 is best

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from clv_app import links, memo, navigation, session
-from clv_app.views import common, opportunities, subscriptions
+from clv_app.views import attributes, common, opportunities, subscriptions
 from clv_app.views import forecast as views
 from clv_core import validation
 from clv_core.errors import ClvError
@@ -94,6 +94,7 @@ def what_if() -> None:
     st.plotly_chart(memo.of(views.predicted_vs_historical, result, currency=session.currency()), width="stretch")
     views.top_customers(result, boot)
     views.formula_views(analysis.transactions, econ)
+    attributes.attributes_section(analysis, econ)
     links.publish()
 
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from clv_app import links, memo, navigation, session
-from clv_app.views import common
+from clv_app.views import common, monitoring
 from clv_app.views import validation as views
 from clv_core import charts, validation
 from clv_core.errors import ClvError
@@ -118,4 +118,5 @@ if challenger is not None:
                 "chose it. The forecast keeps the purchase model: the blend predicts this holdout, not each "
                 "customer's CLV."
             )
+monitoring.monitoring_section(analysis)
 links.publish()

@@ -9,6 +9,7 @@ from clv_core.ingest.amounts import parse_amounts
 from clv_core.ingest.columns import ROLE_LABELS, ROLES, ColumnMapping, MappingGuess, detect_columns, resolve_mapping
 from clv_core.ingest.dates import AUTO, DAY_FIRST, MONTH_FIRST, parse_dates
 from clv_core.ingest.pipeline import (
+    BLANK_ATTRIBUTE,
     DUPLICATE_POLICIES,
     RETURN_POLICIES,
     ZERO_POLICIES,
@@ -25,6 +26,7 @@ from clv_core.ingest.sniff import RawTable, read_raw
 
 __all__ = [
     "AUTO",
+    "BLANK_ATTRIBUTE",
     "DAY_FIRST",
     "DUPLICATE_POLICIES",
     "MONTH_FIRST",

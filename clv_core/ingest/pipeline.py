@@ -21,7 +21,8 @@ from clv_core.ingest.text import customer_codes, customer_date_order, text_ids
 from clv_core.names import DUPLICATE_POLICIES, RETURN_POLICIES, ZERO_POLICIES
 
 #: Text values that mean "no value" in an attribute column. Ids use only the empty string (``NA`` is an id).
-_BLANK_ATTRIBUTE = "(blank)"
+#: An attribute cell the file left empty.
+BLANK_ATTRIBUTE = "(blank)"
 _CODE = "__customer_rank"
 _CANONICAL = ("customer_id", "date", "amount", "order_id", "quantity", "product")
 
@@ -367,7 +368,7 @@ def clean(
     attributes = []
     for col in (c for c in mapping.attributes if c != flag_column):
         label = col if col not in _CANONICAL else f"{col} (attribute)"
-        table[label] = text_ids(frame[col]).fillna(_BLANK_ATTRIBUTE).to_numpy()
+        table[label] = text_ids(frame[col]).fillna(BLANK_ATTRIBUTE).to_numpy()
         attributes.append(label)
     # the kept rows in customer order; a load's peak memory is reached here, so nothing is copied that need not be:
     # when no row was dropped (most files) the codes and dates are sorted as they are, and a file already in

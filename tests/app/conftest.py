@@ -41,7 +41,7 @@ def text_of(at: AppTest) -> str:
     """Every piece of text the page shows (markdown, captions, alerts, metrics), for content checks."""
     parts = [
         e.value
-        for kind in ("markdown", "caption", "info", "warning", "error", "title", "subheader")
+        for kind in ("markdown", "caption", "info", "success", "warning", "error", "title", "subheader")
         for e in getattr(at, kind)
     ]
     parts += [f"{m.label} {m.value}" for m in at.metric]

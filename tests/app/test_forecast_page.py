@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -161,3 +162,34 @@ def test_subscription_mode_fits_an_uploaded_subscription_file(app):
     assert not app.exception and not app.error
     assert any("Columns used: customer id = customer\\_id" in c.value for c in app.caption)
     assert float(metric(app, "α")) > 0 and float(metric(app, "β")) > 0
+
+
+def test_attributes_are_tested_on_the_holdout_and_explained_in_words(app):
+    from clv_core.analysis import Analysis
+    from clv_core.ingest import ingest
+    from clv_core.samples import sample_bytes
+
+    app.selectbox(key="data-sample").set_value("retail").run()
+    app.switch_page("pages/forecast.py").run()
+    assert "Choose attributes to see" in text_of(app)
+    app.multiselect(key="fc-covariates").set_value(["channel"]).run()
+    assert not app.exception, app.exception
+    analysis = Analysis(ingest(*sample_bytes("retail")))  # the app's defaults: model chosen on the holdout, weeks
+    fit = analysis.covariate_fit(("channel",))
+    comparison = analysis.covariate_comparison(("channel",))
+    shown = unescaped(text_of(app))
+    assert comparison.sentence() in shown
+    for line in fit.sentences():
+        assert line in shown
+    effects = next(d.value for d in app.dataframe if "Purchase rate ×" in d.value.columns)
+    assert len(effects) == len(fit.coefficients)
+    assert effects["Purchase rate ×"].tolist() == pytest.approx(list(np.exp(fit.coefficients["purchase"])))
+    by_level = next(d.value for d in app.dataframe if "difference" in d.value.columns)
+    assert by_level["customers"].sum() == len(analysis.summary().table)
+    # the CLV without attributes is the forecast's own, level by level
+    scenario = analysis.scenario(economics.Economics())
+    levels = fit.design.levels["channel"].to_numpy()
+    for _, row in by_level.iterrows():
+        assert row["without"] == pytest.approx(scenario.clv[levels == row["level"]].mean())
+    downloads = [b.label for b in app.get("download_button")]
+    assert any(label.startswith("Download CLV with attributes") for label in downloads) == comparison.wins

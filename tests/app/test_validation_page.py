@@ -55,3 +55,31 @@ def test_a_challenger_that_cannot_be_trained_leaves_the_models_backtest_and_says
     assert "No ML challenger: Too few customers with repeat purchases to train it." in captions
     assert not any("being trained" in c for c in captions)  # the placeholder's note was replaced
     assert not any(s.value == "The ML challenger" for s in app.subheader)
+
+
+def test_the_forecast_is_watched_over_time_with_the_thresholds_set_on_the_page(app):
+    from clv_core import monitoring
+    from clv_core.analysis import Analysis
+    from clv_core.economics import Economics
+    from clv_core.ingest import ingest
+    from clv_core.samples import sample_bytes
+
+    app.selectbox(key="data-sample").set_value("cdnow_sample").run()
+    app.switch_page("pages/validation.py").run()
+    charts = len(app.get("plotly_chart"))
+    app.toggle(key="val-monitor").set_value(True).run()
+    assert not app.exception, app.exception
+    expected = Analysis(ingest(*sample_bytes("cdnow_sample"))).monitoring(
+        3, monitoring.Thresholds(), Economics(cac=25.0)
+    )
+    assert len(expected.alerts)  # CDNOW's revenue from the last origin is over-predicted by 23 %
+    assert [e.value for e in app.error] == [expected.message()]
+    table = next(d.value for d in app.dataframe if "Alert when" in d.value.columns)
+    assert table["Status"].tolist() == ["Alert" if a else "OK" for a in expected.checks["alert"]]
+    assert len(app.get("plotly_chart")) == charts + 1
+    # a looser revenue threshold and the distribution checks off: the revenue alert goes, the message says so
+    app.number_input(key="val-t-rev").set_value(30.0).run()
+    app.number_input(key="val-t-ks").set_value(0.0).run()
+    assert not app.error and [s.value for s in app.success] == [
+        f"All {len(expected.checks)} checks are within their thresholds."
+    ]
