@@ -28,6 +28,7 @@ def pages() -> list:
         st.Page("pages/products.py", title="Products", icon=":material/category:", url_path="products"),
         st.Page("pages/survival.py", title="Survival", icon=":material/timeline:", url_path="survival"),
         st.Page("pages/forecast.py", title="CLV forecast", icon=":material/trending_up:", url_path="forecast"),
+        st.Page("pages/acquisition.py", title="Acquisition & CAC", icon=":material/campaign:", url_path="acquisition"),
         st.Page("pages/validation.py", title="Model validation", icon=":material/fact_check:", url_path="validation"),
         st.Page("pages/segments.py", title="Segments & export", icon=":material/download:", url_path="segments"),
     ]

@@ -69,6 +69,15 @@ def _keep(name: str) -> None:
     _publishable(chosen)
 
 
+def set_setting(name: str, value) -> None:
+    """Set shared setting ``name`` for every page (within its bounds), as if its widget had been moved."""
+    low, high = SETTINGS[name][1].get("bounds", (value, value))
+    chosen = settings()
+    chosen[name] = min(max(value, low), high)
+    st.session_state.pop(name, None)  # a widget of that key drawn earlier starts from the setting again
+    _publishable(chosen)
+
+
 def choose(widget, label: str, name: str, *args, **kwargs):
     """A widget (``st.slider``, ``column.selectbox`` …) bound to shared setting ``name``: it starts from the
     session's value and changes it for every page. ``args`` follow the label (a slider's range, a selectbox's

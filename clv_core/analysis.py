@@ -31,6 +31,7 @@ from clv_core import (
     covariates,
     discrete,
     economics,
+    first_value,
     forecast,
     hybrid,
     models,
@@ -40,6 +41,7 @@ from clv_core import (
     products,
     rfm,
     segments,
+    spend,
     survival,
     validation,
 )
@@ -417,7 +419,7 @@ class Analysis:
             self._keep(
                 "covariate-fit", self.time_unit, model, columns,
                 fn=lambda: _attempt(covariates.fit, s, self.customer_attributes(), columns, model),
-                heavy="fitting the models", spinner=f"Fitting {MODEL_LABELS[model]} with {', '.join(columns)}…",
+                heavy="fitting the models", spinner=f"Fitting {MODEL_LABELS[model]} with the chosen attributes…",
             )
         )  # fmt: skip
 
@@ -651,15 +653,43 @@ class Analysis:
 
     def monitoring(self, every: int, thresholds: monitoring.Thresholds, econ: economics.Economics | None = None):
         """The rolling backtest every ``every`` months, the drift between the latest two snapshots and the checks
-        against ``thresholds`` (:mod:`clv_core.monitoring`), for the analysis' model."""
+        against ``thresholds`` (:mod:`clv_core.monitoring`), for the analysis' model. The refits are kept once per
+        period and economics: a threshold moved only re-reads them."""
         econ = econ or economics.Economics()
         model, unit = self.model, self.time_unit
-        return self._keep(
-            "monitoring", every, thresholds, unit, model, econ,
-            fn=lambda: monitoring.monitor(
-                self.transactions, model, every, thresholds=thresholds, time_unit=unit, economics=econ
-            ),
+        watched = self._keep(
+            "monitoring", every, unit, model, econ,
+            fn=lambda: monitoring.watch(self.transactions, model, every, time_unit=unit, economics=econ),
             heavy="backtesting over time", spinner="Refitting the model at each origin and comparing snapshots…",
+        )  # fmt: skip
+        return self.memo.derive(monitoring.assess, watched, thresholds)
+
+    def channel_economics(self, loaded: spend.Spend, attribute: str, econ: economics.Economics):
+        """CAC, value per acquired customer, LTV:CAC and payback by channel and cohort from marketing ``loaded``
+        (:mod:`clv_core.spend`), the value from the scored table under ``econ``."""
+        return self.memo.derive(_channel_economics, loaded, self.transactions, attribute, self.scored(econ), econ)
+
+    def first_value_backtest(self) -> first_value.FirstValueBacktest:
+        """The value-at-first-purchase model learnt on older cohorts and tested on newer ones, beside the BTYD
+        forecast of the analysis' model (:func:`clv_core.first_value.backtest`)."""
+        model, unit = self.model, self.time_unit
+        return _unwrap(
+            self._keep(
+                "first-value-backtest", model, unit,
+                fn=lambda: _attempt(first_value.backtest, self.transactions, model, time_unit=unit),
+                heavy="training the first-purchase model",
+                spinner="Training the first-purchase model on older cohorts…",
+            )
+        )  # fmt: skip
+
+    def new_customers(self) -> first_value.NewCustomers:
+        """Today's one-purchase newcomers ranked by predicted first-year revenue (:func:`first_value.new_customers`)."""
+        return _unwrap(
+            self._keep(
+                "new-customers",
+                fn=lambda: _attempt(first_value.new_customers, self.transactions),
+                heavy="training the first-purchase model", spinner="Scoring the new customers…",
+            )
         )  # fmt: skip
 
     def cohort_forecast(self, table: cohorts.CohortTable, where, ahead: int) -> cohorts.CohortForecast:
@@ -792,6 +822,10 @@ def _token(value: Any) -> Any:
     except TypeError:
         return ("id", id(value))
     return value
+
+
+def _channel_economics(loaded, transactions, attribute, scored, econ):
+    return spend.channel_economics(loaded, transactions, attribute, scored, econ)
 
 
 def _segment_of_customer(result: rfm.RFMResult) -> pd.Series:

@@ -706,6 +706,36 @@ def accuracy_over_time(rolling: pd.DataFrame, model: str) -> go.Figure:
     return figure
 
 
+def ltv_cac_chart(channels: pd.DataFrame, target: float = 3.0) -> go.Figure:
+    """LTV:CAC per channel (bars; the blended row last, darker) against the ``target`` line."""
+    figure = _figure()
+    names = [html.escape(str(c)) for c in channels["channel"]]
+    ratio = channels["ltv_to_cac"].to_numpy(dtype=float)
+    colours = [GREEN if r >= target else ORANGE for r in np.nan_to_num(ratio)]
+    colours[-1] = BLUE
+    figure.add_bar(
+        x=names,
+        y=ratio,
+        marker={"color": colours},
+        text=[f"{r:.1f} : 1" if np.isfinite(r) else "–" for r in ratio],
+        textposition="outside",
+        hovertemplate="%{x}: %{y:.2f} : 1<extra></extra>",
+        showlegend=False,
+    )
+    figure.add_hline(y=target, line={"color": GREY, "dash": "dash"})
+    figure.add_annotation(
+        x=1, xref="paper", y=target, text=f"{target:g} : 1", showarrow=False, xanchor="right", yanchor="bottom",
+        font={"color": GREY},
+    )  # fmt: skip
+    figure.update_layout(
+        title="LTV : CAC by acquisition channel (green: meets 3 : 1)",
+        yaxis_title="Value per customer ÷ CAC",
+        xaxis={"type": "category"},
+        height=400,
+    )
+    return figure
+
+
 def actual_vs_predicted_bars(
     table: pd.DataFrame, x_title: str, title: str, *, currency: Currency | None = None
 ) -> go.Figure:

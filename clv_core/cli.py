@@ -264,12 +264,50 @@ def build_parser(prog: str = "python -m clv_core") -> argparse.ArgumentParser:
     )
     validate.set_defaults(func=_validate)
 
+    cac = command(
+        "cac",
+        "CAC, value per customer, LTV:CAC and payback by acquisition channel, from marketing spend",
+        "Read marketing spend per month and channel (--spend: columns month, channel, spend), match its channels to "
+        "the data's acquisition-channel attribute, and print per channel the spend, new customers, CAC, value per "
+        "customer (margin so far plus predicted CLV over the horizon, as the Segments page scores it), LTV:CAC and "
+        "payback month as JSON; --out writes the same per channel and acquisition month.",
+        "orders.csv --spend spend.csv",
+        "orders.csv --spend spend.xlsx --channel-attribute source --horizon-months 24 --out cac.csv",
+    )
+    add_input_arguments(cac)
+    cac.add_argument("--spend", metavar="FILE", type=Path, required=True, help="marketing spend per month and channel")
+    cac.add_argument(
+        "--channel-attribute", metavar="A", help="the attribute naming the acquisition channel (none: found by name)"
+    )
+    add_model_arguments(cac)
+    add_economics_arguments(cac)
+    cac.add_argument("--out", metavar="OUT", type=Path, help=f"also write the table per channel and month: {_OUT}")
+    cac.set_defaults(func=_cac)
+
+    first = command(
+        "first-value",
+        "value at first purchase: its backtest, and the new customers' predicted first-year revenue",
+        "Learn a new customer's revenue in the 365 days after the first purchase day from what the first order says "
+        "(attributes, first product, order value and lines, weekday) on older cohorts, test it on newer ones beside "
+        "the BTYD forecast, and print both as JSON; --out writes the lookalike seed: every customer whose first and "
+        "only purchase fell in the last 180 days, with the predicted value.",
+        "orders.csv",
+        "orders.csv --out lookalike-seed.csv",
+    )
+    add_input_arguments(first)
+    add_model_arguments(first)
+    first.add_argument(
+        "--out", metavar="OUT", type=Path, help=f"write the lookalike seed (ids, predicted value): {_OUT}"
+    )
+    first.set_defaults(func=_first_value)
+
     monitor = command(
         "monitor",
         "rolling backtest, drift checks and alerts, for a scheduler (exit status 3 on an alert)",
         "Refit the model every --every months back from the end of the data and score each refit on the period "
-        "after it; compare the latest two snapshots (predicted CLV, repeat purchases, recency and spend by "
-        "Kolmogorov–Smirnov tests, data quality, value-group migration); check each against its threshold. Prints "
+        "after it; compare the latest two snapshots (predicted CLV; purchase days, spend per purchase day and days "
+        "between purchases in each period, by Kolmogorov–Smirnov tests; data quality; value-group migration); "
+        "check each against its threshold. Prints "
         "the status, the message and the checks as JSON; --out writes the whole report. Exit status 0 when every "
         "check is within its threshold, 3 when one alerts, 2 on a user error.",
         "orders.csv",
@@ -283,7 +321,8 @@ def build_parser(prog: str = "python -m clv_core") -> argparse.ArgumentParser:
         "--max-mae-increase",
         type=float,
         default=0.15,
-        help="alert when the latest holdout MAE is this share above the median of the earlier origins'",
+        help="alert when the latest holdout MAE (over mean purchases per customer) is this share above the median "
+        "of the earlier origins'",
     )
     monitor.add_argument(
         "--max-revenue-error", type=float, default=0.10, help="alert when the latest revenue error is beyond ± this"
@@ -292,10 +331,16 @@ def build_parser(prog: str = "python -m clv_core") -> argparse.ArgumentParser:
         "--max-missing",
         type=float,
         default=0.05,
-        help="alert when more than this share of the last period's rows miss an attribute or product",
+        help="alert when the share of rows missing an attribute or product rose by more than this on the period before",
     )
     monitor.add_argument(
         "--min-ks-p", type=float, default=0.05, help="alert when a distribution's KS p-value is below this (0: never)"
+    )
+    monitor.add_argument(
+        "--min-ks-statistic",
+        type=float,
+        default=0.10,
+        help="and its KS statistic (the largest gap between the two distributions' shares) is at least this",
     )
     monitor.add_argument("--out", metavar="OUT", type=Path, help="write the whole report as JSON (.json)")
     monitor.set_defaults(func=_monitor)
@@ -563,6 +608,8 @@ def _fit(args: argparse.Namespace) -> int:
         from clv_core import covariates
 
         columns = [c.strip() for c in args.covariates.split(",") if c.strip()]
+        if not columns:
+            raise ClvError("--covariates names no attribute: give one or more, separated by commas")
         if args.model == "gammagamma":
             raise ClvError("--covariates applies to the purchase models (bgnbd, mbgnbd, paretonbd), not gammagamma")
         PROGRESS.step(f"Fitting {args.model} with {', '.join(columns)} on {len(summary.table):,} customers…")
@@ -814,12 +861,80 @@ def _app(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cac(args: argparse.Namespace) -> int:
+    from clv_core import spend
+    from clv_core.export import strict_json
+
+    if not args.spend.is_file():
+        raise ClvError(f"--spend {args.spend.name}: no such file")
+    loaded = spend.read_spend(args.spend.read_bytes(), args.spend.name)
+    transactions = load(args)
+    attribute = args.channel_attribute or spend.channel_attribute(transactions)
+    if attribute is None:
+        offered = ", ".join(transactions.attributes) or "none"
+        raise ClvError(f"No acquisition-channel attribute was found; name one with --channel-attribute ({offered})")
+    analysis = analysis_of(args, transactions)
+    economics = economics_from(args)
+    PROGRESS.step("Scoring customers and matching the spend to their channels…")
+    result = analysis.channel_economics(loaded, attribute, economics)
+    if args.out:
+        write_table(result.cohorts, args.out)
+    # a channel without customers has no CAC: null, not a failed computation
+    channels = result.channels.astype(object).where(result.channels.notna(), None)
+    print(
+        strict_json(
+            {
+                "blended_cac": result.blended_cac,
+                "horizon_months": result.horizon_months,
+                "channels": channels.to_dict("records"),
+                "spend_channels_without_customers": list(result.matching.spend_only),
+                "channels_without_spend": list(result.matching.customers_only),
+                "spend_file": loaded.report,
+                "notes": list(loaded.notes),
+            }
+        )
+    )
+    return 0
+
+
+def _first_value(args: argparse.Namespace) -> int:
+    from clv_core.export import strict_json
+
+    analysis = analysis_of(args, load(args))
+    PROGRESS.step("Training the first-purchase model on older cohorts and testing it on newer ones…")
+    result = analysis.first_value_backtest()
+    keys = {"MAE": "mae", "RMSE": "rmse", "total % error": "total_pct_error", "Spearman": "spearman",
+            "top-decile precision": "top_decile_precision", "normalized Gini": "normalized_gini"}  # fmt: skip
+    report = {
+        "split": str(result.split.date()),
+        "trained_on": result.train_customers,
+        "tested_on": len(result.test),
+        "backtest": {name: {keys[k]: float(v) for k, v in row.items()} for name, row in result.metrics.iterrows()},
+        "summary": result.sentence(),
+    }
+    try:
+        new = analysis.new_customers()
+    except ClvError as exc:
+        report |= {"new_customers": 0, "note": str(exc)}
+    else:
+        report |= {
+            "new_customers": len(new.customers),
+            "likely_high_value": int(new.customers["likely_high_value"].sum()),
+        }
+        if args.out:
+            write_table(new.seed(), args.out)
+    print(strict_json(report))
+    return 0
+
+
 def _monitor(args: argparse.Namespace) -> int:
     from clv_core.export import strict_json
     from clv_core.monitoring import Thresholds, monitor, parse_every
 
     every = parse_every(args.every)
-    thresholds = Thresholds(args.max_mae_increase, args.max_revenue_error, args.max_missing, args.min_ks_p)
+    thresholds = Thresholds(
+        args.max_mae_increase, args.max_revenue_error, args.max_missing, args.min_ks_p, args.min_ks_statistic
+    )
     analysis = analysis_of(args, load(args))
     PROGRESS.step(f"Refitting {analysis.decision().label} every {every} months back and comparing snapshots…")
     result = monitor(

@@ -61,6 +61,8 @@ MISSING = "Not recorded"
 MODELS = ("bgnbd", "mbgnbd", "paretonbd")
 #: The coefficients' range searched (e^10: a factor of 22,000 between two groups of customers).
 _COEFFICIENT_BOUND = 10.0
+#: The likelihood-ratio p-value under which the attributes count as improving the fit.
+SIGNIFICANT = 0.05
 #: A coefficient whose standard error is above this (95 % interval wider than a factor of 10⁵) is not measured.
 UNMEASURABLE = 3.0
 _BOUND = 12.0
@@ -210,20 +212,40 @@ class CovariateFit:
 
     def sentences(self) -> list[str]:
         """Each indicator's effect in words, e.g. "Customers whose channel is Paid search (against Organic) buy
-        38 % more often (95 % CI 21–57 %); their dropout is not clearly different." """
+        38 % (95 % CI 21–57 %) more often; their dropout rate is not clearly different (95 % CI −20 % to +35 %)."
+
+        The dropout of BG/NBD and MBG/NBD is said as the change in the mean chance of dropping out after a
+        purchase, a·e^γ/(a·e^γ + b) against a/(a + b) (exact, where e^γ alone is the change in its odds-like scale)."""
         out = []
         dropout_words = "dropout rate" if self.model == "paretonbd" else "chance of dropping out after a purchase"
+        if self.model == "paretonbd":
+
+            def dropout_change(m):
+                return m
+        else:
+            a, b = self.params["a"], self.params["b"]
+
+            def dropout_change(m):
+                return m * (a + b) / (a * m + b)
+
         for (attribute, level), row in self.coefficients.iterrows():
             reference = self.design.references[attribute]
-            buy = _effect(row["purchase"], row["purchase_se"], "buy {} more often", "buy {} less often")
-            higher, lower = (f"their {dropout_words} is {{}} {side}" for side in ("higher", "lower"))
-            drop = _effect(row["dropout"], row["dropout_se"], higher, lower)
+            buy = _effect(
+                row["purchase"],
+                row["purchase_se"],
+                "buy {} more often",
+                "buy {} less often",
+                "buy about as often, not clearly different {}",
+            )
+            drop = _effect(
+                row["dropout"], row["dropout_se"], f"their {dropout_words} is {{}} higher",
+                f"their {dropout_words} is {{}} lower", f"their {dropout_words} is not clearly different {{}}",
+                change=dropout_change,
+            )  # fmt: skip
+            if drop is None:
+                drop = f"their {dropout_words} cannot be measured apart with this history and these attributes"
             if buy is None:
-                buy = "buy about as often (not clearly different)"
-            if drop is None and not (row["dropout_se"] <= UNMEASURABLE):
-                drop = f"their {dropout_words} cannot be measured apart with this history (too little dropout seen)"
-            elif drop is None:
-                drop = f"their {dropout_words} is not clearly different"
+                buy = "buy at a rate that cannot be measured apart with these attributes"
             out.append(f"Customers whose {attribute} is {level} (against {reference}) {buy}; {drop}.")
         return out
 
@@ -248,18 +270,24 @@ class CovariateFit:
         }
 
 
-def _effect(gamma: float, se: float, up: str, down: str) -> str | None:
-    """ "38 % … (95 % CI 21–57 %)" for a multiplier e^γ whose interval excludes 1, else None."""
-    if not np.isfinite(se):
+def _effect(gamma: float, se: float, up: str, down: str, same: str, *, change=lambda m: m) -> str | None:
+    """The change a coefficient makes, in words with its 95 % interval: "38 % (95 % CI 21–57 %)" into ``up`` or
+    ``down``, or "(95 % CI −20 % to +35 %)" into ``same`` when the interval holds no change;
+    None when it cannot be measured (no standard error, or one above :data:`UNMEASURABLE`). ``change`` maps the
+    factor e^γ to the factor the words speak of (monotone increasing)."""
+    if not (np.isfinite(se) and se <= UNMEASURABLE):
         return None
-    low, high = np.exp(gamma - _Z * se), np.exp(gamma + _Z * se)
-    if low <= 1 <= high:
-        return None
-    if gamma > 0:
-        return up.format(
-            f"{_percent(np.exp(gamma) - 1)} (95 % CI {_percent(low - 1, sign=False)}–{_percent(high - 1)})"
-        )
-    return down.format(f"{_percent(1 - np.exp(gamma))} (95 % CI {_percent(1 - high, sign=False)}–{_percent(1 - low)})")
+    size, low, high = (change(np.exp(g)) - 1 for g in (gamma, gamma - _Z * se, gamma + _Z * se))
+    if low <= 0 <= high:
+        return same.format(f"(95 % CI {_signed(low)} to {_signed(high)})")
+    if size > 0:
+        return up.format(f"{_percent(size)} (95 % CI {_percent(low, sign=False)}–{_percent(high)})")
+    return down.format(f"{_percent(-size)} (95 % CI {_percent(-high, sign=False)}–{_percent(-low)})")
+
+
+def _signed(share: float) -> str:
+    """−20 % or +35 %."""
+    return f"{'+' if share >= 0 else '−'}{abs(share) * 100:,.0f} %"
 
 
 def _percent(share: float, sign: bool = True) -> str:
@@ -449,14 +477,27 @@ class Comparison:
     WITH = "With attributes"
 
     @property
-    def wins(self) -> bool:
+    def better_on_holdout(self) -> bool:
         m = self.metrics["MAE (purchases)"]
         return bool(m[self.WITH] < m[self.WITHOUT])
+
+    @property
+    def wins(self) -> bool:
+        """Lower holdout error, and attributes that improve the calibration fit beyond chance (likelihood-ratio
+        p below 0.05): a coin-flip attribute lowers the error by a hair half the time."""
+        return self.better_on_holdout and self.calibration_fit.likelihood_ratio_p < SIGNIFICANT
 
     def sentence(self) -> str:
         m = self.metrics["MAE (purchases)"]
         window = f"{self.calibration_end.date()} → {self.holdout_end.date()}"
         label = MODEL_LABELS[self.model]
+        if self.better_on_holdout and not self.wins:
+            return (
+                f"The attributes lower {label}'s error on the holdout {window} only slightly ({m[self.WITH]:.3f} "
+                f"purchases per customer against {m[self.WITHOUT]:.3f}) and do not clearly improve the fit on the "
+                f"calibration period (likelihood-ratio p {self.calibration_fit.likelihood_ratio_p:.2f}): the "
+                "difference may be chance."
+            )
         if self.wins:
             return (
                 f"With {', '.join(self.attributes)}, {label} predicts the holdout {window} better: mean absolute "

@@ -350,7 +350,7 @@ def hybrid_value(subs: Subscriptions, purchase_clv: pd.Series, customers, econ) 
     ids = pd.Index(pd.unique(np.asarray(customers, dtype=object)), name="customer_id")
     status = np.where(
         ids.isin(table.index),
-        np.where(table["active"].reindex(ids).fillna(False).to_numpy(dtype=bool), "active", "cancelled"),
+        np.where(table["active"].reindex(ids).eq(True).to_numpy(), "active", "cancelled"),
         "never subscribed",
     )
     out = pd.DataFrame(

@@ -39,6 +39,8 @@ MAX_ORIGINS = 8
 MIN_CALIBRATION_MONTHS = 6
 #: The holdout measures followed over time.
 MEASURES = ("MAE (purchases)", "purchases % error", "revenue % error", "Spearman (spend)", "top-decile precision")
+#: MAE over the mean actual purchases per customer: comparable between a busy quarter and a quiet one.
+RELATIVE_MAE = "relative MAE"
 #: Exit status of ``monitor`` when a check is outside its threshold.
 ALERT_EXIT = 3
 _EVERY = re.compile(r"^\s*(\d{1,2})\s*([mMyY])\s*$")
@@ -59,20 +61,26 @@ def parse_every(text: str) -> int:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """When a check alerts: the latest holdout MAE more than ``mae_increase`` above the earlier origins' median;
-    the latest revenue error beyond ± ``revenue_error``; more than ``missing`` of the last period's rows with a
-    missing value; a KS p-value under ``ks_p``."""
+    """When a check alerts: the latest origin's relative holdout MAE more than ``mae_increase`` above the earlier
+    origins' median; the latest revenue error beyond ± ``revenue_error``; the share of rows with a missing value up
+    by more than ``missing`` on the period before; a distribution that moved by a KS statistic of at least
+    ``ks_statistic`` with a p-value under ``ks_p`` (with thousands of customers any move, however small, has a
+    tiny p-value: the size of the move is what a scheduler should wake someone for)."""
 
     mae_increase: float = 0.15
     revenue_error: float = 0.10
     missing: float = 0.05
     ks_p: float = 0.05
+    ks_statistic: float = 0.10
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
             if name == "ks_p":
                 if not 0 <= value < 1:
                     raise ClvError(f"The KS p-value threshold must be from 0 (never alert) to below 1, not {value}.")
+            elif name == "ks_statistic":
+                if not 0 <= value <= 1:
+                    raise ClvError(f"The KS statistic threshold must be from 0 to 1, not {value}.")
             elif not (np.isfinite(value) and 0 < value <= 10):
                 raise ClvError(f"The threshold {name.replace('_', ' ')} must be a share above 0, not {value}.")
 
@@ -115,17 +123,20 @@ def rolling_backtest(transactions: Transactions, model: str, every: int, *, time
         except ClvError as exc:
             rows.append(row | {"customers": 0, "note": str(exc)})
             continue
+        mean_actual = float(holdout.actual["purchases"].mean())
         rows.append(
             row
             | {"customers": len(holdout.actual), "holdout actual revenue": scores["holdout actual revenue"]}
             | {m: scores[m] for m in MEASURES}
-            | {"note": ""}
+            | {RELATIVE_MAE: scores["MAE (purchases)"] / mean_actual if mean_actual > 0 else np.nan, "note": ""}
         )
     table = pd.DataFrame(rows)
-    for column in ("holdout actual revenue", *MEASURES):
+    for column in ("holdout actual revenue", *MEASURES, RELATIVE_MAE):
         if column not in table:
             table[column] = np.nan
-    return table[["origin", "holdout_end", "customers", "holdout actual revenue", *MEASURES, "note"]]
+    if (table["note"] != "").all():
+        raise ClvError("No origin of the rolling backtest could be scored: " + "; ".join(table["note"]))
+    return table[["origin", "holdout_end", "customers", "holdout actual revenue", *MEASURES, RELATIVE_MAE, "note"]]
 
 
 @dataclass(frozen=True)
@@ -192,7 +203,9 @@ def drift(transactions: Transactions, model: str, every: int, *, time_unit: str 
         )
     at_a = snapshot(transactions, a, model=model, time_unit=time_unit, economics=economics)
     at_b = snapshot(transactions, b, model=model, time_unit=time_unit, economics=economics)
-    samples = {"Predicted CLV": (at_a["clv"].to_numpy(dtype=float), at_b["clv"].to_numpy(dtype=float))}
+    # predicted CLV of the customers of both snapshots (newcomers would move it whatever the others do)
+    both = at_b[at_b["customer_id"].isin(set(at_a["customer_id"]))]
+    samples = {"Predicted CLV": (at_a["clv"].to_numpy(dtype=float), both["clv"].to_numpy(dtype=float))}
     before, after = period_behaviour(transactions, previous, a), period_behaviour(transactions, a, b)
     samples |= {name: (before[name], after[name]) for name in BEHAVIOUR}
     tests = []
@@ -313,32 +326,65 @@ def monitor(
     economics,
 ) -> Monitoring:
     """The rolling backtest, the drift and the checks of :class:`Monitoring`."""
-    thresholds = thresholds or Thresholds()
+    return assess(watch(transactions, model, every, time_unit=time_unit, economics=economics), thresholds)
+
+
+@dataclass(frozen=True)
+class Watched:
+    """The rolling backtest and the drift: the work, done once whatever the thresholds."""
+
+    model: str
+    every: int
+    rolling: pd.DataFrame
+    drift: Drift
+
+
+def watch(transactions: Transactions, model: str, every: int = 3, *, time_unit: str = "weeks", economics) -> Watched:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rolling = rolling_backtest(transactions, model, every, time_unit=time_unit)
         moved = drift(transactions, model, every, time_unit=time_unit, economics=economics)
-    return Monitoring(model, every, rolling, moved, checks(rolling, moved, thresholds), thresholds, _notes(rolling))
+    return Watched(model, every, rolling, moved)
+
+
+def assess(watched: Watched, thresholds: Thresholds | None = None) -> Monitoring:
+    """The checks of ``watched`` under ``thresholds`` (arithmetic: a threshold moved on the page refits nothing)."""
+    thresholds = thresholds or Thresholds()
+    rolling, moved = watched.rolling, watched.drift
+    found = checks(rolling, moved, thresholds)
+    return Monitoring(watched.model, watched.every, rolling, moved, found, thresholds, _notes(rolling))
 
 
 def checks(rolling: pd.DataFrame, moved: Drift, thresholds: Thresholds) -> pd.DataFrame:
     """Each check's value, its threshold, whether it alerts and what it says (:class:`Monitoring`)."""
     rows = []
+    last_origin = rolling.iloc[-1]
+    if last_origin["note"]:
+        rows.append(
+            _check(
+                "Refit at the latest origin",
+                np.nan,
+                np.nan,
+                True,
+                f"the refit at the latest origin, {last_origin['origin'].date()}, failed: {last_origin['note']}",
+                "scored or not",
+            )
+        )
     scored = rolling[rolling["note"] == ""]
     if len(scored) >= 2:
         latest = scored.iloc[-1]
-        baseline = float(scored["MAE (purchases)"].iloc[:-1].median())
-        rise = float(latest["MAE (purchases)"] / baseline - 1) if baseline > 0 else np.nan
+        baseline = float(scored[RELATIVE_MAE].iloc[:-1].median())
+        rise = float(latest[RELATIVE_MAE] / baseline - 1) if baseline > 0 else np.nan
         rows.append(
             _check(
                 "Holdout error against earlier origins",
                 rise,
                 thresholds.mae_increase,
-                rise > thresholds.mae_increase,
-                f"the holdout error from {latest['origin'].date()} is {_pct(abs(rise))} "
-                f"{'above' if rise >= 0 else 'below'} the median of the earlier origins "
+                bool(rise > thresholds.mae_increase),
+                f"the holdout error from {latest['origin'].date()} (MAE over mean purchases per customer) is "
+                f"{_pct(abs(rise))} {'above' if rise >= 0 else 'below'} the median of the earlier origins "
                 f"(alert above {_pct(thresholds.mae_increase)})",
-                "share above the median MAE",
+                "rise over the median relative MAE",
             )
         )
     if len(scored):
@@ -351,34 +397,41 @@ def checks(rolling: pd.DataFrame, moved: Drift, thresholds: Thresholds) -> pd.Da
                 thresholds.revenue_error,
                 bool(abs(error) > thresholds.revenue_error),
                 f"revenue from {latest['origin'].date()} was {'over' if error > 0 else 'under'}-predicted by "
-                f"{_pct(abs(error))} (alert beyond {_pct(thresholds.revenue_error)})",
+                f"{_pct(abs(error))} (alert beyond ±{_pct(thresholds.revenue_error)})",
                 "predicted ÷ actual − 1",
             )
         )
-    last = moved.quality.iloc[-1]
+    before, last = moved.quality.iloc[0], moved.quality.iloc[-1]
+    rise = float(last["missing"] - before["missing"])
     rows.append(
         _check(
-            "Missing values in the last period",
-            float(last["missing"]),
+            "Missing values: rise on the period before",
+            rise,
             thresholds.missing,
-            bool(last["missing"] > thresholds.missing),
-            f"{_pct(last['missing'])} of the last period's rows miss an attribute or product "
-            f"(alert above {_pct(thresholds.missing)})",
-            "share of rows",
+            bool(rise > thresholds.missing),
+            f"{_pct(last['missing'])} of the last period's rows miss an attribute or product, against "
+            f"{_pct(before['missing'])} in the period before (alert on a rise above {_pct(thresholds.missing)})",
+            "change in the share of rows",
         )
     )
     for _, test in moved.tests.iterrows():
-        p = float(test["p_value"])
+        p, d = float(test["p_value"]), float(test["ks_statistic"])
+        if not np.isfinite(p):
+            says = f"{_lower(test['measure'])} not tested: no values {_between(test['measure'], moved)}"
+            rows.append(_check(f"{test['measure']}: distribution", np.nan, thresholds.ks_p, False, says, "KS"))
+            continue
+        moved_ = p < thresholds.ks_p and d >= thresholds.ks_statistic
         rows.append(
             _check(
                 f"{test['measure']}: distribution",
-                p,
-                thresholds.ks_p,
-                bool(p < thresholds.ks_p),
-                f"the distribution of {_lower(test['measure'])} {'moved' if p < thresholds.ks_p else 'held'} "
+                d,
+                thresholds.ks_statistic,
+                moved_,
+                f"the distribution of {_lower(test['measure'])} {'moved' if moved_ else 'held'} "
                 f"{_between(test['measure'], moved)} "
-                f"(median {_number(test['median_a'])} → {_number(test['median_b'])}; KS p {_p(p)})",
-                "KS p-value (alert below)",
+                f"(median {_number(test['median_a'])} → {_number(test['median_b'])}; KS statistic {d:.3f}, "
+                f"p {_p(p)})",
+                "KS statistic",
             )
         )
     return pd.DataFrame(rows)

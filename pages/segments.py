@@ -3,7 +3,7 @@
 import streamlit as st
 
 from clv_app import links, memo, navigation, session, sources
-from clv_app.views import common
+from clv_app.views import common, first_value
 from clv_app.views import segments as views
 from clv_core import export, segments
 from clv_core.errors import ClvError
@@ -102,4 +102,5 @@ common.show_table(
 )
 views.customer_list_downloads(analysis, filtered, chosen, econ=econ, cuts=cuts)
 views.due_section(analysis, table, econ, cuts)
+first_value.new_customers_section(analysis)
 links.publish()

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from clv_app import links, memo, navigation, session
-from clv_app.views import common, monitoring
+from clv_app.views import common, first_value, monitoring
 from clv_app.views import validation as views
 from clv_core import charts, validation
 from clv_core.errors import ClvError
@@ -118,5 +118,6 @@ if challenger is not None:
                 "chose it. The forecast keeps the purchase model: the blend predicts this holdout, not each "
                 "customer's CLV."
             )
+first_value.backtest_section(analysis)
 monitoring.monitoring_section(analysis)
 links.publish()

@@ -23,7 +23,7 @@ def attributes_section(analysis: Analysis, econ: Economics) -> None:
     try:
         offered = analysis.covariate_columns()
     except ClvError as exc:
-        st.info(str(exc))
+        st.info(md(str(exc)))
         return
     if not offered:
         st.info(
@@ -55,12 +55,14 @@ def attributes_section(analysis: Analysis, econ: Economics) -> None:
         comparison = analysis.covariate_comparison(columns)
         with_attributes = analysis.covariate_scenario(columns, econ)
     except ClvError as exc:
-        st.warning(str(exc), icon=":material/warning:")
+        st.warning(md(str(exc)), icon=":material/warning:")
         return
     if comparison.wins:
-        st.success(comparison.sentence(), icon=":material/check_circle:")
+        st.success(md(comparison.sentence()), icon=":material/check_circle:")
     else:
-        st.info(comparison.sentence() + f" The forecast above stays with {fit.label} alone.", icon=":material/info:")
+        st.info(
+            md(comparison.sentence()) + f" The forecast above stays with {fit.label} alone.", icon=":material/info:"
+        )
     left, right = st.columns([3, 2])
     with left:
         st.markdown("**What each attribute does**")

@@ -99,7 +99,7 @@ def monitoring_section(analysis: Analysis) -> None:
             },
         )
     with right:
-        st.markdown("**Value-group migration (customers)**")
+        st.markdown("**Value-group migration** (customers; the default cuts: top 5 %, next 15 %, …)")
         show_table(drift.migration.matrix.rename_axis(f"{drift.date_a.date()} ↓ / {drift.date_b.date()} →"))
 
 
@@ -109,34 +109,38 @@ def _thresholds() -> monitoring.Thresholds:
         "Holdout error above earlier origins (%)", 1.0, 500.0, d.mae_increase * 100, 1.0, key="val-t-mae"
     )
     revenue = st.number_input("Revenue error beyond (±%)", 1.0, 500.0, d.revenue_error * 100, 1.0, key="val-t-rev")
-    missing = st.number_input("Missing values above (%)", 0.1, 100.0, d.missing * 100, 0.5, key="val-t-missing")
-    ks = st.number_input(
-        "Distribution change: KS p below (0: off)", 0.0, 0.5, d.ks_p, 0.01, format="%.4f", key="val-t-ks"
+    missing = st.number_input(
+        "Missing values: rise above (% points)", 0.1, 100.0, d.missing * 100, 0.5, key="val-t-missing"
     )
-    return monitoring.Thresholds(mae / 100, revenue / 100, missing / 100, ks)
+    shift = st.number_input(
+        "Distribution change: KS statistic from", 0.0, 1.0, d.ks_statistic, 0.01, format="%.2f", key="val-t-ks-d"
+    )
+    ks = st.number_input("… with a KS p below (0: off)", 0.0, 0.5, d.ks_p, 0.01, format="%.4f", key="val-t-ks")
+    return monitoring.Thresholds(mae / 100, revenue / 100, missing / 100, ks, shift)
 
 
 def checks_table(result: monitoring.Monitoring) -> pd.DataFrame:
     """The checks as the page shows them: values in their unit, and the status in words."""
     rows = []
+    t = result.thresholds
     for _, check in result.checks.iterrows():
-        p_value = check["unit"].startswith("KS")
-        value = _p(check["value"]) if p_value else _share(check["value"])
-        threshold = f"below {check['threshold']:g}" if p_value else f"above {_share(check['threshold'])}"
+        unit = check["unit"]
+        if unit == "KS statistic":
+            value = "not tested" if pd.isna(check["value"]) else f"{check['value']:.3f}"
+            when = f"from {t.ks_statistic:.2f} with p below {t.ks_p:g}"
+        elif unit == "scored or not":
+            value, when = "failed", "the refit fails"
+        elif unit.startswith("predicted"):
+            value, when = _share(check["value"]), f"beyond ±{_share(t.revenue_error)}"
+        elif unit.startswith("change"):
+            value, when = _share(check["value"]), f"a rise above {_share(t.missing)}"
+        else:
+            value, when = _share(check["value"]), f"above {_share(t.mae_increase)}"
         rows.append(
-            {
-                "Check": check["check"],
-                "Value": value,
-                "Alert when": threshold,
-                "Status": "Alert" if check["alert"] else "OK",
-            }
+            {"Check": check["check"], "Value": value, "Alert when": when, "Status": "Alert" if check["alert"] else "OK"}
         )
     return pd.DataFrame(rows)
 
 
 def _share(value: float) -> str:
     return f"{value * 100:,.1f} %" if pd.notna(value) else "–"
-
-
-def _p(value: float) -> str:
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"

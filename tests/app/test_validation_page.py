@@ -77,8 +77,9 @@ def test_the_forecast_is_watched_over_time_with_the_thresholds_set_on_the_page(a
     table = next(d.value for d in app.dataframe if "Alert when" in d.value.columns)
     assert table["Status"].tolist() == ["Alert" if a else "OK" for a in expected.checks["alert"]]
     assert len(app.get("plotly_chart")) == charts + 1
-    # a looser revenue threshold and the distribution checks off: the revenue alert goes, the message says so
+    # looser error thresholds and the distribution checks off: the alerts go, the message says so
     app.number_input(key="val-t-rev").set_value(30.0).run()
+    app.number_input(key="val-t-mae").set_value(50.0).run()
     app.number_input(key="val-t-ks").set_value(0.0).run()
     assert not app.error and [s.value for s in app.success] == [
         f"All {len(expected.checks)} checks are within their thresholds."

@@ -186,6 +186,7 @@ PAGES = {  # url path → text that shows the page rendered with the sample's nu
     "products": "No product or category column is mapped",  # the default sample has none: a sentence, not a chart
     "survival": "Share of customers still active",
     "forecast": "Top customers",
+    "acquisition": "Add what was spent on marketing",  # no spend loaded: what to upload, and the template
     "validation": "The ML challenger",
     "segments": "Customer list",
 }
@@ -197,6 +198,7 @@ NAV_TITLES = [
     "Products",
     "Survival",
     "CLV forecast",
+    "Acquisition & CAC",
     "Model validation",
     "Segments & export",
 ]

@@ -75,19 +75,24 @@ def test_without_attributes_the_fit_is_the_plain_model(model):
 def test_nil_coefficients_give_the_plain_likelihood_and_the_gradient_is_right(model):
     summary, attributes = simulated("bgnbd" if model == "mbgnbd" else model, 600, seed=3)
     fit = covariates.fit(summary, attributes, ["group"], model)
-    # the log-likelihood at the fitted parameters with the coefficients set to nil is the plain model's there
-    nil = covariates.CovariateFit(
-        fit.model, fit.params, {}, fit.coefficients * 0, np.nan, fit.plain, fit.customers, "weeks", fit.design
-    )
-    plain_rows = fit.plain.purchase_model.row_log_likelihood(
-        fit.params, *(summary.table[c] for c in ("frequency", "recency", "T"))
-    )
-    both = [nil.pattern_fit(p).params for p in range(len(fit.design.patterns))]
-    assert all(p == pytest.approx(fit.params) for p in both)
-    assert np.isfinite(plain_rows).all()
+    # with the coefficients nil, the objective is the plain model's on all customers at the same parameters
+    from clv_core import likelihood, paretonbd
+
+    objective = _objective(fit, summary)
+    base = np.array([-0.3, 1.2, -0.5, 1.0])
+    t = summary.table
+    rows = t.groupby(["frequency", "recency", "T"]).size().reset_index(name="w")
+    x, t_x, T, w = (rows[c].to_numpy(float) for c in ("frequency", "recency", "T", "w"))
+    scale = 10.0 / t["T"].max()
+    if model == "paretonbd":
+        plain = -paretonbd._Rows(x, t_x, T, w, scale).log_likelihood(*np.exp(base)) / w.sum()
+    else:
+        plain = likelihood._BetaGeometric(x, t_x * scale, T * scale, w, 1 if model == "mbgnbd" else 0).objective(base)[
+            0
+        ]
+    assert objective(np.concatenate([base, [0.0, 0.0]]))[0] == pytest.approx(plain, rel=1e-12)
     # the objective's gradient (analytic for BG/NBD, central differences for Pareto/NBD) against differences of
     # the objective itself, away from the optimum
-    objective = _objective(fit, summary)
     theta = np.array([-0.3, 1.2, -0.5, 1.0, 0.4, -0.2])
     _, gradient = objective(theta)
     step = 1e-5
@@ -191,6 +196,11 @@ def test_the_holdout_comparison_prefers_attributes_that_matter_and_scores_both_o
     noise = pd.DataFrame({"coin": rng.choice(["heads", "tails"], len(attributes))}, index=attributes.index)
     summary = summarise(tx, time_unit="weeks")
     assert covariates.fit(summary, noise, ["coin"], "bgnbd").likelihood_ratio_p > 0.01
+    # and never wins, even when it lowers the holdout error by a hair
+    coin = covariates.compare(tx, noise, ["coin"], "bgnbd", calibration_end=end)
+    assert not coin.wins
+    if coin.better_on_holdout:
+        assert "may be chance" in coin.sentence()
 
 
 def test_the_fit_command_prints_the_coefficients(tmp_path):

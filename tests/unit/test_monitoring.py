@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
@@ -86,6 +87,7 @@ def test_drift_tests_and_migration_are_the_ones_the_segments_page_and_scipy_give
     at_b = monitoring.snapshot(cdnow, moved.date_b, model="bgnbd", time_unit="weeks", economics=econ)
     clv = moved.tests.set_index("measure").loc["Predicted CLV"]
     assert clv["p_value"] == pytest.approx(stats.ks_2samp(at_a["clv"], at_b["clv"]).pvalue)
+    assert clv["ks_statistic"] == pytest.approx(stats.ks_2samp(at_a["clv"], at_b["clv"]).statistic)
     assert clv["count_a"] == len(at_a) == clv["count_b"] == len(at_b) == 2357  # one cohort, acquired in 1997 Q1
     assert list(moved.tests["measure"]) == ["Predicted CLV", *monitoring.BEHAVIOUR]
 
@@ -94,23 +96,54 @@ def test_checks_alert_only_beyond_their_thresholds():
     rolling = pd.DataFrame(
         {
             "origin": pd.to_datetime(["2024-01-01", "2024-04-01", "2024-07-01"]),
-            "MAE (purchases)": [1.0, 1.1, 1.26],  # 20 % above the median (1.05) of the earlier two
+            # relative MAE 20 % above the median (1.05) of the earlier two
+            monitoring.RELATIVE_MAE: [1.0, 1.1, 1.26],
             "revenue % error": [0.0, 0.05, -0.12],
             "note": "",
         }
     )
-    quality = pd.DataFrame({"missing": [0.0, 0.04]})
+    quality = pd.DataFrame({"missing": [0.30, 0.34]})  # a mostly blank optional column: a 4-point rise
     tests = pd.DataFrame(
-        {"measure": ["Predicted CLV"], "median_a": [1.0], "median_b": [1.5], "p_value": [0.03], "count_a": [1]}
+        {
+            "measure": ["Predicted CLV", "Spend per purchase day", "Days between purchases"],
+            "median_a": [1.0, 20.0, 30.0],
+            "median_b": [1.5, 20.0, 31.0],
+            "ks_statistic": [0.2, 0.02, np.nan],
+            "p_value": [0.03, 0.001, np.nan],  # a tiny move with a tiny p; no values at all
+        }
     )
     moved = monitoring.Drift(*pd.to_datetime(["2024-01-01", "2024-04-01", "2024-07-01"]), tests, quality, None)
     strict = monitoring.checks(rolling, moved, monitoring.Thresholds())
-    assert strict["alert"].tolist() == [True, True, False, True]
+    assert strict["alert"].tolist() == [True, True, False, True, False, False]
     assert "20.0 % above the median" in strict["says"][0] and "under-predicted by 12.0 %" in strict["says"][1]
+    assert "not tested" in strict["says"][5]
     loose = monitoring.checks(rolling, moved, monitoring.Thresholds(0.25, 0.15, 0.03, 0.01))
-    assert loose["alert"].tolist() == [False, False, True, False]
+    assert loose["alert"].tolist() == [False, False, True, False, False, False]
+    assert monitoring.checks(rolling, moved, monitoring.Thresholds(ks_statistic=0.01))["alert"].tolist()[4]
+    # the latest origin failed: said, and the error checks read the last origin that was scored
+    failed = rolling.assign(note=["", "", "did not converge"])
+    found = monitoring.checks(failed, moved, monitoring.Thresholds())
+    assert found["check"][0] == "Refit at the latest origin" and found["alert"][0]
+    assert "did not converge" in found["says"][0]
     with pytest.raises(ClvError):
         monitoring.Thresholds(ks_p=1.0)
+
+
+def test_a_backtest_whose_every_refit_fails_is_an_error_not_an_all_clear(cdnow, monkeypatch):
+    def fail(*args, **kwargs):
+        raise ClvError("the model did not converge")
+
+    monkeypatch.setattr(monitoring, "fit_purchases", fail)
+    with pytest.raises(ClvError, match="No origin of the rolling backtest could be scored"):
+        monitoring.rolling_backtest(cdnow, "bgnbd", 3)
+
+
+def test_a_threshold_moved_refits_nothing(cdnow, monkeypatch):
+    analysis = Analysis(cdnow, model="bgnbd")
+    first = analysis.monitoring(3, monitoring.Thresholds(), Economics())
+    monkeypatch.setattr(monitoring, "fit_purchases", lambda *a, **k: pytest.fail("refitted"))
+    second = analysis.monitoring(3, monitoring.Thresholds(revenue_error=0.5), Economics())
+    assert second.rolling is first.rolling and len(second.alerts) < len(first.alerts)
 
 
 def test_the_monitor_command_exits_3_on_an_alert_and_0_within_thresholds(tmp_path, cdnow):
