@@ -675,34 +675,40 @@ def tracking_chart(track: pd.DataFrame, calibration_end: pd.Timestamp, model: st
 
 
 def accuracy_over_time(rolling: pd.DataFrame, model: str) -> go.Figure:
-    """The rolling backtest: holdout MAE on purchases per customer (line, left axis) and the revenue error (bars,
-    right axis) at each origin."""
+    """The rolling backtest: holdout MAE on purchases per customer (left axis) and the revenue error (right
+    axis, a dotted line with a zero line of its own) at each origin; ``model`` is the model's label."""
     figure = make_subplots(specs=[[{"secondary_y": True}]], figure=_figure())
-    x = rolling["origin"]
-    figure.add_bar(
-        x=x,
-        y=rolling["revenue % error"],
-        name="revenue error (predicted ÷ actual − 1)",
-        marker={"color": GREY, "opacity": 0.5},
-        secondary_y=True,
-        hovertemplate="%{x|%Y-%m-%d}: %{y:+.1%}<extra></extra>",
-    )
+    x = pd.to_datetime(rolling["origin"]).dt.strftime("%Y-%m-%d")
     figure.add_scatter(
         x=x,
         y=rolling["MAE (purchases)"],
         name="MAE (purchases per customer)",
         mode="lines+markers",
         line={"color": BLUE, "width": 3},
-        hovertemplate="%{x|%Y-%m-%d}: %{y:.3f}<extra></extra>",
+        hovertemplate="%{x}: %{y:.3f}<extra></extra>",
+    )
+    figure.add_scatter(
+        x=x,
+        y=rolling["revenue % error"],
+        name="revenue error (predicted ÷ actual − 1)",
+        mode="lines+markers",
+        line={"color": ORANGE, "width": 2, "dash": "dot"},
+        secondary_y=True,
+        hovertemplate="%{x}: %{y:+.1%}<extra></extra>",
     )
     figure.update_layout(
         title=f"{model} refitted at each origin, scored on the period after it",
         height=400,
-        legend={"orientation": "h", "y": -0.2},
-        xaxis_title="Origin (the model saw purchases up to this day)",
+        legend={"orientation": "h", "y": -0.25},
+        xaxis={"type": "category", "title": "Origin (the model saw purchases up to this day)"},
     )
+    errors = rolling["revenue % error"].abs().max()
+    limit = float(max(errors if np.isfinite(errors) else 0.0, 0.1)) * 1.15
     figure.update_yaxes(title_text="MAE (purchases per customer)", rangemode="tozero", secondary_y=False)
-    figure.update_yaxes(title_text="Revenue error", tickformat=".0%", showgrid=False, secondary_y=True)
+    figure.update_yaxes(
+        title_text="Revenue error", tickformat="+.0%", range=[-limit, limit], showgrid=False, zeroline=True,
+        secondary_y=True,
+    )  # fmt: skip
     return figure
 
 

@@ -868,6 +868,8 @@ def _cac(args: argparse.Namespace) -> int:
     if not args.spend.is_file():
         raise ClvError(f"--spend {args.spend.name}: no such file")
     loaded = spend.read_spend(args.spend.read_bytes(), args.spend.name)
+    if loaded.total <= 0:
+        raise ClvError(f"every spend in {args.spend.name} is 0: there is no cost of acquisition to measure")
     transactions = load(args)
     attribute = args.channel_attribute or spend.channel_attribute(transactions)
     if attribute is None:
@@ -898,6 +900,9 @@ def _cac(args: argparse.Namespace) -> int:
 
 
 def _first_value(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
     from clv_core.export import strict_json
 
     analysis = analysis_of(args, load(args))
@@ -909,13 +914,19 @@ def _first_value(args: argparse.Namespace) -> int:
         "split": str(result.split.date()),
         "trained_on": result.train_customers,
         "tested_on": len(result.test),
-        "backtest": {name: {keys[k]: float(v) for k, v in row.items()} for name, row in result.metrics.iterrows()},
+        # a constant prediction (BTYD's for newcomers) has no rank correlation: null, not a failed computation
+        "backtest": {
+            name: {keys[k]: (float(v) if np.isfinite(v) else None) for k, v in row.items()}
+            for name, row in result.metrics.iterrows()
+        },
         "summary": result.sentence(),
     }
     try:
         new = analysis.new_customers()
     except ClvError as exc:
         report |= {"new_customers": 0, "note": str(exc)}
+        if args.out:  # an empty seed, so a scheduler's next step finds the file it expects
+            write_table(pd.DataFrame({"customer_id": [], "predicted_value": []}), args.out)
     else:
         report |= {
             "new_customers": len(new.customers),

@@ -9,8 +9,11 @@ categorical features natively, levels outside the 30 most common treated as miss
 
 * **Backtest**: the customers whose year is covered are split by acquisition date; the model learns from the
   older cohorts only (two thirds of them) and predicts the newer ones, beside the BTYD forecast for the same
-  customers (the analysis' purchase model and Gamma–Gamma fitted on the data to the split date: a new customer's
-  expected repeat purchases over 365 days × the mean spend per purchase, the same for every one of them).
+  customers, fitted on the same older cohorts' histories (the analysis' purchase model and Gamma–Gamma: a new
+  customer's expected repeat purchases over 365 days × the mean spend per purchase, the same for every one of
+  them). Both see the older cohorts' purchases to the end of the data, calendar months the tested customers live
+  in too, and neither sees a tested customer: a cohort holdout, not a wait of a year after the split (which a
+  history of two years could not give).
 * **New customers now**: trained on every customer whose year is covered, the model scores the customers whose
   first and only purchase day fell in the last :data:`NEW_DAYS` days; the top fifth by predicted value is the
   "likely high-value new customers" list, and every new customer with the prediction is the lookalike seed an ad
@@ -140,8 +143,9 @@ class FirstValueBacktest:
         gini, precision = m.loc[self.MODEL, "normalized Gini"], m.loc[self.MODEL, "top-decile precision"]
         better = m.loc[self.MODEL, "MAE"] < m.loc[self.BTYD, "MAE"]
         return (
-            f"Learnt on {self.train_customers:,} customers acquired before {self.split.date()} and tested on the "
-            f"{len(self.test):,} acquired from then on: its top tenth held {precision * 100:.0f} % of the actual top "
+            f"Both learnt from the {self.train_customers:,} customers acquired before {self.split.date()} (their "
+            f"purchases to the end of the data) and tested on the {len(self.test):,} acquired from then on, whom "
+            f"neither saw. The first-purchase model's top tenth held {precision * 100:.0f} % of the actual top "
             f"tenth (10 % by chance) and its normalized Gini is {gini:.2f}; its mean absolute error, "
             f"{m.loc[self.MODEL, 'MAE']:,.2f}, is {'below' if better else 'not below'} the BTYD forecast's "
             f"{m.loc[self.BTYD, 'MAE']:,.2f}, which gives every new customer the same value."
@@ -180,7 +184,7 @@ def backtest(transactions: Transactions, model: str, *, time_unit: str = "weeks"
         )
     learnt = FirstValueModel(train, seed=seed)
     predicted = learnt.predict(test)
-    btyd = _btyd_new_customer_value(transactions, split, model, time_unit)
+    btyd = _btyd_new_customer_value(transactions, train.index, model, time_unit)
     actual = test["value"].to_numpy(dtype=float)
     metrics = pd.DataFrame(
         {
@@ -194,13 +198,13 @@ def backtest(transactions: Transactions, model: str, *, time_unit: str = "weeks"
     return FirstValueBacktest(pd.Timestamp(split), len(train), tested, metrics, model)
 
 
-def _btyd_new_customer_value(transactions: Transactions, split, model: str, time_unit: str) -> float:
+def _btyd_new_customer_value(transactions: Transactions, customers, model: str, time_unit: str) -> float:
     """A new customer's expected repeat purchases over the year × the mean spend per purchase, from the purchase
-    model and Gamma–Gamma fitted on the data before ``split``."""
+    model and Gamma–Gamma fitted on the histories of ``customers`` (the training cohorts: what the first-purchase
+    model learnt from, and nothing of the customers tested)."""
     data = transactions.data
-    before = data[data["date"].dt.normalize() < pd.Timestamp(split)]
-    end = pd.Timestamp(split) - pd.Timedelta(days=1)
-    summary = summarise(before, time_unit=time_unit, observation_end=end)
+    theirs = data[data["customer_id"].isin(set(customers))]
+    summary = summarise(theirs, time_unit=time_unit, observation_end=transactions.observation_end)
     fit, spend = fit_purchases(summary, model), fit_spend(summary)
     purchases = fit.fitter().expected_number_of_purchases_up_to_time(HORIZON_DAYS / TIME_UNITS[time_unit])
     mean_spend = spend.params["p"] * spend.params["v"] / (spend.params["q"] - 1)

@@ -371,6 +371,17 @@ def checks(rolling: pd.DataFrame, moved: Drift, thresholds: Thresholds) -> pd.Da
             )
         )
     scored = rolling[rolling["note"] == ""]
+    if len(scored) == 1:
+        rows.append(
+            _check(
+                "Holdout error against earlier origins",
+                np.nan,
+                thresholds.mae_increase,
+                False,
+                "the holdout error is not compared: one origin only, none earlier (choose a shorter period)",
+                "rise over the median relative MAE",
+            )
+        )
     if len(scored) >= 2:
         latest = scored.iloc[-1]
         baseline = float(scored[RELATIVE_MAE].iloc[:-1].median())
@@ -416,9 +427,12 @@ def checks(rolling: pd.DataFrame, moved: Drift, thresholds: Thresholds) -> pd.Da
     )
     for _, test in moved.tests.iterrows():
         p, d = float(test["p_value"]), float(test["ks_statistic"])
-        if not np.isfinite(p):
-            says = f"{_lower(test['measure'])} not tested: no values {_between(test['measure'], moved)}"
-            rows.append(_check(f"{test['measure']}: distribution", np.nan, thresholds.ks_p, False, says, "KS"))
+        if not np.isfinite(p) or thresholds.ks_p == 0:
+            why = "the distribution checks are off" if thresholds.ks_p == 0 else "no values"
+            says = f"{_lower(test['measure'])} not tested: {why} {_between(test['measure'], moved)}"
+            rows.append(
+                _check(f"{test['measure']}: distribution", np.nan, thresholds.ks_p, False, says, "KS statistic")
+            )
             continue
         moved_ = p < thresholds.ks_p and d >= thresholds.ks_statistic
         rows.append(

@@ -23,7 +23,7 @@ import pandas as pd
 
 from clv_core.cohorts import first_purchase_attributes
 from clv_core.errors import ClvError
-from clv_core.ingest import Transactions
+from clv_core.ingest import BLANK_ATTRIBUTE, Transactions
 from clv_core.ingest.amounts import parse_amounts
 from clv_core.ingest.columns import normalise_name
 from clv_core.ingest.dates import parse_dates
@@ -58,18 +58,25 @@ class Spend:
         return float(self.table["spend"].sum())
 
 
-def template(channels=("Paid search", "Paid social", "Email"), months: int = 3, end: str = "2025-06-01") -> bytes:
-    """A spend CSV to fill in: the last ``months`` months to ``end`` for each of ``channels``, spend left at 0."""
-    start = pd.Timestamp(end) - pd.DateOffset(months=months - 1)
-    rows = [
-        (month.strftime("%Y-%m"), channel, 0)
-        for month in pd.date_range(start, periods=months, freq="MS")
-        for channel in channels
-    ]
-    frame = pd.DataFrame(rows, columns=["month", "channel", "spend"])
+def starting_table(transactions: Transactions | None, attribute: str | None, months: int = 6) -> pd.DataFrame:
+    """A spend table to fill in: the data's last ``months`` whole months for each of its channels (the 12 that
+    acquired most customers; three example names without a channel attribute), spend 0."""
+    channels = ["Paid search", "Paid social", "Email"]
+    full = sorted(full_months(transactions)) if transactions is not None else []
+    if attribute is not None and transactions is not None:
+        values = acquisitions(transactions, attribute)["channel"]
+        channels = [c for c in values.value_counts().index if c != BLANK_ATTRIBUTE][:12] or channels
+    last = full[-1] if full else pd.Timestamp.today().to_period("M").to_timestamp()
+    chosen = [m for m in full if m > last - pd.DateOffset(months=months)] or [last]
+    rows = [(m.strftime("%Y-%m"), c, 0.0) for m in chosen for c in channels]
+    return pd.DataFrame(rows, columns=["month", "channel", "spend"])
+
+
+def template(transactions: Transactions | None = None, attribute: str | None = None, months: int = 6) -> bytes:
+    """:func:`starting_table` as a CSV (formula-safe: channel names come from the data)."""
     from clv_core.export import to_csv_bytes
 
-    return to_csv_bytes(frame)
+    return to_csv_bytes(starting_table(transactions, attribute, months))
 
 
 def read_spend(data: bytes, name: str) -> Spend:
@@ -194,7 +201,7 @@ def match(spend: Spend, acquired: pd.DataFrame) -> Matching:
             names[channel] = found
     # channels with customers in the months the spend covers, but no spend at all
     covered = acquired["month"].isin(spend.table["month"].unique())
-    without = sorted(set(acquired.loc[covered, "channel"]) - set(names.values()))
+    without = sorted(set(acquired.loc[covered, "channel"]) - set(names.values()) - {BLANK_ATTRIBUTE})
     return Matching(names, tuple(sorted(unmatched)), tuple(without))
 
 
@@ -209,6 +216,30 @@ class ChannelEconomics:
     blended_cac: float
     matching: Matching
     horizon_months: int
+    months_left_out: tuple[str, ...] = ()
+    unknown_channel_customers: int = 0
+
+    def sentences(self) -> list[str]:
+        """What the figures leave out, in words (besides :meth:`Matching.sentences`)."""
+        out = []
+        if self.months_left_out:
+            out.append(
+                "Spend in " + ", ".join(self.months_left_out) + " is left out: the data does not cover the whole "
+                "month, so its new customers cannot be counted (the first month may also hold customers who "
+                "bought before the data starts)."
+            )
+        if self.unknown_channel_customers:
+            out.append(
+                f"{self.unknown_channel_customers:,} customers acquired in the months with spend have no channel "
+                "recorded: they count in the blended CAC only."
+            )
+        return out
+
+    @property
+    def complete(self) -> bool:
+        """Whether every channel that acquired customers in the spend's months has spend (then the blended CAC is
+        a fair default for the forecast's CAC)."""
+        return not self.matching.customers_only
 
 
 ALL = "All channels"
@@ -218,8 +249,18 @@ def channel_economics(spend: Spend, transactions: Transactions, attribute: str, 
     """CAC, value and payback per channel and cohort (see the module's description). ``scored`` is the scoring
     chain's table (``customer_id``, ``clv``) under ``econ``."""
     acquired = acquisitions(transactions, attribute)
-    matching = match(spend, acquired)
-    table = spend.table.assign(channel=spend.table["channel"].map(lambda c: matching.names.get(c, c)))
+    covered = full_months(transactions)
+    inside = spend.table["month"].isin(covered)
+    left_out = tuple(sorted(spend.table.loc[~inside, "month"].dt.strftime("%Y-%m").unique()))
+    if not inside.any():
+        raise ClvError(
+            "None of the spend's months lies wholly inside the data "
+            f"({transactions.data['date'].min().date()} to {transactions.observation_end.date()}): "
+            "new customers can be counted only in months the data covers from first day to last."
+        )
+    usable = Spend(spend.table[inside].reset_index(drop=True), spend.report, spend.notes)
+    matching = match(usable, acquired)
+    table = usable.table.assign(channel=usable.table["channel"].map(lambda c: matching.names.get(c, c)))
     table = table.groupby(["channel", "month"], as_index=False)["spend"].sum()
     margin_to_date = _margin_by_month(transactions, acquired, econ.gross_margin)
     clv = scored.set_index("customer_id")["clv"].reindex(acquired.index).fillna(0.0)
@@ -229,7 +270,7 @@ def channel_economics(spend: Spend, transactions: Transactions, attribute: str, 
     cohorts = table.merge(per_cohort.reset_index(), on=["channel", "month"], how="left")
     cohorts["new_customers"] = cohorts["new_customers"].fillna(0).astype(int)
     cohorts["cac"] = np.where(cohorts["new_customers"] > 0, cohorts["spend"] / cohorts["new_customers"].clip(1), np.nan)
-    cohorts["ltv_to_cac"] = cohorts["value"] / cohorts["cac"]
+    cohorts["ltv_to_cac"] = _ratio(cohorts["value"], cohorts["cac"])
     curves = _curves(margin_to_date, acquired, transactions.observation_end)
     cohorts["payback_month"] = [_payback(curves.get((row.channel, row.month)), row.cac) for row in cohorts.itertuples()]
     months = set(table["month"])
@@ -248,16 +289,34 @@ def channel_economics(spend: Spend, transactions: Transactions, attribute: str, 
             "value": [float(in_months["value"].mean()) if len(in_months) else np.nan],
         }
     )
-    everyone["ltv_to_cac"] = everyone["value"] / everyone["cac"]
+    everyone["ltv_to_cac"] = _ratio(everyone["value"], everyone["cac"])
     everyone["payback_month"] = _payback(_pooled_curve(curves, in_months), blended)
     channels = pd.concat([pd.DataFrame(rows), everyone], ignore_index=True)
+    unknown = int((in_months["channel"] == BLANK_ATTRIBUTE).sum())
     return ChannelEconomics(
         cohorts.sort_values(["channel", "month"]).reset_index(drop=True),
         channels,
         blended,
         matching,
         econ.horizon_months,
+        left_out,
+        unknown,
     )
+
+
+def full_months(transactions: Transactions) -> set:
+    """The first days of the months the data covers from their first day to their last."""
+    start = transactions.data["date"].min().normalize()
+    end = transactions.observation_end.normalize()
+    first = start if start.day == 1 else (start + pd.offsets.MonthBegin(1))
+    last = (end + pd.Timedelta(days=1)).to_period("M").to_timestamp() - pd.offsets.MonthBegin(1)
+    return set(pd.date_range(first, last, freq="MS")) if first <= last else set()
+
+
+def _ratio(value: pd.Series, cac: pd.Series) -> pd.Series:
+    """Value ÷ CAC, empty where the CAC is 0 (no spend: nothing to compare) or unknown."""
+    cac = cac.astype(float)
+    return (value / cac).where(cac > 0)
 
 
 def _summary_row(channel, part, customers, months, curves) -> dict:

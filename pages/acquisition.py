@@ -19,7 +19,7 @@ if attribute is None:
         "give the blended CAC, but not CAC or LTV:CAC by channel."
     )
 views.template_download(tx, attribute)
-loaded = views.spend_input(tx)
+loaded = views.spend_input(tx, attribute)
 if loaded is None:
     st.info(
         "Add what was spent on marketing per channel and month (upload a file with the columns month, channel and "
@@ -40,10 +40,10 @@ econ = session.economics()
 try:
     result = analysis.channel_economics(loaded, attribute, econ)
 except ClvError as exc:
-    st.error(str(exc), icon=":material/block:")
+    st.error(common.md(str(exc)), icon=":material/block:")
     st.stop()
-views.apply_cac_default(tx, result.blended_cac)
-for sentence in result.matching.sentences():
+views.apply_cac_default(tx, result)
+for sentence in (*result.matching.sentences(), *result.sentences()):
     st.warning(common.md(sentence), icon=":material/link_off:")
 views.headline(result)
 st.plotly_chart(memo.of(charts.ltv_cac_chart, result.channels, spend.TARGET_RATIO), width="stretch")

@@ -13,15 +13,18 @@ from clv_app.views.common import (
     cards,
     dataset_settings,
     full_download,
+    md,
     money,
     money_column,
     show_table,
 )
 from clv_core import export, spend
+from clv_core.errors import ClvError
 from clv_core.ingest import Transactions
 
 _SPEND = "_spend"  # session state: content hash → the spend loaded for that dataset
 _CAC_SET = "_cac_from_spend"  # session state: content hash → the blended CAC the CAC slider was set to
+_TYPED = "_spend_typed"  # session state: content hash → the table the spend editor starts from
 
 
 def channel_picker(tx: Transactions) -> str | None:
@@ -38,31 +41,22 @@ def channel_picker(tx: Transactions) -> str | None:
 
 
 def template_download(tx: Transactions, attribute: str | None) -> None:
-    channels = (
-        tuple(pd.unique(tx.data[attribute].astype(str)))[:12] if attribute else ("Paid search", "Paid social", "Email")
-    )
-    end = tx.observation_end.to_period("M").to_timestamp()
     st.download_button(
         "Download a spend template (CSV)",
-        lambda: spend.template(channels, 6, str(end.date())),
+        lambda: spend.template(tx, attribute),
         file_name="marketing-spend-template.csv",
         mime="text/csv",
         key="acq-template",
         on_click="ignore",
-        help="The last six months of the data for each of its channels, spend 0: fill in what was spent.",
+        help="The data's last six whole months for each of its channels, spend 0: fill in what was spent.",
     )
 
 
-def spend_input(tx: Transactions) -> spend.Spend | None:
-    """The spend for this dataset: a file uploaded or a table typed in this visit, else what was loaded before."""
+def spend_input(tx: Transactions, attribute: str | None) -> spend.Spend | None:
+    """The spend for this dataset: a file uploaded or a table typed in, else what was loaded before (kept per
+    dataset for the session)."""
     kept = st.session_state.setdefault(_SPEND, {})
-    source = st.radio(
-        "Marketing spend",
-        ("Upload a file", "Type it in"),
-        horizontal=True,
-        key="acq-source",
-        label_visibility="visible",
-    )
+    source = st.radio("Marketing spend", ("Upload a file", "Type it in"), horizontal=True, key="acq-source")
     if source == "Upload a file":
         upload = st.file_uploader(
             "Spend per month and channel (CSV, Excel or Parquet; columns month, channel, spend)",
@@ -74,66 +68,82 @@ def spend_input(tx: Transactions) -> spend.Spend | None:
         if upload is not None:
             try:
                 kept[tx.content_hash] = spend.read_spend(upload.getvalue(), upload.name)
-            except spend.ClvError as exc:
-                st.error(str(exc), icon=":material/block:")
+            except ClvError as exc:
+                st.error(md(str(exc)), icon=":material/block:")
                 return None
     else:
-        start = kept.get(tx.content_hash)
-        frame = start.table.assign(month=start.table["month"].dt.strftime("%Y-%m")) if start else _blank(tx)
+        # the editor is always given the same starting table (a new one would reset it and lose the last edit);
+        # what it returns is read each run, and replaces the spend kept before
+        typed = st.session_state.setdefault(_TYPED, {})
+        if tx.content_hash not in typed:
+            before = kept.get(tx.content_hash)
+            typed[tx.content_hash] = (
+                before.table.assign(month=before.table["month"].dt.strftime("%Y-%m"))
+                if before is not None
+                else spend.starting_table(tx, attribute)
+            )
         edited = st.data_editor(
-            frame,
+            typed[tx.content_hash],
             num_rows="dynamic",
             key="acq-editor",
             column_config={
-                "month": st.column_config.TextColumn("Month (YYYY-MM)", required=True, max_chars=10),
-                "channel": st.column_config.TextColumn("Channel", required=True, max_chars=100),
-                "spend": st.column_config.NumberColumn("Spend", min_value=0.0, format="%,.2f", required=True),
+                "month": st.column_config.TextColumn("Month (YYYY-MM)", max_chars=10),
+                "channel": st.column_config.TextColumn("Channel", max_chars=100),
+                "spend": st.column_config.NumberColumn("Spend", min_value=0.0, format="%,.2f"),
             },
             hide_index=True,
             width="stretch",
         )
-        if edited["spend"].fillna(0).sum() > 0:
-            try:
-                kept[tx.content_hash] = spend.spend_from(edited.head(spend.MAX_ROWS))
-            except spend.ClvError as exc:
-                st.error(str(exc), icon=":material/block:")
-                return None
+        kept.pop(tx.content_hash, None)
+        if pd.to_numeric(edited["spend"], errors="coerce").fillna(0).sum() <= 0:
+            st.caption("Every spend in the table is 0: type what was spent to see CAC.")
+            return None
+        try:
+            kept[tx.content_hash] = spend.spend_from(edited.head(spend.MAX_ROWS))
+        except ClvError as exc:
+            st.error(md(str(exc)), icon=":material/block:")
+            return None
     loaded = kept.get(tx.content_hash)
-    if loaded is None or loaded.total <= 0:
+    if loaded is None:
+        return None
+    if loaded.total <= 0:
+        st.warning("Every spend in the file is 0: there is no cost of acquisition to measure.", icon=":material/info:")
         return None
     for note in loaded.notes:
         st.caption(note)
     return loaded
 
 
-def _blank(tx: Transactions) -> pd.DataFrame:
-    attribute = spend.channel_attribute(tx)
-    channels = list(pd.unique(tx.data[attribute].astype(str)))[:6] if attribute else ["Paid search"]
-    end = tx.observation_end.to_period("M")
-    months = [str(end - k) for k in range(2, -1, -1)]
-    return pd.DataFrame([(m, c, 0.0) for m in months for c in channels], columns=["month", "channel", "spend"])
-
-
 def blended_only(tx: Transactions, loaded: spend.Spend) -> float:
-    """All spend ÷ the customers first buying in the months it covers (no channel to match)."""
+    """All spend in whole months of the data ÷ the customers first buying in them (no channel to match)."""
+    months = spend.full_months(tx)
+    inside = loaded.table[loaded.table["month"].isin(months)]
     first = tx.data.groupby("customer_id", sort=False)["date"].min().dt.to_period("M").dt.to_timestamp()
-    new = int(first.isin(set(loaded.table["month"])).sum())
-    return loaded.total / new if new else float("nan")
+    new = int(first.isin(set(inside["month"])).sum())
+    return float(inside["spend"].sum()) / new if new else float("nan")
 
 
-def apply_cac_default(tx: Transactions, blended: float) -> None:
-    """Once per dataset and spend: the shared CAC setting (the CLV forecast's slider) starts at the blended CAC."""
-    if not np.isfinite(blended):
+def apply_cac_default(tx: Transactions, result: spend.ChannelEconomics) -> None:
+    """The shared CAC setting (the CLV forecast's slider) starts at the blended CAC, once per dataset and spend,
+    when every channel that acquired customers has spend (otherwise those customers look free)."""
+    blended = result.blended_cac
+    if not np.isfinite(blended) or blended <= 0:
         return
-    value = round(float(blended), 2)
+    if not result.complete:
+        st.caption(
+            "The CLV forecast's CAC is left as it is: some channels acquired customers without spend given, so the "
+            "blended CAC counts them as free."
+        )
+        return
+    value = round(float(min(blended, session.SETTINGS["cac"][1]["bounds"][1])), 2)
     done = st.session_state.setdefault(_CAC_SET, {})
     if done.get(tx.content_hash) != value:
         done[tx.content_hash] = value
         session.set_setting("cac", value)
-    st.caption(
-        f"The CAC on the CLV forecast page now starts at this blended CAC, {money(value, cents=True)} (move it there "
-        "to try others)."
-    )
+        st.caption(
+            f"The CAC on the CLV forecast page now starts at this blended CAC, {money(value, cents=True)} (move it "
+            "there to try others)."
+        )
 
 
 def headline(result: spend.ChannelEconomics) -> None:
@@ -147,26 +157,30 @@ def headline(result: spend.ChannelEconomics) -> None:
         help="All spend ÷ all customers acquired in the months it covers.",
     )
     row.metric(
-        f"Value per acquired customer ({result.horizon_months} mo ahead)",
+        f"Value per acquired customer (to date + {result.horizon_months} mo)",
         money(everyone["value"], cents=True),
         border=True,
         width=CARD_WIDTH,
         help="Margin of what they have bought so far plus their predicted CLV over the horizon (the Segments page's).",
     )
     ratio = everyone["ltv_to_cac"]
-    good = bool(np.isfinite(ratio) and ratio >= spend.TARGET_RATIO)
-    row.metric(
-        "LTV : CAC",
-        f"{ratio:.1f} : 1" if np.isfinite(ratio) else "–",
-        delta="meets 3 : 1" if good else "below 3 : 1",
-        delta_color="green" if good else "red",
-        delta_arrow="off",
-        border=True,
-        width=CARD_WIDTH,
-    )
+    if np.isfinite(ratio):
+        good = bool(ratio >= spend.TARGET_RATIO)
+        row.metric(
+            "LTV : CAC",
+            f"{ratio:.1f} : 1",
+            delta="meets 3 : 1" if good else "below 3 : 1",
+            delta_color="green" if good else "red",
+            delta_arrow="off",
+            border=True,
+            width=CARD_WIDTH,
+        )
+    else:
+        row.metric("LTV : CAC", "–", border=True, width=CARD_WIDTH, help="No customers, or no spend, to compare.")
+    payback = "–" if not everyone["new_customers"] else _months(everyone["payback_month"])
     row.metric(
         "Payback",
-        _months(everyone["payback_month"]),
+        payback,
         border=True,
         width=CARD_WIDTH,
         help="First month after acquisition in which the margin of what customers bought covers the CAC.",

@@ -14,9 +14,6 @@ from clv_core.analysis import Analysis
 from clv_core.economics import Economics
 from clv_core.errors import ClvError
 
-#: The holdout measures shown for the two models (all of them are in the download of the Validation page).
-SHOWN_METRICS = ("MAE (purchases)", "purchases % error", "revenue % error", "Spearman (spend)", "top-decile precision")
-
 
 def attributes_section(analysis: Analysis, econ: Economics) -> None:
     st.subheader("Do customer attributes change how customers buy?")
@@ -38,7 +35,9 @@ def attributes_section(analysis: Analysis, econ: Economics) -> None:
         offered,
         key="fc-covariates",
         placeholder="Choose attributes to test",
-        help="Each attribute's values (the largest is the reference) may scale the purchase rate and the dropout of "
+        max_selections=covariates.MAX_ATTRIBUTES,
+        help=f"Up to {covariates.MAX_ATTRIBUTES}. Each attribute's values (the largest is the reference; for first "
+        "order value the lowest quarter) may scale the purchase rate and the dropout of "
         f"{analysis.decision().label} by a factor, fitted on the whole history and tested on the model's holdout. "
         f"Values with fewer than {covariates.MIN_CUSTOMERS} customers are pooled as 'Other'; 'first order value' is "
         "the first purchase day's spend in quarters.",
@@ -63,27 +62,24 @@ def attributes_section(analysis: Analysis, econ: Economics) -> None:
         st.info(
             md(comparison.sentence()) + f" The forecast above stays with {fit.label} alone.", icon=":material/info:"
         )
-    left, right = st.columns([3, 2])
-    with left:
-        st.markdown("**What each attribute does**")
-        show_table(effects(fit), hide_index=True, width="stretch")
-        lr = fit.likelihood_ratio_p
-        st.caption(
-            f"Purchase rate and dropout of each value against the reference, with 95 % intervals. Together the "
-            f"attributes {'do' if lr < 0.05 else 'do not clearly'} improve the fit on the whole history "
-            f"(likelihood-ratio test p {_p(lr)})."
-        )
-    with right:
-        st.markdown("**Holdout test**")
-        shown = comparison.metrics[list(SHOWN_METRICS)].T
-        show_table(shown, width="stretch")
+    st.markdown("**What each attribute does**")
+    show_table(effects(fit), hide_index=True, width="stretch")
+    lr = fit.likelihood_ratio_p
+    st.caption(
+        "Each value's purchase rate and dropout against the reference's (×1.00: the same), with 95 % intervals. "
+        f"Together the attributes {'do' if lr < 0.05 else 'do not clearly'} improve the fit on the whole history "
+        f"(likelihood-ratio test p {_p(lr)})."
+    )
     st.markdown("\n".join(f"- {md(line)}" for line in fit.sentences()))
+    st.markdown("**Holdout test**: both refitted on the calibration period, scored on what customers did after it")
+    show_table(holdout_table(comparison), hide_index=True, width="stretch")
     table = covariates.value_by_level(fit, with_attributes, analysis.scenario(econ))
     st.markdown(f"**Average {econ.horizon_months}-month CLV per customer by attribute value**")
     show_table(
         table.reset_index(),
         hide_index=True,
         width="stretch",
+        height=36 * (len(table) + 1) + 3,  # every value, no inner scroll
         column_config={
             "without": money_column(f"Without attributes ({fit.label})"),
             "with": money_column("With attributes"),
@@ -101,7 +97,7 @@ def attributes_section(analysis: Analysis, econ: Economics) -> None:
         full_download(
             "Download CLV with attributes (CSV)",
             frame,
-            "clv-with-attributes",
+            "with-attributes",
             identity=f"{tx.content_hash}-{'-'.join(columns)}-{econ}",
             key="fc-covariates-download",
             about=lambda: export.assumptions(
@@ -117,7 +113,8 @@ def attributes_section(analysis: Analysis, econ: Economics) -> None:
 
 
 def effects(fit: covariates.CovariateFit) -> pd.DataFrame:
-    """One row per attribute value: the factors on the purchase rate and the dropout, with their intervals."""
+    """One row per attribute value: the factors on the purchase rate and the dropout with their intervals, as
+    text ("×1.53 (1.32–1.78)"), so that the table fits a laptop's width."""
     rows = []
     for (attribute, level), row in fit.coefficients.iterrows():
         rows.append(
@@ -125,13 +122,40 @@ def effects(fit: covariates.CovariateFit) -> pd.DataFrame:
                 "Attribute": attribute,
                 "Value": level,
                 "Against": fit.design.references[attribute],
-                "Purchase rate ×": float(np.exp(row["purchase"])),
-                "Purchase 95 % CI": _interval(row["purchase"], row["purchase_se"]),
-                "Dropout ×": float(np.exp(row["dropout"])),
-                "Dropout 95 % CI": _interval(row["dropout"], row["dropout_se"]),
+                "Purchase rate ×": _factor(row["purchase"], row["purchase_se"]),
+                "Dropout ×": _factor(row["dropout"], row["dropout_se"]),
             }
         )
     return pd.DataFrame(rows)
+
+
+def holdout_table(comparison: covariates.Comparison) -> pd.DataFrame:
+    """The holdout measures in words, one row each, the two models as columns."""
+    m = comparison.metrics
+    rows = {
+        "Mean absolute error (purchases per customer)": ("MAE (purchases)", "{:.3f}"),
+        "Predicted ÷ actual purchases − 1": ("purchases % error", "{:+.1%}"),
+        "Predicted ÷ actual revenue − 1": ("revenue % error", "{:+.1%}"),
+        "Rank correlation with actual spend": ("Spearman (spend)", "{:.3f}"),
+        "Predicted top tenth that was the actual top tenth": ("top-decile precision", "{:.1%}"),
+    }
+    out = pd.DataFrame(
+        {
+            "Measure": list(rows),
+            **{
+                name: [fmt.format(m.loc[name, key]).replace("%", " %") for key, fmt in rows.values()]
+                for name in (comparison.WITHOUT, comparison.WITH)
+            },
+        }
+    )
+    return out
+
+
+def _factor(gamma: float, se: float) -> str:
+    if not np.isfinite(se) or se > covariates.UNMEASURABLE:
+        return f"×{np.exp(gamma):.2f} (not measurable)"
+    low, high = np.exp(gamma - 1.96 * se), np.exp(gamma + 1.96 * se)
+    return f"×{np.exp(gamma):.2f} ({low:.2f}–{high:.2f})"
 
 
 def per_customer(fit: covariates.CovariateFit, with_attributes, without) -> pd.DataFrame:
@@ -143,21 +167,14 @@ def per_customer(fit: covariates.CovariateFit, with_attributes, without) -> pd.D
             levels,
             pd.DataFrame(
                 {
-                    "p_alive": with_attributes.base.p_alive,
-                    "clv": with_attributes.clv,
-                    "clv_without_attributes": without.clv,
+                    "p_alive": np.round(with_attributes.base.p_alive, 4),
+                    "clv": np.round(with_attributes.clv, 2),
+                    "clv_without_attributes": np.round(without.clv, 2),
                 }
             ),
         ],
         axis=1,
     )
-
-
-def _interval(gamma: float, se: float) -> str:
-    if not np.isfinite(se) or se > covariates.UNMEASURABLE:
-        return "not measurable"
-    low, high = np.exp(gamma - 1.96 * se), np.exp(gamma + 1.96 * se)
-    return f"{low:.2f}–{high:.2f}"
 
 
 def _p(value: float) -> str:

@@ -7,10 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from clv_app import memo, session
-from clv_app.views.common import md, share_column, show_table
+from clv_app.views.common import md, money, share_column, show_table
 from clv_core import charts, monitoring
 from clv_core.analysis import Analysis
 from clv_core.errors import ClvError
+from clv_core.models import MODEL_LABELS
 
 #: Periods between origins offered, in months.
 PERIODS = (1, 3, 6, 12)
@@ -47,7 +48,8 @@ def monitoring_section(analysis: Analysis) -> None:
     else:
         st.success(result.message(), icon=":material/check_circle:")
     show_table(checks_table(result), hide_index=True, width="stretch")
-    st.plotly_chart(memo.of(charts.accuracy_over_time, result.rolling, result.model), width="stretch")
+    label = MODEL_LABELS.get(result.model, result.model)
+    st.plotly_chart(memo.of(charts.accuracy_over_time, result.rolling, label), width="stretch")
     show_table(
         result.rolling.drop(columns="note"),
         hide_index=True,
@@ -73,34 +75,47 @@ def monitoring_section(analysis: Analysis) -> None:
         f"{drift.date_b.date()} (B). A two-sample Kolmogorov–Smirnov p-value below the threshold says the "
         "distribution moved (with thousands of values even a small move does)."
     )
+    show_table(drift_table(drift), hide_index=True, width="stretch")
+    st.markdown("**Data quality by period**")
     show_table(
-        drift.tests,
-        hide_index=True,
+        drift.quality,
         width="stretch",
         column_config={
-            "count_a": st.column_config.NumberColumn("Values A", format="%,d"),
-            "count_b": st.column_config.NumberColumn("Values B", format="%,d"),
-            "median_a": st.column_config.NumberColumn("Median A", format="%,.2f"),
-            "median_b": st.column_config.NumberColumn("Median B", format="%,.2f"),
-            "ks_statistic": st.column_config.NumberColumn("KS statistic", format="%.3f"),
-            "p_value": st.column_config.NumberColumn("P-value", format="%.4f"),
+            "missing": share_column("Missing attribute or product"),
+            "returns": share_column("Returns"),
+            "zero_amounts": share_column("Zero amounts"),
         },
     )
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Data quality by period**")
-        show_table(
-            drift.quality,
-            width="stretch",
-            column_config={
-                "missing": share_column("Missing attribute or product"),
-                "returns": share_column("Returns"),
-                "zero_amounts": share_column("Zero amounts"),
-            },
+    st.markdown(
+        f"**Value-group migration**: customers by value group on {drift.date_a.date()} (rows) and on "
+        f"{drift.date_b.date()} (columns), with the default cuts (top 5 %, next 15 %, …)"
+    )
+    show_table(drift.migration.matrix.rename_axis(f"On {drift.date_a.date()}"), width="stretch")
+
+
+def drift_table(drift) -> pd.DataFrame:
+    """The distribution tests in words: medians in each measure's unit, p-values as "< 0.001"."""
+    money_measures = {"Predicted CLV", "Spend per purchase day"}
+    rows = []
+    for _, test in drift.tests.iterrows():
+
+        def shown(value, measure=test["measure"]):
+            if pd.isna(value):
+                return "–"
+            return money(value, cents=True) if measure in money_measures else f"{value:,.0f}"
+
+        rows.append(
+            {
+                "Measure": test["measure"],
+                "Median A": shown(test["median_a"]),
+                "Median B": shown(test["median_b"]),
+                "Values A": f"{int(test['count_a']):,}",
+                "Values B": f"{int(test['count_b']):,}",
+                "KS statistic": "–" if pd.isna(test["ks_statistic"]) else f"{test['ks_statistic']:.3f}",
+                "P-value": "–" if pd.isna(test["p_value"]) else _p(test["p_value"]),
+            }
         )
-    with right:
-        st.markdown("**Value-group migration** (customers; the default cuts: top 5 %, next 15 %, …)")
-        show_table(drift.migration.matrix.rename_axis(f"{drift.date_a.date()} ↓ / {drift.date_b.date()} →"))
+    return pd.DataFrame(rows)
 
 
 def _thresholds() -> monitoring.Thresholds:
@@ -127,7 +142,7 @@ def checks_table(result: monitoring.Monitoring) -> pd.DataFrame:
         unit = check["unit"]
         if unit == "KS statistic":
             value = "not tested" if pd.isna(check["value"]) else f"{check['value']:.3f}"
-            when = f"from {t.ks_statistic:.2f} with p below {t.ks_p:g}"
+            when = "off" if t.ks_p == 0 else f"from {t.ks_statistic:.2f} with p below {t.ks_p:g}"
         elif unit == "scored or not":
             value, when = "failed", "the refit fails"
         elif unit.startswith("predicted"):
@@ -135,12 +150,17 @@ def checks_table(result: monitoring.Monitoring) -> pd.DataFrame:
         elif unit.startswith("change"):
             value, when = _share(check["value"]), f"a rise above {_share(t.missing)}"
         else:
-            value, when = _share(check["value"]), f"above {_share(t.mae_increase)}"
+            value = "not tested" if pd.isna(check["value"]) else _share(check["value"])
+            when = f"above {_share(t.mae_increase)}"
         rows.append(
-            {"Check": check["check"], "Value": value, "Alert when": when, "Status": "Alert" if check["alert"] else "OK"}
+            {"Status": "Alert" if check["alert"] else "OK", "Check": check["check"], "Value": value, "Alert when": when}
         )
     return pd.DataFrame(rows)
 
 
 def _share(value: float) -> str:
     return f"{value * 100:,.1f} %" if pd.notna(value) else "–"
+
+
+def _p(value: float) -> str:
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"

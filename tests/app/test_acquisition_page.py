@@ -16,7 +16,14 @@ from tests.app.conftest import text_of
 SPEND = b"month,channel,spend\n" + b"".join(
     f"2024-{m:02d},{c},{s}\n".encode()
     for m in range(7, 13)
-    for c, s in (("Organic search", 500), ("Paid social", 4000), ("Email", 300), ("Referral", 800), ("TV", 50))
+    for c, s in (
+        ("Organic search", 500),
+        ("Paid social", 4000),
+        ("Email", 300),
+        ("Referral", 800),
+        ("Marketplace", 900),
+        ("TV", 50),
+    )
 )
 
 
@@ -57,3 +64,13 @@ def test_a_spend_file_without_the_columns_is_a_message_and_the_page_stands(acqui
     acquisition.run()
     assert not acquisition.exception
     assert len(acquisition.error) == 1 and "needs a month, channel, spend column" in acquisition.error[0].value
+
+
+def test_spend_missing_a_channel_leaves_the_forecasts_cac_alone(acquisition):
+    partial = b"month,channel,spend\n2024-08,Email,300\n2024-09,Email,300\n"
+    acquisition.get("file_uploader")[0].set_value(("spend.csv", partial, "text/csv"))
+    acquisition.run()
+    assert not acquisition.exception
+    assert any("left as it is" in c.value for c in acquisition.caption)
+    acquisition.switch_page("pages/forecast.py").run()
+    assert acquisition.number_input(key="cac").value == 25.0  # the default, untouched

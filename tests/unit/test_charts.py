@@ -189,3 +189,34 @@ def test_lines_drawn_on_the_dark_theme_stand_out_from_its_background():
     for colour in (*charts.GROUP_COLOURS, charts.INK):
         assert contrast(colour, dark) >= 3, colour
     assert contrast(charts.INK, light) >= 3
+
+
+def test_the_ltv_to_cac_chart_escapes_channel_names_and_colours_by_the_target():
+    import pandas as pd
+
+    from clv_core import charts
+
+    channels = pd.DataFrame(
+        {"channel": ["<b>Email</b>", "Paid social", "All channels"], "ltv_to_cac": [4.0, 1.5, float("nan")]}
+    )
+    figure = charts.ltv_cac_chart(channels, 3.0)
+    bar = figure.data[0]
+    assert list(bar.x) == ["&lt;b&gt;Email&lt;/b&gt;", "Paid social", "All channels"]
+    assert bar.marker.color[0] == charts.GREEN and bar.marker.color[1] == charts.ORANGE
+    assert bar.marker.color[2] == charts.BLUE and list(bar.text) == ["4.0 : 1", "1.5 : 1", "–"]
+    assert figure.layout.shapes[0].y0 == 3.0
+
+
+def test_the_accuracy_chart_reads_one_origin_as_a_category_not_a_time_axis():
+    import pandas as pd
+
+    from clv_core import charts
+
+    rolling = pd.DataFrame(
+        {"origin": pd.to_datetime(["1997-12-30"]), "MAE (purchases)": [0.3], "revenue % error": [-0.12]}
+    )
+    figure = charts.accuracy_over_time(rolling, "BG/NBD")
+    assert figure.layout.xaxis.type == "category" and list(figure.data[0].x) == ["1997-12-30"]
+    assert figure.layout.title.text.startswith("BG/NBD refitted")
+    low, high = figure.layout.yaxis2.range
+    assert low == -high and high > 0.12

@@ -262,3 +262,31 @@ def test_a_group_with_no_dropout_seen_fits_and_says_its_dropout_cannot_be_measur
     assert row["purchase"] > 0 and np.isfinite(row["purchase_se"])
     assert np.isnan(row["dropout_se"])
     assert "cannot be measured apart" in fit.sentences()[0]
+
+
+def test_attributes_that_describe_the_same_customers_or_too_many_at_once_are_refused():
+    tx = ingest(*sample_bytes("retail"))
+    attributes = covariates.customer_attributes(tx)
+    ids = summarise(tx).table["customer_id"].to_numpy()
+    with pytest.raises(ClvError, match="plan = subscription and first product = Coffee Club monthly describe"):
+        covariates.design(attributes, ids, ["plan", "first product"])
+    with pytest.raises(ClvError, match="at most 3 attributes"):
+        covariates.design(attributes, ids, ["channel", "country", "plan", "first order value"])
+    # first order value's quarters in their order, the lowest the reference
+    plan = covariates.design(attributes, ids, ["first order value"])
+    bounds = [covariates._lower_bound(level) for _, level in plan.terms]
+    assert plan.references["first order value"].startswith("under") and bounds == sorted(bounds)
+
+
+def test_a_hair_of_holdout_error_is_not_a_win():
+    tx = ingest(*sample_bytes("retail"))
+    end = validation.default_calibration_end(tx)
+    result = covariates.compare(tx, covariates.customer_attributes(tx), ["channel"], "bgnbd", calibration_end=end)
+    assert result.calibration_fit.likelihood_ratio_p < 0.05
+    assert result.wins == (result.gain >= covariates.MIN_GAIN)
+    metrics = result.metrics.copy()
+    metrics.loc[result.WITH, "MAE (purchases)"] = metrics.loc[result.WITHOUT, "MAE (purchases)"] * 0.995
+    hair = covariates.Comparison(
+        result.model, result.attributes, metrics, result.calibration_end, result.holdout_end, result.calibration_fit
+    )
+    assert hair.better_on_holdout and not hair.wins and "no real difference" in hair.sentence()

@@ -70,14 +70,16 @@ def test_when_the_channel_decides_the_value_the_first_purchase_model_ranks_newco
     tested = table.loc[result.test["customer_id"], "first purchase"]
     assert tested.min() == result.split
     assert (table.loc[table["observed"] & (table["first purchase"] < result.split)].shape[0]) == result.train_customers
-    # the BTYD figure is the new-customer forecast of the model fitted on the data before the split
-    data = tx.data[tx.data["date"] < result.split]
-    summary = summarise(data, time_unit="weeks", observation_end=result.split - pd.Timedelta(days=1))
+    # the BTYD figure comes from the same older cohorts' histories, and nothing of the tested customers
+    train_ids = table.index[table["observed"] & (table["first purchase"] < result.split)]
+    data = tx.data[tx.data["customer_id"].isin(set(train_ids))]
+    summary = summarise(data, time_unit="weeks", observation_end=tx.observation_end)
     fit, spend = fit_purchases(summary, "bgnbd"), fit_spend(summary)
     expected = fit.fitter().expected_number_of_purchases_up_to_time(365 / 7) * (
         spend.params["p"] * spend.params["v"] / (spend.params["q"] - 1)
     )
     assert result.test["btyd"].iloc[0] == pytest.approx(expected)
+    assert not set(result.test["customer_id"]) & set(train_ids)
 
 
 def test_new_customers_are_the_recent_one_purchase_ones_ranked_and_the_seed_carries_every_one():

@@ -17,12 +17,15 @@ from clv_core.ingest import ingest
 from clv_core.samples import sample_bytes
 
 
-def test_the_template_reads_back_through_the_loader():
-    data = spend.template(("Email", "Paid search"), 3, "2025-06-01")
+def test_the_template_has_the_datas_channels_and_last_whole_months_and_reads_back():
+    tx = ingest(*sample_bytes("retail"))  # 2023-07-04 → 2025-06-30: June 2025 is whole, July 2023 is not
+    data = spend.template(tx, "channel", 3)
     read = spend.read_spend(data, "template.csv")
     assert read.table["month"].dt.strftime("%Y-%m").unique().tolist() == ["2025-04", "2025-05", "2025-06"]
-    assert sorted(read.table["channel"].unique()) == ["Email", "Paid search"]
+    assert set(read.table["channel"]) == set(tx.data["channel"].unique())
     assert read.total == 0 and read.notes == ()
+    months = spend.full_months(tx)
+    assert min(months) == pd.Timestamp("2023-08-01") and max(months) == pd.Timestamp("2025-06-01")
 
 
 def test_columns_are_found_by_their_names_and_bad_rows_said_and_repeats_summed():
@@ -74,7 +77,6 @@ def test_hostile_channel_names_stay_text_and_the_exports_neutralise_formulas(tmp
     assert set(read.table["channel"]) == {'=HYPERLINK("http://x","y")', "<script>alert(1)</script>"}
     written = export.to_csv_bytes(read.table).decode()
     assert "'=HYPERLINK" in written  # a spreadsheet shows it as text, never runs it
-    assert not (tmp_path / "passwd").exists()
 
 
 def shop_with_channels():
@@ -88,6 +90,8 @@ def shop_with_channels():
     rows += [("o1", "2025-03-02", 40, "Social")]
     # January filler customers through Search, so the attribute is read as one
     rows += [(f"f{i}", "2025-01-1" + str(i), 10, "Search") for i in range(8)]
+    # the data covers 1 January to 31 March whole: one Social customer on each end
+    rows += [("g0", "2025-01-01", 10, "Social"), ("g1", "2025-03-31", 10, "Social")]
     text = "customer_id,date,amount,channel\n" + "".join(f"{c},{d},{a},{ch}\n" for c, d, a, ch in rows)
     return ingest(text.encode(), "shop.csv")
 
@@ -100,20 +104,23 @@ def test_cac_value_and_payback_by_hand():
             {
                 "month": ["2025-01", "2025-01", "2025-02", "2025-01"],
                 "channel": ["email", "Search", "Search", "TV"],
-                "spend": [60.0, 80.0, 30.0, 25.0],
+                "spend": [120.0, 80.0, 30.0, 25.0],
             }
         )
     )
     econ = Economics(gross_margin=0.5, horizon_months=12)
-    scored = pd.DataFrame({"customer_id": ["e1", "e2", "s1", "o1", *[f"f{i}" for i in range(8)]], "clv": 1.0})
+    scored = pd.DataFrame(
+        {"customer_id": ["e1", "e2", "s1", "o1", "g0", "g1", *[f"f{i}" for i in range(8)]], "clv": 1.0}
+    )
     result = spend.channel_economics(loaded, tx, "channel", scored, econ)
     cohorts = result.cohorts.set_index(["channel", "month"])
     email = cohorts.loc[("Email", pd.Timestamp("2025-01-01"))]  # "email" matched to "Email"
-    assert email["new_customers"] == 2 and email["cac"] == 30.0
+    assert email["new_customers"] == 2 and email["cac"] == 60.0
     # margin so far 0.5 × (200 + 50) / 2 = 62.5, plus CLV 1: 63.5 per customer
-    assert email["value"] == pytest.approx(63.5) and email["ltv_to_cac"] == pytest.approx(63.5 / 30)
-    # cumulative margin per customer: January 0.5 × 150 / 2 = 37.5 ≥ 30: pays back in its first month
-    assert email["payback_month"] == 1
+    assert email["value"] == pytest.approx(63.5) and email["ltv_to_cac"] == pytest.approx(63.5 / 60)
+    # cumulative margin per customer: January 0.5 × 150 / 2 = 37.5, February the same, March + 0.5 × 100 / 2 =
+    # 62.5 ≥ 60: pays back in its third month
+    assert email["payback_month"] == 3
     search_feb = cohorts.loc[("Search", pd.Timestamp("2025-02-01"))]
     assert search_feb["new_customers"] == 1 and search_feb["cac"] == 30.0 and search_feb["payback_month"] == 1
     search_jan = cohorts.loc[("Search", pd.Timestamp("2025-01-01"))]
@@ -122,12 +129,38 @@ def test_cac_value_and_payback_by_hand():
     channels = result.channels.set_index("channel")
     assert channels.loc["Search", "spend"] == 110 and channels.loc["Search", "new_customers"] == 9
     assert channels.loc["Search", "cac"] == pytest.approx(110 / 9)
-    # blended: all 195 of spend over the 11 customers acquired in January and February (TV's spend included)
-    assert result.blended_cac == pytest.approx(195 / 11)
-    assert channels.loc[spend.ALL, "cac"] == pytest.approx(195 / 11)
+    # blended: all 255 of spend over the 12 customers acquired in January and February (TV's spend included)
+    assert result.blended_cac == pytest.approx(255 / 12)
+    assert channels.loc[spend.ALL, "cac"] == pytest.approx(255 / 12)
     assert result.matching.spend_only == ("TV",)
-    assert result.matching.customers_only == ()  # Social's customer came in March, which has no spend
+    assert result.matching.customers_only == ("Social",)  # g0 came through Social in January, without spend
+    assert not result.complete  # so the blended CAC is not a fair default for the forecast
     assert any("'TV'" in s for s in result.matching.sentences())
+
+
+def test_spend_in_months_the_data_does_not_wholly_cover_is_left_out_and_said():
+    tx = shop_with_channels()  # 1 January to 31 March 2025
+    loaded = spend.spend_from(
+        pd.DataFrame({"month": ["2024-12", "2025-02", "2025-04"], "channel": "Search", "spend": [500.0, 30.0, 900.0]})
+    )
+    scored = pd.DataFrame({"customer_id": tx.data["customer_id"].unique(), "clv": 0.0})
+    result = spend.channel_economics(loaded, tx, "channel", scored, Economics())
+    assert result.months_left_out == ("2024-12", "2025-04")
+    assert result.blended_cac == 30.0 and "2024-12, 2025-04" in result.sentences()[0]
+    outside = spend.spend_from(pd.DataFrame({"month": ["2026-01"], "channel": "Search", "spend": [5.0]}))
+    with pytest.raises(ClvError, match="None of the spend's months lies wholly inside the data"):
+        spend.channel_economics(outside, tx, "channel", scored, Economics())
+
+
+def test_a_month_with_no_spend_has_no_ltv_to_cac_rather_than_infinity():
+    tx = shop_with_channels()
+    loaded = spend.spend_from(
+        pd.DataFrame({"month": ["2025-01", "2025-02"], "channel": "Search", "spend": [0.0, 30.0]})
+    )
+    scored = pd.DataFrame({"customer_id": tx.data["customer_id"].unique(), "clv": 0.0})
+    cohorts = spend.channel_economics(loaded, tx, "channel", scored, Economics()).cohorts
+    january = cohorts[cohorts["month"] == pd.Timestamp("2025-01-01")].iloc[0]
+    assert january["cac"] == 0 and np.isnan(january["ltv_to_cac"])
 
 
 def test_value_per_customer_is_margin_so_far_plus_the_segments_clv():
