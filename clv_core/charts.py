@@ -705,9 +705,10 @@ def accuracy_over_time(rolling: pd.DataFrame, model: str) -> go.Figure:
     errors = rolling["revenue % error"].abs().max()
     limit = float(max(errors if np.isfinite(errors) else 0.0, 0.1)) * 1.15
     figure.update_yaxes(title_text="MAE (purchases per customer)", rangemode="tozero", secondary_y=False)
+    step = float(np.ceil(limit / 2 * 20) / 20)  # ticks at whole 5 % steps through 0
     figure.update_yaxes(
-        title_text="Revenue error", tickformat="+.0%", range=[-limit, limit], showgrid=False, zeroline=True,
-        secondary_y=True,
+        title_text="Revenue error", tickformat="+.0%", range=[-limit, limit], dtick=step, tick0=0, showgrid=False,
+        zeroline=True, secondary_y=True,
     )  # fmt: skip
     return figure
 
@@ -715,7 +716,7 @@ def accuracy_over_time(rolling: pd.DataFrame, model: str) -> go.Figure:
 def ltv_cac_chart(channels: pd.DataFrame, target: float = 3.0) -> go.Figure:
     """LTV:CAC per channel (bars; the blended row last, darker) against the ``target`` line."""
     figure = _figure()
-    names = [html.escape(str(c)) for c in channels["channel"]]
+    names = [html.escape(str(c), quote=False) for c in channels["channel"]]
     ratio = channels["ltv_to_cac"].to_numpy(dtype=float)
     colours = [GREEN if r >= target else ORANGE for r in np.nan_to_num(ratio)]
     colours[-1] = BLUE
@@ -723,7 +724,7 @@ def ltv_cac_chart(channels: pd.DataFrame, target: float = 3.0) -> go.Figure:
         x=names,
         y=ratio,
         marker={"color": colours},
-        text=[f"{r:.1f} : 1" if np.isfinite(r) else "–" for r in ratio],
+        text=[f"{r:.2f} : 1" if np.isfinite(r) else "–" for r in ratio],
         textposition="outside",
         hovertemplate="%{x}: %{y:.2f} : 1<extra></extra>",
         showlegend=False,

@@ -325,6 +325,12 @@ def _effect(gamma: float, se: float, up: str, down: str, same: str, *, change=la
     return down.format(f"{_percent(-size)} (95 % CI {_percent(-high, sign=False)}–{_percent(-low)})")
 
 
+def _listing(names) -> str:
+    """ "channel", "channel and plan", "channel, plan and country"."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _signed(share: float) -> str:
     """−20 % or +35 %."""
     return f"{'+' if share >= 0 else '−'}{abs(share) * 100:,.0f} %"
@@ -548,7 +554,7 @@ class Comparison:
             )
         if self.wins:
             return (
-                f"With {', '.join(self.attributes)}, {label} predicts the holdout {window} better: mean absolute "
+                f"With {_listing(self.attributes)}, {label} predicts the holdout {window} better: mean absolute "
                 f"error {m[self.WITH]:.3f} purchases per customer against {m[self.WITHOUT]:.3f} without."
             )
         return (

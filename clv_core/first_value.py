@@ -246,7 +246,8 @@ def new_customers(transactions: Transactions, *, seed: int = 0) -> NewCustomers:
     learnt = FirstValueModel(covered, seed=seed)
     out = new[[c for c in feature_names(new)] + ["first purchase"]].copy()
     out.insert(0, "customer_id", out.index)
-    out["predicted_value"] = learnt.predict(new)
+    out.insert(1, "predicted_value", learnt.predict(new))  # what the list is ranked by, first
+    out["first order lines"] = out["first order lines"].astype(int)
     out = out.sort_values("predicted_value", ascending=False, kind="stable").reset_index(drop=True)
     top = max(int(np.ceil(len(out) * HIGH_VALUE_SHARE)), 1)
     out["likely_high_value"] = np.arange(len(out)) < top

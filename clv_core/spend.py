@@ -59,13 +59,20 @@ class Spend:
 
 
 def starting_table(transactions: Transactions | None, attribute: str | None, months: int = 6) -> pd.DataFrame:
-    """A spend table to fill in: the data's last ``months`` whole months for each of its channels (the 12 that
-    acquired most customers; three example names without a channel attribute), spend 0."""
+    """A spend table to fill in: the data's last ``months`` whole months that still acquired customers (a tenth of
+    a typical month's at least) for each of its channels (the 12 that acquired most customers; three example names
+    without a channel attribute), spend 0."""
     channels = ["Paid search", "Paid social", "Email"]
     full = sorted(full_months(transactions)) if transactions is not None else []
     if attribute is not None and transactions is not None:
         values = acquisitions(transactions, attribute)["channel"]
         channels = [c for c in values.value_counts().index if c != BLANK_ATTRIBUTE][:12] or channels
+    if transactions is not None and full:
+        # the latest whole months in which customers were still acquired (at least a tenth of a typical month's)
+        first = transactions.data.groupby("customer_id", sort=False)["date"].min().dt.to_period("M").dt.to_timestamp()
+        counts = first.value_counts().reindex(full, fill_value=0)
+        busy = [m for m in full if counts[m] >= 0.1 * max(float(counts[counts > 0].median()), 1.0)]
+        full = busy or full
     last = full[-1] if full else pd.Timestamp.today().to_period("M").to_timestamp()
     chosen = [m for m in full if m > last - pd.DateOffset(months=months)] or [last]
     rows = [(m.strftime("%Y-%m"), c, 0.0) for m in chosen for c in channels]
@@ -98,6 +105,7 @@ def read_spend(data: bytes, name: str) -> Spend:
 
 def spend_from(frame: pd.DataFrame) -> Spend:
     """Check and tidy (month, channel, spend) rows (a table typed on the page, or read from a file)."""
+    frame = frame.reset_index(drop=True)  # a table with rows deleted keeps the others' labels
     n = len(frame)
     if n == 0:
         raise ClvError("The spend table has no rows: one row per month and channel, with what was spent.")
@@ -138,7 +146,8 @@ def spend_from(frame: pd.DataFrame) -> Spend:
             + "."
         )
     if repeated:
-        notes.append(f"{repeated:,} rows repeated a month and channel already given: their spend was added to it.")
+        rows = "row repeated a month and channel" if repeated == 1 else "rows repeated a month and channel"
+        notes.append(f"{repeated:,} {rows} already given: their spend was added to it.")
     return Spend(table, report, tuple(notes))
 
 
@@ -182,7 +191,7 @@ class Matching:
             )
         if self.customers_only:
             out.append(
-                "No spend was given for "
+                "No spend (or only 0) was given for "
                 + ", ".join(f"'{c}'" for c in self.customers_only)
                 + ": their customers count in the blended CAC as acquired for free."
             )
@@ -199,9 +208,11 @@ def match(spend: Spend, acquired: pd.DataFrame) -> Matching:
             unmatched.append(channel)
         else:
             names[channel] = found
-    # channels with customers in the months the spend covers, but no spend at all
+    # channels with customers in the months the spend covers, but no spend (none given, or only zeros)
     covered = acquired["month"].isin(spend.table["month"].unique())
-    without = sorted(set(acquired.loc[covered, "channel"]) - set(names.values()) - {BLANK_ATTRIBUTE})
+    paid = spend.table.groupby("channel")["spend"].sum()
+    given = {names[c] for c in paid.index[paid > 0] if c in names}
+    without = sorted(set(acquired.loc[covered, "channel"]) - given - {BLANK_ATTRIBUTE})
     return Matching(names, tuple(sorted(unmatched)), tuple(without))
 
 
@@ -224,9 +235,9 @@ class ChannelEconomics:
         out = []
         if self.months_left_out:
             out.append(
-                "Spend in " + ", ".join(self.months_left_out) + " is left out: the data does not cover the whole "
-                "month, so its new customers cannot be counted (the first month may also hold customers who "
-                "bought before the data starts)."
+                "Spend in " + ", ".join(self.months_left_out) + " is left out: the data does not cover those months "
+                "from their first day to their last (outside the data, or the month it starts or ends in), so their "
+                "new customers cannot be counted."
             )
         if self.unknown_channel_customers:
             out.append(

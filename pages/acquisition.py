@@ -29,10 +29,17 @@ if loaded is None:
     )
     st.stop()
 if attribute is None:
+    blended = views.blended_only(tx, loaded)
+    measured = (
+        f"Until then only the blended CAC can be measured: {common.money(blended, cents=True)} per new customer in "
+        "the whole months of the data the spend covers."
+        if blended == blended
+        else "No customer was acquired in the whole months of the data that the spend covers: there is no CAC to "
+        "measure (check the spend's months against the data's)."
+    )
     st.warning(
-        "The data has no acquisition-channel attribute to match the spend to: map a channel column on the Data page. "
-        f"Until then only the blended CAC can be measured: {common.money(views.blended_only(tx, loaded), cents=True)} "
-        "per new customer in the months the spend covers.",
+        "The data has no acquisition-channel attribute to match the spend to: map a channel column on the Data "
+        f"page. {measured}",
         icon=":material/warning:",
     )
     st.stop()

@@ -90,8 +90,9 @@ def amount(text: str) -> float:
 
 
 def unescaped(markdown: str) -> str:
-    """Markdown as read on the page: the backslashes that keep ``$``, ``.`` or ``-`` literal removed."""
-    return re.sub(r"\\(.)", r"\1", markdown)
+    """Markdown as read on the page: the backslashes that keep ``$``, ``.`` or ``-`` literal removed, and the
+    zero-width spaces that keep an address from becoming a link (``clv_app.views.common.md``)."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u200b", "")
 
 
 def luminance(colour: str) -> float:

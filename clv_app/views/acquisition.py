@@ -25,6 +25,8 @@ from clv_core.ingest import Transactions
 _SPEND = "_spend"  # session state: content hash → the spend loaded for that dataset
 _CAC_SET = "_cac_from_spend"  # session state: content hash → the blended CAC the CAC slider was set to
 _TYPED = "_spend_typed"  # session state: content hash → the table the spend editor starts from
+_TYPED_LAST = "_spend_typed_last"  # session state: content hash → the table as last edited
+_SOURCE = "_spend_source"  # session state: content hash → upload or type
 
 
 def channel_picker(tx: Transactions) -> str | None:
@@ -56,7 +58,18 @@ def spend_input(tx: Transactions, attribute: str | None) -> spend.Spend | None:
     """The spend for this dataset: a file uploaded or a table typed in, else what was loaded before (kept per
     dataset for the session)."""
     kept = st.session_state.setdefault(_SPEND, {})
-    source = st.radio("Marketing spend", ("Upload a file", "Type it in"), horizontal=True, key="acq-source")
+    typed = st.session_state.setdefault(_TYPED, {})
+    last_typed = st.session_state.setdefault(_TYPED_LAST, {})
+    sources = ("Upload a file", "Type it in")
+    remembered = st.session_state.setdefault(_SOURCE, {})
+    source = st.radio(
+        "Marketing spend",
+        sources,
+        index=sources.index(remembered.get(tx.content_hash, sources[0])),  # back on the page: as it was left
+        horizontal=True,
+        key="acq-source",
+    )
+    remembered[tx.content_hash] = source
     if source == "Upload a file":
         upload = st.file_uploader(
             "Spend per month and channel (CSV, Excel or Parquet; columns month, channel, spend)",
@@ -71,17 +84,19 @@ def spend_input(tx: Transactions, attribute: str | None) -> spend.Spend | None:
             except ClvError as exc:
                 st.error(md(str(exc)), icon=":material/block:")
                 return None
+            typed.pop(tx.content_hash, None)  # typing starts from the file just uploaded
+            last_typed.pop(tx.content_hash, None)
     else:
-        # the editor is always given the same starting table (a new one would reset it and lose the last edit);
-        # what it returns is read each run, and replaces the spend kept before
-        typed = st.session_state.setdefault(_TYPED, {})
-        if tx.content_hash not in typed:
+        # while the editor is on the page it is given the same starting table (a new one would reset it and lose
+        # the last edit); a fresh editor (first visit, or back on the page) starts from the table as last edited
+        if "acq-editor" not in st.session_state or tx.content_hash not in typed:
             before = kept.get(tx.content_hash)
-            typed[tx.content_hash] = (
-                before.table.assign(month=before.table["month"].dt.strftime("%Y-%m"))
-                if before is not None
-                else spend.starting_table(tx, attribute)
-            )
+            if last_typed.get(tx.content_hash) is not None:
+                typed[tx.content_hash] = last_typed[tx.content_hash]
+            elif before is not None:
+                typed[tx.content_hash] = before.table.assign(month=before.table["month"].dt.strftime("%Y-%m"))
+            else:
+                typed[tx.content_hash] = spend.starting_table(tx, attribute)
         edited = st.data_editor(
             typed[tx.content_hash],
             num_rows="dynamic",
@@ -94,6 +109,7 @@ def spend_input(tx: Transactions, attribute: str | None) -> spend.Spend | None:
             hide_index=True,
             width="stretch",
         )
+        last_typed[tx.content_hash] = edited.reset_index(drop=True)
         kept.pop(tx.content_hash, None)
         if pd.to_numeric(edited["spend"], errors="coerce").fillna(0).sum() <= 0:
             st.caption("Every spend in the table is 0: type what was spent to see CAC.")
@@ -197,30 +213,56 @@ def _columns(result: spend.ChannelEconomics) -> dict:
         "spend": money_column("Spend", cents=False),
         "new_customers": st.column_config.NumberColumn("New customers", format="%,d"),
         "cac": money_column("CAC"),
-        "value": money_column(f"Value per customer (margin so far + {h}-mo CLV)"),
+        "value": money_column("Value per customer", help=f"Margin of what they bought so far + {h}-month CLV."),
         "ltv_to_cac": st.column_config.NumberColumn("LTV : CAC", format="%.2f"),
-        "payback_month": st.column_config.NumberColumn(
-            "Payback month", format="%d", help="Blank: not reached in the data yet."
+        "payback_month": st.column_config.TextColumn(
+            "Payback", help="First month after acquisition (1: the acquisition month) whose margin covers the CAC."
         ),
-        "month": st.column_config.DateColumn("Acquisition month", format="YYYY-MM"),
+        "month": st.column_config.TextColumn("Month"),
     }
+
+
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table as the page shows it: payback in words ("month 6", "not yet"), months as 2025-01."""
+    out = frame.copy()
+    out["payback_month"] = [
+        "–" if not n else _months(p) for n, p in zip(out["new_customers"], out["payback_month"], strict=True)
+    ]
+    if "month" in out:
+        out["month"] = pd.to_datetime(out["month"]).dt.strftime("%Y-%m")
+    return out
 
 
 def channel_table(result: spend.ChannelEconomics) -> None:
     st.markdown("**By channel** (customers acquired in the months with spend)")
-    show_table(result.channels, hide_index=True, width="stretch", column_config=_columns(result))
+    show_table(_shown(result.channels), hide_index=True, width="stretch", column_config=_columns(result))
+    st.caption(
+        "Value here is what these customers have bought so far (as margin) plus their predicted CLV; the CLV "
+        "forecast page's CLV : CAC is a newly acquired customer's predicted value, so the two ratios differ."
+    )
 
 
 def cohort_table(result: spend.ChannelEconomics) -> None:
     st.markdown("**By channel and acquisition month**")
-    show_table(result.cohorts, hide_index=True, width="stretch", column_config=_columns(result))
+    show_table(_shown(result.cohorts), hide_index=True, width="stretch", column_config=_columns(result))
+
+
+def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table for download: money to the cent, ratios to 0.01, months as 2025-01."""
+    out = frame.copy()
+    for column in ("spend", "cac", "value"):
+        out[column] = out[column].round(2)
+    out["ltv_to_cac"] = out["ltv_to_cac"].round(2)
+    if "month" in out:
+        out["month"] = pd.to_datetime(out["month"]).dt.strftime("%Y-%m")
+    return out
 
 
 def downloads(tx: Transactions, result: spend.ChannelEconomics, loaded: spend.Spend, econ) -> None:
     meanings = spend.columns(result.horizon_months)
     for label, frame, name, key in (
-        ("Download the channel table (CSV)", result.channels, "cac-by-channel", "acq-channels"),
-        ("Download the cohort table (CSV)", result.cohorts, "cac-by-cohort", "acq-cohorts"),
+        ("Download the channel table (CSV)", _rounded(result.channels), "cac-by-channel", "acq-channels"),
+        ("Download the cohort table (CSV)", _rounded(result.cohorts), "cac-by-cohort", "acq-cohorts"),
     ):
         full_download(
             label,

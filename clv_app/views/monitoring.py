@@ -50,8 +50,10 @@ def monitoring_section(analysis: Analysis) -> None:
     show_table(checks_table(result), hide_index=True, width="stretch")
     label = MODEL_LABELS.get(result.model, result.model)
     st.plotly_chart(memo.of(charts.accuracy_over_time, result.rolling, label), width="stretch")
+    key_first = ["origin", "holdout_end", monitoring.RELATIVE_MAE, "revenue % error", "MAE (purchases)"]
+    rolling = result.rolling.drop(columns="note")
     show_table(
-        result.rolling.drop(columns="note"),
+        rolling[key_first + [c for c in rolling.columns if c not in key_first]],
         hide_index=True,
         width="stretch",
         column_config={

@@ -13,7 +13,7 @@ from clv_app import sources
 from clv_app.views import common as views
 from tests.app.conftest import APP, text_of
 from tests.app.test_access import AUTH
-from tests.conftest import load
+from tests.conftest import load, unescaped
 from tests.postgres import add_reader, load_table
 
 # one worker runs these together: one PostgreSQL server for all of them
@@ -38,7 +38,7 @@ def shown_everywhere(at: AppTest) -> str:
         tx = at.session_state[sources.TRANSACTIONS]
         parts.append(at.session_state[sources.DATASET_LABEL])
         parts.append(json.dumps(tx.report.to_dict() if hasattr(tx.report, "to_dict") else str(tx.report)))
-    return "\n".join(parts).replace("\\", "")
+    return "\n".join(parts).replace("\\", "").replace("\u200b", "")  # escapes, and the breaks of addresses
 
 
 def read(at: AppTest, *, url: str | None = None, table: str | None = None, query: str | None = None) -> AppTest:
@@ -66,7 +66,7 @@ def test_a_table_from_the_database_becomes_the_dataset_and_a_write_is_refused(ap
     text = text_of(app)
     assert not app.error, [e.value for e in app.error]
     assert "Customers 2,357" in text and f"Rows read {len(sample.data):,}" in text  # the same quality report
-    sidebar = "\n".join(str(m.value) for m in app.sidebar.markdown).replace("\\", "")
+    sidebar = unescaped("\n".join(str(m.value) for m in app.sidebar.markdown))
     assert "sample_orders" in sidebar and "clv@127.0.0.1" in sidebar
 
     app.switch_page("pages/overview.py").run()

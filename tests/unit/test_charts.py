@@ -203,7 +203,7 @@ def test_the_ltv_to_cac_chart_escapes_channel_names_and_colours_by_the_target():
     bar = figure.data[0]
     assert list(bar.x) == ["&lt;b&gt;Email&lt;/b&gt;", "Paid social", "All channels"]
     assert bar.marker.color[0] == charts.GREEN and bar.marker.color[1] == charts.ORANGE
-    assert bar.marker.color[2] == charts.BLUE and list(bar.text) == ["4.0 : 1", "1.5 : 1", "–"]
+    assert bar.marker.color[2] == charts.BLUE and list(bar.text) == ["4.00 : 1", "1.50 : 1", "–"]
     assert figure.layout.shapes[0].y0 == 3.0
 
 

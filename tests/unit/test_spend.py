@@ -21,7 +21,9 @@ def test_the_template_has_the_datas_channels_and_last_whole_months_and_reads_bac
     tx = ingest(*sample_bytes("retail"))  # 2023-07-04 → 2025-06-30: June 2025 is whole, July 2023 is not
     data = spend.template(tx, "channel", 3)
     read = spend.read_spend(data, "template.csv")
-    assert read.table["month"].dt.strftime("%Y-%m").unique().tolist() == ["2025-04", "2025-05", "2025-06"]
+    # the sample stops acquiring customers in March 2025 (5 from April on, against about 220 a month before):
+    # the template offers the last whole months that still acquired some
+    assert read.table["month"].dt.strftime("%Y-%m").unique().tolist() == ["2025-01", "2025-02", "2025-03"]
     assert set(read.table["channel"]) == set(tx.data["channel"].unique())
     assert read.total == 0 and read.notes == ()
     months = spend.full_months(tx)
@@ -216,3 +218,14 @@ def test_the_cac_command_prints_the_pages_channel_table(tmp_path):
         text=True,
     )
     assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_a_typed_table_with_a_row_deleted_reads_and_zero_spend_is_no_spend():
+    typed = pd.DataFrame({"month": ["2025-01", "2025-01", "2025-02"], "channel": ["Search", "TV", "Email"],
+                          "spend": [10.0, 5.0, 0.0]}).drop(index=1)  # fmt: skip
+    read = spend.spend_from(typed)
+    assert read.table["channel"].tolist() == ["Search", "Email"] and read.total == 10
+    tx = shop_with_channels()
+    scored = pd.DataFrame({"customer_id": tx.data["customer_id"].unique(), "clv": 0.0})
+    result = spend.channel_economics(read, tx, "channel", scored, Economics())
+    assert "Email" in result.matching.customers_only and not result.complete  # a 0 is no spend given
