@@ -207,13 +207,13 @@ def test_the_fit_command_prints_the_coefficients(tmp_path):
     path = tmp_path / "orders.csv"
     path.write_bytes(sample_bytes("retail")[0])
     out = subprocess.run(
-        [sys.executable, "-m", "clv_core", "fit", str(path), "--model", "paretonbd", "--covariates", "plan"],
+        [sys.executable, "-m", "clv_core", "fit", str(path), "--model", "bgnbd", "--covariates", "plan"],
         capture_output=True,
         text=True,
         check=True,
     )
     result = json.loads(out.stdout)
-    assert set(result["params"]) == {"r", "alpha", "s", "beta"}
+    assert set(result["params"]) == {"r", "alpha", "a", "b"}
     (name,) = result["coefficients"]
     assert name == "plan = subscription"
     assert set(result["coefficients"][name]) == {"purchase", "purchase_se", "dropout", "dropout_se"}

@@ -196,13 +196,25 @@ def test_the_cac_command_prints_the_pages_channel_table(tmp_path):
     costs.write_text("month,channel,spend\n2024-07,Email,300\n2024-08,email,300\n2024-07,TV,9\n")
     out = tmp_path / "cohorts.csv"
     run = subprocess.run(
-        [sys.executable, "-m", "clv_core", "cac", str(orders), "--spend", str(costs), "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "clv_core",
+            "cac",
+            str(orders),
+            "--spend",
+            str(costs),
+            "--model",
+            "bgnbd",
+            "--out",
+            str(out),
+        ],
         capture_output=True,
         text=True,
     )
     assert run.returncode == 0, run.stderr
     printed = json.loads(run.stdout)
-    page = Analysis(ingest(*sample_bytes("retail"))).channel_economics(
+    page = Analysis(ingest(*sample_bytes("retail")), model="bgnbd").channel_economics(
         spend.read_spend(costs.read_bytes(), "spend.csv"), "channel", Economics()
     )
     assert printed["blended_cac"] == pytest.approx(page.blended_cac)
