@@ -667,7 +667,10 @@ class Analysis:
     def channel_economics(self, loaded: spend.Spend, attribute: str, econ: economics.Economics):
         """CAC, value per acquired customer, LTV:CAC and payback by channel and cohort from marketing ``loaded``
         (:mod:`clv_core.spend`), the value from the scored table under ``econ``."""
-        return self.memo.derive(_channel_economics, loaded, self.transactions, attribute, self.scored(econ), econ)
+        new_customer = self.scenario(econ).new_customer_clv
+        return self.memo.derive(
+            _channel_economics, loaded, self.transactions, attribute, self.scored(econ), econ, new_customer
+        )
 
     def first_value_backtest(self) -> first_value.FirstValueBacktest:
         """The value-at-first-purchase model learnt on older cohorts and tested on newer ones, beside the BTYD
@@ -824,8 +827,8 @@ def _token(value: Any) -> Any:
     return value
 
 
-def _channel_economics(loaded, transactions, attribute, scored, econ):
-    return spend.channel_economics(loaded, transactions, attribute, scored, econ)
+def _channel_economics(loaded, transactions, attribute, scored, econ, new_customer_clv):
+    return spend.channel_economics(loaded, transactions, attribute, scored, econ, new_customer_clv)
 
 
 def _segment_of_customer(result: rfm.RFMResult) -> pd.Series:

@@ -256,9 +256,12 @@ class ChannelEconomics:
 ALL = "All channels"
 
 
-def channel_economics(spend: Spend, transactions: Transactions, attribute: str, scored: pd.DataFrame, econ):
+def channel_economics(
+    spend: Spend, transactions: Transactions, attribute: str, scored: pd.DataFrame, econ, new_customer_clv=np.nan
+):
     """CAC, value and payback per channel and cohort (see the module's description). ``scored`` is the scoring
-    chain's table (``customer_id``, ``clv``) under ``econ``."""
+    chain's table (``customer_id``, ``clv``) under ``econ``; ``new_customer_clv`` its CLV of a customer acquired
+    today (the CLV forecast's), over which each CAC gives the forecast's CLV : CAC (``clv_to_cac``)."""
     acquired = acquisitions(transactions, attribute)
     covered = full_months(transactions)
     inside = spend.table["month"].isin(covered)
@@ -304,6 +307,8 @@ def channel_economics(spend: Spend, transactions: Transactions, attribute: str, 
     everyone["payback_month"] = _payback(_pooled_curve(curves, in_months), blended)
     channels = pd.concat([pd.DataFrame(rows), everyone], ignore_index=True)
     unknown = int((in_months["channel"] == BLANK_ATTRIBUTE).sum())
+    for frame in (cohorts, channels):
+        frame["clv_to_cac"] = _ratio(pd.Series(float(new_customer_clv), index=frame.index), frame["cac"])
     return ChannelEconomics(
         cohorts.sort_values(["channel", "month"]).reset_index(drop=True),
         channels,
@@ -404,6 +409,7 @@ def columns(horizon_months: int) -> dict[str, str]:
         "value": f"per new customer: margin of what they bought so far plus their predicted CLV over the next "
         f"{horizon_months} months (currency)",
         "ltv_to_cac": "value ÷ CAC",
+        "clv_to_cac": f"a newly acquired customer's predicted {horizon_months}-month CLV (the CLV forecast's) ÷ CAC",
         "payback_month": "first month after acquisition (1: the acquisition month) in which the margin of what the "
         "customers bought covers the CAC; empty: not reached in the data",
     }

@@ -215,6 +215,9 @@ def _columns(result: spend.ChannelEconomics) -> dict:
         "cac": money_column("CAC"),
         "value": money_column("Value per customer", help=f"Margin of what they bought so far + {h}-month CLV."),
         "ltv_to_cac": st.column_config.NumberColumn("LTV : CAC", format="%.2f"),
+        "clv_to_cac": st.column_config.NumberColumn(
+            "CLV : CAC", format="%.2f", help=f"A newly acquired customer's {h}-month CLV (the CLV forecast's) ÷ CAC."
+        ),
         "payback_month": st.column_config.TextColumn(
             "Payback", help="First month after acquisition (1: the acquisition month) whose margin covers the CAC."
         ),
@@ -237,8 +240,8 @@ def channel_table(result: spend.ChannelEconomics) -> None:
     st.markdown("**By channel** (customers acquired in the months with spend)")
     show_table(_shown(result.channels), hide_index=True, width="stretch", column_config=_columns(result))
     st.caption(
-        "Value here is what these customers have bought so far (as margin) plus their predicted CLV; the CLV "
-        "forecast page's CLV : CAC is a newly acquired customer's predicted value, so the two ratios differ."
+        "LTV : CAC counts what these customers have bought so far (as margin) plus their predicted CLV; CLV : CAC, "
+        "as on the CLV forecast page, a newly acquired customer's predicted value over the horizon."
     )
 
 
@@ -252,7 +255,7 @@ def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in ("spend", "cac", "value"):
         out[column] = out[column].round(2)
-    out["ltv_to_cac"] = out["ltv_to_cac"].round(2)
+    out[["ltv_to_cac", "clv_to_cac"]] = out[["ltv_to_cac", "clv_to_cac"]].round(2)
     if "month" in out:
         out["month"] = pd.to_datetime(out["month"]).dt.strftime("%Y-%m")
     return out

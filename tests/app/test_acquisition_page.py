@@ -60,9 +60,17 @@ def test_uploaded_spend_gives_cac_and_ltv_to_cac_by_channel_and_sets_the_cac_sli
     blended = round(expected.blended_cac, 2)
     assert next(m.value for m in acquisition.metric if m.label == "Blended CAC") == f"${blended:,.2f}"
     assert len(acquisition.get("plotly_chart")) == 1
-    # the CLV forecast's CAC now starts at the blended CAC, and its CLV : CAC follows
+    # the CLV forecast's CAC now starts at the blended CAC, and its CLV : CAC is this page's for all channels
     acquisition.switch_page("pages/forecast.py").run()
     assert acquisition.number_input(key="cac").value == pytest.approx(blended)
+    forecast_ratio = next(m.value for m in acquisition.metric if m.label == "CLV : CAC")
+    page_ratio = expected.channels.set_index("channel").loc[spend.ALL, "new_customers"]
+    assert page_ratio > 0
+    new_customer = Analysis(tx).scenario(Economics(cac=blended)).new_customer_clv
+    assert forecast_ratio == f"{new_customer / blended:.1f} : 1"
+    assert expected.channels.set_index("channel").loc[spend.ALL, "clv_to_cac"] == pytest.approx(
+        new_customer / expected.blended_cac
+    )
 
 
 def test_a_spend_file_without_the_columns_is_a_message_and_the_page_stands(acquisition):

@@ -114,8 +114,9 @@ def test_cac_value_and_payback_by_hand():
     scored = pd.DataFrame(
         {"customer_id": ["e1", "e2", "s1", "o1", "g0", "g1", *[f"f{i}" for i in range(8)]], "clv": 1.0}
     )
-    result = spend.channel_economics(loaded, tx, "channel", scored, econ)
+    result = spend.channel_economics(loaded, tx, "channel", scored, econ, 90.0)
     cohorts = result.cohorts.set_index(["channel", "month"])
+    assert cohorts["clv_to_cac"].tolist() == pytest.approx((90.0 / cohorts["cac"]).tolist(), nan_ok=True)
     email = cohorts.loc[("Email", pd.Timestamp("2025-01-01"))]  # "email" matched to "Email"
     assert email["new_customers"] == 2 and email["cac"] == 60.0
     # margin so far 0.5 × (200 + 50) / 2 = 62.5, plus CLV 1: 63.5 per customer
