@@ -28,6 +28,7 @@ from clv_core.ingest.amounts import parse_amounts
 from clv_core.ingest.columns import normalise_name
 from clv_core.ingest.dates import parse_dates
 from clv_core.ingest.sniff import read_raw
+from clv_core.runs import runs
 
 #: Spend tables are small: a row per month and channel.
 MAX_ROWS = 50_000
@@ -69,8 +70,7 @@ def starting_table(transactions: Transactions | None, attribute: str | None, mon
         channels = [c for c in values.value_counts().index if c != BLANK_ATTRIBUTE][:12] or channels
     if transactions is not None and full:
         # the latest whole months in which customers were still acquired (at least a tenth of a typical month's)
-        first = transactions.data.groupby("customer_id", sort=False)["date"].min().dt.to_period("M").dt.to_timestamp()
-        counts = first.value_counts().reindex(full, fill_value=0)
+        counts = acquisition_months(transactions).value_counts().reindex(full, fill_value=0)
         busy = [m for m in full if counts[m] >= 0.1 * max(float(counts[counts > 0].median()), 1.0)]
         full = busy or full
     last = full[-1] if full else pd.Timestamp.today().to_period("M").to_timestamp()
@@ -162,15 +162,29 @@ def channel_attribute(transactions: Transactions) -> str | None:
     return next((by_name[normalise_name(c)] for c in CHANNEL_ATTRIBUTES if normalise_name(c) in by_name), None)
 
 
+def acquisition_months(transactions: Transactions) -> pd.Series:
+    """Each customer's acquisition month (the first day of the month of the first purchase), by id, in the
+    data's customer order (from its customer runs, as :func:`clv_core.cohorts.first_purchase_attributes`)."""
+    r = runs(transactions.data)
+    first = pd.to_datetime(r.first_day.astype("datetime64[D]")).to_period("M").to_timestamp()
+    return pd.Series(first, index=pd.Index(r.first_of(transactions.data["customer_id"]), name="customer_id"))
+
+
 def acquisitions(transactions: Transactions, attribute: str) -> pd.DataFrame:
     """Each customer's acquisition month (of the first purchase) and channel (``attribute`` on it), by id."""
     first = first_purchase_attributes(transactions)
     if attribute not in first:
         raise ClvError(f"There is no attribute {attribute!r} to read acquisition channels from.")
-    data = transactions.data
-    start = data.groupby("customer_id", sort=False)["date"].min()
-    months = start.reindex(first.index).dt.to_period("M").dt.to_timestamp()
-    return pd.DataFrame({"month": months.to_numpy(), "channel": first[attribute].astype(str).to_numpy()}, first.index)
+    months = acquisition_months(transactions).to_numpy()
+    return pd.DataFrame({"month": months, "channel": first[attribute].astype(str).to_numpy()}, first.index)
+
+
+def blended_cac(transactions: Transactions, spend: Spend) -> float:
+    """All spend in whole months of the data ÷ the customers first buying in them: the CAC that needs no
+    channel (NaN when nobody was acquired in those months)."""
+    inside = spend.table[spend.table["month"].isin(full_months(transactions))]
+    new = int(acquisition_months(transactions).isin(set(inside["month"])).sum())
+    return float(inside["spend"].sum()) / new if new else float("nan")
 
 
 @dataclass(frozen=True)
@@ -290,10 +304,10 @@ def channel_economics(
     months = set(table["month"])
     rows = []
     for channel, part in cohorts.groupby("channel", sort=False):
-        rows.append(_summary_row(channel, part, customers[(customers["channel"] == channel)], months, curves))
+        rows.append(_summary_row(channel, part, customers[(customers["channel"] == channel)], curves))
     in_months = customers[customers["month"].isin(months)]
     total_spend = float(table["spend"].sum())
-    blended = total_spend / len(in_months) if len(in_months) else np.nan
+    blended = blended_cac(transactions, usable)
     everyone = pd.DataFrame(
         {
             "channel": [ALL],
@@ -335,7 +349,7 @@ def _ratio(value: pd.Series, cac: pd.Series) -> pd.Series:
     return (value / cac).where(cac > 0)
 
 
-def _summary_row(channel, part, customers, months, curves) -> dict:
+def _summary_row(channel, part, customers, curves) -> dict:
     acquired = customers[customers["month"].isin(set(part["month"]))]
     spend, n = float(part["spend"].sum()), len(acquired)
     cac = spend / n if n else np.nan

@@ -29,7 +29,7 @@ if loaded is None:
     )
     st.stop()
 if attribute is None:
-    blended = views.blended_only(tx, loaded)
+    blended = spend.blended_cac(tx, loaded)
     measured = (
         f"Until then only the blended CAC can be measured: {common.money(blended, cents=True)} per new customer in "
         "the whole months of the data the spend covers."

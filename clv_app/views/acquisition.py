@@ -130,15 +130,6 @@ def spend_input(tx: Transactions, attribute: str | None) -> spend.Spend | None:
     return loaded
 
 
-def blended_only(tx: Transactions, loaded: spend.Spend) -> float:
-    """All spend in whole months of the data ÷ the customers first buying in them (no channel to match)."""
-    months = spend.full_months(tx)
-    inside = loaded.table[loaded.table["month"].isin(months)]
-    first = tx.data.groupby("customer_id", sort=False)["date"].min().dt.to_period("M").dt.to_timestamp()
-    new = int(first.isin(set(inside["month"])).sum())
-    return float(inside["spend"].sum()) / new if new else float("nan")
-
-
 def apply_cac_default(tx: Transactions, result: spend.ChannelEconomics) -> None:
     """The shared CAC setting (the CLV forecast's slider) starts at the blended CAC, once per dataset and spend,
     when every channel that acquired customers has spend (otherwise those customers look free)."""
