@@ -73,17 +73,18 @@ def prepare_when_served(timeout_s: float = 300.0) -> bool:
 
 
 def _import_models() -> None:
-    """Import the analysis and its libraries (pandas, scipy, lifetimes, lifelines, scikit-learn, plotly: 2-4 s on 2
-    cores), which every page needs and which need no server: as the server starts, not when the first page asks."""
+    """Import the analysis and its libraries (pandas, scipy, lifetimes, plotly: 1.5-3 s on 2 cores), which every page
+    needs and which need no server: as the server starts, not when the first page asks."""
     # Streamlit compiles its emoji pattern (every emoji there is, one regex: 0.5 s on a loaded 2-core machine) when
     # the first message with an icon is drawn, in the first visitor's page
     import streamlit.emojis  # noqa: F401
 
     import clv_core.analysis
-    import clv_core.challenger
     import clv_core.charts
-    import clv_core.ingest
-    import clv_core.survival  # noqa: F401
+    import clv_core.ingest  # noqa: F401
+
+    # not scikit-learn (0.3 s) or lifelines: the ML challenger and the survival models load them when the background
+    # preparation reaches them, seconds later, rather than before the first page can run
 
 
 if __name__ == "__main__":

@@ -49,8 +49,11 @@ if decision.scorecard is not None:
 gate = analysis.sufficiency()
 views.sufficiency(gate)
 
-# drawn in its place once the rest of the page is (the comparison fits every model on the whole history)
-diagnostics = st.expander("Fit diagnostics: parameters, model comparison, goodness of fit, spend check")
+# filled once opened (a rerun), after the rest of the page: the comparison fits every model on the whole history,
+# and a collapsed section's tables and chart would cost every visit their drawing
+diagnostics = st.expander(
+    "Fit diagnostics: parameters, model comparison, goodness of fit, spend check", on_change="rerun", key="fc-diag"
+)
 
 
 @st.fragment
@@ -99,9 +102,10 @@ def what_if() -> None:
 
 
 what_if()
-with diagnostics:
-    try:
-        views.fit_diagnostics(fit, spend, analysis.comparison(), *analysis.diagnostics())
-    except ClvError as exc:  # e.g. the server stayed busy: the forecast above stands
-        st.warning(str(exc))
+if diagnostics.open:
+    with diagnostics:
+        try:
+            views.fit_diagnostics(fit, spend, analysis.comparison(), *analysis.diagnostics())
+        except ClvError as exc:  # e.g. the server stayed busy: the forecast above stands
+            st.warning(str(exc))
 links.publish()

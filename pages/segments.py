@@ -86,8 +86,11 @@ if st.toggle("Prepare the report", key="seg-report"):
         on_click="ignore",
     )
 
-with st.expander("Value-group migration between two snapshot dates"):
-    views.migration_section(analysis, econ, cuts)
+# filled once opened (a rerun): each snapshot refits the models on the data to that day
+migration = st.expander("Value-group migration between two snapshot dates", on_change="rerun", key="seg-migration")
+if migration.open:
+    with migration:
+        views.migration_section(analysis, econ, cuts)
 
 st.subheader("Customer list")
 # the likely next category is a campaign's audience too ("who will buy grinders next")

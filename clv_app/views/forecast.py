@@ -275,7 +275,10 @@ def top_customers(result, boot) -> None:
 
 def formula_views(tx, econ: Economics) -> None:
     """The textbook formulas on the data's retention and spend, at the page's margin and discount rate."""
-    with st.expander("Formula views: the textbook CLV formulas on this data"):
+    section = st.expander("Formula views: the textbook CLV formulas on this data", on_change="rerun", key="fc-formulas")
+    if not section.open:  # filled once opened (a rerun of the what-if part)
+        return
+    with section:
         try:
             inputs = memo.of(economics.formula_inputs, tx.data, tx.observation_end)
         except ClvError as exc:

@@ -46,6 +46,10 @@ def test_overview_gives_the_base_value_with_its_interval_as_the_forecast_page_op
     assert value == "$230,113"
     app.switch_page("pages/forecast.py").run()  # the same figure the forecast page opens with
     assert next(m.value for m in app.metric if m.label.startswith("Base value (12 mo")) == value
+    # the fit diagnostics are drawn only once opened: a closed section costs a first visit nothing
+    assert not any("AIC" in d.value.columns for d in app.dataframe)
+    app.session_state["fc-diag"] = True
+    app.run()
     comparison = next(d.value for d in app.dataframe if "AIC" in d.value.columns).set_index("model")
     pareto = comparison.loc["Pareto/NBD"]  # CDNOW's customer 14048 makes lifetimes' likelihood NaN; ours is finite
     assert pareto["log-likelihood"] == "-173,328.0" and pareto["note"] == ""

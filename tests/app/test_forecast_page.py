@@ -36,6 +36,32 @@ def test_forecast_shows_value_clv_to_cac_and_payback(forecast):
     assert any("Top customers" in m.value for m in forecast.markdown)
 
 
+def test_closed_sections_draw_only_once_opened(forecast):
+    """The fit diagnostics and the formula views cost a first visit nothing; opened, they follow the page's sliders."""
+
+    def tables():
+        return [d.value for d in forecast.dataframe]
+
+    def formulas():
+        return next(t for t in tables() if "CLV per customer" in t.columns).set_index("view")["CLV per customer"]
+
+    assert not any("AIC" in t.columns or "CLV per customer" in t.columns for t in tables())
+    forecast.session_state["fc-formulas"] = True
+    forecast.slider(key="margin").set_value(0.5).run()
+    at_half = formulas()
+    assert list(at_half.index) == list(
+        economics.formula_table(
+            economics.FormulaInputs(retention=0.5, revenue_per_year=1.0, window_months=12, sentence=""), 0.5, 0.1
+        )["view"]
+    )
+    forecast.slider(key="margin").set_value(0.25).run()
+    assert np.allclose(at_half / formulas(), 2.0)  # every formula is linear in the margin
+    assert not any("AIC" in t.columns for t in tables())
+    forecast.session_state["fc-diag"] = True
+    forecast.run()
+    assert any("AIC" in t.columns for t in tables()) and not forecast.exception
+
+
 def test_economics_sliders_recompute_without_refitting(forecast, monkeypatch):
     calls = {"fit": 0, "precompute": 0}
     real_fit, real_pre = models.fit_purchases, economics.precompute

@@ -73,6 +73,10 @@ def test_migration_section_shows_the_matrix_and_who_moved_down(app):
 
     app.selectbox(key="data-sample").set_value("cdnow_sample").run()
     app.switch_page("pages/segments.py").run()
+    # closed, the section refits nothing and draws nothing
+    assert not any(d.key == "mig-a" for d in app.date_input)
+    app.session_state["seg-migration"] = True
+    app.run()
     app.date_input(key="mig-a").set_value(dt.date(1997, 12, 31)).run()
     assert not app.exception
     assert any(re.search(r"Moved up [\d,]+, down [\d,]+", c.value) for c in app.caption)
