@@ -37,6 +37,18 @@ def app() -> AppTest:
     return at
 
 
+#: Sections drawn only once opened (``st.expander(..., on_change="rerun")``), by key: tests that check every table
+#: of a page open them first (tests/app/test_money_and_tables.py checks this list against the pages' code).
+LAZY_SECTIONS = ("fc-diag", "fc-formulas", "seg-migration")
+
+
+def open_sections(at: AppTest) -> AppTest:
+    """Open every section that is drawn only once opened (they then draw on the next run)."""
+    for key in LAZY_SECTIONS:
+        at.session_state[key] = True
+    return at
+
+
 def text_of(at: AppTest) -> str:
     """Every piece of text the page shows (markdown, captions, alerts, metrics), for content checks."""
     parts = [

@@ -13,7 +13,7 @@ from clv_core import segments
 from clv_core.currency import KNOWN
 from clv_core.economics import Economics
 from clv_core.export import in_currency
-from tests.app.conftest import text_of, upload
+from tests.app.conftest import LAZY_SECTIONS, ROOT, open_sections, text_of, upload
 
 #: Words that make a card or a numeric column an amount (unless the label says it is a share, count or ratio).
 MONEY = re.compile(r"revenue|order value|\bCLV\b|value|spend|budget|margin|amount|net return|MAE \(spend\)", re.I)
@@ -88,11 +88,18 @@ def house_style_problems(at, symbol: str, code: str) -> list[str]:
     ],
 )
 def test_every_table_and_card_of_every_page_is_in_house_style(app, page):
-    """CDNOW is in US dollars (the sample says so; its file carries no symbol)."""
-    app.switch_page(page).run()
+    """CDNOW is in US dollars (the sample says so; its file carries no symbol). Sections drawn once opened are open."""
+    open_sections(app).switch_page(page).run()
     assert not app.exception, app.exception
     assert app.dataframe or app.metric, f"{page} shows no table and no card to check"
     assert house_style_problems(app, "$", "USD") == []
+
+
+def test_every_section_drawn_once_opened_is_opened_by_the_house_style_check():
+    """A section behind ``on_change="rerun"`` draws nothing until opened: the check above opens those it knows."""
+    code = "\n".join(p.read_text(encoding="utf-8") for d in ("pages", "clv_app") for p in (ROOT / d).rglob("*.py"))
+    lazy = re.findall(r'st\.expander\([^)]*on_change="rerun",\s*key="([^"]+)"', code, flags=re.S)
+    assert lazy and sorted(lazy) == sorted(LAZY_SECTIONS)
 
 
 def test_a_currency_chosen_on_the_data_page_is_on_every_amount_and_in_the_exports(app):
