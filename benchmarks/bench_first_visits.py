@@ -6,7 +6,11 @@ and on (the default), in the same run:
 * ``by URL``: the page's address is the first thing the fresh server is asked for (a bookmark, a shared link), the
   moment it answers, or once it has been up for a few seconds (a server is seldom visited the second it starts);
 * ``after Data``: the visitor opens the app (the Data page), reads it for a few seconds, then clicks the page in the
-  navigation, in the same session, as most visits go.
+  navigation, in the same session, as most visits go;
+* ``returning``: by URL once the server has been up for a few seconds, from a browser that opened the app before
+  (on an earlier server at the same address): Streamlit's scripts are in its cache (they are served as immutable
+  for a year), so it does not fetch and compile them again. Every other arrival starts from an empty browser cache,
+  a visitor's very first Streamlit page.
 
 Per page: seconds until its title shows ("paint"), until its first figure (a card, table or chart: what a visitor
 reads first) and until its last section is drawn and the script run has ended ("complete").
@@ -26,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import CHROMIUM, FLAGS, running_app  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, FLAGS, _free_port, running_app  # noqa: E402
 
 #: url path -> (navigation title, the whole text of the page's last section heading or tab)
 PAGES = {
@@ -42,10 +46,10 @@ PAGES = {
 
 
 @contextlib.contextmanager
-def fresh_server(warm_up: bool):
+def fresh_server(warm_up: bool, port: int | None = None):
     secrets = Path(tempfile.mkdtemp(prefix="clv-bench-secrets-")) / "secrets.toml"
     secrets.write_text(f"[limits]\nwarm_up = {'true' if warm_up else 'false'}\n", encoding="utf-8")
-    with running_app("--secrets.files", str(secrets)) as url:  # the browser tests' server, as make run starts it
+    with running_app("--secrets.files", str(secrets), port=port) as url:  # the browser tests' server, as make run
         yield url
 
 
@@ -81,6 +85,26 @@ def by_url(browser, path: str, warm_up: bool, after_s: float = 0.0) -> tuple[flo
         return out
 
 
+def returning(browser, path: str, warm_up: bool, after_s: float) -> tuple[float, float, float]:
+    """By URL at a fresh server up ``after_s`` seconds, from a browser whose cache holds the app's scripts: it saw
+    this page on an earlier server at the same address."""
+    port = _free_port()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    with fresh_server(warm_up, port) as url:
+        page = context.new_page()
+        page.goto(f"{url}/{path}")
+        _until_drawn(page, path, time.monotonic())
+        page.close()
+    with fresh_server(warm_up, port) as url:
+        time.sleep(after_s)
+        page = context.new_page()
+        start = time.monotonic()
+        page.goto(f"{url}/{path}")
+        out = _until_drawn(page, path, start)
+    context.close()
+    return out
+
+
 def after_data(browser, path: str, warm_up: bool, read_seconds: float) -> tuple[float, float, float]:
     with fresh_server(warm_up) as url:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -113,6 +137,9 @@ def main() -> None:
             off = by_url(browser, path, False, args.started_seconds)
             on = by_url(browser, path, True, args.started_seconds)
             rows.append((f"by URL, {args.started_seconds:g} s up", PAGES[path][0], off, on))
+            off = returning(browser, path, False, args.started_seconds)
+            on = returning(browser, path, True, args.started_seconds)
+            rows.append((f"returning, {args.started_seconds:g} s up", PAGES[path][0], off, on))
             if path:
                 off = after_data(browser, path, False, args.read_seconds)
                 on = after_data(browser, path, True, args.read_seconds)

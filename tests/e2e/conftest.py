@@ -36,10 +36,10 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(*options: str):
-    """``streamlit run app.py`` (as ``make run`` starts it) on a free loopback port, with any further streamlit
-    ``options``; yields its URL once it answers its health check."""
-    port = _free_port()
+def running_app(*options: str, port: int | None = None):
+    """``streamlit run app.py`` (as ``make run`` starts it) on a loopback ``port`` (by default a free one), with any
+    further streamlit ``options``; yields its URL once it answers its health check."""
+    port = port or _free_port()
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -244,6 +244,21 @@ def test_moving_the_horizon_slider_updates_the_forecast(page, server):
     assert page.locator('[data-testid="stException"]').count() == 0
 
 
+def test_a_section_drawn_once_opened_fills_when_clicked_and_folds_back(page, server):
+    """The forecast's fit diagnostics cost a first visit nothing: a click opens them, drawn by a rerun."""
+    page.goto(f"{server}/forecast")
+    page.get_by_text("Top customers").wait_for(timeout=300_000)
+    wait_for_run(page)
+    comparison = page.get_by_text("Model comparison (lower AIC/BIC is better)")
+    assert comparison.count() == 0
+    page.get_by_text("Fit diagnostics: parameters, model comparison").click()
+    comparison.wait_for(timeout=120_000)
+    wait_for_run(page)
+    assert comparison.is_visible() and page.locator('[data-testid="stException"]').count() == 0
+    page.get_by_text("Fit diagnostics: parameters, model comparison").click()
+    expect(comparison).to_be_hidden()
+
+
 def test_download_a_filtered_segment_list_with_the_stated_row_count(page, server):
     page.goto(f"{server}/segments")
     page.get_by_text("Customer list").wait_for(timeout=300_000)
