@@ -41,6 +41,7 @@ from clv_core.ingest.limits import (
     check_rows,
     scan_lines,
 )
+from clv_core.ingest.text import PLAIN_INTEGERS, decimal_digits
 
 #: Decompression that expands more than this and past ``_BOMB_MIN_BYTES`` is treated as a compression bomb.
 _BOMB_RATIO = 200
@@ -505,8 +506,8 @@ def _encoded(strings: pa.ChunkedArray) -> pd.Categorical:
     """A column of strings as a Categorical, its categories in order of first appearance (as Arrow's
     dictionary_encode gives them). A column of customer or order ids has millions of distinct values, which
     Arrow's memo table hashes as strings one at a time (5 s for the 3.6 million ids of a 10M-row export); ids
-    written as plain integers, or as text of one width (C0012345), are hashed as 64-bit integers instead, the
-    same codes and categories in a fifth of the time."""
+    written as plain integers, or as text of one width (C0012345), are coded through 64-bit integers instead, the
+    same categories in a fifth of the time (dense integers in the order of their numbers)."""
     try:
         fast = _integer_coded(strings) if _many_distinct(strings) else None
     except (pa.ArrowException, ValueError, OverflowError):  # e.g. more than 2 GB of text in one column
@@ -552,20 +553,44 @@ def _integer_coded(strings: pa.ChunkedArray) -> pd.Categorical | None:
         return None
     if numbers is None:
         return None
-    codes = pd.factorize(numbers)[0].astype(np.int32)
-    del numbers
-    # categories appear in order, so a code's first row is where the running maximum of the codes steps up
-    running = np.maximum.accumulate(codes)
-    first = np.flatnonzero(running[1:] != running[:-1]) + 1
-    first = np.concatenate(([0], first))
-    del running
+    codes, first = _codes(numbers)
     if numeric and (shortest != longest or blanks) and not np.array_equal(lengths, lengths[first][codes]):
         return None  # one number written two ways (7 and 007): two ids, which the number cannot tell apart
     labels = pd.Index(pc.take(strings, pa.array(first)).to_numpy(zero_copy_only=False), dtype=object)
     with contextlib.suppress(AttributeError, TypeError):
         labels._cache["is_unique"] = True
+        if numeric and not blanks:
+            values = numbers.take(first)
+            if np.array_equal(lengths.take(first), decimal_digits(values)):
+                setattr(labels, PLAIN_INTEGERS, values)  # every id written as its number is: "12", never "012"
     dtype = pd.CategoricalDtype(labels, ordered=False)
     return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+
+
+def _codes(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's code (int32) and, per code, a row that holds it. Integers that fill most of their span (ids a
+    database counts up: the span at most twice the rows) are coded through a table of the span, in the order of
+    their values, with no hashing (0.4 s for the 3.6 million ids of a 10M-row export against 1.6 s); any others
+    are hashed, in order of first appearance."""
+    n = len(numbers)
+    if numbers.dtype == np.int64 and n:
+        low, high = int(numbers.min()), int(numbers.max())
+        if high - low < 2 * n < 2**31:
+            offset = np.subtract(numbers, low, out=np.empty(n, dtype=np.int32), casting="unsafe")  # < 2n: fits
+            present = np.zeros(high - low + 1, dtype=bool)
+            present[offset] = True
+            code_of = np.cumsum(present, dtype=np.int32) - 1
+            del present
+            codes = code_of.take(offset)
+            del offset, code_of
+            rows = np.empty(int(codes.max()) + 1, dtype=np.int32)
+            rows[codes] = np.arange(n, dtype=np.int32)  # any row of a code: one number's rows hold one text (checked)
+            return codes, rows
+    codes = pd.factorize(numbers)[0].astype(np.int32)
+    # categories appear in order, so a code's first row is where the running maximum of the codes steps up
+    running = np.maximum.accumulate(codes)
+    first = np.concatenate(([0], np.flatnonzero(running[1:] != running[:-1]) + 1))
+    return codes, first
 
 
 def _packed(strings: pa.ChunkedArray, width: int) -> np.ndarray | None:

@@ -49,6 +49,18 @@ def text_ids(column: pd.Series) -> pd.Series:
     return pd.Series(np.append(texts, None).take(codes), index=column.index, dtype=object)
 
 
+#: Set by the CSV reader on a column's categories (texts) when every one is a plain decimal integer ("12", never
+#: "012", " 12" or ""): their numbers, int64, in the categories' order. A hint that saves the text work on millions
+#: of ids (:func:`customer_codes`); an operation that makes new categories drops it, and the texts are read again.
+PLAIN_INTEGERS = "_clv_plain_integers"
+
+
+def plain_integers(categories) -> np.ndarray | None:
+    """The numbers of ``categories`` when the reader found them all plain decimal integers (:data:`PLAIN_INTEGERS`)."""
+    numbers = getattr(categories, PLAIN_INTEGERS, None)
+    return numbers if numbers is not None and len(numbers) == len(categories) else None
+
+
 def distinct_values(column: pd.Series) -> tuple[np.ndarray, object]:
     """``pd.factorize(column)``: each row's code (−1 where missing) and the distinct values, in no set order. A
     categorical column (as a file is read) already is that: its codes are used as they are, not hashed again, and
@@ -65,7 +77,10 @@ def distinct_values(column: pd.Series) -> tuple[np.ndarray, object]:
     used = np.bincount(codes[codes >= 0], minlength=len(categories)) > 0 if len(codes) else np.zeros(0, bool)
     if not used.all():
         new = np.cumsum(used) - 1
+        numbers = plain_integers(categories)
         codes, categories = np.append(new, -1).take(codes), categories[used]  # −1 takes the −1 appended
+        if numbers is not None:
+            setattr(categories, PLAIN_INTEGERS, numbers[used])
     return codes, categories
 
 
@@ -134,6 +149,12 @@ def customer_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     ([3, 2, -1, 2, 0, 1], ['10', '9', 'a', 'b'])
     """
     codes, uniques = distinct_values(column)
+    numbers = plain_integers(uniques) if isinstance(column.dtype, pd.CategoricalDtype) else None
+    if numbers is not None:  # the reader's integer ids: distinct, stripped, and ordered as text by their numbers
+        order = _decimal_text_order(numbers)
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return np.append(rank, -1).take(codes), np.asarray(uniques, dtype=object).take(order)
     texts, distinct = _distinct_texts_of(factorized_values(uniques, column.dtype))
     if distinct:  # no two values became the same id, none became empty
         text_codes, labels = np.arange(len(texts)), texts
@@ -202,8 +223,7 @@ def _decimal_text_order(numbers: np.ndarray) -> np.ndarray:
     True
     """
     magnitude = np.abs(numbers)
-    digits = np.searchsorted(_POWERS_OF_TEN, magnitude, side="right").astype(np.int64)  # 0 → 1 digit, 9 → 1, 10 → 2
-    digits[digits == 0] = 1
+    digits = decimal_digits(magnitude)
     if len(numbers) and numbers.min() >= 0 and numbers.max() < 10**17:
         # the digits scaled to 17 places, then the length: distinct numbers have distinct keys below 1.8·10^18
         key = magnitude * _POWERS_OF_TEN.take(17 - digits)
@@ -215,6 +235,17 @@ def _decimal_text_order(numbers: np.ndarray) -> np.ndarray:
 
 
 _POWERS_OF_TEN = np.array([10**p for p in range(19)], dtype=np.int64)
+
+
+def decimal_digits(magnitude: np.ndarray) -> np.ndarray:
+    """How many digits each non-negative integer below 10^18 takes written out (int64).
+
+    >>> decimal_digits(np.array([0, 9, 10, 99, 100, 10**17])).tolist()
+    [1, 1, 2, 2, 3, 18]
+    """
+    digits = np.searchsorted(_POWERS_OF_TEN, magnitude, side="right").astype(np.int64)  # 0 → 0, 9 → 1, 10 → 2
+    digits[digits == 0] = 1
+    return digits
 
 
 def text_rank(values: pd.Series) -> np.ndarray:

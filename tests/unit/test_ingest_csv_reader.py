@@ -95,6 +95,9 @@ def _ids(values: list[str]):
 RNG = np.random.default_rng(7)
 ID_COLUMNS = {
     "integers": ([str(v) for v in RNG.integers(1, 10**9, 30_000)], True),
+    "dense integers (a database's ids)": ([str(v) for v in RNG.integers(1_000, 21_000, 30_000)], True),
+    "dense integers, 7 and 007 both": ([str(v) for v in RNG.integers(1, 20_000, 30_000)] + ["7", "007"], False),
+    "dense integers and blanks": ([str(v) if v % 4 else "" for v in RNG.integers(1, 20_000, 30_000)], True),
     "zero-padded integers": ([f"{v:07d}" for v in RNG.integers(0, 10**5, 30_000)], True),
     "one width of text": ([f"C{v:08d}" for v in RNG.integers(0, 10**6, 30_000)], True),
     "007 alone": ([str(v) for v in RNG.integers(100, 10**6, 30_000)] + ["007"], True),
@@ -111,8 +114,9 @@ ID_COLUMNS = {
 
 @pytest.mark.parametrize("name", list(ID_COLUMNS))
 def test_id_columns_encode_as_arrow_would_whichever_way_is_taken(name):
-    """Integer-hashed ids (the fast way, taken where it is exact) have Arrow's codes and categories: first
-    appearance order, each distinct text its own category, 7 and 007 two ids."""
+    """Ids coded through integers (the fast way, taken where it is exact) read as Arrow's do: each distinct text its
+    own category, 7 and 007 two ids; hashed ones in Arrow's order (first appearance), dense integers in the order
+    of their numbers."""
     import pyarrow.compute as pc
 
     from clv_core.ingest.sniff import _categorical, _encoded, _integer_coded
@@ -121,9 +125,34 @@ def test_id_columns_encode_as_arrow_would_whichever_way_is_taken(name):
     column = _ids(values)
     assert (_integer_coded(column) is not None) == fast
     ours, arrow = _encoded(column), _categorical(pc.dictionary_encode(column))
-    assert list(ours.categories) == list(arrow.categories)
-    assert np.array_equal(ours.codes, arrow.codes)
     assert np.asarray(ours).tolist() == values
+    assert ours.categories.is_unique and sorted(ours.categories) == sorted(arrow.categories)
+    if not name.startswith("dense"):
+        assert list(ours.categories) == list(arrow.categories) and np.array_equal(ours.codes, arrow.codes)
+    elif fast:
+        numbers = [int(v) if v else -1 for v in ours.categories]
+        assert numbers == sorted(numbers)
+
+
+@pytest.mark.parametrize("name", ["integers", "dense integers (a database's ids)", "dense integers and blanks"])
+def test_ids_read_as_plain_integers_give_the_customer_codes_their_texts_would(name):
+    """The reader's hint (every id a plain decimal integer: its number) spares the customer codes the text work;
+    they, and the ids in text order, are what the same ids as plain texts give, also once rows are dropped."""
+    from clv_core.ingest.sniff import _encoded
+    from clv_core.ingest.text import customer_codes, plain_integers
+
+    values, _ = ID_COLUMNS[name]
+    ours = pd.Series(_encoded(_ids(values)))
+    hinted = plain_integers(ours.cat.categories)
+    assert (hinted is not None) == ("blanks" not in name)
+    if hinted is not None:
+        assert hinted.tolist() == [int(v) for v in ours.cat.categories]
+    kept = ours[ours.astype(str) != values[0]]  # one customer's rows dropped: a category no row holds
+    for column in (ours, kept):
+        codes, labels = customer_codes(column)
+        plain_codes, plain_labels = customer_codes(column.astype(object).where(column.notna(), None))
+        assert labels.tolist() == plain_labels.tolist() == sorted(set(column.astype(str)) - {""})
+        assert np.array_equal(codes, plain_codes)
 
 
 def test_a_file_of_many_integer_ids_reads_as_pandas_reads_it(monkeypatch):
