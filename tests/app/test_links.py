@@ -35,6 +35,8 @@ def test_a_forecast_link_opens_its_sliders_and_the_url_follows_the_shared_settin
     assert at.slider(key="margin").value == 0.5 and at.selectbox(key="model").value == "paretonbd"
     assert any(m.label == "Base value (24 mo, extrapolated)" for m in at.metric)
     assert param(at, "horizon") == ["24"] and param(at, "model") == ["paretonbd"]
+    at.session_state["fc-diag"] = True  # the fit diagnostics, drawn once opened
+    at.run()
     assert any("not available for Pareto/NBD" in c.value for c in at.caption)  # said, not a traceback
     at.slider(key="horizon").set_value(6).run()
     assert param(at, "horizon") == ["6"]  # the address bar holds what is on screen
