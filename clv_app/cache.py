@@ -39,6 +39,7 @@ import pandas as pd
 
 from clv_app import access, settings
 from clv_core.errors import ClvError, ServerBusyError
+from clv_core.ingest.text import plain_integers
 
 MISSING = object()
 #: How long work waits for a slot before the visitor is asked to try again.
@@ -95,7 +96,9 @@ def _texts(column: pd.Series | pd.Index) -> int:
     loader's CSV columns hold each distinct text once)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         categories = column.cat.categories if isinstance(column, pd.Series) else column.categories
-        return _objects(np.asarray(categories, dtype=object)) if categories.dtype == object else 0
+        numbers = plain_integers(categories)  # the reader's hint: the ids' numbers, beside their texts
+        hint = numbers.nbytes if numbers is not None else 0
+        return hint + (_objects(np.asarray(categories, dtype=object)) if categories.dtype == object else 0)
     return _objects(column.to_numpy()) if column.dtype == object else 0
 
 

@@ -73,8 +73,8 @@ def prepare_when_served(timeout_s: float = 300.0) -> bool:
 
 
 def _import_models() -> None:
-    """Import the analysis and its libraries (pandas, scipy, lifetimes, plotly: 1.5-3 s on 2 cores), which every page
-    needs and which need no server: as the server starts, not when the first page asks."""
+    """Import the analysis and its libraries (pandas, scipy, lifetimes, lifelines, plotly: 1.5-3 s on 2 cores),
+    which every page needs and which need no server: as the server starts, not when the first page asks."""
     # Streamlit compiles its emoji pattern (every emoji there is, one regex: 0.5 s on a loaded 2-core machine) when
     # the first message with an icon is drawn, in the first visitor's page
     import streamlit.emojis  # noqa: F401
@@ -83,7 +83,7 @@ def _import_models() -> None:
     import clv_core.charts
     import clv_core.ingest  # noqa: F401
 
-    # not scikit-learn (0.3 s) or lifelines: the ML challenger and the survival models load them when the background
+    # not scikit-learn (0.3 s): the ML challenger and the value at first purchase load it when the background
     # preparation reaches them, seconds later, rather than before the first page can run
 
 

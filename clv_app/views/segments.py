@@ -345,8 +345,11 @@ def migration_section(analysis: Analysis, econ, cuts) -> None:
     first, last = tx.data["date"].min().date(), tx.observation_end.date()
     default_a = max(first, (tx.observation_end - pd.DateOffset(months=6)).date())
     c1, c2 = st.columns(2)
-    date_a = c1.date_input("First snapshot", default_a, min_value=first, max_value=last, key="mig-a")
-    date_b = c2.date_input("Second snapshot", last, min_value=first, max_value=last, key="mig-b")
+    # kept while the section is closed (a closed section draws nothing, and Streamlit drops an undrawn widget's value)
+    date_a = c1.date_input(
+        "First snapshot", default_a, min_value=first, max_value=last, key="mig-a", persist_state="page"
+    )
+    date_b = c2.date_input("Second snapshot", last, min_value=first, max_value=last, key="mig-b", persist_state="page")
     try:
         result = analysis.migration(date_a, date_b, econ, cuts)
     except ClvError as exc:

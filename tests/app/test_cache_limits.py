@@ -356,3 +356,21 @@ def test_the_report_holds_no_slot_while_it_waits_for_a_fit_someone_else_is_makin
     fit.join()
     assert done["report"][0] == "ok" and done["fit"][0] == "ok", done
     assert max(t for _, t in done.values()) < 8  # nobody waited out the slot timeout
+
+
+def test_the_readers_integer_hint_is_counted_with_the_ids():
+    """Integer ids read from a CSV carry their numbers beside their texts (clv_core.ingest.text.PLAIN_INTEGERS):
+    the cache counts both."""
+    import pyarrow as pa
+
+    from clv_core.ingest.sniff import _encoded
+    from clv_core.ingest.text import PLAIN_INTEGERS, plain_integers
+
+    def column():
+        return pd.Series(_encoded(pa.chunked_array([pa.array([str(v) for v in range(100_000, 400_000)])])))
+
+    hinted, plain = column(), column()
+    delattr(plain.cat.categories, PLAIN_INTEGERS)
+    numbers = plain_integers(hinted.cat.categories)
+    assert numbers is not None and plain_integers(plain.cat.categories) is None
+    assert cache.sizeof(pd.DataFrame({"id": hinted})) - cache.sizeof(pd.DataFrame({"id": plain})) == numbers.nbytes

@@ -81,6 +81,12 @@ def test_migration_section_shows_the_matrix_and_who_moved_down(app):
     assert not app.exception
     assert any(re.search(r"Moved up [\d,]+, down [\d,]+", c.value) for c in app.caption)
     assert any(m.value.startswith("**Customers who moved down**") for m in app.markdown)
+    app.session_state["seg-migration"] = False  # closed and opened again: the chosen date stays
+    app.run()
+    assert not any(d.key == "mig-a" for d in app.date_input)
+    app.session_state["seg-migration"] = True
+    app.run()
+    assert app.date_input(key="mig-a").value == dt.date(1997, 12, 31)
     app.date_input(key="mig-b").set_value(dt.date(1997, 6, 30)).run()
     assert any("must come before" in e.value for e in app.error)
 
