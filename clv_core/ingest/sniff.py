@@ -41,7 +41,7 @@ from clv_core.ingest.limits import (
     check_rows,
     scan_lines,
 )
-from clv_core.ingest.text import PLAIN_INTEGERS, TEXT_ORDERED, decimal_digits
+from clv_core.ingest.text import PLAIN_INTEGERS, decimal_digits
 
 #: Decompression that expands more than this and past ``_BOMB_MIN_BYTES`` is treated as a compression bomb.
 _BOMB_RATIO = 200
@@ -545,26 +545,20 @@ def _integer_coded(strings: pa.ChunkedArray) -> pd.Categorical | None:
         return None
     shortest, longest = int(filled.min()), int(filled.max())
     numeric = longest <= 18 and pc.all(pc.or_(empty, pc.ascii_is_decimal(strings))).as_py()
-    digits = False
     if numeric:
         numbers = pc.cast(pc.if_else(empty, "-1", strings) if blanks else strings, pa.int64()).to_numpy()
     elif shortest == longest and not blanks:
-        numbers, digits = _packed(strings, longest)
+        numbers = _packed(strings, longest)
     else:
         return None
     if numbers is None:
         return None
-    codes, first, by_value = _codes(numbers)
-    # in the order of their numbers, texts of one width whose varying bytes are digits (0012345, C0012345) are in
-    # text order too
-    text_ordered = by_value and shortest == longest and not blanks and (numeric or digits)
+    codes, first = _codes(numbers)
     if numeric and (shortest != longest or blanks) and not np.array_equal(lengths, lengths[first][codes]):
         return None  # one number written two ways (7 and 007): two ids, which the number cannot tell apart
     labels = pd.Index(pc.take(strings, pa.array(first)).to_numpy(zero_copy_only=False), dtype=object)
     with contextlib.suppress(AttributeError, TypeError):
         labels._cache["is_unique"] = True
-        if text_ordered:
-            setattr(labels, TEXT_ORDERED, True)
         if numeric and not blanks:
             values = numbers.take(first)
             if np.array_equal(lengths.take(first), decimal_digits(values)):
@@ -573,11 +567,11 @@ def _integer_coded(strings: pa.ChunkedArray) -> pd.Categorical | None:
     return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
 
 
-def _codes(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Each row's code (int32), per code a row that holds it, and whether the codes follow the numbers. Integers
-    that fill most of their span (ids a database counts up: the span at most twice the rows) are coded through a
-    table of the span, in the order of their values, with no hashing (0.4 s for the 3.6 million ids of a 10M-row
-    export against 1.2-1.6 s); any others are hashed, in order of first appearance."""
+def _codes(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's code (int32) and, per code, a row that holds it. Integers that fill most of their span (ids a
+    database counts up: the span at most twice the rows) are coded through a table of the span, in the order of
+    their values, with no hashing (0.4 s for the 3.6 million ids of a 10M-row export against 1.6 s); any others
+    are hashed, in order of first appearance."""
     n = len(numbers)
     if numbers.dtype == np.int64 and n:
         low, high = int(numbers.min()), int(numbers.max())
@@ -591,48 +585,33 @@ def _codes(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
             del offset, code_of
             rows = np.empty(int(codes.max()) + 1, dtype=np.int32)
             rows[codes] = np.arange(n, dtype=np.int32)  # any row of a code: one number's rows hold one text (checked)
-            return codes, rows, True
+            return codes, rows
     codes = pd.factorize(numbers)[0].astype(np.int32)
     # categories appear in order, so a code's first row is where the running maximum of the codes steps up
     running = np.maximum.accumulate(codes)
     first = np.concatenate(([0], np.flatnonzero(running[1:] != running[:-1]) + 1))
-    return codes, first, False
+    return codes, first
 
 
-def _packed(strings: pa.ChunkedArray, width: int) -> tuple[np.ndarray | None, bool]:
-    """ASCII texts of ``width`` bytes each as one 64-bit integer per row, and whether it orders them as text. When
-    every varying byte is a digit (up to 18 of them) and the texts begin and end with a letter or digit (nothing to
-    strip), the integer is the number those digits write, int64, in text order; otherwise, up to 8 varying bytes,
-    those bytes packed in a uint64 (equal exactly when the texts are); (None, False) beyond that."""
+def _packed(strings: pa.ChunkedArray, width: int) -> np.ndarray | None:
+    """ASCII texts of ``width`` bytes each as one uint64 per row (the bytes that vary between rows), or None when
+    more than 8 byte positions vary."""
     blocks = []
     for chunk in strings.chunks:
         offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
         data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)
         blocks.append(data[offsets[0] : offsets[0] + len(chunk) * width].reshape(len(chunk), width))
-    blocks = [b for b in blocks if len(b)]
-    low = np.min([b.min(axis=0) for b in blocks], axis=0)
-    high = np.max([b.max(axis=0) for b in blocks], axis=0)
+    low = np.min([b.min(axis=0) for b in blocks if len(b)], axis=0)
+    high = np.max([b.max(axis=0) for b in blocks if len(b)], axis=0)
     varying = np.flatnonzero(low != high)
-    ends = bytes([low[0], low[-1], high[0], high[-1]]).decode("ascii")
-    if 0 < len(varying) <= 18 and ends.isalnum() and all(int((b[:, varying] - 48).max()) <= 9 for b in blocks):
-        numbers = np.empty(len(strings), dtype=np.int64)
-        row = 0
-        for block in blocks:
-            number = np.zeros(len(block), dtype=np.int64)
-            for position in varying:
-                number *= 10
-                number += block[:, position] - 48
-            numbers[row : row + len(block)] = number
-            row += len(block)
-        return numbers, True
     if len(varying) > 8:
-        return None, False
+        return None
     packed = np.zeros((len(strings), 8), dtype=np.uint8)
     row = 0
     for block in blocks:
         packed[row : row + len(block), : len(varying)] = block[:, varying]
         row += len(block)
-    return packed.view(np.uint64).ravel(), False
+    return packed.view(np.uint64).ravel()
 
 
 def _categorical(column: pa.ChunkedArray) -> pd.Categorical:

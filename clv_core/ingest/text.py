@@ -55,11 +55,6 @@ def text_ids(column: pd.Series) -> pd.Series:
 PLAIN_INTEGERS = "_clv_plain_integers"
 
 
-#: Set by the CSV reader on a column's categories when they are distinct texts, none empty or padded, in text
-#: (code point) order: ids of one width whose varying characters are digits, coded in the order of their numbers.
-TEXT_ORDERED = "_clv_text_ordered"
-
-
 def plain_integers(categories) -> np.ndarray | None:
     """The numbers of ``categories`` when the reader found them all plain decimal integers (:data:`PLAIN_INTEGERS`)."""
     numbers = getattr(categories, PLAIN_INTEGERS, None)
@@ -86,8 +81,6 @@ def distinct_values(column: pd.Series) -> tuple[np.ndarray, object]:
         codes, categories = np.append(new, -1).take(codes), categories[used]  # −1 takes the −1 appended
         if numbers is not None:
             setattr(categories, PLAIN_INTEGERS, numbers[used])
-        if getattr(column.cat.categories, TEXT_ORDERED, False):  # a subset of texts in order stays in order
-            setattr(categories, TEXT_ORDERED, True)
     return codes, categories
 
 
@@ -156,10 +149,7 @@ def customer_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     ([3, 2, -1, 2, 0, 1], ['10', '9', 'a', 'b'])
     """
     codes, uniques = distinct_values(column)
-    categorical = isinstance(column.dtype, pd.CategoricalDtype)
-    if categorical and getattr(uniques, TEXT_ORDERED, False):  # the reader's ids of one width, already in text order
-        return codes, np.asarray(uniques, dtype=object)
-    numbers = plain_integers(uniques) if categorical else None
+    numbers = plain_integers(uniques) if isinstance(column.dtype, pd.CategoricalDtype) else None
     if numbers is not None:  # the reader's integer ids: distinct, stripped, and ordered as text by their numbers
         order = _decimal_text_order(numbers)
         rank = np.empty(len(order), dtype=np.int64)
