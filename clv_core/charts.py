@@ -245,7 +245,7 @@ def rf_heatmap(matrix: pd.DataFrame) -> go.Figure:
             hovertemplate="%{y}, %{x}: %{z:,} customers<extra></extra>",
         )
     )
-    figure.update_layout(title="Customers by recency (R) and frequency (F) score", height=420)
+    figure.update_layout(title="Customers by R and F score", height=420)
     return figure
 
 
@@ -282,7 +282,7 @@ def rfm_alive_heatmap(cells: pd.DataFrame, metric: str, horizon_months: int, *, 
         )
     )
     figure.update_layout(
-        title=f"RFM segment × P(alive): customers and {horizon_months}-month predicted value in each cell",
+        title=f"RFM segment × P(alive): customers and {horizon_months}-month value",
         height=max(320, 60 + 34 * len(rows)),
         yaxis={"autorange": "reversed"},
     )
@@ -411,7 +411,7 @@ def km_chart(
     unit_days: float = 1.0,
     unit="days",
     since: str = "since first purchase",
-    title: str = "Share of customers still active (Kaplan–Meier, shaded: 95% confidence band)",
+    title: str = "Share of customers still active (Kaplan–Meier, 95% band)",
 ) -> go.Figure:
     """Kaplan–Meier curves with shaded confidence bands; optionally the best parametric fit (dashed) and a purchase
     model's implied survival (``implied``: its name and a frame of ``timeline`` in days and ``survival``, dotted).
@@ -612,7 +612,7 @@ def repeat_purchases_chart(table: pd.DataFrame) -> go.Figure:
     figure.add_bar(x=table["repeat purchases"], y=table["actual"], name="actual", marker={"color": BLUE})
     figure.add_bar(x=table["repeat purchases"], y=table["expected"], name="model", marker={"color": ORANGE})
     figure.update_layout(
-        title="Customers by number of repeat purchases: actual vs model",
+        title="Repeat purchases per customer: actual vs model",
         barmode="group",
         xaxis_title="Repeat purchases",
         yaxis_title="Customers",
@@ -744,13 +744,13 @@ def ltv_cac_chart(channels: pd.DataFrame, target: float = 3.0) -> go.Figure:
 
 
 def actual_vs_predicted_bars(
-    table: pd.DataFrame, x_title: str, title: str, *, currency: Currency | None = None
+    table: pd.DataFrame, x_title: str, title: str, *, currency: Currency | None = None, y_title: str = ""
 ) -> go.Figure:
     """Actual and predicted side by side per row of ``table``; with ``currency``, the values are amounts."""
     figure = _figure()
     figure.add_bar(x=[str(i) for i in table.index], y=table["actual"], name="actual", marker={"color": BLUE})
     figure.add_bar(x=[str(i) for i in table.index], y=table["predicted"], name="predicted", marker={"color": ORANGE})
-    figure.update_layout(title=title, barmode="group", xaxis_title=x_title, height=360)
+    figure.update_layout(title=title, barmode="group", xaxis_title=x_title, yaxis_title=y_title, height=360)
     if currency is not None:
         figure.update_yaxes(**_money_axis(currency, "Per customer"))
     return figure
@@ -768,7 +768,7 @@ def calibration_chart(table: pd.DataFrame) -> go.Figure:
         hovertemplate="predicted %{x:.0%}<br>bought again %{y:.0%}<extra></extra>",
     )
     figure.update_layout(
-        title="P(alive) vs share who bought again in the holdout",
+        title="P(alive) vs bought again",
         xaxis={"title": "Predicted P(alive)", "tickformat": ".0%", "range": [0, 1.02]},
         yaxis={"title": "Bought in holdout", "tickformat": ".0%", "range": [0, 1.02]},
         height=360,
@@ -780,7 +780,7 @@ def importance_chart(importance: pd.Series, *, top: int = 12) -> go.Figure:
     data = importance.head(top).iloc[::-1]
     figure = _figure(go.Bar(x=data.to_numpy(), y=list(data.index), orientation="h", marker={"color": BLUE}))
     figure.update_layout(
-        title="ML challenger: what drives predicted holdout spend (permutation importance)",
+        title="What drives the challenger's spend forecast",
         xaxis_title="Increase in spend MAE when the feature is shuffled",
         height=max(300, 26 * len(data) + 120),
     )
@@ -788,23 +788,41 @@ def importance_chart(importance: pd.Series, *, top: int = 12) -> go.Figure:
 
 
 def sankey_chart(matrix: pd.DataFrame, date_a, date_b) -> go.Figure:
-    """Customers flowing from segments at the first snapshot (left) to the second (right)."""
-    left = [f"{name} ({pd.Timestamp(date_a).date()})" for name in matrix.index]
-    right = [f"{name} ({pd.Timestamp(date_b).date()})" for name in matrix.columns]
+    """Customers flowing from value groups at the first snapshot (left) to the second (right). Nodes carry the
+    group's name only, the dates head each side: with dated names the two sides' labels ran into each other in a
+    narrow window."""
+    a, b = pd.Timestamp(date_a).date(), pd.Timestamp(date_b).date()
     sources, targets, values = [], [], []
     for i in range(matrix.shape[0]):
         for j in range(matrix.shape[1]):
             if matrix.iat[i, j] > 0:
                 sources.append(i)
-                targets.append(len(left) + j)
+                targets.append(matrix.shape[0] + j)
                 values.append(int(matrix.iat[i, j]))
+    left, right = [str(n) for n in matrix.index], [str(n) for n in matrix.columns]
     figure = _figure(
         go.Sankey(
-            node={"label": left + right, "pad": 14, "color": BLUE},
-            link={"source": sources, "target": targets, "value": values, "color": _rgba(BLUE, 0.25)},
+            node={
+                "label": left + right,
+                "pad": 14,
+                "color": BLUE,
+                "customdata": [str(a)] * len(left) + [str(b)] * len(right),
+                "hovertemplate": "%{label} on %{customdata}: %{value:,} customers<extra></extra>",
+            },
+            link={
+                "source": sources,
+                "target": targets,
+                "value": values,
+                "color": _rgba(BLUE, 0.25),
+                "hovertemplate": "%{source.label} → %{target.label}: %{value:,} customers<extra></extra>",
+            },
         )
     )
-    figure.update_layout(title="Segment migration between the two snapshots", height=460)
+    for x, anchor, day in ((0, "left", a), (1, "right", b)):
+        figure.add_annotation(
+            x=x, y=1.0, xref="paper", yref="paper", yanchor="bottom", xanchor=anchor, text=str(day), showarrow=False
+        )
+    figure.update_layout(title="Where each value group's customers moved", height=460, margin={"t": 70})
     return figure
 
 
@@ -845,7 +863,7 @@ def response_curves_chart(curves: dict, allocation, *, currency: Currency = NONE
             hovertemplate=f"{group}: the split spends {currency.hover('x')} per customer<extra></extra>",
         )
     figure.update_layout(
-        title="Response curves (diamonds: the split)",
+        title="Response curves (◆ the split)",
         xaxis=_money_axis(currency, "Spend per customer"),
         yaxis=_money_axis(currency, "Incremental margin per customer"),
         legend={"orientation": "h", "y": -0.25},
@@ -880,7 +898,7 @@ def budget_return_chart(by_budget: pd.DataFrame, allocation, *, currency: Curren
         annotation_position="bottom right",
     )
     figure.update_layout(
-        title="Return by total budget (best split)",
+        title="Return by total budget",
         xaxis=_money_axis(currency, "Total budget"),
         yaxis=_money_axis(currency, "Return"),
         legend={"orientation": "h", "y": -0.25},

@@ -435,4 +435,5 @@ def formula_table(inputs: FormulaInputs, margin: float, rate: float) -> pd.DataF
             discounted_margin_survival(margin_per_period=m, survival=r**years, discount_rate=rate),
         ),
     ]
-    return pd.DataFrame(rows, columns=["view", "formula", "CLV per customer"])
+    table = pd.DataFrame(rows, columns=["view", "formula", "CLV per customer"])
+    return table[["view", "CLV per customer", "formula"]]  # the figure before the long formula text

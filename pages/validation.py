@@ -65,7 +65,8 @@ left.plotly_chart(
         charts.actual_vs_predicted_bars,
         memo.of(validation.conditional_by_frequency, h, chosen.predictions),
         "Repeat purchases in calibration",
-        "Mean holdout purchases by calibration frequency",
+        "Purchases in the holdout",
+        y_title="Mean per customer",
     ),
     width="stretch",
 )

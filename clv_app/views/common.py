@@ -225,9 +225,27 @@ def table_columns(frame: pd.DataFrame, given: dict | None = None, *, index: bool
 
 
 def show_table(frame: pd.DataFrame, *, where=None, column_config: dict | None = None, **kwargs) -> None:
-    """``st.dataframe`` with the house formats (:func:`table_columns`): every table on the pages goes through here."""
+    """``st.dataframe`` with the house formats (:func:`table_columns`): every table on the pages goes through here.
+    A customer list leads with who and what they are worth (:func:`value_first`), so a narrow window shows both."""
     shown = not kwargs.get("hide_index", False)
+    if "column_order" not in kwargs and "customer_id" in frame.columns and "clv" in frame.columns:
+        kwargs["column_order"] = value_first(frame.columns)
     (where or st).dataframe(frame, column_config=table_columns(frame, column_config, index=shown), **kwargs)
+
+
+#: The columns a customer list shows first, in this order, when it has them.
+LEADING = ("customer_id", "clv", "clv_lower", "clv_upper", "clv_risk_adjusted", "next_purchase_date")
+
+
+def value_first(columns) -> list[str]:
+    """A customer list's columns with the customer and their value first, the rest in their order.
+
+    >>> value_first(["customer_id", "p_alive", "expected_purchases", "clv", "value_group"])
+    ['customer_id', 'clv', 'p_alive', 'expected_purchases', 'value_group']
+    """
+    names = [str(c) for c in columns]
+    lead = [c for c in LEADING if c in names]
+    return lead + [c for c in names if c not in lead]
 
 
 def head(frame: pd.DataFrame) -> pd.DataFrame:
@@ -417,21 +435,28 @@ def bootstrap(analysis: Analysis, econ, resamples: int) -> forecast.BootstrapCLV
             bar.empty()
 
 
+#: Pixels per economics control: five and their gaps fit the 820 px content of a 1280 px window, with room to spare.
+SLIDER_WIDTH = 136
+
+
 def economics_sliders(model: str) -> Economics:
     """The session's economics (shared with the Segments page, the Overview and the report)."""
-    c = st.columns(5)
-    rate = session.choose(c[0].slider, "Annual discount rate", "rate", 0.0, 0.30, step=0.01, format="percent")
+    # a row that wraps: five fixed-width controls fit one line at 1280 px, two or three a line in a narrow window
+    # (in five columns each control got a fifth of it, too little for a slider or the CAC box's +/- buttons)
+    row, w = st.container(horizontal=True), SLIDER_WIDTH
+    rate = session.choose(row.slider, "Annual discount rate", "rate", 0.0, 0.30, step=0.01, format="percent", width=w)
     churn = session.choose(
-        c[1].select_slider,
+        row.select_slider,
         "Churn multiplier",
         "churn",
         CHURN_STEPS,
         help=f"For {MODEL_LABELS[model]} it {CHURN_MEANING[model]}.",
+        width=w,
     )
-    horizon = session.choose(c[2].slider, "Horizon (months)", "horizon", 1, MAX_MONTHS)
-    margin = session.choose(c[3].slider, "Gross margin", "margin", 0.05, 1.0, step=0.05, format="percent")
+    horizon = session.choose(row.slider, "Horizon (months)", "horizon", 1, MAX_MONTHS, width=w)
+    margin = session.choose(row.slider, "Gross margin", "margin", 0.05, 1.0, step=0.05, format="percent", width=w)
     cac = session.choose(
-        c[4].number_input, session.currency().header("CAC per customer"), "cac", 0.0, 100_000.0, step=1.0
+        row.number_input, session.currency().header("CAC per customer"), "cac", 0.0, 100_000.0, step=1.0, width=w
     )
     econ = Economics(
         annual_discount_rate=rate, gross_margin=margin, horizon_months=horizon, churn_multiplier=churn, cac=cac

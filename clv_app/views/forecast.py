@@ -55,27 +55,27 @@ def model_pickers(analysis: Analysis) -> None:
 
 
 def fit_diagnostics(fit, spend, comparison: pd.DataFrame, repeat_fit: pd.DataFrame | str, check) -> None:
-    left, right = st.columns(2)
-    with left:
-        likelihood = (
-            f"log-likelihood {fit.log_likelihood:,.1f}"
-            if math.isfinite(fit.log_likelihood)
-            else "no finite log-likelihood (the comparison says why)"
-        )
-        rates = f"rates per {fit.time_unit[:-1]}"
-        st.markdown(f"**{MODEL_LABELS[fit.model]}** on {fit.customers:,} customers, {rates}; {likelihood}")
-        show_table(memo.of(_params, fit), width="stretch", column_config=_PARAM_COLUMNS)
-        st.markdown(f"**Gamma–Gamma** on {spend.customers:,} repeat buyers; log-likelihood {spend.log_likelihood:,.1f}")
-        show_table(memo.of(_params, spend), width="stretch", column_config=_PARAM_COLUMNS)
-        for note in (*fit.notes, *spend.notes):
-            st.caption(note)
-    with right:
-        st.markdown("**Model comparison** (lower AIC/BIC is better)")
-        show_table(memo.of(_comparison_text, comparison), hide_index=True, width="stretch")
-        if isinstance(repeat_fit, str):  # no such check for this model: the reason
-            st.caption(repeat_fit)
-        else:
-            st.plotly_chart(memo.of(charts.repeat_purchases_chart, repeat_fit), width="stretch")
+    """One column, each table at the full width: side by side, the tables lost their last columns in a narrow
+    window."""
+    likelihood = (
+        f"log-likelihood {fit.log_likelihood:,.1f}"
+        if math.isfinite(fit.log_likelihood)
+        else "no finite log-likelihood (the comparison says why)"
+    )
+    st.markdown(
+        f"- **{MODEL_LABELS[fit.model]}** on {fit.customers:,} customers, rates per {fit.time_unit[:-1]}; "
+        f"{likelihood}\n"
+        f"- **Gamma–Gamma** on {spend.customers:,} repeat buyers; log-likelihood {spend.log_likelihood:,.1f}"
+    )
+    show_table(memo.of(_params, fit, spend), hide_index=True, width="stretch", column_config=_PARAM_COLUMNS)
+    for note in (*fit.notes, *spend.notes):
+        st.caption(note)
+    st.markdown("**Model comparison** (lower AIC/BIC is better)")
+    show_table(memo.of(_comparison_text, comparison), hide_index=True, width="stretch")
+    if isinstance(repeat_fit, str):  # no such check for this model: the reason
+        st.caption(repeat_fit)
+    else:
+        st.plotly_chart(memo.of(charts.repeat_purchases_chart, repeat_fit), width="stretch")
     (st.info if check.ok else st.warning)(check.sentence)
 
 
@@ -92,8 +92,19 @@ def _comparison_text(comparison: pd.DataFrame) -> pd.DataFrame:
 _PARAM_COLUMNS = {c: st.column_config.NumberColumn(format="%,.4f") for c in ("estimate", "standard error")}
 
 
-def _params(fit) -> pd.DataFrame:
-    return pd.DataFrame({"estimate": fit.params, "standard error": fit.standard_errors}).rename_axis("parameter")
+def _params(*fits) -> pd.DataFrame:
+    """The fits' parameters in one table: model, parameter, estimate, standard error."""
+    return pd.concat(
+        pd.DataFrame(
+            {
+                "model": MODEL_LABELS.get(fit.model, fit.model),
+                "parameter": list(fit.params),
+                "estimate": [float(v) for v in fit.params.values()],
+                "standard error": [float(fit.standard_errors.get(k, math.nan)) for k in fit.params],
+            }
+        )
+        for fit in fits
+    ).reset_index(drop=True)
 
 
 def sufficiency(gate) -> None:

@@ -360,13 +360,25 @@ def migration_section(analysis: Analysis, econ, cuts) -> None:
         f"Each snapshot refits the models on the data up to that day. Moved up {counts.get('up', 0):,}, "
         f"down {counts.get('down', 0):,}, same {counts.get('same', 0):,}, new {counts.get('new', 0):,}."
     )
-    left, right = st.columns([2, 3])
-    show_table(result.matrix, where=left, width="stretch")
-    right.plotly_chart(memo.of(charts.sankey_chart, result.matrix, result.date_a, result.date_b), width="stretch")
+    on_a, on_b = f"Value group on {result.date_a.date()}", f"Value group on {result.date_b.date()}"
+    st.markdown(
+        f"**Customers by value group**: rows their group on {result.date_a.date()}, columns on {result.date_b.date()}"
+    )
+    # the headers say "Top" for "Top value" (the heading names the groups): with the full names a narrow window
+    # showed the first three columns only
+    short = {str(c): st.column_config.NumberColumn(str(c).removesuffix(" value"), format="%,d") for c in result.matrix}
+    show_table(result.matrix.rename_axis(f"On {result.date_a.date()}"), width="stretch", column_config=short)
+    st.plotly_chart(memo.of(charts.sankey_chart, result.matrix, result.date_a, result.date_b), width="stretch")
     st.markdown(f"**Customers who moved down** ({len(result.moved_down):,})")
     if len(result.moved_down) > SHOWN_ROWS:
         st.caption(f"The first {SHOWN_ROWS:,} are shown; the download has all of them.")
-    show_table(memo.of(head, result.moved_down), hide_index=True, width="stretch")
+    show_table(
+        memo.of(head, result.moved_down),
+        hide_index=True,
+        width="stretch",
+        column_config={"group_a": st.column_config.TextColumn(on_a), "group_b": st.column_config.TextColumn(on_b)},
+        column_order=["customer_id", "group_a", "group_b"],  # "moved" is "down" on every row (the download has it)
+    )
     full_download(
         "Download the customers who moved down (CSV)",
         result.moved_down,

@@ -62,6 +62,24 @@ def test_closed_sections_draw_only_once_opened(forecast):
     assert any("AIC" in t.columns for t in tables()) and not forecast.exception
 
 
+def test_tables_lead_with_what_a_narrow_window_must_show(forecast):
+    """At 800 px a table shows its first three or four columns: the customer and their CLV, a formula's figure
+    before its text, and the fits' parameters in one full-width table, not two squeezed side by side."""
+    top = next(d for d in forecast.dataframe if "customer_id" in d.value.columns and len(d.value) == 100)
+    assert list(top.proto.column_order)[:2] == ["customer_id", "clv"]
+    assert list(top.value.columns)[:2] != ["customer_id", "clv"]  # the order is the table's, not the frame's
+    forecast.session_state["fc-formulas"] = True
+    forecast.session_state["fc-diag"] = True
+    forecast.run()
+    formulas = next(d.value for d in forecast.dataframe if "CLV per customer" in d.value.columns)
+    assert list(formulas.columns)[:2] == ["view", "CLV per customer"]
+    params = next(d.value for d in forecast.dataframe if "standard error" in d.value.columns)
+    purchase = params.loc[params["model"] != "Gamma–Gamma"]
+    assert set(purchase["model"]) < {"BG/NBD", "Pareto/NBD", "MBG/NBD"} and len(purchase) == 4
+    assert list(params.loc[params["model"] == "Gamma–Gamma", "parameter"]) == ["p", "q", "v"]
+    assert params["standard error"].notna().all()
+
+
 def test_economics_sliders_recompute_without_refitting(forecast, monkeypatch):
     calls = {"fit": 0, "precompute": 0}
     real_fit, real_pre = models.fit_purchases, economics.precompute

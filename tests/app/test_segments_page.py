@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
+from clv_core import segments
 from tests.conftest import amount, unescaped
 
 
@@ -81,6 +83,15 @@ def test_migration_section_shows_the_matrix_and_who_moved_down(app):
     assert not app.exception
     assert any(re.search(r"Moved up [\d,]+, down [\d,]+", c.value) for c in app.caption)
     assert any(m.value.startswith("**Customers who moved down**") for m in app.markdown)
+    # the tables say which snapshot each group is from, not "Group a" / "Group b"
+    labels = [{k: c.get("label") for k, c in json.loads(d.proto.columns or "{}").items()} for d in app.dataframe]
+    matrix = next(lab for lab in labels if lab.get("_index") == "On 1997-12-31")
+    assert [matrix[g] for g in segments.VALUE_GROUPS] == ["Top", "High", "Middle", "Low", "Lowest"]
+    moved = next(lab for lab in labels if "group_a" in lab)
+    assert (moved["group_a"], moved["group_b"]) == ("Value group on 1997-12-31", "Value group on 1998-06-30")
+    sankey = next(json.loads(c.proto.spec) for c in app.get("plotly_chart") if '"sankey"' in c.proto.spec)
+    assert "1997-12-31" not in "".join(sankey["data"][0]["node"]["label"])  # dated once per side, not per node
+    assert {a["text"] for a in sankey["layout"]["annotations"]} == {"1997-12-31", "1998-06-30"}
     app.session_state["seg-migration"] = False  # closed and opened again: the chosen date stays
     app.run()
     assert not any(d.key == "mig-a" for d in app.date_input)

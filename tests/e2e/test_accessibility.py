@@ -1,6 +1,6 @@
-"""Every page as a reader sees it on a laptop and a small window: no card cut short, and no serious or critical
-finding of axe-core, the accessibility engine browsers' audit tools run (its own script, injected by Playwright,
-from the axe-playwright-python package that ships it)."""
+"""Every page as a reader sees it on a laptop and a small window: no card or chart title cut short, and no serious
+or critical finding of axe-core, the accessibility engine browsers' audit tools run (its own script, injected by
+Playwright, from the axe-playwright-python package that ships it)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,14 @@ CUT_CARDS = """() => [...document.querySelectorAll('[data-testid="stMetric"]')].
     .filter(el => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflow !== 'visible')
     .map(() => card.innerText.replace(/\\s*\\n+\\s*/g, ' | ')))"""
 
+#: Chart titles wider than their chart (plotly does not wrap a title: the chart's edge cuts it).
+CUT_TITLES = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(plot => {
+  const title = plot.querySelector('.gtitle');
+  if (!title || !title.textContent) return [];
+  const box = title.getBoundingClientRect(), frame = plot.getBoundingClientRect();
+  return box.right > frame.right + 1 || box.left < frame.left - 1 ? [title.textContent] : [];
+})"""
+
 #: axe-core's findings of serious or critical impact: rule, impact, how many elements, and the first few of them.
 AXE_RUN = """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
   .filter(v => ['serious', 'critical'].includes(v.impact))
@@ -39,7 +47,7 @@ def axe_script() -> str:
 
 
 def test_the_check_for_cut_cards_sees_a_cut_card(page, server):
-    """The card check itself: a card squeezed to 120 px is reported, the same card at full width is not."""
+    """The checks themselves: a card or chart squeezed to 120 px is reported, the same at full width is not."""
     page.goto(server)
     page.get_by_text("Revenue concentration").wait_for()
     # On a cold server the heading can be drawn before the cards; wait for a card itself, then the run's end.
@@ -49,6 +57,10 @@ def test_the_check_for_cut_cards_sees_a_cut_card(page, server):
     page.evaluate("""() => { const c = document.querySelector('[data-testid="stMetric"]');
                              c.style.width = '120px'; c.style.maxWidth = '120px'; }""")
     assert len(page.evaluate(CUT_CARDS)) >= 1
+    page.locator(".js-plotly-plot .gtitle").first.wait_for()
+    assert page.evaluate(CUT_TITLES) == []
+    page.evaluate("() => { document.querySelector('.js-plotly-plot').style.width = '120px'; }")
+    assert len(page.evaluate(CUT_TITLES)) == 1
 
 
 @pytest.mark.parametrize("width", [1280, 800])
@@ -57,7 +69,7 @@ def test_every_page_fits_and_passes_an_accessibility_audit(browser, server, widt
     page = context.new_page()
     page.set_default_timeout(300_000)
     axe = axe_script()
-    cut, findings = {}, {}
+    cut, titles, findings = {}, {}, {}
     try:
         for path, text in PAGES.items():
             page.goto(f"{server}/{path}")
@@ -67,6 +79,8 @@ def test_every_page_fits_and_passes_an_accessibility_audit(browser, server, widt
             assert page.locator('[data-testid="stException"]').count() == 0, path
             if cards := sorted(set(page.evaluate(CUT_CARDS))):
                 cut[path or "/"] = cards
+            if cut_titles := page.evaluate(CUT_TITLES):
+                titles[path or "/"] = cut_titles
             if width == 1280 and SCREENSHOTS:  # the guide's pictures (make screenshots), as a reader sees the page
                 page.screenshot(path=str(SCREENSHOTS / f"{path or 'overview'}.png"))
             page.evaluate(axe)
@@ -75,6 +89,7 @@ def test_every_page_fits_and_passes_an_accessibility_audit(browser, server, widt
     finally:
         context.close()
     assert not cut, f"cards cut at {width} px: {cut}"
+    assert not titles, f"chart titles cut at {width} px: {titles}"
     assert not findings, f"axe-core at {width} px: {findings}"
 
 
