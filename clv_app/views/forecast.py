@@ -112,13 +112,9 @@ def sufficiency(gate) -> None:
     show = {"enough": st.success, "thin": st.info, "too little": st.warning}[gate.verdict]
     show(gate.sentence, icon=":material/rule:")
     with st.expander("What the data has, check by check"):
-        show_table(
-            pd.DataFrame(
-                [(c.name, c.value, c.verdict) for c in gate.checks], columns=["check", "this data", "verdict"]
-            ),
-            hide_index=True,
-            width="stretch",
-        )
+        # a list, not a table: a collapsed section is still drawn, and a table above the cards made a first visit
+        # from an empty browser cache wait for the table's scripts before showing them
+        st.markdown("\n".join(f"- {md(c.name.capitalize())}: **{md(c.value)}**, {c.verdict}" for c in gate.checks))
         st.caption(
             f"Comfortable: {suff.CUSTOMERS[1]:,} customers, {suff.REPEAT_BUYERS[1]:,} repeat buyers, "
             f"{suff.HISTORY_MONTHS[1]} months of history, data ending within {suff.STALE_DAYS} days. These are "
