@@ -35,6 +35,7 @@ summary = analysis.value_summary(econ, cuts)
 gate = analysis.sufficiency()
 horizon = econ.horizon_months
 st.subheader("Customers by predicted value")
+views.headline(summary, table, horizon)
 boot = None
 if st.toggle(
     "90 % intervals (30 bootstrap refits)",
@@ -56,11 +57,6 @@ if gate.extrapolates(horizon):
         "values beyond that are extrapolation.",
         icon=":material/trending_flat:",
     )
-st.caption(
-    f"Predicted {horizon}-month value: {common.money_md(table['clv'].sum())} in total, the CLV forecast page's base "
-    f"value. {int(table['slipping'].sum()):,} valuable customers are slipping (top-20 % value if still active, but "
-    "P(alive) below 50 %)."
-)
 views.value_table(summary, horizon, boot)
 common.glossary(analysis, cuts)
 

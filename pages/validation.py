@@ -40,6 +40,7 @@ st.caption(
     f"{len(h.actual):,} customers who bought by {h.calibration_end.date()}; holdout "
     f"{h.calibration_end.date()} → {h.holdout_end.date()} ({h.duration:,.1f} {unit})."
 )
+views.headline(result)
 st.markdown(f"**{validation.verdict(result)}**")
 st.caption(analysis.against_decision(result))
 # the models' figures now; the challenger's row and notes join them once it is trained (at the end of this page)

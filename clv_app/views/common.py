@@ -133,6 +133,12 @@ def cards():
     return st.container(horizontal=True, gap="small")
 
 
+def card(row, label: str, value: str, *, note: str | None = None, help: str | None = None) -> None:
+    """One figure card in a :func:`cards` row, with an optional grey note under the figure (a delta without colour
+    or arrow: "against 12,320 bought", "50.0% of the value")."""
+    row.metric(label, value, delta=note, delta_color="off", delta_arrow="off", border=True, width=CARD_WIDTH, help=help)
+
+
 def money(value: float, *, cents: bool = False, currency: Currency | None = None) -> str:
     """An amount in the dataset's currency (or ``currency``) with thousands separators: whole units unless ``cents``.
 
@@ -230,7 +236,29 @@ def show_table(frame: pd.DataFrame, *, where=None, column_config: dict | None = 
     shown = not kwargs.get("hide_index", False)
     if "column_order" not in kwargs and "customer_id" in frame.columns and "clv" in frame.columns:
         kwargs["column_order"] = value_first(frame.columns)
-    (where or st).dataframe(frame, column_config=table_columns(frame, column_config, index=shown), **kwargs)
+    config = table_columns(frame, column_config, index=shown)
+    (where or st).dataframe(shares_rounded(frame, config), column_config=config, **kwargs)
+
+
+def shares_rounded(frame: pd.DataFrame, config: dict) -> pd.DataFrame:
+    """``frame`` with its share columns (:func:`share_column`) rounded to the tenth of a percent they show: the
+    browser's table cuts the digits past its ``step`` off (49.97 % showed as 49.9 %, the card beside it said 50.0 %).
+
+    >>> shares_rounded(pd.DataFrame({"share": [0.49968, 0.0014]}), {"share": share_column("")})["share"].tolist()
+    [0.5, 0.001]
+    """
+    shares = [
+        c
+        for c in frame.columns
+        if (config.get(str(c)) or {}).get("type_config", {}).get("format") == "percent"
+        and pd.api.types.is_float_dtype(frame[c])
+    ]
+    if not shares:
+        return frame
+    out = frame.copy()
+    for column in shares:
+        out[column] = out[column].round(3)
+    return out
 
 
 #: The columns a customer list shows first, in this order, when it has them.

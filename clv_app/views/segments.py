@@ -15,6 +15,7 @@ from clv_app.views.common import (
     SHOWN_ROWS,
     assumptions_download,
     bootstrap,
+    card,
     cards,
     customer_columns,
     dataset_settings,
@@ -33,6 +34,32 @@ from clv_app.views.common import (
 from clv_core import budget, charts, export, segments
 from clv_core.analysis import Analysis
 from clv_core.errors import ClvError
+
+
+def headline(summary: pd.DataFrame, table: pd.DataFrame, horizon_months: int) -> None:
+    """Three cards before the value-group table: the predicted value (the CLV forecast page's base value), the top
+    group's size and share of it, and the valuable customers slipping away."""
+    top = summary.iloc[0]
+    row = cards()
+    card(
+        row,
+        f"Predicted value ({horizon_months} mo)",
+        money(table["clv"].sum()),
+        help="Every customer's predicted discounted margin: the CLV forecast page's base value.",
+    )
+    card(
+        row,
+        f"{top.name} customers",
+        f"{int(top['customers']):,}",
+        note=f"{top['share of value']:.1%} of the value" if pd.notna(top["share of value"]) else None,
+        help="The value group at the top of the table below, and its share of the predicted value.",
+    )
+    card(
+        row,
+        "Valuable customers slipping",
+        f"{int(table['slipping'].sum()):,}",
+        help="In the top 20 % by value if still active, but P(alive) below 50 %: worth a win-back offer now.",
+    )
 
 
 def value_table(summary: pd.DataFrame, horizon_months: int, boot=None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from clv_app.views.common import money_column, share_column, show_table
+from clv_app.views.common import card, cards, money, money_column, share_column, show_table
 
 
 def metrics_table(metrics: pd.DataFrame) -> None:
@@ -28,6 +28,37 @@ def metrics_table(metrics: pd.DataFrame) -> None:
 #: Said under the table while the ML challenger is trained (in a placeholder of its own, emptied when the row comes:
 #: a container redrawn with fewer elements in the same run keeps the old last one).
 PENDING = "The ML challenger is being trained on the same customers: its row joins the table when ready."
+
+
+def headline(result) -> None:
+    """The backtest in three cards, before any table or chart: the best model's holdout purchases and revenue against
+    what happened (the error as the delta), and how well it ranked customers (its error per customer beside)."""
+    best = result.metrics.loc[result.best]
+    row = cards()
+    card(
+        row,
+        f"Predicted by {result.best}",
+        f"{best['holdout predicted purchases']:,.0f}",
+        note=f"{best['purchases % error']:+.1%} against {best['holdout actual purchases']:,.0f} bought",
+        help="Repeat purchases in the holdout by the customers who bought by the calibration end, predicted by "
+        "the model with the lowest error per customer (fitted on the calibration period only), against what they "
+        "bought.",
+    )
+    card(
+        row,
+        "Holdout revenue predicted",
+        money(best["holdout predicted revenue"]),
+        note=f"{best['revenue % error']:+.1%} against {money(best['holdout actual revenue'])}",
+        help="Expected purchases × Gamma–Gamma's expected spend per customer, against what they spent.",
+    )
+    card(
+        row,
+        "Ranking (normalized Gini)",
+        f"{best['normalized Gini']:.2f}",
+        note=f"off by {best['MAE (purchases)']:.2f} purchases per customer",
+        help="How well the predicted spend orders customers by what they spent in the holdout: 1 is perfect, 0 is "
+        "random. The delta is the mean absolute error of each customer's predicted repeat purchases.",
+    )
 
 
 def scores(result) -> None:

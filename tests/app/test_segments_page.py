@@ -133,6 +133,25 @@ def test_any_rfm_by_p_alive_cell_is_an_action_list(app):
             assert f"Action list as CSV ({n:,} rows)" in labels and "Action list assumptions (JSON)" in labels
 
 
+def test_the_cards_lead_the_page_and_give_the_forecast_pages_numbers(app):
+    app.selectbox(key="data-sample").set_value("cdnow_sample").run()
+    app.switch_page("pages/segments.py").run()
+    assert not app.exception, app.exception
+    card = {m.label: m for m in app.metric}
+    summary = app.dataframe[0].value
+    assert card["Top value customers"].value == f"{summary['customers'].iloc[0]:,}"
+    assert card["Top value customers"].proto.delta == f"{summary['share of value'].iloc[0]:.1%} of the value"
+    assert card["Valuable customers slipping"].value == f"{summary['slipping'].sum():,}"
+    assert summary["customers"].sum() == 2357
+    # shares are sent rounded to the tenth of a percent shown (the browser's table cuts further digits off)
+    thousandths = summary["share of value"] * 1000
+    assert (thousandths - thousandths.round()).abs().max() < 1e-9
+    value = card["Predicted value (12 mo)"].value
+    assert amount(value) == pytest.approx(summary["total CLV"].sum(), abs=1)
+    app.switch_page("pages/forecast.py").run()  # one story: the same figure as the forecast page's base value
+    assert next(m.value for m in app.metric if m.label.startswith("Base value (12 mo")) == value
+
+
 def test_every_value_column_on_the_segments_page_says_its_horizon(app):
     """Units on screen: a CLV column without its horizon is the mix-up this app exists to prevent."""
     import json

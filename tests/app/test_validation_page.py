@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from tests.conftest import amount
+
 
 def test_validation_page_scores_every_model_and_names_the_best(app):
     app.selectbox(key="data-sample").set_value("cdnow_sample").run()
@@ -14,6 +18,14 @@ def test_validation_page_scores_every_model_and_names_the_best(app):
     best = metrics.iloc[:3]["MAE (purchases)"].idxmin()
     assert any(re.match(rf"\*\*{re.escape(best)} predicted individual customers best", m.value) for m in app.markdown)
     assert app.selectbox(key="val-model").value == best
+    # the cards come before the table and give the best model's row of it
+    card = {m.label: m for m in app.metric}
+    row = metrics.loc[best]
+    assert card[f"Predicted by {best}"].value == f"{row['holdout predicted purchases']:,.0f}"
+    delta = f"{row['purchases % error']:+.1%} against {row['holdout actual purchases']:,.0f} bought"
+    assert card[f"Predicted by {best}"].proto.delta == delta
+    assert card["Ranking (normalized Gini)"].value == f"{row['normalized Gini']:.2f}"
+    assert amount(card["Holdout revenue predicted"].value) == pytest.approx(row["holdout predicted revenue"], abs=1)
     assert len(app.get("plotly_chart")) == 5
     # the challenger was trained during this first visit: its row is in, so "being trained" is not said any more
     assert not any("being trained" in c.value for c in app.caption)
