@@ -87,7 +87,7 @@ def test_every_page_export_command_and_report_tells_the_same_numbers(app, cdnow_
     assert not app.exception, app.exception
     values = app.dataframe[0].value
     assert round(values["total CLV"].sum(), 2) == cents
-    assert any(f"{round(total):,} in total" in c.value for c in app.caption)
+    assert whole(next(m.value for m in app.metric if m.label == "Predicted value (24 mo)")) == round(total)
     app.multiselect(key="seg-f-group").set_value(["Top value"]).run()
     shown = [d.value for d in app.dataframe if "value_group" in d.value.columns][-1]  # the customer list
 
