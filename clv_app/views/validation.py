@@ -57,7 +57,7 @@ def headline(result) -> None:
         f"{best['normalized Gini']:.2f}",
         note=f"off by {best['MAE (purchases)']:.2f} purchases per customer",
         help="How well the predicted spend orders customers by what they spent in the holdout: 1 is perfect, 0 is "
-        "random. The delta is the mean absolute error of each customer's predicted repeat purchases.",
+        "random. Under it: the mean absolute error of each customer's predicted repeat purchases.",
     )
 
 
