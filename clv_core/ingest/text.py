@@ -55,6 +55,13 @@ def text_ids(column: pd.Series) -> pd.Series:
 PLAIN_INTEGERS = "_clv_plain_integers"
 
 
+#: Set (True) by the CSV reader on a column's categories (texts) when they are distinct, non-empty, unpadded and in
+#: code point order already (ids of one width that differ only in digits: "C0012345", ordered by their number), so
+#: that :func:`customer_codes` need not strip or sort millions of texts. Dropped, like :data:`PLAIN_INTEGERS`, by
+#: any operation that makes new categories.
+TEXT_ORDERED = "_clv_text_ordered"
+
+
 def plain_integers(categories) -> np.ndarray | None:
     """The numbers of ``categories`` when the reader found them all plain decimal integers (:data:`PLAIN_INTEGERS`)."""
     numbers = getattr(categories, PLAIN_INTEGERS, None)
@@ -77,10 +84,12 @@ def distinct_values(column: pd.Series) -> tuple[np.ndarray, object]:
     used = np.bincount(codes[codes >= 0], minlength=len(categories)) > 0 if len(codes) else np.zeros(0, bool)
     if not used.all():
         new = np.cumsum(used) - 1
-        numbers = plain_integers(categories)
+        numbers, ordered = plain_integers(categories), getattr(categories, TEXT_ORDERED, False)
         codes, categories = np.append(new, -1).take(codes), categories[used]  # −1 takes the −1 appended
         if numbers is not None:
             setattr(categories, PLAIN_INTEGERS, numbers[used])
+        if ordered:
+            setattr(categories, TEXT_ORDERED, True)  # a subset of ordered texts is in order
     return codes, categories
 
 
@@ -149,6 +158,8 @@ def customer_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     ([3, 2, -1, 2, 0, 1], ['10', '9', 'a', 'b'])
     """
     codes, uniques = distinct_values(column)
+    if isinstance(column.dtype, pd.CategoricalDtype) and getattr(uniques, TEXT_ORDERED, False):
+        return codes.astype(np.int64), np.asarray(uniques, dtype=object)  # the reader's texts, in text order
     numbers = plain_integers(uniques) if isinstance(column.dtype, pd.CategoricalDtype) else None
     if numbers is not None:  # the reader's integer ids: distinct, stripped, and ordered as text by their numbers
         order = _decimal_text_order(numbers)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from clv_core.ingest.limits import Limits
 from clv_core.ingest.sniff import _read_csv_arrow, _read_csv_pandas
+from clv_core.ingest.text import TEXT_ORDERED
 
 CELL = st.one_of(
     st.sampled_from(["", " ", "NA", "null", "nan", "0", "00123", "1,5", "-3.20", "2024-01-05", "Café", "a b", "日本"]),
@@ -106,10 +107,18 @@ ID_COLUMNS = {
     "blank ids and 7 and 007": ([str(v) for v in RNG.integers(1, 10**6, 30_000)] + ["", "7", "007"], False),
     "blanks in text of one width": ([f"C{v:08d}" if v % 4 else "" for v in RNG.integers(0, 10**6, 30_000)], False),
     "varying widths of text": ([f"C{v}" for v in RNG.integers(0, 10**6, 30_000)], False),
+    "one width of text, a dense run": ([f"CUST-{v:06d}" for v in RNG.integers(0, 20_000, 30_000)], True),
+    "one width, letters vary": ([f"A{v:05x}" for v in RNG.integers(0, 10**6, 30_000)], True),
+    "one width, a leading space": ([f" C{v:06d}" for v in RNG.integers(0, 10**6, 30_000)], True),
+    "one width, 20 varying digits": ([f"K{a:010d}{a:010d}" for a in RNG.integers(0, 10**10, 30_000)], False),
     "more than 8 varying bytes": ([f"{v:012x}" for v in RNG.integers(0, 10**12, 30_000)], False),
     "not ASCII": ([f"Ü{v:06d}" for v in RNG.integers(0, 10**6, 30_000)], False),
     "a number past 18 digits": ([str(v) for v in RNG.integers(1, 10**9, 30_000)] + ["1" * 19], False),
 }
+
+
+#: Ids of one width that differ only in digits, none padded: read with their categories in text order, and marked so.
+TEXT_ORDERED_COLUMNS = {"zero-padded integers", "one width of text", "one width of text, a dense run"}
 
 
 @pytest.mark.parametrize("name", list(ID_COLUMNS))
@@ -127,7 +136,11 @@ def test_id_columns_encode_as_arrow_would_whichever_way_is_taken(name):
     ours, arrow = _encoded(column), _categorical(pc.dictionary_encode(column))
     assert np.asarray(ours).tolist() == values
     assert ours.categories.is_unique and sorted(ours.categories) == sorted(arrow.categories)
-    if not name.startswith("dense"):
+    in_text_order = getattr(ours.categories, TEXT_ORDERED, False)
+    assert in_text_order == (name in TEXT_ORDERED_COLUMNS)
+    if in_text_order:
+        assert list(ours.categories) == sorted(ours.categories)
+    elif not name.startswith("dense"):
         assert list(ours.categories) == list(arrow.categories) and np.array_equal(ours.codes, arrow.codes)
     elif fast:
         numbers = [int(v) if v else -1 for v in ours.categories]
@@ -142,25 +155,34 @@ ID_COLUMNS["dense integers, 010 and 1 (no 10)"] = (
 
 @pytest.mark.parametrize(
     "name",
-    ["integers", "dense integers (a database's ids)", "dense integers and blanks", "dense integers, 010 and 1 (no 10)"],
+    [
+        "integers",
+        "dense integers (a database's ids)",
+        "dense integers and blanks",
+        "dense integers, 010 and 1 (no 10)",
+        *sorted(TEXT_ORDERED_COLUMNS),
+        "one width, a leading space",
+    ],
 )
 def test_ids_read_as_plain_integers_give_the_customer_codes_their_texts_would(name):
-    """The reader's hint (every id a plain decimal integer: its number) spares the customer codes the text work;
-    they, and the ids in text order, are what the same ids as plain texts give, also once rows are dropped."""
+    """The reader's hints (every id a plain decimal integer: its number; ids of one width in text order already)
+    spare the customer codes the text work; they, and the ids in text order, are what the same ids as plain texts
+    give, also once rows are dropped."""
     from clv_core.ingest.sniff import _encoded
     from clv_core.ingest.text import customer_codes, plain_integers
 
     values, _ = ID_COLUMNS[name]
     ours = pd.Series(_encoded(_ids(values)))
     hinted = plain_integers(ours.cat.categories)
-    assert (hinted is not None) == ("blanks" not in name and "010" not in name)  # "010" < "1" as text, 10 > 1
+    assert (hinted is not None) == (name in ("integers", "dense integers (a database's ids)"))  # "010" < "1" as text
     if hinted is not None:
         assert hinted.tolist() == [int(v) for v in ours.cat.categories]
+    assert getattr(ours.cat.categories, TEXT_ORDERED, False) == (name in TEXT_ORDERED_COLUMNS)
     kept = ours[ours.astype(str) != values[0]]  # one customer's rows dropped: a category no row holds
     for column in (ours, kept):
         codes, labels = customer_codes(column)
         plain_codes, plain_labels = customer_codes(column.astype(object).where(column.notna(), None))
-        assert labels.tolist() == plain_labels.tolist() == sorted(set(column.astype(str)) - {""})
+        assert labels.tolist() == plain_labels.tolist() == sorted({v.strip() for v in column.astype(str)} - {""})
         assert np.array_equal(codes, plain_codes)
 
 
