@@ -356,6 +356,8 @@ def clean(
     drop(future, f"future-dated (after {today.date()})", date_col)
 
     table = pd.DataFrame({"date": dates.values, "amount": amount.values}, copy=False)
+    date_info = dates.info
+    del dates, amount, bad_date, bad_amount, out_range, future  # the table holds the values; sorting copies them
     flag_column, flagged = refund_flags(frame)
     if flagged is not None:  # a marked row is a refund of its amount, whatever its sign
         table["amount"] = np.where(flagged, -np.abs(table["amount"].to_numpy()), table["amount"].to_numpy())
@@ -427,7 +429,7 @@ def clean(
     observation_end = table["date"].max().normalize()
 
     notes.extend(
-        _notes(dates.info, amount_info, from_pq, options, returns, duplicate_rows, drop_duplicates, zero_rows, outliers)
+        _notes(date_info, amount_info, from_pq, options, returns, duplicate_rows, drop_duplicates, zero_rows, outliers)
     )
     if flag_column is not None:
         notes.append(f"{int(flagged.sum()):,} rows marked as cancellations or returns in column {flag_column!r}.")
@@ -450,13 +452,13 @@ def clean(
         rows_kept=len(table),
         customers=customers,
         dropped=tuple(drops),
-        date_formats=dates.info.formats,
-        date_order=dates.info.order,
-        dates_ambiguous=dates.info.ambiguous,
+        date_formats=date_info.formats,
+        date_order=date_info.order,
+        dates_ambiguous=date_info.ambiguous,
         timezone=tz,
-        tz_converted_rows=dates.info.tz_converted,
-        two_digit_year_rows=dates.info.two_digit_years,
-        excel_serial_rows=dates.info.excel_serials,
+        tz_converted_rows=date_info.tz_converted,
+        two_digit_year_rows=date_info.two_digit_years,
+        excel_serial_rows=date_info.excel_serials,
         decimal_mark=amount_info.decimal_mark,
         thousands_separator=amount_info.thousands_separator,
         currencies=amount_info.currencies,

@@ -499,6 +499,8 @@ def _read_csv_arrow(
         table = table.drop_columns([name])
         columns[i] = _encoded(strings)
         del strings
+    del table
+    pa.default_memory_pool().release_unused()  # give the parsed strings' memory back now: the cleaning comes next
     return pd.DataFrame(columns), names_read
 
 
