@@ -68,6 +68,7 @@ def what_if() -> None:
             "beyond that the forecast is extrapolation, assuming the purchase and dropout rates seen so far continue.",
             icon=":material/trending_flat:",
         )
+    common.first_screen_sent()
     left, right = st.columns(2)
     left.plotly_chart(memo.of(views.clv_histogram, result, currency=session.currency()), width="stretch")
     right.plotly_chart(

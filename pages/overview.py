@@ -36,6 +36,7 @@ else:
     )
 views.kpi_cards(kpi_window)
 value_slot = st.container()  # filled last: the forecast takes seconds the first time, the charts below do not
+common.first_screen_sent()
 
 st.plotly_chart(memo.of(charts.trend_chart, trend, currency=session.currency()), width="stretch")
 

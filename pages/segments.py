@@ -59,6 +59,7 @@ if gate.extrapolates(horizon):
     )
 views.value_table(summary, horizon, boot)
 common.glossary(analysis, cuts)
+common.first_screen_sent()
 
 st.subheader("Who to act on: RFM segment × P(alive)")
 views.rfm_alive_section(analysis, table, econ=econ, cuts=cuts)

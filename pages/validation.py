@@ -50,6 +50,7 @@ with scores.container():
 waiting = st.empty()
 if not challenger_ready:
     waiting.caption(views.PENDING)
+common.first_screen_sent()
 
 probabilistic = [m.name for m in result.models if m.fit is not None]
 model = st.selectbox(
