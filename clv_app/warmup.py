@@ -2,8 +2,9 @@
 
 The first page a visitor opens starts, once per dataset, model choice and time unit, a thread that asks the
 analysis for what the model pages need and nobody wants to wait for: the model decision (the holdout test), the
-forecast base and the churn steps' bases, the Survival page's Cox and parametric fits, the model comparison, and
-the Model validation page's backtest with the ML challenger and its blend. The results land in the shared store
+forecast base and the churn steps' bases, the Survival page's Cox and parametric fits, the model comparison, the
+value-at-first-purchase model (its backtest and today's newcomers), and the Model validation page's backtest with
+the ML challenger and its blend. The results land in the shared store
 (:mod:`clv_app.cache`), so a page that asks later finds them, and a page that asks while they are computed waits
 for that computation instead of starting its own (the store's per-key lock). The thread's work counts as its
 visitor's (:func:`clv_app.cache.acting_for`): it takes the heavy-job slots as they would, one large job at a time
@@ -142,6 +143,9 @@ def steps(analysis: Analysis, churn_steps: tuple[float, ...] = ()) -> list:
         *((f"forecast base at churn ×{k:g}", lambda k=k: analysis.base(k)) for k in churn_steps if k != 1.0),
         ("survival models", lambda: _survival(analysis)),
         ("model comparison", analysis.comparison),
+        # the value-at-first-purchase model: its backtest ends Model validation, today's newcomers Segments & export
+        ("first-purchase model's backtest", analysis.first_value_backtest),
+        ("new customers' predicted value", analysis.new_customers),
         ("backtest with the ML challenger", lambda: analysis.backtest(end)),
         ("blend of the model and the ML challenger", lambda: analysis.blend(end)),
     ]

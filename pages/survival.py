@@ -51,6 +51,7 @@ grace = c3.number_input(
 st.caption(f"Suggested {suggestion.days} days. {suggestion.explanation}")
 data = analysis.survival(survival.ChurnDefinition(inactivity, None if end == views.LIFETIME_ENDS[0] else grace))
 views.survival_summary(data, analysis.kaplan_meier(data, None))
+common.first_screen_sent()
 
 group = st.selectbox("Split curves by", ["(all customers)", *data.groups], key="surv-group", bind="query-params")
 group = None if group == "(all customers)" else group

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from clv_app.views import common
 from tests.app.conftest import APP
 
-PAGES = ("pages/overview.py", "pages/forecast.py", "pages/validation.py", "pages/segments.py")
+PAGES = ("pages/overview.py", "pages/forecast.py", "pages/validation.py", "pages/segments.py", "pages/survival.py")
 
 
 @pytest.fixture

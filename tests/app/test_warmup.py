@@ -11,7 +11,7 @@ from streamlit.runtime import Runtime, RuntimeState
 from streamlit.testing.v1 import AppTest
 
 from clv_app import access, cache, serve, warmup
-from clv_core import challenger, economics, models, survival
+from clv_core import challenger, economics, first_value, models, survival
 from tests.app.conftest import APP
 
 
@@ -44,7 +44,9 @@ def test_after_the_first_page_the_model_pages_find_their_work_done(monkeypatch):
 
 
 def _count_model_work(monkeypatch) -> dict:
-    calls = dict.fromkeys(("fit", "precompute", "challenger", "cox", "parametric"), 0)
+    calls = dict.fromkeys(
+        ("fit", "precompute", "challenger", "cox", "parametric", "first-purchase backtest", "new customers"), 0
+    )
 
     def count(module, name, key):
         fn = getattr(module, name)
@@ -60,6 +62,8 @@ def _count_model_work(monkeypatch) -> dict:
     count(challenger, "challenger_predictions", "challenger")
     count(survival, "cox", "cox")
     count(survival, "parametric", "parametric")
+    count(first_value, "backtest", "first-purchase backtest")
+    count(first_value, "new_customers", "new customers")
     return calls
 
 
@@ -80,7 +84,7 @@ def test_the_server_prepares_the_bundled_sample_before_anyone_visits(monkeypatch
 
     calls = _count_model_work(monkeypatch)
     at = AppTest.from_file(APP, default_timeout=300)
-    for page in ("pages/survival.py", "pages/forecast.py", "pages/validation.py"):
+    for page in ("pages/survival.py", "pages/forecast.py", "pages/validation.py", "pages/segments.py"):
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
     assert calls == dict.fromkeys(calls, 0), calls  # the first visitor's pages computed nothing of their own
