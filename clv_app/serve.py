@@ -11,6 +11,7 @@ finds it done. ``make run`` starts the app this way; ``[limits] warm_up = false`
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import sys
@@ -57,6 +58,7 @@ def prepare_when_served(timeout_s: float = 300.0) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.1)
+    _check_for_a_repl()
     from clv_app import warmup
 
     if not warmup.enabled():  # off: no data read or model fitted ahead (short of memory; the benchmark baseline)
@@ -70,6 +72,18 @@ def prepare_when_served(timeout_s: float = 300.0) -> bool:
         _log.exception("the bundled sample could not be prepared as the server started")
         return False
     return True
+
+
+def _check_for_a_repl() -> None:
+    """Streamlit checks once per process, as the first element is sent, whether it runs in a Python REPL (to say how
+    to run an app), with ``inspect.stack()`` of the sending thread, which reads the source of every frame: 0.3-0.45 s
+    of the first visitor's page on 2 cores (a py-spy profile of a first visit). Done here instead, from this
+    shallow thread, once the server runs (so the check finds a runtime and says nothing); a Streamlit without the
+    check is left as it is."""
+    with contextlib.suppress(ImportError, AttributeError):
+        from streamlit.delta_generator import _maybe_print_use_warning
+
+        _maybe_print_use_warning()
 
 
 def _import_models() -> None:

@@ -97,6 +97,23 @@ def test_the_server_compiles_streamlits_emoji_pattern_before_the_first_page_draw
     assert "streamlit.emojis" in sys.modules
 
 
+def test_the_server_makes_streamlits_once_per_process_repl_check_before_the_first_page(monkeypatch):
+    """Streamlit's check whether it runs in a REPL reads the source of every frame of the thread that sends the
+    first element: 0.3-0.45 s of the first visitor's page (py-spy); the server makes it as it starts."""
+    import streamlit.delta_generator as dg
+    from streamlit.runtime import Runtime
+
+    class Serving:
+        state = RuntimeState.NO_SESSIONS_CONNECTED
+
+    monkeypatch.setattr(dg, "_use_warning_has_been_displayed", False)
+    monkeypatch.setattr(warmup, "enabled", lambda: False)  # the check is made whether the preparation is on or not
+    monkeypatch.setattr(Runtime, "exists", classmethod(lambda cls: True))
+    monkeypatch.setattr(Runtime, "instance", classmethod(lambda cls: Serving()))
+    assert serve.prepare_when_served(timeout_s=5) is False
+    assert dg._use_warning_has_been_displayed
+
+
 def test_the_first_page_waits_for_no_scikit_learn():
     """The app and the preparation's first import (what a page needs before it can run) leave scikit-learn to the
     models that use it: 0.3 s of every first page on a fresh server."""
