@@ -134,7 +134,7 @@ def cards():
 
 
 #: How long a session's first page holds back what follows its first screen (:func:`first_screen_sent`).
-FIRST_SCREEN_PAUSE_S = 0.4
+FIRST_SCREEN_PAUSE_S = 0.6
 _FIRST_SCREEN_SENT = "_clv_first_screen_sent"
 
 
@@ -144,8 +144,10 @@ def first_screen_sent() -> None:
     later: a browser that has just opened the app fetches and compiles a script for each kind of element, and the
     cards waited for the big ones (Plotly's 4.7 MB, the table's 1.2 MB) to be evaluated before they showed.
     Measured on Segments & export in a cold Chromium: the cards at 3.05–3.19 s with the whole page sent at once,
-    1.30–1.77 s with the sections below them sent 0.4 s later. Every later run (a slider, the next page) sends
-    everything at once."""
+    1.30–1.77 s with the sections below them sent 0.4 s later. The CLV forecast page, with more kinds of element
+    above its cards, needed longer: with 0.4 s its cards still came with its charts in 2 first visits of 3, with
+    0.6 s and 0.8 s in none of 3 (cards at 1.7–3.0 s, charts at 3.4–5.0 s either way). Every later run (a slider,
+    the next page) sends everything at once."""
     if st.session_state.get(_FIRST_SCREEN_SENT):
         return
     st.session_state[_FIRST_SCREEN_SENT] = True
