@@ -7,6 +7,9 @@ and on (the default), in the same run:
   moment it answers, or once it has been up for a few seconds (a server is seldom visited the second it starts);
 * ``after Data``: the visitor opens the app (the Data page), reads it for a few seconds, then clicks the page in the
   navigation, in the same session, as most visits go;
+* ``after an upload``: (the CLV forecast page only) the visitor uploads a date-sorted export with integer ids on
+  the Data page (``--upload-rows``, 1,000,000 by default, from benchmarks/generate.py), waits for it to load, and
+  clicks the page at once: its model work on a real size, started by the upload;
 * ``returning``: by URL once the server has been up for a few seconds, from a browser that opened the app before
   (on an earlier server at the same address): Streamlit's scripts are in its cache (they are served as immutable
   for a year), so it does not fetch and compile them again. Every other arrival starts from an empty browser cache,
@@ -15,7 +18,7 @@ and on (the default), in the same run:
 Per page: seconds until its title shows ("paint"), until its first figure (a card, table or chart: what a visitor
 reads first) and until its last section is drawn and the script run has ended ("complete").
 
-Usage: python benchmarks/bench_first_visits.py [--read-seconds 5] [--pages forecast validation]
+Usage: python benchmarks/bench_first_visits.py [--read-seconds 5] [--pages forecast validation] [--upload-rows 1000000]
 """
 
 from __future__ import annotations
@@ -119,13 +122,41 @@ def after_data(browser, path: str, warm_up: bool, read_seconds: float) -> tuple[
         return out
 
 
+def after_upload(browser, path: str, warm_up: bool, file: Path, started_s: float) -> tuple[float, float, float]:
+    """The visitor uploads ``file`` on the Data page of a server up ``started_s`` seconds, waits until it is loaded
+    (the sidebar names it), then clicks the page; timed from the click."""
+    with fresh_server(warm_up) as url:
+        time.sleep(started_s)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(f"{url}/data")
+        _until_drawn(page, "data", time.monotonic())
+        page.get_by_text("Upload a file").click()
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(file))
+        page.locator('[data-testid="stSidebar"]').get_by_text(file.name, exact=True).wait_for(timeout=600_000)
+        page.wait_for_timeout(100)
+        page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=600_000)
+        start = time.monotonic()
+        page.locator('[data-testid="stSidebarNav"] a').filter(has_text=PAGES[path][0]).first.click()
+        out = _until_drawn(page, path, start)
+        context.close()
+        return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--read-seconds", type=float, default=5.0, help="time on the Data page before the click")
     parser.add_argument("--started-seconds", type=float, default=15.0, help="server up this long before a visit")
     parser.add_argument("--pages", nargs="*", default=list(PAGES), help="url paths ('' is the Overview)")
+    parser.add_argument("--upload-rows", type=int, default=1_000_000, help="rows of the upload (0: no upload)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
+
+    upload = None
+    if args.upload_rows and "forecast" in args.pages:
+        import generate
+
+        upload = generate.write(args.upload_rows, ROOT / "benchmarks" / "data", csv=True, shape="date-int")["csv"]
 
     rows = []
     with sync_playwright() as pw:
@@ -144,16 +175,20 @@ def main() -> None:
                 off = after_data(browser, path, False, args.read_seconds)
                 on = after_data(browser, path, True, args.read_seconds)
                 rows.append((f"after Data ({args.read_seconds:g} s)", PAGES[path][0], off, on))
+            if path == "forecast" and upload is not None:
+                off = after_upload(browser, path, False, upload, args.started_seconds)
+                on = after_upload(browser, path, True, upload, args.started_seconds)
+                rows.append((f"after {args.upload_rows:,}-row upload", PAGES[path][0], off, on))
             print(f"  measured {PAGES[path][0]}", file=sys.stderr, flush=True)
         browser.close()
     head = ("arrival", "page", "paint off", "figure off", "complete off", "paint on", "figure on", "complete on")
-    print("First visits on the CDNOW sample, fresh server each; background preparation off (baseline) vs on (s):")
+    print("First visits on the CDNOW sample (or the upload), fresh server each; preparation off (baseline) vs on (s):")
     print("paint = the page's title, figure = its first card, table or chart, complete = every section drawn")
-    print(f"{head[0]:<20} {head[1]:<18} " + " ".join(f"{h:>12}" for h in head[2:]) + f" {'complete off/on':>16}")
+    print(f"{head[0]:<26} {head[1]:<18} " + " ".join(f"{h:>12}" for h in head[2:]) + f" {'complete off/on':>16}")
     for arrival, name, off, on in rows:
         ratio = off[2] / on[2] if on[2] else float("nan")
         figures = " ".join(f"{v:>12.1f}" for v in (*off, *on))
-        print(f"{arrival:<20} {name:<18} {figures} {ratio:>15.1f}x")
+        print(f"{arrival:<26} {name:<18} {figures} {ratio:>15.1f}x")
 
 
 if __name__ == "__main__":
