@@ -135,19 +135,27 @@ def attack(url: str, query: str) -> tuple[str | None, float]:
     return None, time.monotonic() - start
 
 
-def assert_unharmed(target: dict, before: dict, query: str = "") -> None:
-    for _ in range(20):  # a cancelled backend takes a moment to leave pg_stat_activity
-        after = database_state(target["superuser"])
-        if after["our_sessions"] == 0:
-            break
+def settled_state(url: str, timeout_s: float = 30.0) -> dict:
+    """The database's state once the sessions our queries opened are gone: a closed or cancelled connection's
+    backend leaves pg_stat_activity a moment after the client lets go (seconds on a loaded 2-core machine); one
+    still there after ``timeout_s`` is what the caller's assertion then catches."""
+    deadline = time.monotonic() + timeout_s
+    state = database_state(url)
+    while state["our_sessions"] and time.monotonic() < deadline:
         time.sleep(0.1)
+        state = database_state(url)
+    return state
+
+
+def assert_unharmed(target: dict, before: dict, query: str = "") -> None:
+    after = settled_state(target["superuser"])
     assert after == before, query
     assert os.listdir(target["folder"]) == [], query  # no file made by COPY, PROGRAM or lo_export
 
 
 def attack_all(target: dict, login: str, skip: tuple[str, ...] = ()) -> list[str]:
     """Every attack string on ``login``; the database is checked after each. Returns the refusal messages."""
-    before = database_state(target["superuser"])
+    before = settled_state(target["superuser"])  # the previous test's sessions may still be leaving
     assert before["our_sessions"] == 0
     messages = []
     for query in attack_strings(target["folder"], target["oid"]):
