@@ -49,7 +49,7 @@ def axe_script() -> str:
 def test_the_check_for_cut_cards_sees_a_cut_card(page, server):
     """The checks themselves: a card or chart squeezed to 120 px is reported, the same at full width is not."""
     page.goto(server)
-    page.get_by_text("Revenue concentration").wait_for()
+    page.get_by_text("Revenue concentration", exact=True).wait_for()
     # On a cold server the heading can be drawn before the cards; wait for a card itself, then the run's end.
     page.locator('[data-testid="stMetric"]').first.wait_for()
     wait_for_run(page)

@@ -40,7 +40,7 @@ def metric(page, label: str) -> str:
 
 def test_the_overview_opens_at_the_root_url_and_the_data_page_is_one_click_away(page, server):
     page.goto(server)
-    page.get_by_text("Revenue concentration").wait_for()
+    page.get_by_text("Revenue concentration", exact=True).wait_for()
     wait_for_run(page)
     assert metric(page, "Customers") == "23,570"
     assert nav_titles(page)[:2] == ["Overview", "Data"]
@@ -164,7 +164,7 @@ def test_an_upload_is_still_open_after_the_browser_reloads_the_page(page, server
     page.get_by_text("Cohort comparison").wait_for()
     assert "kept.csv" in page.locator('[data-testid="stSidebar"]').inner_text()
     page.goto(f"{server}/?{page.url.split('?', 1)[1]}")  # the Overview, at the root
-    page.get_by_text("Revenue concentration").wait_for()
+    page.get_by_text("Revenue concentration", exact=True).wait_for()
     assert "kept.csv" in page.locator('[data-testid="stSidebar"]').inner_text()
 
 
