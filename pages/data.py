@@ -132,7 +132,7 @@ with tab_tx:
         memo.of(views.head, tx.data),
         hide_index=True,
         width="stretch",
-        column_config={"amount": views.money_column("Amount")},
+        column_config={"amount": views.money_column("Amount", signed=True)},  # refunds
     )
     views.full_download(
         "Download all cleaned transactions (CSV)",

@@ -83,7 +83,7 @@ def attributes_section(analysis: Analysis, econ: Economics) -> None:
         column_config={
             "without": money_column(f"Without attributes ({fit.label})"),
             "with": money_column("With attributes"),
-            "difference": money_column("Difference"),
+            "difference": money_column("Difference", signed=True),
         },
     )
     if comparison.wins:

@@ -18,7 +18,7 @@ from clv_app import session, sources
 from clv_app.session import CHURN_STEPS
 from clv_core import export, forecast
 from clv_core.analysis import Analysis
-from clv_core.currency import Currency
+from clv_core.currency import NONE, Currency
 from clv_core.economics import CHURN_MEANING, MAX_MONTHS, Economics
 from clv_core.errors import ClvError
 from clv_core.ingest import Transactions
@@ -210,9 +210,14 @@ def words(name) -> str:
     return text[:1].upper() + text[1:] if text[:1].islower() else text
 
 
-def money_column(label: str, *, cents: bool = True, help: str | None = None) -> dict:
-    """A table column of amounts in the dataset's currency: ``$1,234.56`` (whole units without ``cents``)."""
-    return st.column_config.NumberColumn(label, format=session.currency().column_format(cents=cents), help=help)
+def money_column(label: str, *, cents: bool = True, help: str | None = None, signed: bool = False) -> dict:
+    """A table column of amounts in the dataset's currency: ``$1,234.56`` (whole units without ``cents``). A
+    ``signed`` column (a change, a difference, refunds) names the currency in its header instead, ``Change (USD)``:
+    a table cell's format puts a symbol before the number's sign, ``$-142,112``."""
+    currency = session.currency()
+    if signed:
+        return st.column_config.NumberColumn(currency.header(label), format=NONE.column_format(cents=cents), help=help)
+    return st.column_config.NumberColumn(label, format=currency.column_format(cents=cents), help=help)
 
 
 def share_column(label: str, *, help: str | None = None) -> dict:

@@ -247,7 +247,8 @@ def churn_by_segment(result, bases, segments: pd.Series) -> None:
         what_if,
         width="stretch",
         column_config={
-            **{c: money_column(words(c), cents=False) for c in what_if.columns[:3]},
+            **{c: money_column(words(c), cents=False) for c in what_if.columns[:2]},
+            "change": money_column("Change", cents=False, signed=True),
             "change %": share_column("Change (%)"),
         },
     )

@@ -38,9 +38,10 @@ def table_configs(at) -> list[tuple[pd.DataFrame, dict]]:
 
 
 def house_style_problems(at, symbol: str, code: str) -> list[str]:
-    """Every table column shown: a worded header; numbers with a format; amounts with ``symbol``; dates without a
-    time when there is none. Every card about money: ``symbol`` in its value. Sliders of rates show percentages,
-    sliders and inputs of amounts their currency (``code`` in an input's label)."""
+    """Every table column shown: a worded header; numbers with a format; amounts with ``symbol`` (or, where they can
+    be negative, ``code`` in the header: a cell's format would write the symbol before the sign, ``$-0.32``); dates
+    without a time when there is none. Every card about money: ``symbol`` in its value. Sliders of rates show
+    percentages, sliders and inputs of amounts their currency (``code`` in an input's label)."""
     problems = []
     for frame, config in table_configs(at):
         for column in frame.columns:
@@ -52,8 +53,10 @@ def house_style_problems(at, symbol: str, code: str) -> list[str]:
                 fmt = kind.get("format")
                 if not fmt:
                     problems.append(f"numbers in {label!r} have no format")
-                elif money_label(label) and fmt != "percent" and symbol not in fmt:
+                elif money_label(label) and fmt != "percent" and symbol not in fmt and f"({code})" not in label:
                     problems.append(f"amounts in {label!r} are written {fmt!r}, without {symbol}")
+                if fmt and fmt.startswith(symbol) and (frame[column] < 0).any():
+                    problems.append(f"negative amounts in {label!r} read {symbol}-…: name {code} in the header")
             if pd.api.types.is_datetime64_any_dtype(frame[column]):
                 values = frame[column].dropna()
                 if (values == values.dt.normalize()).all() and "HH" in str(kind.get("format", "HH")):
@@ -92,6 +95,21 @@ def test_every_table_and_card_of_every_page_is_in_house_style(app, page):
     open_sections(app).switch_page(page).run()
     assert not app.exception, app.exception
     assert app.dataframe or app.metric, f"{page} shows no table and no card to check"
+    assert house_style_problems(app, "$", "USD") == []
+
+
+def test_a_loss_reads_as_a_negative_amount_not_a_symbol_before_a_minus(app):
+    """At twice the churn, every segment loses value: the what-if's change column is negative."""
+    app.switch_page("pages/forecast.py").run()
+    app.select_slider(key="churn").set_value(2.0).run()
+    assert not app.exception, app.exception
+    changes = [
+        (frame, config)
+        for frame, config in table_configs(app)
+        if "change" in frame.columns and (frame["change"] < 0).any()
+    ]
+    assert changes, "no churn what-if with a loss"
+    assert all(config["change"]["label"] == "Change (USD)" for _, config in changes)
     assert house_style_problems(app, "$", "USD") == []
 
 
