@@ -154,6 +154,11 @@ def first_screen_sent() -> None:
     time.sleep(FIRST_SCREEN_PAUSE_S)
 
 
+#: What a table cell or a card shows for a value that does not exist (no next purchase expected, a correlation of
+#: a constant): the dash :meth:`clv_core.currency.Currency.amount` writes.
+MISSING = "–"
+
+
 def card(row, label: str, value: str, *, note: str | None = None, help: str | None = None) -> None:
     """One figure card in a :func:`cards` row, with an optional grey note under the figure (a delta without colour
     or arrow: "against 12,320 bought", "50.0% of the value")."""
@@ -258,8 +263,10 @@ def table_columns(frame: pd.DataFrame, given: dict | None = None, *, index: bool
 
 def show_table(frame: pd.DataFrame, *, where=None, column_config: dict | None = None, **kwargs) -> None:
     """``st.dataframe`` with the house formats (:func:`table_columns`): every table on the pages goes through here.
-    A customer list leads with who and what they are worth (:func:`value_first`), so a narrow window shows both."""
+    A customer list leads with who and what they are worth (:func:`value_first`), so a narrow window shows both.
+    A missing value shows as a dash, as on the cards, not as the word None."""
     shown = not kwargs.get("hide_index", False)
+    kwargs.setdefault("placeholder", MISSING)
     if "column_order" not in kwargs and "customer_id" in frame.columns and "clv" in frame.columns:
         kwargs["column_order"] = value_first(frame.columns)
     config = table_columns(frame, column_config, index=shown)
@@ -414,7 +421,7 @@ def customer_columns(horizon_months: int) -> dict:
         "next_category": st.column_config.TextColumn("Next category", help="Most likely next category (Products)."),
         "next_category_chance": share_column("Next category chance", help="Share of customers like them who did."),
         "next_purchase_date": st.column_config.DateColumn(
-            "Expected next purchase", format="YYYY-MM-DD", help="Empty: not expected within the horizon."
+            "Expected next purchase", format="YYYY-MM-DD", help=f"{MISSING}: not expected within the horizon."
         ),
         "buys_within_horizon": share_column(f"Chance to buy within {h} mo"),
         "subscription_value": money_column(f"Subscription value ({h} mo)"),

@@ -41,8 +41,13 @@ def house_style_problems(at, symbol: str, code: str) -> list[str]:
     """Every table column shown: a worded header; numbers with a format; amounts with ``symbol`` (or, where they can
     be negative, ``code`` in the header: a cell's format would write the symbol before the sign, ``$-0.32``); dates
     without a time when there is none. Every card about money: ``symbol`` in its value. Sliders of rates show
-    percentages, sliders and inputs of amounts their currency (``code`` in an input's label)."""
-    problems = []
+    percentages, sliders and inputs of amounts their currency (``code`` in an input's label). A missing value is a dash,
+    as on the cards, not the word None (a table to type into keeps its empty cells)."""
+    problems = [
+        f"a table writes a missing value as {d.proto.placeholder or 'None'!r}"
+        for d in at.dataframe
+        if d.proto.editing_mode == d.proto.EditingMode.READ_ONLY and d.proto.placeholder != "–"
+    ]
     for frame, config in table_configs(at):
         for column in frame.columns:
             c = config.get(str(column), {})
