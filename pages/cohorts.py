@@ -13,14 +13,20 @@ navigation.page_guard()
 analysis = common.page_start("Cohorts")
 tx = analysis.transactions
 
-c1, c2 = st.columns([1, 2])
+# a row that wraps, each control as wide as it needs: in a third of a narrow window "quarter" was cut off
+row = st.container(horizontal=True)
 PERIODS = ("week", "month", "quarter")
 period = (
-    c1.segmented_control("Cohorts by", PERIODS, default="month", key="cohort-period", bind="query-params") or "month"
+    row.segmented_control("Cohorts by", PERIODS, default="month", key="cohort-period", bind="query-params") or "month"
 )
 metrics = tuple(charts.COHORT_METRICS)
-metric = c2.selectbox(
-    "Show", metrics, format_func=lambda m: charts.COHORT_METRICS[m][0], key="cohort-metric", bind="query-params"
+metric = row.selectbox(
+    "Show",
+    metrics,
+    format_func=lambda m: charts.COHORT_METRICS[m][0],
+    key="cohort-metric",
+    bind="query-params",
+    width=360,
 )
 where = views.choose_filter(tx, analysis.attributes(), key="cohort-filter")
 
@@ -40,7 +46,7 @@ st.caption(
         else ""
     )
 )
-f1, f2 = st.columns([1, 2])
+f1, f2 = st, st.container()  # the toggle's label whole at 800 px (a third of the width cut it), what it adds below
 forecast = None
 if f1.toggle(
     "Fill the future with the model",

@@ -12,9 +12,9 @@ navigation.page_guard()
 
 analysis = common.page_start("RFM & lifecycle")
 
-c1, c2 = st.columns([1, 2])
+row = st.container(horizontal=True)  # wraps: the scores' choice whole at 800 px, the thresholds beside or below
 bins = (
-    c1.segmented_control(
+    row.segmented_control(
         "Scores",
         (5, 4),
         format_func={5: "Quintiles", 4: "Quartiles"}.get,
@@ -24,7 +24,7 @@ bins = (
     )
     or 5
 )
-with c2.expander("Lifecycle thresholds"):
+with row.expander("Lifecycle thresholds"):
     t1, t2, t3 = st.columns(3)
     at_risk = t1.number_input(
         "At risk after (days inactive)", 7, 3650, 90, step=15, key="rfm-at-risk", bind="query-params"

@@ -20,8 +20,10 @@ with common.steps("Measuring lifetimes", ("survival", analysis.key)) as step:
     step("Measuring each customer's lifetime, with RFM segments to split by, and drawing the Kaplan–Meier curve…")
     first_data = analysis.survival(survival.ChurnDefinition(suggestion.days))
     analysis.kaplan_meier(first_data, None)
-c1, c2, c3 = st.columns([3, 2, 1])
-inactivity = c1.slider(
+# a row that wraps, each control at the width its label and value need: in [3, 2, 1] columns at 800 px the lifetime's
+# end read "When the churn"
+row = st.container(horizontal=True)
+inactivity = row.slider(
     "A customer has churned after this many days without a purchase",
     7,
     max(730, suggestion.days),
@@ -29,16 +31,18 @@ inactivity = c1.slider(
     step=7,
     key="surv-inactivity",
     bind="query-params",
+    width=380,
 )
-end = c2.selectbox(
+end = row.selectbox(
     "A churned customer's lifetime ends",
     views.LIFETIME_ENDS,
     key="surv-end",
     bind="query-params",
     help="When the churn is recognised: the last purchase plus the days without a purchase above (a one-time "
     "buyer's lifetime is that window, not a day). At the last purchase: plus the grace days beside.",
+    width=270,
 )
-grace = c3.number_input(
+grace = row.number_input(
     "Grace days",
     0,
     365,
@@ -47,6 +51,7 @@ grace = c3.number_input(
     bind="query-params",
     disabled=end == views.LIFETIME_ENDS[0],
     help="Added to a churned customer's last purchase when the lifetime ends there.",
+    width=130,
 )
 st.caption(f"Suggested {suggestion.days} days. {suggestion.explanation}")
 data = analysis.survival(survival.ChurnDefinition(inactivity, None if end == views.LIFETIME_ENDS[0] else grace))
@@ -57,10 +62,10 @@ group = st.selectbox("Split curves by", ["(all customers)", *data.groups], key="
 group = None if group == "(all customers)" else group
 km = analysis.kaplan_meier(data, group)
 fit, implied = None, None
-t1, t2 = st.columns(2)
-if group is None and t1.toggle("Draw the best parametric fit", key="surv-fit", bind="query-params"):
+row = st.container(horizontal=True)  # two toggles as wide as their labels, one under the other when narrow
+if group is None and row.toggle("Draw the best parametric fit", key="surv-fit", bind="query-params"):
     fit = analysis.parametric(data, 365)
-if t2.toggle(
+if row.toggle(
     "Beside the purchase model's survival",
     key="surv-model",
     bind="query-params",

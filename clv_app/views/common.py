@@ -359,8 +359,8 @@ def full_download(
             made["columns"] = {str(c): said.get(str(c), "as named") for c in shown.columns}
         return made
 
-    left, right = st.columns([3, 2])
-    left.download_button(
+    row = st.container(horizontal=True)  # wraps at 800 px rather than cutting the labels
+    row.download_button(
         f"{label}: {len(frame):,} rows",
         csv,
         file_name=export.file_name(name, identity.encode(), "csv"),
@@ -368,9 +368,7 @@ def full_download(
         key=key,
         on_click="ignore",
     )
-    assumptions_download(
-        right, described, export.file_name(name, identity.encode(), "assumptions.json"), f"{key}-about"
-    )
+    assumptions_download(row, described, export.file_name(name, identity.encode(), "assumptions.json"), f"{key}-about")
 
 
 def dataset_settings(tx: Transactions) -> dict:

@@ -219,7 +219,7 @@ def customer_filters(table: pd.DataFrame, attributes: tuple[str, ...]) -> dict:
         "rfm_segments": pick(c[1], "RFM segment", "seg-f-rfm"),
         "lifecycle": pick(c[2], "Lifecycle stage", "seg-f-life"),
     }
-    r = st.columns(3)
+    r = st.columns(2)
     top = max(float(table["clv"].max()) if len(table) else 1.0, 1.0)
     chosen["clv_range"] = r[0].slider(
         "CLV range",
@@ -233,7 +233,8 @@ def customer_filters(table: pd.DataFrame, attributes: tuple[str, ...]) -> dict:
     chosen["p_alive_range"] = r[1].slider(
         "P(alive) range", 0.0, 1.0, (0.0, 1.0), 0.05, key="seg-f-alive", bind="query-params"
     )
-    chosen["slipping_only"] = r[2].toggle("Only valuable but slipping", key="seg-f-slip", bind="query-params")
+    # its own line: in a third of a narrow window the label was cut ("Only valuable b…")
+    chosen["slipping_only"] = st.toggle("Only valuable but slipping", key="seg-f-slip", bind="query-params")
     if attributes:
         a1, a2 = st.columns(2)
         name = a1.selectbox("Attribute", ["(any)", *attributes], key="seg-f-attr", format_func=words)
@@ -288,8 +289,10 @@ def customer_list_downloads(
             },
         )
 
-    d1, d2, d3 = st.columns(3)
-    d1.download_button(
+    # a row that wraps, each button as wide as its label: in three equal columns the labels were cut at 800 px
+    # ("Download the du…" twice, for the CSV and the Excel file)
+    row = st.container(horizontal=True)
+    row.download_button(
         f"{verb} CSV ({len(filtered):,} rows)",
         lambda: export.to_csv_bytes(export.in_currency(filtered, meanings, money)[0]),
         file_name=export.file_name(label, stamp, "csv", today=today),
@@ -297,7 +300,7 @@ def customer_list_downloads(
         key=f"{key}-csv",
         on_click="ignore",
     )
-    d2.download_button(
+    row.download_button(
         f"{verb} Excel ({len(filtered):,} rows)",
         lambda: export.to_excel_bytes(export.in_currency(filtered, meanings, money)[0], about=about()),
         file_name=export.file_name(label, stamp, "xlsx", today=today),
@@ -307,7 +310,7 @@ def customer_list_downloads(
         help="The second sheet, assumptions, says how every number was made.",
     )
     assumptions_download(
-        d3, about, export.file_name(label, stamp, "assumptions.json", today=today), f"{key}-about", about_label
+        row, about, export.file_name(label, stamp, "assumptions.json", today=today), f"{key}-about", about_label
     )
 
 

@@ -1,6 +1,6 @@
-"""Every page as a reader sees it on a laptop and a small window: no card or chart title cut short, and no serious
-or critical finding of axe-core, the accessibility engine browsers' audit tools run (its own script, injected by
-Playwright, from the axe-playwright-python package that ships it)."""
+"""Every page as a reader sees it on a laptop and a small window: no card, chart title or control cut short, and no
+serious or critical finding of axe-core, the accessibility engine browsers' audit tools run (its own script, injected
+by Playwright, from the axe-playwright-python package that ships it)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,16 @@ CUT_CARDS = """() => [...document.querySelectorAll('[data-testid="stMetric"]')].
   [...card.querySelectorAll('[data-testid^="stMetric"], [data-testid^="stMetric"] *')]
     .filter(el => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflow !== 'visible')
     .map(() => card.innerText.replace(/\\s*\\n+\\s*/g, ' | ')))"""
+
+#: Controls whose label, options or value their box cuts (an ellipsis, or options scrolled out of sight): a toggle, a
+#: button, a segmented control, a select box squeezed into a narrow column ("Fill the futur…", "quarter" hidden).
+CUT_CONTROLS = """() => [...document.querySelectorAll(`[data-testid="stMain"] :is([data-testid="stDownloadButton"],
+    [data-testid="stButton"], [data-testid="stCheckbox"], [data-testid="stWidgetLabel"], [data-testid="stButtonGroup"],
+    [data-testid="stRadio"], [data-testid="stSelectbox"], [data-testid="stMultiSelect"])`)].flatMap(w =>
+  [w, ...w.querySelectorAll('*')]
+    .filter(el => el.offsetParent !== null && el.textContent.trim() && el.scrollWidth > el.clientWidth + 1
+                  && getComputedStyle(el).overflowX !== 'visible')
+    .map(() => w.getAttribute('data-testid') + ': ' + w.innerText.replace(/\\s*\\n+\\s*/g, ' | ').slice(0, 100)))"""
 
 #: Chart titles wider than their chart (plotly does not wrap a title: the chart's edge cuts it).
 CUT_TITLES = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(plot => {
@@ -69,7 +79,7 @@ def test_every_page_fits_and_passes_an_accessibility_audit(browser, server, widt
     page = context.new_page()
     page.set_default_timeout(300_000)
     axe = axe_script()
-    cut, titles, findings = {}, {}, {}
+    cut, titles, controls, findings = {}, {}, {}, {}
     try:
         for path, text in PAGES.items():
             page.goto(f"{server}/{path}")
@@ -81,6 +91,8 @@ def test_every_page_fits_and_passes_an_accessibility_audit(browser, server, widt
                 cut[path or "/"] = cards
             if cut_titles := page.evaluate(CUT_TITLES):
                 titles[path or "/"] = cut_titles
+            if cut_controls := sorted(set(page.evaluate(CUT_CONTROLS))):
+                controls[path or "/"] = cut_controls
             if width == 1280 and SCREENSHOTS:  # the guide's pictures (make screenshots), as a reader sees the page
                 page.screenshot(path=str(SCREENSHOTS / f"{path or 'overview'}.png"))
             page.evaluate(axe)
@@ -90,6 +102,7 @@ def test_every_page_fits_and_passes_an_accessibility_audit(browser, server, widt
         context.close()
     assert not cut, f"cards cut at {width} px: {cut}"
     assert not titles, f"chart titles cut at {width} px: {titles}"
+    assert not controls, f"controls cut at {width} px: {controls}"
     assert not findings, f"axe-core at {width} px: {findings}"
 
 
