@@ -46,9 +46,8 @@ st.caption(
         else ""
     )
 )
-f1, f2 = st, st.container()  # the toggle's label whole at 800 px (a third of the width cut it), what it adds below
 forecast = None
-if f1.toggle(
+if st.toggle(
     "Fill the future with the model",
     key="cohort-forecast",
     bind="query-params",
@@ -56,21 +55,21 @@ if f1.toggle(
     "expected purchases in that period times their expected order value.",
 ):
     if metric not in cohorts.FORECAST_METRICS:
-        f2.caption(
+        st.caption(
             "The model forecasts purchases and their value, not who buys in a given period: choose revenue per "
             "customer or cumulative revenue to see its cells."
         )
     else:
-        ahead = f2.slider(
+        ahead = st.slider(
             f"And {period}s past the oldest cohort's age", 0, 24, 6, key="cohort-ahead", bind="query-params"
         )
         try:
             with common.steps("Forecasting the cohorts", ("cohort-forecast", analysis.key, analysis.choice)) as step:
                 step("Choosing and fitting the purchase model (once per dataset)…")
                 forecast = analysis.cohort_forecast(table, where, ahead)
-            common.model_line(analysis, where=f2)
+            common.model_line(analysis)
         except ClvError as exc:
-            f2.info(f"No forecast cells: {exc}", icon=":material/info:")
+            st.info(f"No forecast cells: {exc}", icon=":material/info:")
 st.plotly_chart(memo.of(charts.cohort_heatmap, table, metric, forecast, currency=session.currency()), width="stretch")
 
 st.subheader("Cohort comparison")
